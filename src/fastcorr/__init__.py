@@ -1,0 +1,11 @@
+"""fastcorr: fast direct correlation and convolution for NumPy arrays.
+
+SIMD kernels (AVX2+FMA, AVX-512F, NEON, chosen at import for this CPU), cache-blocked and
+parallel with OpenMP.  See ``show_config()`` for the path in use.
+"""
+from ._version import __version__
+from . import _dispatch  # selects the SIMD path (honours FASTCORR_SIMD) before any call
+from ._api import convolve2d, correlate2d
+from ._config import show_config
+
+__all__ = ["correlate2d", "convolve2d", "show_config", "__version__"]

@@ -1,0 +1,186 @@
+# cython: language_level=3
+"""Compiled core: cache-blocked, OpenMP-parallel valid correlation over float32/float64.
+
+Everything here runs with the GIL released.  The output is cut into tiles (the OpenMP work
+units); each tile is handed to the kernel path the dispatcher chose (see _kernels/dispatch.c),
+which blocks it further for registers.  Argument checking, dtype promotion and modes live in the
+Python layer (_api.py); this module trusts its callers.
+"""
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, free
+cimport openmp
+
+cdef extern from "fastcorr_kernels.h" nogil:
+    ctypedef void (*fc_corr_f32_fn)(const float *, Py_ssize_t, const float *, Py_ssize_t,
+                                    Py_ssize_t, float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                    float *)
+    ctypedef void (*fc_corr_f64_fn)(const double *, Py_ssize_t, const double *, Py_ssize_t,
+                                    Py_ssize_t, double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                    double *)
+    ctypedef double (*fc_probe_fn)(long)
+    ctypedef struct fc_kernel_table:
+        const char *name
+        const char *description
+        fc_corr_f32_fn corr_f32
+        fc_corr_f64_fn corr_f64
+        fc_probe_fn fma_probe_f32
+        fc_probe_fn fma_probe_f64
+        int lanes_f32
+        int lanes_f64
+        int block_rows
+    size_t fc_scratch_elems(Py_ssize_t kw)
+    int fc_n_compiled()
+    const fc_kernel_table *fc_compiled(int i)
+    int fc_cpu_supports(const char *name)
+    int fc_select(const char *name)
+    const fc_kernel_table *fc_active()
+
+cdef extern from *:
+    """
+    #if defined(_OPENMP)
+    static const int fc_openmp_version = _OPENMP;
+    #else
+    static const int fc_openmp_version = 0;
+    #endif
+    #if defined(__clang__)
+    static const char *fc_openmp_vendor = "LLVM libomp";
+    #elif defined(_MSC_VER)
+    static const char *fc_openmp_vendor = "MSVC vcomp";
+    #elif defined(__GNUC__)
+    static const char *fc_openmp_vendor = "GNU libgomp";
+    #else
+    static const char *fc_openmp_vendor = "unknown";
+    #endif
+    """
+    const int fc_openmp_version
+    const char *fc_openmp_vendor
+
+# Tiles: TILE_ROWS output rows x TILE_COLS output columns.  Inside a tile the kernel walks
+# column strips of a few vectors top to bottom; a strip's input (strip + kw - 1 columns by
+# TILE_ROWS + kh - 1 rows, about 9 KiB for float32 and K=5) stays in L1, and a tile's input
+# (about 300 KiB) in L2.  The rows are a multiple of every path's register-block height (4 or 6).
+DEF TILE_ROWS = 48
+DEF TILE_COLS = 1536
+# Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread costs
+# a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
+DEF MIN_FMAS_PER_THREAD = 131072
+
+
+# ----------------------------------------------------------------------------- dispatch
+def compiled_paths():
+    """[(name, description, lanes_f32, lanes_f64, block_rows), ...] compiled into this build."""
+    cdef int i
+    cdef const fc_kernel_table *t
+    result = []
+    for i in range(fc_n_compiled()):
+        t = fc_compiled(i)
+        result.append((t.name.decode(), t.description.decode(), t.lanes_f32, t.lanes_f64,
+                       t.block_rows))
+    return result
+
+
+def cpu_supports(str name):
+    """1 if this CPU can run the named path, 0 if it cannot, -1 if the name is unknown."""
+    return fc_cpu_supports(name.encode())
+
+
+def select_path(name):
+    """Select a path by name (None: the best this CPU supports). Returns fc_select's code."""
+    if name is None:
+        return fc_select(NULL)
+    return fc_select(name.encode())
+
+
+def active_path():
+    return fc_active().name.decode()
+
+
+# ----------------------------------------------------------------------------- OpenMP
+def openmp_info():
+    """(vendor, _OPENMP version date, omp_get_max_threads(), omp_get_num_procs())."""
+    return (fc_openmp_vendor.decode(), fc_openmp_version, openmp.omp_get_max_threads(),
+            openmp.omp_get_num_procs())
+
+
+def omp_max_threads():
+    """OpenMP's current default thread count (honours OMP_NUM_THREADS and threadpoolctl)."""
+    return openmp.omp_get_max_threads()
+
+
+# ----------------------------------------------------------------------------- correlation
+def correlate_valid(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1] out,
+                    int n_threads):
+    """out = valid correlation of x with w, computed by the active path on n_threads threads.
+
+    out must not overlap x or w (the caller computes into a temporary when it would).
+    """
+    cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1]
+    cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
+    if oh != x.shape[0] - kh + 1 or ow != x.shape[1] - kw + 1 or oh < 1 or ow < 1:
+        raise ValueError("correlate_valid: out shape does not match the valid shape")
+    cdef const fc_kernel_table *table = fc_active()
+    cdef Py_ssize_t ldx = x.strides[0] // sizeof(floating)
+    cdef Py_ssize_t ldy = out.strides[0] // sizeof(floating)
+
+    cdef Py_ssize_t tile_rows = TILE_ROWS, tile_cols = TILE_COLS
+    cdef double fmas = <double>oh * ow * kh * kw
+    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
+    if n_threads > max_useful:
+        n_threads = max(<int>max_useful, 1)
+    # Enough tiles to balance the threads: shrink the tile height (never below one register
+    # block) before leaving a thread idle.
+    cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
+    while tile_rows > 8 and n_tc * ((oh + tile_rows - 1) // tile_rows) < 4 * n_threads:
+        tile_rows //= 2
+    cdef Py_ssize_t n_tr = (oh + tile_rows - 1) // tile_rows
+    cdef Py_ssize_t n_tiles = n_tr * n_tc
+    if n_threads > n_tiles:
+        n_threads = <int>n_tiles
+
+    cdef size_t scratch_elems = fc_scratch_elems(kw)
+    cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t t, r0, c0
+    try:
+        with nogil:
+            for t in prange(n_tiles, schedule="static", num_threads=n_threads):
+                r0 = (t // n_tc) * tile_rows
+                c0 = (t % n_tc) * tile_cols
+                if floating is float:
+                    table.corr_f32(&x[r0, c0], ldx, &w[0, 0], kh, kw, &out[r0, c0], ldy,
+                                   min(tile_rows, oh - r0), min(tile_cols, ow - c0),
+                                   scratch + threadid() * scratch_elems)
+                else:
+                    table.corr_f64(&x[r0, c0], ldx, &w[0, 0], kh, kw, &out[r0, c0], ldy,
+                                   min(tile_rows, oh - r0), min(tile_cols, ow - c0),
+                                   scratch + threadid() * scratch_elems)
+    finally:
+        free(scratch)
+
+
+# ----------------------------------------------------------------------------- FMA peak
+def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
+    """Measured FMA throughput in GFLOP/s of the best path this CPU supports.
+
+    Each thread runs independent FMA chains in registers (no memory traffic), so this is the
+    port limit that "% of peak" in the benchmark refers to.  Best of `repeats` runs.
+    """
+    cdef const fc_kernel_table *best = NULL
+    cdef int i
+    for i in range(fc_n_compiled()):
+        if fc_cpu_supports(fc_compiled(i).name) == 1:
+            best = fc_compiled(i)
+    cdef fc_probe_fn probe = best.fma_probe_f32 if dtype == "float32" else best.fma_probe_f64
+    cdef double flops, t0, elapsed, gflops = 0.0
+    cdef int k
+    for _ in range(repeats):
+        flops = 0.0
+        t0 = openmp.omp_get_wtime()
+        with nogil:
+            for k in prange(n_threads, schedule="static", chunksize=1, num_threads=n_threads):
+                flops += probe(iters)
+        elapsed = openmp.omp_get_wtime() - t0
+        gflops = max(gflops, flops / elapsed / 1e9)
+    return gflops, best.name.decode()

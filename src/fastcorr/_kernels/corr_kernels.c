@@ -1,0 +1,60 @@
+/* The kernels of one ISA path.  setup.py compiles this file once per path with that path's flags
+ * (-mavx2 -mfma for avx2, -mavx512f for avx512, nothing for baseline and scalar) and the matching
+ * FC_ISA_* macro, so each object defines only suffixed symbols and nothing from a wider ISA can
+ * run before the dispatcher has checked the CPU. */
+#include "fastcorr_kernels.h"
+#include "simd.h"
+
+/* Blocks are always inlined into the tile function so their accumulators stay in registers. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define FC_INLINE __forceinline
+#define FC_RESTRICT __restrict
+#define FC_UNROLL
+#else
+#define FC_INLINE inline __attribute__((always_inline))
+#define FC_RESTRICT __restrict__
+#define FC_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define FC_STR_(a) #a
+#define FC_STR(a) FC_STR_(a)
+#define FC_CAT2_(a, b) a##_##b
+#define FC_CAT2(a, b) FC_CAT2_(a, b)
+
+#define FC_DT f32
+#define S_T float
+#define V_T VF32_T
+#define V_L VF32_L
+#define V_LOAD VF32_LOAD
+#define V_STORE VF32_STORE
+#define V_SET1 VF32_SET1
+#define V_ZERO VF32_ZERO
+#define V_FMA VF32_FMA
+#include "corr_tmpl.h"
+#undef FC_DT
+#undef S_T
+#undef V_T
+#undef V_L
+#undef V_LOAD
+#undef V_STORE
+#undef V_SET1
+#undef V_ZERO
+#undef V_FMA
+
+#define FC_DT f64
+#define S_T double
+#define V_T VF64_T
+#define V_L VF64_L
+#define V_LOAD VF64_LOAD
+#define V_STORE VF64_STORE
+#define V_SET1 VF64_SET1
+#define V_ZERO VF64_ZERO
+#define V_FMA VF64_FMA
+#include "corr_tmpl.h"
+
+const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
+    FC_STR(FC_ISA),          FC_ISA_DESCRIPTION,       FC_CAT3(fc_corr, f32, FC_ISA),
+    FC_CAT3(fc_corr, f64, FC_ISA), FC_CAT3(fc_fma_probe, f32, FC_ISA),
+    FC_CAT3(fc_fma_probe, f64, FC_ISA), VF32_L, VF64_L, FC_NR};

@@ -1,0 +1,73 @@
+/* fastcorr kernel layer: the plain C interface.
+ *
+ * No SIMD types appear here, so this header can be included from baseline code (the Cython
+ * module, the dispatcher, a cross-compiled C test) without pulling in any ISA-specific code.
+ * Each ISA's kernels live in corr_kernels.c, compiled once per ISA with its own flags and a
+ * symbol suffix; fc_active() returns the table the dispatcher chose once at import.
+ */
+#ifndef FASTCORR_KERNELS_H
+#define FASTCORR_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One output tile of a 'valid' correlation:
+ *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
+ * for r < rows, c < cols.  x points at the tile's first input element and is read for rows
+ * [0, rows+kh-1) and columns [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.
+ * Row strides (ldx, ldy) are in elements and may be negative; columns are unit-stride.
+ * scratch must hold fc_scratch_elems(kw) elements of the tile's type; it is the only extra
+ * memory a tile uses (a zero-padded copy of one input row for the last, partial vector). */
+typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
+                               ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
+                               ptrdiff_t cols, float *scratch);
+typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, ptrdiff_t kh,
+                               ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
+                               ptrdiff_t cols, double *scratch);
+
+/* Runs `iters` iterations of independent FMA chains in vector registers and returns the number
+ * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */
+typedef double (*fc_probe_fn)(long iters);
+
+typedef struct {
+    const char *name;          /* "scalar", "baseline", "avx2", "avx512" */
+    const char *description;   /* e.g. "AVX2+FMA, 256-bit" */
+    fc_corr_f32_fn corr_f32;
+    fc_corr_f64_fn corr_f64;
+    fc_probe_fn fma_probe_f32;
+    fc_probe_fn fma_probe_f64;
+    int lanes_f32;             /* elements per vector register */
+    int lanes_f64;
+    int block_rows;            /* output rows a micro-kernel keeps in registers */
+} fc_kernel_table;
+
+/* Elements of scratch a tile needs for kernel width kw, valid for every path. */
+size_t fc_scratch_elems(ptrdiff_t kw);
+
+/* Paths compiled into this build, in order of preference (best last). */
+int fc_n_compiled(void);
+const fc_kernel_table *fc_compiled(int i);
+
+/* 1 if this CPU (and OS register state) can run the named path, 0 if not, -1 if unknown. */
+int fc_cpu_supports(const char *name);
+
+/* Chooses a path by name, or the best supported one for name == NULL.
+ * Returns 0 on success, -1 for an unknown or not-compiled name, -2 if the CPU lacks it. */
+int fc_select(const char *name);
+const fc_kernel_table *fc_active(void);
+
+/* Each path's table, defined by corr_kernels.c compiled with FC_ISA_<PATH>. */
+extern const fc_kernel_table fc_table_scalar;
+extern const fc_kernel_table fc_table_baseline;
+#if defined(FC_WITH_X86_PATHS)
+extern const fc_kernel_table fc_table_avx2;
+extern const fc_kernel_table fc_table_avx512;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,132 @@
+/* Vector vocabulary for one ISA, chosen by the FC_ISA_* macro the build passes to this
+ * translation unit.  The kernel template (corr_tmpl.h) is written only in these macros, so one
+ * source serves every path.  Register-block shapes (FC_NR output rows x FC_NV vectors) are chosen
+ * per ISA from its register count: NR*NV accumulators + NV input vectors + 1 broadcast weight
+ * must fit in the register file, or the compiler spills and the kernel turns load-bound.
+ */
+#ifndef FASTCORR_SIMD_H
+#define FASTCORR_SIMD_H
+
+#if defined(FC_ISA_AVX512)
+#include <immintrin.h>
+#define FC_ISA avx512
+#define FC_ISA_DESCRIPTION "AVX-512F, 512-bit"
+/* 32 zmm registers: 24 accumulators + 4 inputs; the broadcast folds into the FMA operand. */
+#define FC_NR 6
+#define FC_NV 4
+#define VF32_T __m512
+#define VF32_L 16
+#define VF32_LOAD(p) _mm512_loadu_ps(p)
+#define VF32_STORE(p, v) _mm512_storeu_ps((p), (v))
+#define VF32_SET1(s) _mm512_set1_ps(s)
+#define VF32_ZERO() _mm512_setzero_ps()
+#define VF32_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VF64_T __m512d
+#define VF64_L 8
+#define VF64_LOAD(p) _mm512_loadu_pd(p)
+#define VF64_STORE(p, v) _mm512_storeu_pd((p), (v))
+#define VF64_SET1(s) _mm512_set1_pd(s)
+#define VF64_ZERO() _mm512_setzero_pd()
+#define VF64_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+
+#elif defined(FC_ISA_AVX2)
+#include <immintrin.h>
+#define FC_ISA avx2
+#define FC_ISA_DESCRIPTION "AVX2+FMA, 256-bit"
+/* 16 ymm registers: 12 accumulators + 3 inputs + 1 broadcast weight. */
+#define FC_NR 4
+#define FC_NV 3
+#define VF32_T __m256
+#define VF32_L 8
+#define VF32_LOAD(p) _mm256_loadu_ps(p)
+#define VF32_STORE(p, v) _mm256_storeu_ps((p), (v))
+#define VF32_SET1(s) _mm256_set1_ps(s)
+#define VF32_ZERO() _mm256_setzero_ps()
+#define VF32_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VF64_T __m256d
+#define VF64_L 4
+#define VF64_LOAD(p) _mm256_loadu_pd(p)
+#define VF64_STORE(p, v) _mm256_storeu_pd((p), (v))
+#define VF64_SET1(s) _mm256_set1_pd(s)
+#define VF64_ZERO() _mm256_setzero_pd()
+#define VF64_FMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+
+#elif defined(FC_ISA_BASELINE) && (defined(__aarch64__) || defined(_M_ARM64))
+#include <arm_neon.h>
+#define FC_ISA baseline
+#define FC_ISA_DESCRIPTION "NEON, 128-bit"
+/* 32 q registers: 16 accumulators + 4 inputs + 1 weight leaves room for the compiler. */
+#define FC_NR 4
+#define FC_NV 4
+#define VF32_T float32x4_t
+#define VF32_L 4
+#define VF32_LOAD(p) vld1q_f32(p)
+#define VF32_STORE(p, v) vst1q_f32((p), (v))
+#define VF32_SET1(s) vdupq_n_f32(s)
+#define VF32_ZERO() vdupq_n_f32(0.0f)
+#define VF32_FMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define VF64_T float64x2_t
+#define VF64_L 2
+#define VF64_LOAD(p) vld1q_f64(p)
+#define VF64_STORE(p, v) vst1q_f64((p), (v))
+#define VF64_SET1(s) vdupq_n_f64(s)
+#define VF64_ZERO() vdupq_n_f64(0.0)
+#define VF64_FMA(a, b, c) vfmaq_f64((c), (a), (b))
+
+#elif defined(FC_ISA_BASELINE) && (defined(__x86_64__) || defined(_M_X64))
+#include <emmintrin.h>
+#define FC_ISA baseline
+#define FC_ISA_DESCRIPTION "SSE2, 128-bit"
+/* 16 xmm registers and no FMA: 8 accumulators + 2 inputs + weight + product temporaries. */
+#define FC_NR 4
+#define FC_NV 2
+#define VF32_T __m128
+#define VF32_L 4
+#define VF32_LOAD(p) _mm_loadu_ps(p)
+#define VF32_STORE(p, v) _mm_storeu_ps((p), (v))
+#define VF32_SET1(s) _mm_set1_ps(s)
+#define VF32_ZERO() _mm_setzero_ps()
+#define VF32_FMA(a, b, c) _mm_add_ps(_mm_mul_ps((a), (b)), (c))
+#define VF64_T __m128d
+#define VF64_L 2
+#define VF64_LOAD(p) _mm_loadu_pd(p)
+#define VF64_STORE(p, v) _mm_storeu_pd((p), (v))
+#define VF64_SET1(s) _mm_set1_pd(s)
+#define VF64_ZERO() _mm_setzero_pd()
+#define VF64_FMA(a, b, c) _mm_add_pd(_mm_mul_pd((a), (b)), (c))
+
+#elif defined(FC_ISA_SCALAR) || defined(FC_ISA_BASELINE)
+/* The portable path (and the baseline on architectures with no vector code here): plain C with
+ * one-element "vectors", the same blocking, no intrinsics. */
+#if defined(FC_ISA_SCALAR)
+#define FC_ISA scalar
+#define FC_ISA_DESCRIPTION "portable C, no explicit SIMD"
+#else
+#define FC_ISA baseline
+#define FC_ISA_DESCRIPTION "portable C (no SIMD baseline for this architecture)"
+#endif
+#define FC_NR 4
+#define FC_NV 4
+#define VF32_T float
+#define VF32_L 1
+#define VF32_LOAD(p) (*(p))
+#define VF32_STORE(p, v) (*(p) = (v))
+#define VF32_SET1(s) (s)
+#define VF32_ZERO() 0.0f
+#define VF32_FMA(a, b, c) ((a) * (b) + (c))
+#define VF64_T double
+#define VF64_L 1
+#define VF64_LOAD(p) (*(p))
+#define VF64_STORE(p, v) (*(p) = (v))
+#define VF64_SET1(s) (s)
+#define VF64_ZERO() 0.0
+#define VF64_FMA(a, b, c) ((a) * (b) + (c))
+
+#else
+#error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
+#endif
+
+/* Widest vector any path uses, in elements; sizes the per-thread scratch for every path. */
+#define FC_MAX_LANES 16
+
+#endif
