@@ -13,6 +13,7 @@ import numpy as np
 from . import _core
 
 _MODES = ("valid", "same", "full")
+_MAX_THREADS = 1 << 15
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -110,7 +111,8 @@ def _resolve_workers(workers):
                 f"workers={workers} asks for {n - 1} threads on a machine with {cpus} CPUs "
                 f"(negative values count back from the CPU count: -1 means all {cpus})"
             )
-    return n
+    # The core takes a C int, and splits no call into more tiles than this anyway.
+    return min(n, _MAX_THREADS)
 
 
 def _valid_swap_needed(shape1, shape2):

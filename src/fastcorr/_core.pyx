@@ -56,12 +56,11 @@ cdef extern from *:
     const int fc_openmp_version
     const char *fc_openmp_vendor
 
-# Tiles: TILE_ROWS output rows x TILE_COLS output columns.  Inside a tile the kernel walks
-# column strips of a few vectors top to bottom; a strip's input (strip + kw - 1 columns by
-# TILE_ROWS + kh - 1 rows, about 9 KiB for float32 and K=5) stays in L1, and a tile's input
-# (about 300 KiB) in L2.  The rows are a multiple of every path's register-block height (4 or 6).
+# Tiles are the OpenMP work units: bands of register blocks, about TILE_ROWS output rows high and
+# as wide as fits TILE_INPUT_BYTES of input rows (a band reads nr + kh - 1 input rows, and the
+# next band re-reads kh - 1 of them, which must still be in L2 for the loads to stay cheap).
 DEF TILE_ROWS = 48
-DEF TILE_COLS = 1536
+DEF TILE_INPUT_BYTES = 262144
 # Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread costs
 # a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
 DEF MIN_FMAS_PER_THREAD = 131072
@@ -123,16 +122,24 @@ def correlate_valid(const floating[:, ::1] x, const floating[:, ::1] w, floating
     cdef Py_ssize_t ldx = x.strides[0] // sizeof(floating)
     cdef Py_ssize_t ldy = out.strides[0] // sizeof(floating)
 
-    cdef Py_ssize_t tile_rows = TILE_ROWS, tile_cols = TILE_COLS
+    # Tile heights are whole bands of nr = min(kh, block_rows) rows, as the kernel cuts them.
+    cdef Py_ssize_t nr = min(kh, <Py_ssize_t>table.block_rows)
+    cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
+    cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * sizeof(floating)), 64)
     cdef double fmas = <double>oh * ow * kh * kw
     cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
     if n_threads > max_useful:
         n_threads = max(<int>max_useful, 1)
-    # Enough tiles to balance the threads: shrink the tile height (never below one register
-    # block) before leaving a thread idle.
+    # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving
+    # a thread idle.
     cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
-    while tile_rows > 8 and n_tc * ((oh + tile_rows - 1) // tile_rows) < 4 * n_threads:
-        tile_rows //= 2
+    while bands > 1 and n_tc * ((oh + bands * nr - 1) // (bands * nr)) < 4 * n_threads:
+        bands //= 2
+    cdef Py_ssize_t tile_rows = bands * nr
+    # Equal widths rather than a narrow last column, in multiples of 64 so that only the last
+    # tile of a row has a partial vector strip.
+    tile_cols = ((ow + n_tc - 1) // n_tc + 63) // 64 * 64
+    n_tc = (ow + tile_cols - 1) // tile_cols
     cdef Py_ssize_t n_tr = (oh + tile_rows - 1) // tile_rows
     cdef Py_ssize_t n_tiles = n_tr * n_tc
     if n_threads > n_tiles:

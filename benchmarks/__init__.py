@@ -1,0 +1,1 @@
+"""asv benchmarks for fastcorr (``asv run``; configuration in ../asv.conf.json)."""

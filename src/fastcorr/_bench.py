@@ -1,0 +1,843 @@
+"""``python -m fastcorr bench``: fastcorr side by side with the libraries people use instead.
+
+Every library runs in this one process, on the same arrays and with the same thread count, and
+every result is checked against a float64 reference before it is timed, so a fast wrong answer
+shows up as WRONG rather than as a speed.  fastcorr's only runtime dependency is NumPy: scipy,
+OpenCV, torch and matplotlib are imported here, lazily, and a missing one is skipped with a note.
+
+FLOP count everywhere: ``2 * out_h * out_w * kh * kw`` for the valid output, whatever work a
+library actually does (ndimage and OpenCV also compute the border, FFTs do something else).
+"""
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import _core
+from ._api import _cpu_count, correlate2d
+from ._config import show_config
+from ._version import __version__
+
+DTYPES = ("float32", "float64")
+DEFAULT_SIZES = ((2048, 2048),)
+DEFAULT_KERNELS = (3, 5, 7, 9, 11, 15, 21, 31)
+QUICK_KERNELS = (3, 7, 15)
+# Small enough that call overhead, not arithmetic, decides the time.
+SMALL_CASE = ((128, 128), "float32", 3)
+SEED = 0
+N_SAMPLED = 200
+
+# Per-run settings.  Best-of-N with a generous N for fast calls: on a shared machine the
+# minimum needs a few chances to land in a quiet moment.  `budget` caps the seconds spent timing
+# one library on one case (after the verifying call), so a 0.5 s FFT gets a few samples while a
+# 1 ms call gets many.  `crop_flops`
+# caps the problem given to the peers that have no fast path (about 0.5-2 GFLOP/s): on a
+# 2048x2048 image with K=31 they would need seconds to minutes per call, and their GFLOP/s does
+# not depend on the image size, so a crop measures the same rate.
+_SETTINGS = {
+    False: {"repeats": 15, "budget": 2.0, "min_sample": 5e-3,
+            "crop_flops": {"signal.correlate2d": 1.5e8, "ndimage": 6e8}},
+    True: {"repeats": 5, "budget": 0.3, "min_sample": 2e-3,
+           "crop_flops": {"signal.correlate2d": 3e7, "ndimage": 1.2e8}},
+}
+
+PEER_COLUMNS = ("cv2", "ndimage", "signal.correlate2d", "fftconvolve", "torch")
+
+
+# --------------------------------------------------------------------------- formatting
+def fmt_time(seconds):
+    """`seconds` with a unit that keeps three significant digits readable."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_ratio(ratio):
+    """A speed ratio as ``150x``, ``43x``, ``3.1x`` or ``0.62x``."""
+    if ratio >= 10:
+        return f"{ratio:.0f}x"
+    if ratio >= 1:
+        return f"{ratio:.1f}x"
+    return f"{ratio:.2f}x"
+
+
+def _fmt_shape(shape):
+    return f"{shape[0]}x{shape[1]}"
+
+
+# --------------------------------------------------------------------------- verification
+def abs_correlate_f64(x, w):
+    """Valid correlation of ``|x|`` with ``|w|`` in float64.
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Image and kernel, 2-D, `w` no larger than `x`.
+
+    Returns
+    -------
+    ndarray
+        float64 array of the valid shape: for each output, the sum of the absolute products,
+        which sets the scale of that output's rounding error.
+    """
+    ax = np.abs(x).astype(np.float64)
+    aw = np.abs(w).astype(np.float64)
+    kh, kw = aw.shape
+    oh, ow = ax.shape[0] - kh + 1, ax.shape[1] - kw + 1
+    # One shifted slice per tap: K*K vectorised passes, no (oh, ow, kh, kw) temporary.
+    acc = np.zeros((oh, ow))
+    for a in range(kh):
+        for b in range(kw):
+            acc += aw[a, b] * ax[a:a + oh, b:b + ow]
+    return acc
+
+
+def error_bound(x, w, dtype):
+    """Elementwise tolerance for comparing two valid correlations of `x` and `w` in `dtype`.
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Image and kernel.
+    dtype : dtype
+        The precision both results were computed in.
+
+    Returns
+    -------
+    ndarray
+        ``2 * (kh*kw + 1) * eps * (|x| corr |w|)``, float64: one summation of kh*kw products
+        errs by at most about ``kh*kw * eps/2`` times the absolute sum whatever the order, and
+        two such results may err in opposite directions; the factor leaves margin on top.
+    """
+    eps = np.finfo(dtype).eps
+    return 2 * (w.shape[0] * w.shape[1] + 1) * eps * abs_correlate_f64(x, w)
+
+
+class SampledReference:
+    """Exact float64 values of the valid correlation at a random sample of output positions.
+
+    A full float64 reference of a 2048x2048 image with K=31 would itself be a slow direct
+    correlation (or an FFT with its own error); a few hundred exact dot products catch a wrong
+    crop, a flipped kernel or a broken tile just as well, at a cost of milliseconds.
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Image and kernel the results will be checked for.
+    rng : numpy.random.Generator
+        Chooses the positions.
+    n : int, optional
+        Number of random positions (the four corners are always added).
+    """
+
+    def __init__(self, x, w, rng, n=N_SAMPLED):
+        kh, kw = w.shape
+        oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+        self.shape = (oh, ow)
+        # Corners: an off-by-one crop or a missed edge tile shows there first.
+        self.ii = np.concatenate([[0, 0, oh - 1, oh - 1], rng.integers(0, oh, n)])
+        self.jj = np.concatenate([[0, ow - 1, 0, ow - 1], rng.integers(0, ow, n)])
+        windows = sliding_window_view(x, (kh, kw))[self.ii, self.jj].astype(np.float64)
+        w64 = w.astype(np.float64)
+        self.ref = np.einsum("nab,ab->n", windows, w64)
+        absref = np.einsum("nab,ab->n", np.abs(windows), np.abs(w64))
+        eps = np.finfo(x.dtype).eps
+        self.direct_tol = 2 * (kh * kw + 1) * eps * absref
+        # An FFT's rounding error is not local: every output carries error from the whole
+        # transform, about eps * log2(size) * max|x| * sum|w|, even where |x| corr |w| is small.
+        fft_scale = eps * math.log2(x.size) * float(np.abs(x).max()) * float(np.abs(w64).sum())
+        self.fft_tol = np.maximum(self.direct_tol, 4 * fft_scale)
+
+    def check(self, result, fft=False):
+        """Compare `result` with the reference at the sampled positions.
+
+        Parameters
+        ----------
+        result : ndarray
+            A valid correlation computed by some library.
+        fft : bool, optional
+            Allow for FFT rounding error (see the class notes).
+
+        Returns
+        -------
+        (bool, str)
+            Whether every sampled value is within tolerance (NaN never is), and a short
+            description: the worst error relative to tolerance, or the first failure.
+        """
+        if not isinstance(result, np.ndarray) or result.shape != self.shape:
+            got = getattr(result, "shape", type(result).__name__)
+            return False, f"shape {got}, expected {self.shape}"
+        got = result[self.ii, self.jj].astype(np.float64)
+        tol = self.fft_tol if fft else self.direct_tol
+        err = np.abs(got - self.ref)
+        rel = np.where(np.isnan(err), np.inf, err / np.maximum(tol, np.finfo(np.float64).tiny))
+        k = int(np.argmax(rel))
+        if rel[k] > 1:
+            return False, (f"at ({self.ii[k]}, {self.jj[k]}): got {got[k]:.7g}, expected "
+                           f"{self.ref[k]:.7g} (|diff| {err[k]:.3g} > tolerance {tol[k]:.3g})")
+        return True, f"max |diff|/tolerance {rel[k]:.2g} over {len(rel)} positions"
+
+
+# --------------------------------------------------------------------------- timing
+def best_time(fn, first=None, repeats=5, budget=1.0, min_sample=2e-3):
+    """Best-of-N wall time of one call to `fn`.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with no arguments.
+    first : float, optional
+        Duration of a call already made (the warm-up); one more call measures it if None.
+    repeats : int, optional
+        Largest number of samples.
+    budget : float, optional
+        Seconds the samples may take together; fewer samples (at least one) if they would not
+        fit.
+    min_sample : float, optional
+        Calls shorter than this are looped within a sample, so that timer resolution and
+        one-off noise do not dominate microsecond calls.
+
+    Returns
+    -------
+    (float, int, int)
+        Best seconds per call, number of samples, calls per sample.
+    """
+    if first is None:
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0
+    first = max(first, 1e-7)
+    number = 1 if first >= min_sample else math.ceil(min_sample / first)
+    samples = max(1, min(repeats, int(budget / (first * number))))
+    best = math.inf
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best, samples, number
+
+
+def _timed_call(fn):
+    t0 = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- peers
+class _Peer:
+    """One library's way of computing the valid correlation.
+
+    `make(x, w, n_threads)` sets the library's thread count and returns a zero-argument callable
+    producing the valid correlation (cropping, flipping, wrapping included, since a user pays
+    for them too).  `threaded` is False for libraries that always run on one thread, whose
+    measurement is then shared between thread counts; `fft(dtype, k)` says whether the library
+    may answer by FFT; `crop_key` names its entry in the settings' `crop_flops`.
+    """
+
+    def __init__(self, label, column, make, threaded, fft=lambda dtype, k: False, crop_key=None):
+        self.label, self.column, self.make = label, column, make
+        self.threaded, self.fft, self.crop_key = threaded, fft, crop_key
+
+
+def _load_peers(notes, versions):
+    peers = []
+    try:
+        import scipy
+        from scipy import fft as sfft
+        from scipy import ndimage, signal
+    except ImportError as exc:
+        notes.append(f"scipy not importable ({exc}): skipping scipy.signal.correlate2d, "
+                     "scipy.ndimage.correlate and scipy.signal.fftconvolve")
+    else:
+        versions["scipy"] = scipy.__version__
+
+        def make_signal(x, w, n):
+            return lambda: signal.correlate2d(x, w, mode="valid")
+
+        def make_ndimage(x, w, n):
+            # ndimage centres the kernel at index size//2 along each axis (origin=0), so the
+            # output whose window starts at (0, 0) sits at (kh//2, kw//2); (k-1)//2 would be
+            # off by one for even k.
+            kh, kw = w.shape
+            oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+            r0, c0 = kh // 2, kw // 2
+            return lambda: ndimage.correlate(x, w, mode="constant")[r0:r0 + oh, c0:c0 + ow]
+
+        def make_fft(x, w, n):
+            def run():
+                # fftconvolve takes no workers= but runs on scipy.fft, which honours this.
+                with sfft.set_workers(n):
+                    return signal.fftconvolve(x, w[::-1, ::-1], mode="valid")
+            return run
+
+        peers += [
+            _Peer("scipy.signal.correlate2d", "signal.correlate2d", make_signal, threaded=False,
+                  crop_key="signal.correlate2d"),
+            _Peer("scipy.ndimage.correlate", "ndimage", make_ndimage, threaded=False,
+                  crop_key="ndimage"),
+            _Peer("scipy.signal.fftconvolve", "fftconvolve", make_fft, threaded=True,
+                  fft=lambda dtype, k: True),
+        ]
+    try:
+        import cv2
+    except ImportError as exc:
+        notes.append(f"cv2 not importable ({exc}): skipping cv2.filter2D "
+                     "(pip install opencv-python-headless)")
+    else:
+        versions["cv2"] = cv2.__version__
+
+        def make_cv2(x, w, n):
+            cv2.setNumThreads(n)
+            oh, ow = x.shape[0] - w.shape[0] + 1, x.shape[1] - w.shape[1] + 1
+            # Anchor (0, 0) puts the window's top-left corner on the output pixel, which makes
+            # filter2D's (correlation) output at [:oh, :ow] the valid one.
+            return lambda: cv2.filter2D(x, -1, w, anchor=(0, 0),
+                                        borderType=cv2.BORDER_CONSTANT)[:oh, :ow]
+
+        # OpenCV switches to a DFT for large kernels (area >= 130 float32, >= 50 float64 in the
+        # versions read), so its error may be an FFT's.
+        peers.append(_Peer("cv2.filter2D", "cv2", make_cv2, threaded=True,
+                           fft=lambda dtype, k: k * k >= (130 if dtype == "float32" else 50)))
+    try:
+        import torch
+        import torch.nn.functional as F
+    except (ImportError, OSError) as exc:
+        notes.append(f"torch not importable ({exc}): skipping torch.nn.functional.conv2d")
+    else:
+        versions["torch"] = torch.__version__
+
+        def make_torch(x, w, n):
+            torch.set_num_threads(n)
+            xt = torch.from_numpy(x)[None, None]
+            wt = torch.from_numpy(w)[None, None]
+
+            def run():
+                with torch.no_grad():
+                    return F.conv2d(xt, wt).numpy()[0, 0]
+            return run
+
+        peers.append(_Peer("torch conv2d", "torch", make_torch, threaded=True))
+    order = {c: i for i, c in enumerate(PEER_COLUMNS)}
+    return sorted(peers, key=lambda p: order[p.column])
+
+
+# --------------------------------------------------------------------------- machine
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "processor\t: arm")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    have = set(line.split(":", 1)[1].split())
+                    return sorted(have & {"avx", "avx2", "fma", "avx512f", "asimd", "sse2"})
+    except OSError:
+        pass
+    return []
+
+
+def _load_average():
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def machine_info(versions):
+    """What the numbers were measured on: CPU, thread counts, library versions, fastcorr build.
+
+    Parameters
+    ----------
+    versions : dict
+        Versions of the optional libraries imported so far, by name.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable description of the machine and software.
+    """
+    try:
+        import matplotlib
+        versions.setdefault("matplotlib", matplotlib.__version__)
+    except ImportError:
+        pass
+    return {
+        "cpu_model": _cpu_model(),
+        "cpu_flags": _cpu_flags(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": _cpu_count(),
+        "load_average": _load_average(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "versions": {"fastcorr": __version__, "numpy": np.__version__,
+                     **{k: versions.get(k) for k in ("scipy", "cv2", "torch", "matplotlib")}},
+        "fastcorr_config": show_config(mode="dicts"),
+    }
+
+
+# --------------------------------------------------------------------------- the run
+class _Progress:
+    """[i/N] lines on stderr: one overwritten line on a terminal, plain lines otherwise."""
+
+    def __init__(self, total):
+        self.total, self.i = total, 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, text):
+        self.i += 1
+        msg = f"[{self.i}/{self.total}] {text}..."
+        sys.stderr.write(f"\r{msg}\033[K" if self.tty else msg + "\n")
+        sys.stderr.flush()
+
+    def clear(self):
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _crop_side(shape, k, flops_cap):
+    """Largest square-ish crop (multiple of 16) whose valid correlation costs <= flops_cap."""
+    h, w = shape
+    if 2.0 * (h - k + 1) * (w - k + 1) * k * k <= flops_cap:
+        return None
+    side = int(math.sqrt(flops_cap / (2.0 * k * k))) + k - 1
+    side = max(side // 16 * 16, 4 * k, 64)
+    return (min(h, side), min(w, side))
+
+
+class _Bench:
+    def __init__(self, args):
+        self.quick = args.quick
+        self.settings = _SETTINGS[bool(args.quick)]
+        self.sizes = tuple(args.sizes) if args.sizes else DEFAULT_SIZES
+        self.kernels = tuple(args.kernels) if args.kernels else (
+            QUICK_KERNELS if args.quick else DEFAULT_KERNELS)
+        n_all = _cpu_count()
+        self.workers = [1] if n_all == 1 else [1, n_all]
+        self.n_all = n_all
+        self.notes, self.versions = [], {}
+        self.peers = _load_peers(self.notes, self.versions)
+        self.rng = np.random.default_rng(SEED)
+        self._images, self._kernels, self._shared, self._copy = {}, {}, {}, {}
+        self.records, self.bandwidth, self.extras = [], [], {}
+        self.fastcorr_wrong = False
+
+    # arrays are made once per shape and dtype so every library and case sees the same data
+    def image(self, shape, dtype):
+        key = (shape, dtype)
+        if key not in self._images:
+            rng = np.random.default_rng([SEED, *shape, DTYPES.index(dtype)])
+            self._images[key] = rng.uniform(-1, 1, shape).astype(dtype)
+        return self._images[key]
+
+    def kernel(self, k, dtype):
+        key = (k, dtype)
+        if key not in self._kernels:
+            rng = np.random.default_rng([SEED, k, 1000 + DTYPES.index(dtype)])
+            self._kernels[key] = rng.uniform(-1, 1, (k, k)).astype(dtype)
+        return self._kernels[key]
+
+    def measure(self, fn, checker, fft=False):
+        """Verify one call's result, then time the call; a failed check is not timed."""
+        try:
+            result, first = _timed_call(fn)
+        except Exception as exc:  # a peer rejecting a dtype or size must not end the run
+            return {"status": "ERROR", "check": f"{type(exc).__name__}: {exc}"}
+        ok, detail = checker.check(result, fft=fft)
+        del result
+        if not ok:
+            return {"status": "WRONG", "check": detail}
+        s = self.settings
+        best, samples, number = best_time(fn, first, s["repeats"], s["budget"], s["min_sample"])
+        return {"status": "ok", "time_s": best, "samples": samples, "calls_per_sample": number,
+                "check": detail}
+
+    def cases(self):
+        grid = [(shape, dtype, k, n) for shape in self.sizes for dtype in DTYPES
+                for k in self.kernels for n in self.workers]
+        shape, dtype, k = SMALL_CASE
+        return list(dict.fromkeys(grid + [(shape, dtype, k, n) for n in self.workers]))
+
+    def run_case(self, shape, dtype, k, n, progress):
+        x, w = self.image(shape, dtype), self.kernel(k, dtype)
+        oh, ow = shape[0] - k + 1, shape[1] - k + 1
+        if oh < 1 or ow < 1:
+            progress.i += 1 + len(self.peers)
+            return None
+        flops = 2.0 * oh * ow * k * k
+        peak = self.peaks[(dtype, n)]
+        checker = SampledReference(x, w, self.rng)
+        tag = f"{dtype} {_fmt_shape(shape)} K={k} workers={n}"
+        base = {"size": list(shape), "dtype": dtype, "K": k, "workers": n, "flops": flops}
+        rows = []
+
+        def add(library, column, m, crop=None, case_flops=flops, **extra):
+            rec = {**base, "library": library, "column": column, "crop": crop,
+                   "flops": case_flops, **extra, **m}
+            if m["status"] == "ok":
+                rec["gflops"] = case_flops / m["time_s"] / 1e9
+                rec["pct_peak"] = 100.0 * rec["gflops"] / peak
+            rows.append(rec)
+            return rec
+
+        progress.step(f"{tag} fastcorr")
+        out = np.empty((oh, ow), dtype)
+        fc = add("fastcorr", "fastcorr",
+                 self.measure(lambda: correlate2d(x, w, workers=n), checker))
+        add("fastcorr (out=)", "fastcorr_out",
+            self.measure(lambda: correlate2d(x, w, out=out, workers=n), checker))
+        if any(r["status"] != "ok" for r in rows):
+            self.fastcorr_wrong = True
+
+        for peer in self.peers:
+            progress.step(f"{tag} {peer.label}")
+            crop = None
+            if peer.crop_key is not None:
+                crop = _crop_side(shape, k, self.settings["crop_flops"][peer.crop_key])
+            threads = n if peer.threaded else 1
+            key = (shape, dtype, k, peer.label)
+            if not peer.threaded and key in self._shared:
+                m = dict(self._shared[key], reused_from_workers=1)
+            else:
+                if crop is None:
+                    px, pchk = x, checker
+                else:
+                    px = np.ascontiguousarray(x[:crop[0], :crop[1]])
+                    pchk = SampledReference(px, w, self.rng)
+                m = self.measure(peer.make(px, w, threads), pchk, fft=peer.fft(dtype, k))
+                if not peer.threaded:
+                    self._shared[key] = m
+            cflops = flops if crop is None else 2.0 * (crop[0] - k + 1) * (crop[1] - k + 1) * k * k
+            add(peer.label, peer.column, m, crop=list(crop) if crop else None,
+                case_flops=cflops, threads=threads)
+
+        for r in rows:
+            if r["status"] == "ok" and r["column"] not in ("fastcorr", "fastcorr_out") \
+                    and fc["status"] == "ok":
+                r["ratio"] = fc["gflops"] / r["gflops"]
+
+        bw = None
+        if k == 3 and (shape, dtype, k) != SMALL_CASE and fc["status"] == "ok":
+            bw = self.memory_bandwidth(x, oh * ow * x.itemsize, fc, n)
+        self.records += rows
+        progress.clear()
+        self.print_case(tag, shape, dtype, k, n, oh, ow, flops, peak, rows, bw)
+        return rows
+
+    def memory_bandwidth(self, x, out_bytes, fc, n):
+        key = (x.shape, x.dtype.name)
+        if key not in self._copy:
+            dst = np.empty_like(x)
+            t, _, _ = best_time(lambda: np.copyto(dst, x), None, self.settings["repeats"],
+                                self.settings["budget"], self.settings["min_sample"])
+            self._copy[key] = 2.0 * x.nbytes / t / 1e9
+        rec = {"size": list(x.shape), "dtype": x.dtype.name, "K": 3, "workers": n,
+               "bytes": x.nbytes + out_bytes,
+               "fastcorr_gbs": (x.nbytes + out_bytes) / fc["time_s"] / 1e9,
+               "copyto_gbs": self._copy[key]}
+        self.bandwidth.append(rec)
+        return rec
+
+    def print_case(self, tag, shape, dtype, k, n, oh, ow, flops, peak, rows, bw):
+        print(f"\n{dtype} {_fmt_shape(shape)}, {k}x{k} kernel, workers={n}: output "
+              f"{oh}x{ow}, {flops / 1e9:.3g} GFLOP; FMA peak {peak:.1f} GFLOP/s")
+        print(f"  {'library':<26s}{'time':>11s}{'GFLOP/s':>10s}{'% peak':>9s}"
+              f"{'fastcorr is':>13s}")
+        for r in rows:
+            if r["status"] != "ok":
+                print(f"  {r['library']:<26s}{r['status']:>11s}   {r['check']}")
+                continue
+            ratio = fmt_ratio(r["ratio"]) if "ratio" in r else ""
+            notes = []
+            if r.get("crop"):
+                notes.append(f"timed on a {_fmt_shape(r['crop'])} crop")
+            if r.get("threads") == 1 and n > 1:
+                notes.append("1 thread (no threading)")
+            if r.get("reused_from_workers"):
+                notes.append("measured once, reused")
+            print(f"  {r['library']:<26s}{fmt_time(r['time_s']):>11s}{r['gflops']:>10.2f}"
+                  f"{r['pct_peak']:>8.1f}%{ratio:>13s}" + (f"   [{'; '.join(notes)}]"
+                                                           if notes else ""))
+        if bw:
+            print(f"  memory: fastcorr moves {bw['bytes'] / 1e6:.1f} MB (in + out) at "
+                  f"{bw['fastcorr_gbs']:.1f} GB/s; np.copyto of the image: "
+                  f"{bw['copyto_gbs']:.1f} GB/s (read + write, 1 thread)")
+
+    def in2_larger(self, progress):
+        """fastcorr with the arguments swapped (scipy allows either order in 'valid' mode)."""
+        shape = self.sizes[0]
+        k = 7 if 7 in self.kernels else self.kernels[0]
+        n = self.workers[-1]
+        x, w = self.image(shape, "float32"), self.kernel(k, "float32")
+        progress.step(f"float32 {_fmt_shape(shape)} K={k} workers={n} correlate2d(w, x)")
+        normal, t_first = _timed_call(lambda: correlate2d(x, w, workers=n))
+        swapped = correlate2d(w, x, workers=n)
+        s = self.settings
+        t_normal, _, _ = best_time(lambda: correlate2d(x, w, workers=n), t_first,
+                                   s["repeats"], s["budget"], s["min_sample"])
+        t_swap, _, _ = best_time(lambda: correlate2d(w, x, workers=n), None,
+                                 s["repeats"], s["budget"], s["min_sample"])
+        # The swapped call is defined as the normal result rotated by 180 degrees, computed by
+        # the same kernel, so it must match exactly.
+        ok = bool(np.array_equal(swapped, normal[::-1, ::-1]))
+        if not ok:
+            self.fastcorr_wrong = True
+        progress.clear()
+        self.extras["in2_larger"] = {"size": list(shape), "dtype": "float32", "K": k,
+                                     "workers": n, "time_normal_s": t_normal,
+                                     "time_swapped_s": t_swap, "ratio": t_swap / t_normal,
+                                     "verified": ok}
+        print(f"\nin2 larger: correlate2d(w, x) on float32 {_fmt_shape(shape)}, {k}x{k}, "
+              f"workers={n}: {fmt_time(t_swap)} vs {fmt_time(t_normal)} for correlate2d(x, w) "
+              f"-> {t_swap / t_normal:.2f}x the time; "
+              + ("result equals the normal one rotated 180 degrees" if ok else
+                 "RESULT DIFFERS from the normal one rotated 180 degrees"))
+
+    def print_table(self):
+        cols = ["cv2", "ndimage", "signal.correlate2d", "fftconvolve", "torch"]
+        heads = ["dtype", "size", "workers", "K", "fastcorr GFLOP/s", "% peak"] + \
+                [f"x vs {c}" for c in cols]
+        by_case = {}
+        for r in self.records:
+            by_case.setdefault((tuple(r["size"]), r["dtype"], r["workers"], r["K"]), {})[
+                r["column"]] = r
+        order = sorted(by_case, key=lambda c: (c[0] == SMALL_CASE[0], c[1], -c[0][0], c[2],
+                                               c[3]))
+        table = []
+        for case in order:
+            recs = by_case[case]
+            fc = recs["fastcorr"]
+            row = [case[1], _fmt_shape(case[0]), str(case[2]), str(case[3])]
+            if fc["status"] == "ok":
+                row += [f"{fc['gflops']:.1f}", f"{fc['pct_peak']:.0f}%"]
+            else:
+                row += [fc["status"], "-"]
+            for c in cols:
+                r = recs.get(c)
+                if r is None:
+                    row.append("-")
+                elif r["status"] != "ok":
+                    row.append(r["status"])
+                elif "ratio" not in r:
+                    row.append("n/a")
+                else:
+                    row.append(fmt_ratio(r["ratio"]) + ("*" if r.get("crop") else ""))
+            table.append(row)
+        widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(heads)]
+        print("\nSummary (headline fastcorr call: no out=; ratio = fastcorr GFLOP/s / peer "
+              "GFLOP/s, above 1x means fastcorr is faster)")
+        print("  ".join(h.rjust(wd) for h, wd in zip(heads, widths)))
+        for t in table:
+            print("  ".join(v.rjust(wd) for v, wd in zip(t, widths)))
+        missing = [c for c in cols if not any(p.column == c for p in self.peers)]
+        print("  * peer timed on a crop of the image (too slow for the full one); its GFLOP/s "
+              "is compared")
+        print("  signal.correlate2d and ndimage run on 1 thread whatever workers= says; "
+              "ndimage and cv2 also compute the border, which the FLOP count does not include")
+        if missing:
+            print(f"  - not installed: {', '.join(missing)}")
+
+    def run(self):
+        s = self.settings
+        print(f"fastcorr {__version__} benchmark{' (--quick)' if self.quick else ''}: "
+              f"{_cpu_model()}, {self.n_all} usable CPUs, SIMD path {_core.active_path()}, "
+              f"load average {_load_average()}")
+        for note in self.notes:
+            print(f"note: {note}")
+        self.peaks = self.peaks_start = self.measure_peaks()
+        print("FMA peak (GFLOP/s, measured now): " + self.fmt_peaks(self.peaks_start)
+              + f" [{self.peak_path} FMA probe]")
+        n = self.workers[-1]
+        scaling = self.peaks[("float32", n)] / self.peaks[("float32", 1)]
+        if n > 1 and scaling < 0.75 * n:
+            # A lower multi-thread peak than the thread count allows means the threads did not
+            # get a core each: SMT siblings, or other processes (see load average) using them.
+            print(f"WARNING: the {n}-thread FMA peak is only {scaling:.2f}x the 1-thread one "
+                  f"(load average {_load_average()}): the CPUs are shared or are SMT siblings, "
+                  f"so {n}-thread results understate an idle machine")
+        print(f"timing: a verifying warm-up call, then best of up to {s['repeats']} samples "
+              f"(at most {s['budget']:g} s per library and case); every result checked at "
+              f"{N_SAMPLED} random positions + corners against float64 dot products")
+        cases = self.cases()
+        progress = _Progress(len(cases) * (1 + len(self.peers)) + 1)
+        t0 = time.perf_counter()
+        for case in cases:
+            self.run_case(*case, progress)
+        self.in2_larger(progress)
+        self.elapsed = time.perf_counter() - t0
+        self.recheck_peaks()
+        self.print_table()
+        print(f"\ntotal {self.elapsed:.0f} s")
+        if self.fastcorr_wrong:
+            print("ERROR: fastcorr failed verification (see WRONG or ERROR above)", file=sys.stderr)
+
+    def measure_peaks(self):
+        peaks = {}
+        for dtype in DTYPES:
+            for n in self.workers:
+                peaks[(dtype, n)], self.peak_path = _core.fma_peak(dtype, n)
+        return peaks
+
+    @staticmethod
+    def fmt_peaks(peaks):
+        return ", ".join(f"{d} {n} thread{'s' if n > 1 else ''} {g:.1f}"
+                         for (d, n), g in peaks.items())
+
+    def recheck_peaks(self):
+        """Measure the peak again and keep the higher of the two for the summary.
+
+        On a shared machine another process can hold a core while the peak is measured; a
+        result above 100% of such a peak would be nonsense, so a second chance at the end
+        guards the summary's "% peak" against one unlucky moment.
+        """
+        end = self.measure_peaks()
+        self.peaks_end = end
+        self.peaks = {key: max(g, end[key]) for key, g in self.peaks_start.items()}
+        if any(abs(end[k] / self.peaks_start[k] - 1) > 0.1 for k in end):
+            print(f"\nnote: FMA peak re-measured at the end differs by more than 10% "
+                  f"(other load on the machine?): {self.fmt_peaks(end)}; the summary's % peak "
+                  "uses the higher of the two measurements")
+        for r in self.records:
+            if r["status"] == "ok":
+                r["pct_peak"] = 100.0 * r["gflops"] / self.peaks[(r["dtype"], r["workers"])]
+
+    def as_json(self, machine):
+        return {
+            "machine": machine,
+            "settings": {"quick": self.quick, "sizes": [list(s) for s in self.sizes],
+                         "kernels": list(self.kernels), "workers": self.workers,
+                         "small_case": {"size": list(SMALL_CASE[0]), "dtype": SMALL_CASE[1],
+                                        "K": SMALL_CASE[2]},
+                         "seed": SEED, "sampled_positions": N_SAMPLED, **self.settings},
+            "fma_peak_gflops": [{"dtype": d, "threads": n, "gflops": g,
+                                 "start": self.peaks_start[(d, n)], "end": self.peaks_end[(d, n)]}
+                                for (d, n), g in self.peaks.items()],
+            "notes": self.notes,
+            "results": self.records,
+            "bandwidth": self.bandwidth,
+            "in2_larger": self.extras.get("in2_larger"),
+            "elapsed_s": self.elapsed,
+        }
+
+    def plot(self, path, machine):
+        try:
+            import matplotlib
+            matplotlib.use("Agg")  # a file is wanted, not a window; works without a display
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print(f"note: matplotlib not installed, no plot written to {path} "
+                  "(pip install matplotlib)")
+            return
+        shape, n = self.sizes[-1], self.workers[-1]
+        fig, axes = plt.subplots(1, len(DTYPES), figsize=(6 * len(DTYPES), 4.5), squeeze=False)
+        for ax, dtype in zip(axes[0], DTYPES):
+            recs = [r for r in self.records if tuple(r["size"]) == shape
+                    and r["dtype"] == dtype and r["workers"] == n and r["status"] == "ok"
+                    and r["column"] != "fastcorr_out"]
+            for lib in dict.fromkeys(r["library"] for r in recs):
+                pts = sorted((r["K"], r["gflops"]) for r in recs if r["library"] == lib)
+                cropped = any(r.get("crop") for r in recs if r["library"] == lib)
+                ax.plot(*zip(*pts), marker="o", lw=2.5 if lib == "fastcorr" else 1.2,
+                        label=lib + (" (crop)" if cropped else ""))
+            ax.axhline(self.peaks[(dtype, n)], color="grey", ls="--", lw=1,
+                       label=f"FMA peak, {n} threads")
+            ax.set_yscale("log")
+            ax.set_xlabel("kernel size K (KxK)")
+            ax.set_ylabel("GFLOP/s (2*out_h*out_w*K*K / time)")
+            ax.set_title(f"{dtype}, {_fmt_shape(shape)}, workers={n}")
+            ax.set_xticks(list(self.kernels))
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"fastcorr {__version__} vs peers: valid 2-D correlation on "
+                     f"{machine['cpu_model']} ({machine['cpus_usable']} CPUs)")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        print(f"plot written to {path}")
+
+
+# --------------------------------------------------------------------------- CLI
+def _parse_sizes(text):
+    sizes = []
+    for item in text.split(","):
+        parts = item.lower().split("x")
+        if len(parts) == 1:
+            parts *= 2
+        h, w = (int(p) for p in parts)
+        if h < 1 or w < 1:
+            raise ValueError(item)
+        sizes.append((h, w))
+    return sizes
+
+
+def _parse_kernels(text):
+    ks = [int(k) for k in text.split(",")]
+    if any(k < 1 for k in ks):
+        raise ValueError(text)
+    return ks
+
+
+def add_arguments(parser):
+    """Add the ``bench`` options to an argparse parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``bench`` subcommand's parser.
+    """
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer kernel sizes, fewer repeats, slow peers on smaller crops "
+                             "(about 30 s)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="save every measurement, the FMA peaks and the machine description")
+    parser.add_argument("--plot", metavar="PATH.png",
+                        help="plot GFLOP/s against kernel size per library (needs matplotlib)")
+    parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
+                        help="image sizes, e.g. 2048 or 1024,4096x512 (default 2048)")
+    parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
+                        help="square kernel sizes (default 3,5,7,9,11,15,21,31; "
+                             "--quick 3,7,15)")
+
+
+def run(args):
+    """Run the benchmark described by parsed ``bench`` arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``quick``, ``json``, ``plot``, ``sizes`` and ``kernels`` as `add_arguments` defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 if fastcorr itself failed verification.
+    """
+    bench = _Bench(args)
+    bench.run()
+    if args.json or args.plot:
+        machine = machine_info(bench.versions)
+    if args.json:
+        data = bench.as_json(machine)
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1, default=float)
+        print(f"measurements written to {args.json}")
+    if args.plot:
+        bench.plot(args.plot, machine)
+    return 1 if bench.fastcorr_wrong else 0

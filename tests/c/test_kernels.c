@@ -1,0 +1,99 @@
+/* C-level test of the kernel layer, independent of Python: every compiled path this CPU can run
+ * is compared with a long-double reference on shapes that hit every block kind (main blocks,
+ * single rows, single vectors, the zero-padded tail), with NaN/Inf checks.  Its plain C interface
+ * lets it be cross-compiled for aarch64 and run under qemu, which is how the NEON path is tested
+ * on an x86 machine (tools/test_neon.sh).
+ *
+ * Tolerance: each output is a sum of n = kh*kw products rounded in the working precision, so
+ * |error| <= (n + 1) * eps * sum|w||x| (gamma_n ~ n*u, eps = 2u gives a factor-2 margin). */
+#include "fastcorr_kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static unsigned long long rng_state = 88172645463325252ULL;
+static double rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+static int failures = 0;
+
+#define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
+    static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
+                               ptrdiff_t kh, ptrdiff_t kw, int special)                         \
+    {                                                                                             \
+        const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldx = iw + 3, ldy = cols + 5;   \
+        T *x = malloc(sizeof(T) * ih * ldx), *w = malloc(sizeof(T) * kh * kw);                  \
+        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems(kw));  \
+        for (ptrdiff_t i = 0; i < ih * ldx; i++) x[i] = (T)rnd();                                \
+        for (ptrdiff_t i = 0; i < kh * kw; i++) w[i] = (T)rnd();                                 \
+        for (ptrdiff_t i = 0; i < rows * ldy; i++) y[i] = (T)12345;                              \
+        if (special) { /* NaN and Inf near the right edge, where tail lanes are computed */      \
+            x[(ih - 1) * ldx + iw - 1] = (T)NAN;                                                 \
+            x[(ih / 2) * ldx + iw - 2 + (iw < 2)] = (T)INFINITY;                                 \
+        }                                                                                         \
+        t->corr_##SUFFIX(x, ldx, w, kh, kw, y, ldy, rows, cols, s);                             \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                                    \
+            for (ptrdiff_t c = 0; c < cols; c++) {                                                \
+                long double ref = 0, mag = 0;                                                     \
+                for (ptrdiff_t a = 0; a < kh; a++)                                                \
+                    for (ptrdiff_t b = 0; b < kw; b++) {                                          \
+                        long double p = (long double)w[a * kw + b] * x[(r + a) * ldx + c + b];  \
+                        ref += p;                                                                 \
+                        mag += fabsl(p);                                                          \
+                    }                                                                             \
+                const long double got = y[r * ldy + c];                                          \
+                int ok;                                                                           \
+                if (isnan(ref)) ok = isnan(got);                                                 \
+                else if (isinf(ref)) ok = got == ref;                                            \
+                else ok = fabsl(got - ref) <= (kh * kw + 1) * (long double)EPS * mag;            \
+                if (!ok && failures++ < 10)                                                      \
+                    printf("FAIL %s " #SUFFIX " rows=%td cols=%td k=%tdx%td at (%td,%td): "    \
+                           "%Lg vs %Lg\n", t->name, rows, cols, kh, kw, r, c, got, ref);        \
+            }                                                                                     \
+            for (ptrdiff_t c = cols; c < ldy; c++) /* padding past the tile must be untouched */ \
+                if (y[r * ldy + c] != (T)12345 && failures++ < 10)                               \
+                    printf("FAIL %s " #SUFFIX " wrote past the tile at (%td,%td)\n", t->name, r, c); \
+        }                                                                                         \
+        free(x); free(w); free(y); free(s);                                                      \
+    }
+
+DEFINE_CHECK(float, f32, FLT_EPSILON)
+DEFINE_CHECK(double, f64, DBL_EPSILON)
+
+int main(void)
+{
+    int tested = 0;
+    for (int i = 0; i < fc_n_compiled(); i++) {
+        const fc_kernel_table *t = fc_compiled(i);
+        if (fc_cpu_supports(t->name) != 1) {
+            printf("skip %s (not supported by this CPU)\n", t->name);
+            continue;
+        }
+        int cases = 0;
+        for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
+            for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7))
+                for (ptrdiff_t k = 1; k <= 9; k += 2) {
+                    check_f32(t, rows, cols, k, k + (cols & 1), 0);
+                    check_f64(t, rows, cols, k + (rows & 1), k, 0);
+                    cases += 2;
+                }
+        for (int special = 0; special < 2; special++) {
+            check_f32(t, 7, 37, 5, 5, special);
+            check_f64(t, 7, 37, 5, 5, special);
+            check_f32(t, 3, 3, 33, 40, special);
+            check_f64(t, 2, 5, 40, 33, special);
+            cases += 4;
+        }
+        printf("%s (%s): %d cases\n", t->name, t->description, cases);
+        tested++;
+    }
+    printf("%s: %d paths tested\n", failures ? "FAILED" : "OK", tested);
+    return failures != 0 || tested == 0;
+}
