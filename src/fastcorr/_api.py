@@ -1,8 +1,8 @@
 """Public 2-D correlation and convolution: argument checking, dtype promotion, out=, workers=.
 
-The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of a C-contiguous
-float32 or float64 image with a C-contiguous kernel of the same dtype, into a C-contiguous output
-that overlaps neither.  Everything else (scipy's argument conventions, the in2-larger swap,
+The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of a float32 or
+float64 image with unit-stride columns and a C-contiguous kernel of the same dtype, into an output
+with unit-stride columns that overlaps neither.  Everything else (scipy's argument conventions, the in2-larger swap,
 convolution as correlation with the flipped kernel, any memory layout, out=) is arranged here.
 """
 import numbers
@@ -69,6 +69,20 @@ def _contiguous(a, dtype):
     read-only input is fine as it is (the core reads through const memoryviews).
     """
     return np.require(a, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
+
+
+def _unit_column_stride(a):
+    """True if the core can read or write `a` in place: aligned, with unit-stride columns."""
+    item = a.dtype.itemsize
+    return a.flags.aligned and a.strides[-1] == item and a.strides[0] % item == 0
+
+
+def _image(a, dtype):
+    """`a` itself if the core can read it in place (any row stride, even negative, e.g. a crop
+    or a flipped view), else a C-contiguous copy in `dtype`."""
+    if a.dtype == dtype and a.dtype.isnative and _unit_column_stride(a):
+        return a
+    return _contiguous(a, dtype)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -140,15 +154,14 @@ def _check_out(out, shape, dtype):
 
 # --------------------------------------------------------------------------- driver
 def _correlate_valid(image, kernel, out, workers, reverse_output):
-    """The valid correlation of `image` with `kernel` (both already C-contiguous in the result
-    dtype), written into `out` (or a new array) and returned; with `reverse_output` the result
+    """The valid correlation of `image` with `kernel` (both already in the result dtype, in a
+    layout the core reads in place), written into `out` (or a new array) and returned; with `reverse_output` the result
     is stored rotated by 180 degrees."""
     shape = (image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1)
     direct = (
         out is not None
         and not reverse_output
-        and out.flags.c_contiguous
-        and out.flags.aligned
+        and _unit_column_stride(out)
         and not np.may_share_memory(out, image)
         and not np.may_share_memory(out, kernel)
     )
@@ -174,7 +187,7 @@ def _prepare(in1, in2, mode, out, workers):
     shape = tuple(b - s + 1 for b, s in zip(big.shape, small.shape))
     if out is not None:
         _check_out(out, shape, dtype)
-    return _contiguous(big, dtype), small, dtype, swapped, n_threads
+    return _image(big, dtype), small, dtype, swapped, n_threads
 
 
 def correlate2d(in1, in2, mode="valid", *, out=None, workers=None):

@@ -108,16 +108,22 @@ def omp_max_threads():
 
 
 # ----------------------------------------------------------------------------- correlation
-def correlate_valid(const floating[:, ::1] x, const floating[:, ::1] w, floating[:, ::1] out,
+def correlate_valid(const floating[:, :] x, const floating[:, ::1] w, floating[:, :] out,
                     int n_threads):
     """out = valid correlation of x with w, computed by the active path on n_threads threads.
 
-    out must not overlap x or w (the caller computes into a temporary when it would).
+    x and out may have any row stride (a sub-array of a larger image, overlapping rows of a
+    strided view of a 1-D signal) but their columns must be unit-stride, which is what the
+    kernels' vector loads and stores assume.  out must not overlap x or w (the caller computes
+    into a temporary when it would).
     """
     cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1]
     cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
     if oh != x.shape[0] - kh + 1 or ow != x.shape[1] - kw + 1 or oh < 1 or ow < 1:
         raise ValueError("correlate_valid: out shape does not match the valid shape")
+    if (x.strides[1] != sizeof(floating) or out.strides[1] != sizeof(floating)
+            or x.strides[0] % sizeof(floating) or out.strides[0] % sizeof(floating)):
+        raise ValueError("correlate_valid: x and out need unit-stride, aligned columns")
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t ldx = x.strides[0] // sizeof(floating)
     cdef Py_ssize_t ldy = out.strides[0] // sizeof(floating)
