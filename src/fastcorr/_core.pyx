@@ -108,38 +108,54 @@ def omp_max_threads():
 
 
 # ----------------------------------------------------------------------------- correlation
-def correlate_valid(const floating[:, :] x, const floating[:, ::1] w, floating[:, :] out,
-                    int n_threads):
-    """out = valid correlation of x with w, computed by the active path on n_threads threads.
+def correlate_valid(x, w, out, int n_threads):
+    """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads.
 
     x and out may have any row stride (a sub-array of a larger image, overlapping rows of a
     strided view of a 1-D signal) but their columns must be unit-stride, which is what the
-    kernels' vector loads and stores assume.  out must not overlap x or w (the caller computes
-    into a temporary when it would).
+    kernels' vector loads and stores assume; w is C-contiguous.  out must not overlap x or w
+    (the caller computes into a temporary when it would).
     """
-    cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1]
-    cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
-    if oh != x.shape[0] - kh + 1 or ow != x.shape[1] - kw + 1 or oh < 1 or ow < 1:
-        raise ValueError("correlate_valid: out shape does not match the valid shape")
-    if (x.strides[1] != sizeof(floating) or out.strides[1] != sizeof(floating)
+    correlate_valid_batch(x[None], w[None], out[None], n_threads)
+
+
+def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
+                          floating[:, :, :] out, int n_threads):
+    """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1).
+
+    Layout rules as correlate_valid, per image; images may sit at any stride from each other.
+    One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
+    busy where one image alone would not.
+    """
+    cdef Py_ssize_t n_img = x.shape[0], kh = w.shape[1], kw = w.shape[2]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
+    if out.shape[0] != n_img or w.shape[0] not in (1, n_img):
+        raise ValueError("correlate_valid_batch: batch sizes of x, w and out differ")
+    if oh != x.shape[1] - kh + 1 or ow != x.shape[2] - kw + 1 or oh < 1 or ow < 1:
+        raise ValueError("correlate_valid_batch: out shape does not match the valid shape")
+    if (x.strides[2] != sizeof(floating) or out.strides[2] != sizeof(floating)
+            or x.strides[1] % sizeof(floating) or out.strides[1] % sizeof(floating)
             or x.strides[0] % sizeof(floating) or out.strides[0] % sizeof(floating)):
-        raise ValueError("correlate_valid: x and out need unit-stride, aligned columns")
+        raise ValueError("correlate_valid_batch: x and out need unit-stride, aligned columns")
+    if n_img == 0:
+        return
     cdef const fc_kernel_table *table = fc_active()
-    cdef Py_ssize_t ldx = x.strides[0] // sizeof(floating)
-    cdef Py_ssize_t ldy = out.strides[0] // sizeof(floating)
+    cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
+    cdef Py_ssize_t ldy = out.strides[1] // sizeof(floating)
+    cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
 
     # Tile heights are whole bands of nr = min(kh, block_rows) rows, as the kernel cuts them.
     cdef Py_ssize_t nr = min(kh, <Py_ssize_t>table.block_rows)
     cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
     cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * sizeof(floating)), 64)
-    cdef double fmas = <double>oh * ow * kh * kw
+    cdef double fmas = <double>n_img * oh * ow * kh * kw
     cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
     if n_threads > max_useful:
         n_threads = max(<int>max_useful, 1)
     # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving
     # a thread idle.
     cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
-    while bands > 1 and n_tc * ((oh + bands * nr - 1) // (bands * nr)) < 4 * n_threads:
+    while bands > 1 and n_img * n_tc * ((oh + bands * nr - 1) // (bands * nr)) < 4 * n_threads:
         bands //= 2
     cdef Py_ssize_t tile_rows = bands * nr
     # Equal widths rather than a narrow last column, in multiples of 64 so that only the last
@@ -147,7 +163,8 @@ def correlate_valid(const floating[:, :] x, const floating[:, ::1] w, floating[:
     tile_cols = ((ow + n_tc - 1) // n_tc + 63) // 64 * 64
     n_tc = (ow + tile_cols - 1) // tile_cols
     cdef Py_ssize_t n_tr = (oh + tile_rows - 1) // tile_rows
-    cdef Py_ssize_t n_tiles = n_tr * n_tc
+    cdef Py_ssize_t tiles_per_img = n_tr * n_tc
+    cdef Py_ssize_t n_tiles = n_img * tiles_per_img
     if n_threads > n_tiles:
         n_threads = <int>n_tiles
 
@@ -155,20 +172,22 @@ def correlate_valid(const floating[:, :] x, const floating[:, ::1] w, floating[:
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
-    cdef Py_ssize_t t, r0, c0
+    cdef Py_ssize_t t, i, r0, c0, tile
     try:
         with nogil:
             for t in prange(n_tiles, schedule="static", num_threads=n_threads):
-                r0 = (t // n_tc) * tile_rows
-                c0 = (t % n_tc) * tile_cols
+                i = t // tiles_per_img
+                tile = t % tiles_per_img
+                r0 = (tile // n_tc) * tile_rows
+                c0 = (tile % n_tc) * tile_cols
                 if floating is float:
-                    table.corr_f32(&x[r0, c0], ldx, &w[0, 0], kh, kw, &out[r0, c0], ldy,
-                                   min(tile_rows, oh - r0), min(tile_cols, ow - c0),
-                                   scratch + threadid() * scratch_elems)
+                    table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
+                                   &out[i, r0, c0], ldy, min(tile_rows, oh - r0),
+                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems)
                 else:
-                    table.corr_f64(&x[r0, c0], ldx, &w[0, 0], kh, kw, &out[r0, c0], ldy,
-                                   min(tile_rows, oh - r0), min(tile_cols, ow - c0),
-                                   scratch + threadid() * scratch_elems)
+                    table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
+                                   &out[i, r0, c0], ldy, min(tile_rows, oh - r0),
+                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems)
     finally:
         free(scratch)
 

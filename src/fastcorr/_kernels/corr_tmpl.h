@@ -86,7 +86,9 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
 }
 
 /* One band of NR output rows across `cols` columns: strips of FC_NV vectors, then single vectors,
- * then the zero-padded last partial vector. */
+ * then the last partial vector: a full vector ending at the last column, overlapping the one
+ * before (its shared columns are recomputed with identical operations, so rewriting them is
+ * harmless), or, for rows narrower than one vector, the zero-padded copy. */
 #define FC_BAND(NR)                                                                             \
     static void FN(FC_CAT2(fc_band, NR))(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, \
                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,    \
@@ -98,7 +100,9 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
             FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, 0, scratch, NR, FC_NV, 0);          \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, 0, scratch, NR, 1, 0);              \
-        if (j < cols)                                                                           \
+        if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
+            FN(fc_block)(x + cols - V_L, ldx, w, kh, kw, y + cols - V_L, ldy, 0, scratch, NR, 1, 0); \
+        else if (j < cols)                                                                      \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, cols - j, scratch, NR, 1, 1);       \
     }
 FC_BAND(1)
