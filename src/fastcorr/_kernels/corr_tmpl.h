@@ -21,6 +21,7 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
                                   const S_T *FC_RESTRICT wr, ptrdiff_t kw, int lo, int hi, int nr,
                                   int nv)
 {
+    FC_UNROLL_TAPS
     for (ptrdiff_t b = 0; b < kw; b++) {
         V_T xv[FC_NV];
         FC_UNROLL
