@@ -34,6 +34,25 @@ value is zero or subnormal, where a relative bound says nothing useful.
 
 A comparison against another implementation that also rounds in the result dtype (e.g.
 scipy.signal) must allow twice this bound, since both sides may err by up to it.
+
+Modes, boundaries, complex data, 1-D
+------------------------------------
+``correlate2d_reference``/``convolve2d_reference`` add scipy's 'full' and 'same' modes: the
+image is padded with ``np.pad`` (mode 'constant' with the fill value, 'wrap', 'symmetric') by
+P-1 rows and Q-1 columns on every side, the valid correlation of that is the 'full' result, and
+'same' is cut out of it starting at (P//2, Q//2) for correlation, ((P-1)//2, (Q-1)//2) for
+convolution.  Correlation conjugates the kernel.  This is a different construction from the
+implementation's (which never pads the whole image and computes 'same' directly), so a wrong
+crop or a wrong boundary block in either shows up.  ``correlate1d_reference`` and
+``convolve1d_reference`` give numpy.correlate/numpy.convolve from the definition over lags.
+
+The bound for these is the same formula with the sum of absolute products taken over the
+extended image (|fill value| outside) and n the number of terms in each output sum (P*Q; in
+1-D, the kernel length).  Complex results are checked part by part: the real part
+``sum(a c) - sum(b d)`` is formed from two real n-term sums and one subtraction, so its error
+is at most about ``(n + 1) * u * sum(|a c| + |b d|)``, and ``|a c| + |b d| <= |x| |w|`` (the
+moduli); the imaginary part likewise.  So ``(n + 1) * eps * (|x| (*) |w|)`` with complex moduli
+still bounds each part with the same factor-of-two margin.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -41,11 +60,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 def _wide_dtype(dtype):
     dtype = np.dtype(dtype)
-    if dtype == np.float32:
-        return np.dtype(np.float64)
-    if dtype == np.float64:
-        return np.dtype(np.longdouble)
-    raise ValueError(f"reference results are float32 or float64, not {dtype}")
+    wide = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble,
+            np.dtype(np.complex64): np.complex128, np.dtype(np.complex128): np.clongdouble}
+    if dtype not in wide:
+        raise ValueError(f"reference results are float32/64 or complex64/128, not {dtype}")
+    return np.dtype(wide[dtype])
 
 
 def _swap_needed(shape1, shape2):
@@ -72,8 +91,8 @@ def correlate2d_valid_reference(in1, in2, dtype):
     b = np.asarray(in2).astype(dtype)
     wide = _wide_dtype(dtype)
     if _swap_needed(a.shape, b.shape):
-        return _valid_correlation(b, a, wide)[::-1, ::-1]
-    return _valid_correlation(a, b, wide)
+        return _valid_correlation(b, np.conj(a), wide)[::-1, ::-1]
+    return _valid_correlation(a, np.conj(b), wide)
 
 
 def convolve2d_valid_reference(in1, in2, dtype):
@@ -86,21 +105,107 @@ def convolve2d_valid_reference(in1, in2, dtype):
     return _valid_correlation(big, small[::-1, ::-1], wide)
 
 
-def error_bound(in1, in2, dtype, op="correlate"):
+_NP_PAD = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
+
+
+def fill_scalar(fillvalue, dtype):
+    """scipy's reading of `fillvalue`: a scalar or one-element array, in the result dtype."""
+    value = np.asarray(fillvalue).reshape(())
+    if np.dtype(dtype).kind != "c":
+        value = value.real
+    return value.astype(dtype)
+
+
+def correlate2d_reference(in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0,
+                          op="correlate"):
+    """scipy.signal.correlate2d (or convolve2d for op="convolve") in (nearly) exact arithmetic,
+    every mode and boundary; see the module docstring."""
+    if mode == "valid":
+        valid = correlate2d_valid_reference if op == "correlate" else convolve2d_valid_reference
+        return valid(in1, in2, dtype)
+    a = np.asarray(in1).astype(dtype)
+    b = np.asarray(in2).astype(dtype)
+    wide = _wide_dtype(dtype)
+    p, q = b.shape
+    pad = ((p - 1, p - 1), (q - 1, q - 1))
+    if boundary == "fill":
+        extended = np.pad(a, pad, mode="constant", constant_values=fill_scalar(fillvalue, dtype))
+    else:
+        extended = np.pad(a, pad, mode=_NP_PAD[boundary])
+    kernel = np.conj(b) if op == "correlate" else b[::-1, ::-1]
+    full = _valid_correlation(extended, kernel, wide)
+    if mode == "full":
+        return full
+    r0, c0 = (p // 2, q // 2) if op == "correlate" else ((p - 1) // 2, (q - 1) // 2)
+    return full[r0:r0 + a.shape[0], c0:c0 + a.shape[1]]
+
+
+def convolve2d_reference(in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0):
+    """scipy.signal.convolve2d in (nearly) exact arithmetic, every mode and boundary."""
+    return correlate2d_reference(in1, in2, dtype, mode, boundary, fillvalue, op="convolve")
+
+
+def error_bound(in1, in2, dtype, op="correlate", mode="valid", boundary="fill", fillvalue=0):
     """Elementwise bound on |computed - exact| for a result accumulated in `dtype`.
 
     ``(n + 1) * eps(dtype) * (|in1| (*) |in2|) + tiny(dtype)``; see the module docstring.
-    `op` is "correlate" or "convolve" ((*) is then the convolution of the absolute values).
+    `op` is "correlate" or "convolve" ((*) is then the convolution of the absolute values);
+    in 'full' and 'same' modes the absolute values are those of the extended image.  For a
+    complex `dtype` it bounds the real and the imaginary part separately.
     """
     a = np.abs(np.asarray(in1).astype(dtype)).astype(np.float64)
     b = np.abs(np.asarray(in2).astype(dtype)).astype(np.float64)
-    n = min(a.size, b.size)
-    if op == "correlate":
-        magnitude = correlate2d_valid_reference(a, b, np.float64).astype(np.float64)
-    elif op == "convolve":
-        magnitude = convolve2d_valid_reference(a, b, np.float64).astype(np.float64)
-    else:
+    n = min(a.size, b.size) if mode == "valid" else b.size
+    if op not in ("correlate", "convolve"):
         raise ValueError(f"op must be 'correlate' or 'convolve', got {op!r}")
+    fill = abs(complex(fill_scalar(fillvalue, dtype)))
+    magnitude = correlate2d_reference(a, b, np.float64, mode, boundary, fill, op=op)
+    finfo = np.finfo(dtype)
+    return (n + 1) * float(finfo.eps) * magnitude.astype(np.float64) + float(finfo.tiny)
+
+
+# ----------------------------------------------------------------------------- 1-D
+def _lags(a, v, wide):
+    """z[i] = sum_n a[n + i - (K-1)] * v[n] for i = 0 .. N+K-2 (a zero outside), in `wide`."""
+    n, k = len(a), len(v)
+    padded = np.concatenate([np.zeros(k - 1, wide), a.astype(wide), np.zeros(k - 1, wide)])
+    return np.einsum("ij,j->i", sliding_window_view(padded, k), v.astype(wide))
+
+
+def _window_1d(n, k, mode, op):
+    """(start, length) of numpy's `mode` result inside the full result, for len(a)=n,
+    len(v)=k; numpy swaps the inputs when v is the longer, which moves the 'same' window."""
+    if mode == "full":
+        return 0, n + k - 1
+    if mode == "valid":
+        return min(n, k) - 1, abs(n - k) + 1
+    if op == "convolve" or n >= k:
+        return (min(n, k) - 1) // 2, max(n, k)
+    return n // 2, k
+
+
+def correlate1d_reference(a, v, dtype, mode="valid", op="correlate"):
+    """numpy.correlate(a, v, mode) (op="convolve": numpy.convolve) in (nearly) exact
+    arithmetic, from the definition over lags: correlation is sum_n a[n + lag] * conj(v[n])."""
+    a = np.atleast_1d(np.asarray(a).astype(dtype))
+    v = np.atleast_1d(np.asarray(v).astype(dtype))
+    wide = _wide_dtype(dtype)
+    kernel = np.conj(v) if op == "correlate" else v[::-1]
+    full = _lags(a, kernel, wide)
+    start, length = _window_1d(len(a), len(v), mode, op)
+    return full[start:start + length]
+
+
+def convolve1d_reference(a, v, dtype, mode="full"):
+    return correlate1d_reference(a, v, dtype, mode, op="convolve")
+
+
+def error_bound_1d(a, v, dtype, mode="valid", op="correlate"):
+    """The 1-D bound: (n + 1) * eps * (|a| (*) |v|) + tiny, n = number of terms per output."""
+    aa = np.abs(np.atleast_1d(np.asarray(a).astype(dtype))).astype(np.float64)
+    av = np.abs(np.atleast_1d(np.asarray(v).astype(dtype))).astype(np.float64)
+    n = min(len(aa), len(av))
+    magnitude = correlate1d_reference(aa, av, np.float64, mode, op).astype(np.float64)
     finfo = np.finfo(dtype)
     return (n + 1) * float(finfo.eps) * magnitude + float(finfo.tiny)
 
@@ -115,6 +220,11 @@ def assert_within_bound(result, reference, bound, context=""):
     reference = np.asarray(reference)
     assert result.shape == reference.shape, (
         f"{context}: shape {result.shape}, expected {reference.shape}")
+    if result.dtype.kind == "c" or reference.dtype.kind == "c":
+        # The bound holds for each part separately (module docstring).
+        assert_within_bound(np.real(result), np.real(reference), bound, context + " (real)")
+        assert_within_bound(np.imag(result), np.imag(reference), bound, context + " (imag)")
+        return
     ref_nan = np.isnan(reference)
     res_nan = np.isnan(result)
     if not np.array_equal(res_nan, ref_nan):

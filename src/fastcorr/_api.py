@@ -1,9 +1,20 @@
-"""Public 2-D correlation and convolution: argument checking, dtype promotion, out=, workers=.
+"""Public 2-D correlation and convolution: argument checking, dtype promotion, modes and
+boundaries, complex data, out=, workers=.
 
 The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of a float32 or
-float64 image with unit-stride columns and a C-contiguous kernel of the same dtype, into an output
-with unit-stride columns that overlaps neither.  Everything else (scipy's argument conventions, the in2-larger swap,
-convolution as correlation with the flipped kernel, any memory layout, out=) is arranged here.
+float64 image with unit-stride columns (any row stride) and a C-contiguous kernel of the same
+dtype, into an output with unit-stride columns that overlaps neither.  Everything else is
+arranged here on top of it:
+
+- scipy's argument conventions and the valid-mode in2-larger swap;
+- convolution as correlation with the kernel rotated by 180 degrees, correlation of complex
+  data with the kernel conjugated;
+- 'full' and 'same' modes with the 'fill'/'wrap'/'symm' boundaries, without a padded copy of the
+  image (see `_correlate_extended`);
+- complex data as real correlations of the real and imaginary parts (see `_correlate_parts`);
+- any memory layout, out=.
+
+The 1-D functions (_api1d.py) reuse the dtype table, the workers resolver and the complex split.
 """
 import numbers
 import os
@@ -13,6 +24,9 @@ import numpy as np
 from . import _core
 
 _MODES = ("valid", "same", "full")
+# scipy.signal accepts these spellings; each maps to the rule it names.
+_BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
+               "symmetric": "symm"}
 _MAX_THREADS = 1 << 15
 
 
@@ -20,40 +34,50 @@ _MAX_THREADS = 1 << 15
 def _working_dtype(dtype, name):
     """The dtype an input of `dtype` is computed in: the package's one promotion table.
 
-    float32 stays float32 and float64 stays float64 (no silent up- or down-cast); float16 is
-    computed in float32; bool and integers in float64 (float32 cannot hold every int32 exactly).
+    float32 stays float32, float64 stays float64, complex64 stays complex64 and complex128
+    stays complex128 (no silent up- or down-cast); float16 is computed in float32; bool and
+    integers in float64 (float32 cannot hold every int32 exactly).  Two inputs are then combined
+    with ``np.promote_types``, so complex64 with float32 gives complex64 and complex64 with
+    float64 or an integer gives complex128.
     """
-    if dtype.kind == "f":
-        if dtype.itemsize <= 4:
-            return np.dtype(np.float32)
-        if dtype.itemsize == 8:
-            return np.dtype(np.float64)
+    if dtype.kind in "fc":
+        real_size = dtype.itemsize // (2 if dtype.kind == "c" else 1)
+        if real_size <= 8:
+            single = real_size <= 4
+            if dtype.kind == "c":
+                return np.dtype(np.complex64 if single else np.complex128)
+            return np.dtype(np.float32 if single else np.float64)
         raise TypeError(
             f"{name} has dtype {dtype} (extended precision), which fastcorr does not support: "
-            "it computes in float32 or float64; cast explicitly if that precision is enough"
+            "it computes in float32/float64 (complex64/complex128 for complex data); cast "
+            "explicitly if that precision is enough"
         )
     if dtype.kind in "biu":
         return np.dtype(np.float64)
-    if dtype.kind == "c":
-        raise TypeError(
-            f"{name} has complex dtype {dtype}; complex input is not supported yet "
-            "(complex64/complex128 arrive together with the 'same'/'full' modes)"
-        )
     raise TypeError(
         f"{name} has dtype {dtype}, which fastcorr cannot correlate; "
-        "it accepts bool, integer and floating-point arrays"
+        "it accepts bool, integer, floating-point and complex arrays"
     )
+
+
+def _real_dtype(dtype):
+    """float32 for float32/complex64 results, float64 for float64/complex128: what the core
+    computes in."""
+    return np.dtype(np.float32) if dtype in (np.float32, np.complex64) else np.dtype(np.float64)
+
+
+def _as_array(arr, name):
+    if isinstance(arr, np.ndarray):
+        return arr
+    try:
+        return np.asarray(arr)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences and the like
+        raise TypeError(f"{name} cannot be converted to a numeric array: {exc}") from None
 
 
 def _as_input(arr, name):
     """`arr` as an ndarray, checked: 2-D, non-empty, numeric."""
-    if isinstance(arr, np.ndarray):
-        a = arr
-    else:
-        try:
-            a = np.asarray(arr)
-        except (ValueError, TypeError) as exc:  # ragged nested sequences and the like
-            raise TypeError(f"{name} cannot be converted to a numeric array: {exc}") from None
+    a = _as_array(arr, name)
     dtype = _working_dtype(a.dtype, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got {a.ndim}-D with shape {a.shape}")
@@ -74,7 +98,7 @@ def _contiguous(a, dtype):
 def _unit_column_stride(a):
     """True if the core can read or write `a` in place: aligned, with unit-stride columns."""
     item = a.dtype.itemsize
-    return a.flags.aligned and a.strides[-1] == item and a.strides[0] % item == 0
+    return a.flags.aligned and a.strides[-1] == item and all(s % item == 0 for s in a.strides)
 
 
 def _image(a, dtype):
@@ -91,11 +115,47 @@ def _check_mode(mode):
         raise TypeError(f"mode must be a string, got {type(mode).__name__}")
     if mode not in _MODES:
         raise ValueError(f"mode must be 'valid', 'same' or 'full', got {mode!r}")
-    if mode != "valid":
+
+
+def _check_boundary(boundary):
+    if not isinstance(boundary, str):
+        raise TypeError(f"boundary must be a string, got {type(boundary).__name__}")
+    try:
+        return _BOUNDARIES[boundary]
+    except KeyError:
         raise ValueError(
-            f"mode {mode!r} is not supported yet: only mode='valid' is implemented in this "
-            "release ('same' and 'full' arrive with boundary handling)"
-        )
+            "boundary must be 'fill', 'wrap' (or 'circular') or 'symm' (or 'symmetric'), "
+            f"got {boundary!r}"
+        ) from None
+
+
+def _check_fillvalue(fillvalue, dtype):
+    """`fillvalue` as a scalar of the result dtype `dtype`.
+
+    As in scipy, a one-element array is accepted as a scalar.  A complex value is accepted only
+    for complex results (or with a zero imaginary part): scipy would drop the imaginary part of
+    a complex fill of real data with only a warning, which is a wrong answer we refuse.
+    """
+    if isinstance(fillvalue, (str, bytes)) or fillvalue is None:
+        raise TypeError(f"fillvalue must be a number, got {type(fillvalue).__name__}")
+    try:
+        value = np.asarray(fillvalue)
+    except (ValueError, TypeError):
+        raise TypeError(f"fillvalue must be a number, got {type(fillvalue).__name__}") from None
+    if value.dtype.kind not in "biufc":
+        raise TypeError(f"fillvalue must be a number, got an array of dtype {value.dtype}")
+    if value.size != 1:
+        raise ValueError(
+            f"fillvalue must be a scalar or an array with one element, got shape {value.shape}")
+    value = value.reshape(())[()]
+    if value.dtype.kind == "c" and dtype.kind != "c":
+        if value.imag != 0:
+            raise TypeError(
+                f"fillvalue {value!r} is complex but the result dtype is {dtype}: pass complex "
+                "inputs for a complex fill, or a real fillvalue")
+        value = value.real
+    with np.errstate(over="ignore"):  # a float64 fill too large for float32 becomes inf
+        return dtype.type(value)
 
 
 def _cpu_count():
@@ -152,62 +212,279 @@ def _check_out(out, shape, dtype):
         raise ValueError("out is read-only")
 
 
+# --------------------------------------------------------------------------- borders
+def _boundary_index(index, size, boundary):
+    """Positions `index` (any integers, possibly outside [0, size)) mapped into the image by
+    the boundary rule; for 'fill' they are clipped (the caller overwrites those entries).
+
+    'wrap' is periodic with period `size`; 'symm' mirrors with the edge sample repeated, which
+    is periodic with period 2 * size.  Both hold however far outside the image a position lies,
+    which is what scipy does for kernels larger than the image.
+    """
+    if boundary == "wrap":
+        return np.mod(index, size)
+    if boundary == "symm":
+        folded = np.mod(index, 2 * size)
+        return np.where(folded >= size, 2 * size - 1 - folded, folded)
+    return np.clip(index, 0, size - 1)
+
+
+def _outside(a, b, size, boundary):
+    """Where positions a..b-1 (outside [0, size)) come from: a slice when they map to one run
+    of the image (always so when the kernel is no larger than the image), else an index array.
+
+    'wrap' maps each period, 'symm' each half-period of its period 2 * size, to a run with step
+    +1 or -1; numpy copies a slice several times faster than it gathers by an index array, and
+    this is done in plain integers because the numpy calls would cost more than the copy.
+    """
+    if a // size != (b - 1) // size:
+        return _boundary_index(np.arange(a, b), size, boundary)
+    if boundary == "wrap" or (a // size) % 2 == 0:
+        start = a % size
+        return slice(start, start + (b - a))
+    start = size - 1 - a % size
+    stop = start - (b - a)
+    return slice(start, None if stop < 0 else stop, -1)
+
+
+def _pieces(span, size, boundary):
+    """`span` (a range of positions along an axis of length `size`) cut into the part inside
+    [0, size), taken as a slice, and the parts before and after it, taken by an index array
+    (None for 'fill'): [(slice of the block, slice or index into the image), ...]."""
+    lo, hi = span.start, span.stop
+    inner_lo, inner_hi = min(max(lo, 0), hi), max(min(hi, size), lo)
+    pieces = []
+    for a, b in ((lo, inner_lo), (inner_hi, hi)):
+        if a < b:
+            index = None if boundary == "fill" else _outside(a, b, size, boundary)
+            pieces.append((slice(a - lo, b - lo), index))
+    if inner_lo < inner_hi:
+        pieces.append((slice(inner_lo - lo, inner_hi - lo), slice(inner_lo, inner_hi)))
+    return pieces
+
+
+def _extended(image, rows, cols, boundary, fill):
+    """The block ``rows x cols`` (two ranges of image coordinates, which may reach outside the
+    image) of the image extended by the boundary rule, as a new C-contiguous array.
+
+    The part inside the image is copied by slicing, and only the parts outside (at most K-1
+    wide when there is an interior) by index arrays: a fancy index over the whole block costs
+    several times more per element.
+    """
+    block = np.empty((len(rows), len(cols)), dtype=image.dtype)
+    m, n = image.shape
+    for dst_rows, src_rows in _pieces(rows, m, boundary):
+        for dst_cols, src_cols in _pieces(cols, n, boundary):
+            if src_rows is None or src_cols is None:
+                block[dst_rows, dst_cols] = fill
+            else:
+                block[dst_rows, dst_cols] = image[src_rows][:, src_cols]
+    return block
+
+
+def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads):
+    """out = valid correlation of the extended image with `kernel`, where out[0, 0]'s window
+    starts at image position (-top, -left); every argument real, of one dtype, in a layout the
+    core reads (image, kernel) or writes (out) in place, out overlapping neither.
+
+    No padded copy of the image is made.  Output positions whose window lies inside the image
+    (the interior, all but a frame at most K-1 wide) are computed by the core straight from the
+    image into a view of `out`; each side of the frame is computed from a small block of the
+    extended image: the top and bottom bands from ``~2P x (N + 2Q)`` blocks, the left and right
+    bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory is O(K * (M + N)), and
+    the frame's share of the work is O(K / M + K / N) of the total.
+    """
+    m, n = image.shape
+    p, q = kernel.shape
+    oh, ow = out.shape
+    inner_h, inner_w = m - p + 1, n - q + 1
+    if inner_h < 1 or inner_w < 1:
+        # The kernel is larger than the image in some dimension, so no window lies inside the
+        # image and there is no interior to compute in place: extend the whole (small) image.
+        block = _extended(image, range(-top, oh - top + p - 1),
+                          range(-left, ow - left + q - 1), boundary, fill)
+        _core.correlate_valid(block, kernel, out, n_threads)
+        return
+    bottom = oh - top - inner_h
+    right = ow - left - inner_w
+    all_cols = range(-left, n + right)
+    _core.correlate_valid(image, kernel, out[top:top + inner_h, left:left + inner_w], n_threads)
+    if top:
+        block = _extended(image, range(-top, p - 1), all_cols, boundary, fill)
+        _core.correlate_valid(block, kernel, out[:top], n_threads)
+    if bottom:
+        block = _extended(image, range(inner_h, m + bottom), all_cols, boundary, fill)
+        _core.correlate_valid(block, kernel, out[top + inner_h:], n_threads)
+    if left or right:
+        # The side bands are tall and at most Q-1 columns wide: computed as they are, every
+        # row would be a single partial vector, which costs 2-10x more than computing them
+        # transposed (wide rows, kernel transposed) and transposing the small blocks in and out.
+        kernel_t = np.ascontiguousarray(kernel.T)
+        for width, cols, target in ((left, range(-left, q - 1), slice(None, left)),
+                                    (right, range(inner_w, n + right),
+                                     slice(left + inner_w, None))):
+            if width:
+                block = _extended(image, range(0, m), cols, boundary, fill)
+                band = np.empty((width, inner_h), dtype=image.dtype)
+                _core.correlate_valid(np.ascontiguousarray(block.T), kernel_t, band, n_threads)
+                out[top:top + inner_h, target] = band.T
+
+
+# --------------------------------------------------------------------------- complex
+def _real_parts(a, real_dtype):
+    """(real part, imaginary part or None) of `a` as arrays the core reads, in `real_dtype`.
+
+    The parts of a complex array are views with a column stride of two items, which the SIMD
+    loads cannot use, so they are copied (deinterleaved) once.
+    """
+    if a.dtype.kind != "c":
+        return _image(a, real_dtype), None
+    return _contiguous(a.real, real_dtype), _contiguous(a.imag, real_dtype)
+
+
+def _correlate_parts(correlate_real, image, kernel, fill, shape, dtype):
+    """The correlation of `image` with `kernel` (no conjugation: callers pass the kernel already
+    conjugated or flipped), in the complex dtype `dtype`, from real correlations.
+
+    ``correlate_real(x, k, f, y)`` writes the real correlation of x with k (fill value f) into
+    the new real array y.  With x = a + ib and k = c + id, x*k = (ac - bd) + i(ad + bc): four
+    real correlations, two when one side is real.  The three-product (Gauss) form
+    ``c(a + b) - b(c + d)``, ``c(a + b) + a(d - c)`` would save a quarter of the arithmetic,
+    but it bounds the error of each part only by the magnitudes of both parts, so a small real
+    part next to a large imaginary one would lose its relative accuracy; four products keep each
+    part as accurate as a real correlation, and the extra pass costs little next to the
+    deinterleaving every complex input needs anyway.
+    """
+    real_dtype = _real_dtype(dtype)
+    a, b = _real_parts(image, real_dtype)
+    c, d = _real_parts(kernel, real_dtype)
+    fill_re, fill_im = real_dtype.type(fill.real), real_dtype.type(fill.imag)
+    if b is None and fill_im != 0:
+        # A real image extended with a complex fill value (complex kernel): its imaginary part
+        # is zero inside and fill.imag outside.  Rare enough to pay for a zero image.
+        b = np.zeros_like(a)
+
+    def corr(x, k, f):
+        y = np.empty(shape, real_dtype)
+        correlate_real(x, k, f, y)
+        return y
+
+    result = np.empty(shape, dtype)
+    re = corr(a, c, fill_re)
+    if b is not None and d is not None:
+        re -= corr(b, d, fill_im)
+    result.real = re
+    im = corr(a, d, fill_re) if d is not None else None
+    if b is not None:
+        im = corr(b, c, fill_im) if im is None else np.add(im, corr(b, c, fill_im), out=im)
+    result.imag = 0 if im is None else im
+    return result
+
+
 # --------------------------------------------------------------------------- driver
-def _correlate_valid(image, kernel, out, workers, reverse_output):
-    """The valid correlation of `image` with `kernel` (both already in the result dtype, in a
-    layout the core reads in place), written into `out` (or a new array) and returned; with `reverse_output` the result
-    is stored rotated by 180 degrees."""
-    shape = (image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1)
-    direct = (
-        out is not None
-        and not reverse_output
-        and _unit_column_stride(out)
-        and not np.may_share_memory(out, image)
-        and not np.may_share_memory(out, kernel)
-    )
-    target = out if direct else np.empty(shape, dtype=image.dtype)
-    _core.correlate_valid(image, kernel, target, workers)
-    if direct:
-        return out
-    result = target[::-1, ::-1] if reverse_output else target
+def _deliver(result, out, rotate):
+    """`result` (a new array), rotated by 180 degrees if `rotate`, returned or copied into out."""
+    if rotate:
+        result = result[::-1, ::-1]
     if out is None:
-        return np.ascontiguousarray(result) if reverse_output else result
+        return np.ascontiguousarray(result) if rotate else result
     np.copyto(out, result)
     return out
 
 
-def _prepare(in1, in2, mode, out, workers):
+def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
+    """correlate2d (convolve=False) or convolve2d (True): checks, then geometry, then compute."""
     _check_mode(mode)
+    boundary = _check_boundary(boundary)
     a1, dt1 = _as_input(in1, "in1")
     a2, dt2 = _as_input(in2, "in2")
     dtype = np.promote_types(dt1, dt2)
+    fill = _check_fillvalue(fillvalue, dtype)
     n_threads = _resolve_workers(workers)
-    swapped = _valid_swap_needed(a1.shape, a2.shape)
-    big, small = (a2, a1) if swapped else (a1, a2)
-    shape = tuple(b - s + 1 for b, s in zip(big.shape, small.shape))
+
+    if mode == "valid":
+        swapped = _valid_swap_needed(a1.shape, a2.shape)
+        image, small = (a2, a1) if swapped else (a1, a2)
+        top = left = 0
+        shape = tuple(b - s + 1 for b, s in zip(image.shape, small.shape))
+        # Convolution is commutative; correlation with the inputs swapped is the correlation
+        # rotated by 180 degrees (scipy's rule), conjugation staying on the second argument.
+        rotate = swapped and not convolve
+    else:
+        # scipy never swaps in 'full' and 'same': in1 is the image even if in2 is larger.
+        image, small = a1, a2
+        (m, n), (p, q) = image.shape, small.shape
+        if mode == "full":
+            top, left, shape = p - 1, q - 1, (m + p - 1, n + q - 1)
+        else:
+            # 'same' is the full result cropped to in1's shape, starting at (P//2, Q//2) for
+            # correlation and ((P-1)//2, (Q-1)//2) for convolution (scipy's centring: the two
+            # differ for even kernels); the window of out[0, 0] starts that much less than
+            # P-1, Q-1 outside the image.
+            if convolve:
+                top, left = p - 1 - (p - 1) // 2, q - 1 - (q - 1) // 2
+            else:
+                top, left = p - 1 - p // 2, q - 1 - q // 2
+            shape = (m, n)
+        rotate = False
     if out is not None:
         _check_out(out, shape, dtype)
-    return _image(big, dtype), small, dtype, swapped, n_threads
+
+    if convolve:
+        kernel = small[::-1, ::-1]
+    else:
+        kernel = np.conj(small) if small.dtype.kind == "c" else small
+
+    def correlate_real(x, k, f, y):
+        _correlate_extended(x, _contiguous(k, y.dtype), top, left, y, boundary, f, n_threads)
+
+    if dtype.kind == "c":
+        return _deliver(_correlate_parts(correlate_real, image, kernel, fill, shape, dtype),
+                        out, rotate)
+    image = _image(image, dtype)
+    kernel = _contiguous(kernel, dtype)
+    direct = (
+        out is not None
+        and not rotate
+        and _unit_column_stride(out)
+        and not np.may_share_memory(out, image)
+        and not np.may_share_memory(out, kernel)
+    )
+    target = out if direct else np.empty(shape, dtype)
+    _correlate_extended(image, kernel, top, left, target, boundary, fill, n_threads)
+    return out if direct else _deliver(target, out, rotate)
 
 
-def correlate2d(in1, in2, mode="valid", *, out=None, workers=None):
+def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None,
+                workers=None):
     """Cross-correlate two 2-D arrays.
 
-    ``out[i, j] = sum_{a, b} in1[i + a, j + b] * in2[a, b]`` over the positions where `in2` lies
-    entirely inside `in1` ('valid' mode), with the semantics of
-    :func:`scipy.signal.correlate2d`.  Computed directly (no FFT) by SIMD kernels for this CPU,
-    on several threads.
+    ``out[i, j] = sum_{a, b} in1[i + a, j + b] * conj(in2[a, b])`` with the modes, boundaries
+    and complex semantics of :func:`scipy.signal.correlate2d`.  Computed directly (no FFT) by
+    SIMD kernels for this CPU, on several threads.
 
     Parameters
     ----------
     in1 : array_like
-        First input, 2-D.
+        First input, 2-D: the image.
     in2 : array_like
-        Second input, 2-D.  In 'valid' mode either input may be the larger one, but one must
-        be at least as large as the other in every dimension; if `in2` is the larger, the result
-        is scipy's: the correlation of `in2` with `in1`, rotated by 180 degrees.
-    mode : {'valid'}, optional
-        Only 'valid' is implemented in this release; 'same' and 'full' raise ValueError.
+        Second input, 2-D: the kernel, conjugated if complex.  In 'valid' mode either input may
+        be the larger one, but one must be at least as large as the other in every dimension;
+        if `in2` is the larger, the result is scipy's: the correlation of `in2` with
+        ``conj(in1)``, rotated by 180 degrees.  In 'full' and 'same' modes `in2` may be larger
+        than `in1` in any dimension.
+    mode : {'valid', 'full', 'same'}, optional
+        'valid' (the default here; scipy's default is 'full'): only where `in2` lies inside
+        `in1`, shape ``(M - P + 1, N - Q + 1)``.  'full': every overlap, shape
+        ``(M + P - 1, N + Q - 1)``.  'same': shape ``(M, N)``, the full result cropped starting
+        at ``(P // 2, Q // 2)``, as scipy centres it.
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        How `in1` is extended outside its edges in 'full' and 'same' modes: 'fill' with
+        `fillvalue`, 'wrap' periodically ('circular' is accepted too), 'symm' by mirroring with
+        the edge sample repeated ('symmetric' too).  Ignored (but checked) in 'valid' mode.
+    fillvalue : scalar, optional
+        The value outside `in1` for ``boundary='fill'``; default 0.  It may be complex when the
+        result is complex.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write the result into.  It may overlap
         the inputs (the result is then computed into a temporary first).
@@ -219,30 +496,37 @@ def correlate2d(in1, in2, mode="valid", *, out=None, workers=None):
     Returns
     -------
     ndarray
-        The correlation, of shape ``(M - P + 1, N - Q + 1)`` for inputs of shapes ``(M, N)`` and
-        ``(P, Q)`` (larger first).  float32 inputs give float32 (computed in float32), float64
-        or mixed float32/float64 give float64, bool and integers float64, float16 float32.
+        The correlation.  float32 inputs give float32 (computed in float32), float64 or mixed
+        float32/float64 give float64, bool and integers float64, float16 float32; complex64
+        with float32 (or float16) gives complex64, complex with anything wider complex128.
 
     Raises
     ------
     TypeError
-        An input has a complex, object, string or extended-precision dtype; `out` or `workers`
-        has the wrong type or `out` the wrong dtype.
+        An input has an object, string or extended-precision dtype; `mode`, `boundary`,
+        `fillvalue`, `out` or `workers` has the wrong type; `fillvalue` is complex for a real
+        result; `out` has the wrong dtype.
     ValueError
-        An input is not 2-D or is empty; neither input is at least as large as the other in
-        every dimension; `mode` is not 'valid'; `out` has the wrong shape or is read-only;
-        `workers` is 0.
+        An input is not 2-D or is empty; in 'valid' mode neither input is at least as large as
+        the other in every dimension; `mode` or `boundary` is unknown; `fillvalue` has more than
+        one element; `out` has the wrong shape or is read-only; `workers` is 0.
 
     See Also
     --------
-    convolve2d : the same with `in2` rotated by 180 degrees.
+    convolve2d : the same with `in2` rotated by 180 degrees and not conjugated.
+    correlate : 1-D correlation.
     scipy.signal.correlate2d : the reference semantics.
 
     Notes
     -----
-    Each output is a sum of ``P * Q`` products accumulated in the result dtype, so its rounding
-    error is bounded by about ``P * Q * eps * sum |in1 * in2|`` over the window (``eps`` of
-    float32 or float64).  NaN and Inf propagate as in the plain sum: no zero tap is skipped.
+    Each output is a sum of ``P * Q`` products accumulated in the result's precision, so its
+    rounding error is bounded by about ``P * Q * eps * sum |in1 * in2|`` over the window.  NaN
+    and Inf propagate as in the plain sum: no zero tap is skipped.
+
+    The border of a 'full' or 'same' result (a frame at most ``P - 1`` rows and ``Q - 1``
+    columns wide) is computed from small extended strips of `in1`, never from a padded copy of
+    the whole image, so these modes run at the speed of 'valid'.  Complex inputs are computed
+    as four real correlations of the real and imaginary parts (two if one input is real).
 
     Examples
     --------
@@ -254,20 +538,26 @@ def correlate2d(in1, in2, mode="valid", *, out=None, workers=None):
     array([[-5., -5., -5.],
            [-5., -5., -5.],
            [-5., -5., -5.]], dtype=float32)
+    >>> fastcorr.correlate2d(image, kernel, mode="same", boundary="wrap")
+    array([[-5., -5., -5., -1.],
+           [-5., -5., -5., -1.],
+           [-5., -5., -5., -1.],
+           [11., 11., 11., 15.]], dtype=float32)
+    >>> fastcorr.correlate2d([[1, 2, 3]], [[1j, 1]], mode="full")
+    array([[1.+0.j, 2.-1.j, 3.-2.j, 0.-3.j]])
     """
-    big, small, dtype, swapped, n_threads = _prepare(in1, in2, mode, out, workers)
-    kernel = _contiguous(small, dtype)
-    return _correlate_valid(big, kernel, out, n_threads, reverse_output=swapped)
+    return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve=False)
 
 
-def convolve2d(in1, in2, mode="valid", *, out=None, workers=None):
+def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None,
+               workers=None):
     """Convolve two 2-D arrays.
 
-    ``out[i, j] = sum_{a, b} in1[i + P - 1 - a, j + Q - 1 - b] * in2[a, b]`` over the positions
-    where `in2` lies entirely inside `in1` ('valid' mode), with the semantics of
-    :func:`scipy.signal.convolve2d`: correlation with the kernel rotated by 180 degrees.
-    Convolution is commutative, so in 'valid' mode the smaller input is the kernel whichever
-    argument it is; the larger one is never copied to be flipped.
+    ``out[i, j] = sum_{a, b} in1[i - a, j - b] * in2[a, b]`` (indices relative to the mode's
+    origin) with the modes, boundaries and complex semantics of
+    :func:`scipy.signal.convolve2d`: correlation with `in2` rotated by 180 degrees (and not
+    conjugated).  Convolution is commutative, so in 'valid' mode the smaller input is the
+    kernel whichever argument it is; the larger one is never copied to be flipped.
 
     Parameters
     ----------
@@ -275,9 +565,15 @@ def convolve2d(in1, in2, mode="valid", *, out=None, workers=None):
         First input, 2-D.
     in2 : array_like
         Second input, 2-D.  Either input may be the larger in 'valid' mode, but one must be at
-        least as large as the other in every dimension.
-    mode : {'valid'}, optional
-        Only 'valid' is implemented in this release; 'same' and 'full' raise ValueError.
+        least as large as the other in every dimension; 'full' and 'same' accept any shapes.
+    mode : {'valid', 'full', 'same'}, optional
+        As in `correlate2d` (default 'valid'; scipy's is 'full'), except that 'same' crops the
+        full result starting at ``((P - 1) // 2, (Q - 1) // 2)``, scipy's centring for
+        convolution.
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        How `in1` is extended in 'full' and 'same' modes (see `correlate2d`).
+    fillvalue : scalar, optional
+        The value outside `in1` for ``boundary='fill'``; default 0.
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write the result into; may overlap the
         inputs.
@@ -287,7 +583,7 @@ def convolve2d(in1, in2, mode="valid", *, out=None, workers=None):
     Returns
     -------
     ndarray
-        The convolution, of shape ``(M - P + 1, N - Q + 1)``, dtype as in `correlate2d`.
+        The convolution, dtype as in `correlate2d`.
 
     Raises
     ------
@@ -297,6 +593,7 @@ def convolve2d(in1, in2, mode="valid", *, out=None, workers=None):
     See Also
     --------
     correlate2d : the same without rotating the kernel.
+    convolve : 1-D convolution.
     scipy.signal.convolve2d : the reference semantics.
 
     Examples
@@ -309,7 +606,8 @@ def convolve2d(in1, in2, mode="valid", *, out=None, workers=None):
     array([[5., 5., 5.],
            [5., 5., 5.],
            [5., 5., 5.]])
+    >>> fastcorr.convolve2d(image, kernel, mode="full")[:2]
+    array([[ 0.,  1.,  2.,  3.,  0.],
+           [ 4.,  5.,  5.,  5., -3.]])
     """
-    big, small, dtype, _, n_threads = _prepare(in1, in2, mode, out, workers)
-    flipped = _contiguous(small[::-1, ::-1], dtype)
-    return _correlate_valid(big, flipped, out, n_threads, reverse_output=False)
+    return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve=True)
