@@ -14,10 +14,10 @@ cimport openmp
 cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr_f32_fn)(const float *, Py_ssize_t, const float *, Py_ssize_t,
                                     Py_ssize_t, float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                    float *)
+                                    float *, int)
     ctypedef void (*fc_corr_f64_fn)(const double *, Py_ssize_t, const double *, Py_ssize_t,
                                     Py_ssize_t, double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                    double *)
+                                    double *, int)
     ctypedef double (*fc_probe_fn)(long)
     ctypedef struct fc_kernel_table:
         const char *name
@@ -108,20 +108,23 @@ def omp_max_threads():
 
 
 # ----------------------------------------------------------------------------- correlation
-def correlate_valid(x, w, out, int n_threads):
-    """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads.
+def correlate_valid(x, w, out, int n_threads, bint rotate=False):
+    """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads (rotated by
+    180 degrees if `rotate`).
 
     x and out may have any row stride (a sub-array of a larger image, overlapping rows of a
     strided view of a 1-D signal) but their columns must be unit-stride, which is what the
     kernels' vector loads and stores assume; w is C-contiguous.  out must not overlap x or w
     (the caller computes into a temporary when it would).
     """
-    correlate_valid_batch(x[None], w[None], out[None], n_threads)
+    correlate_valid_batch(x[None], w[None], out[None], n_threads, rotate)
 
 
 def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
-                          floating[:, :, :] out, int n_threads):
-    """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1).
+                          floating[:, :, :] out, int n_threads, bint rotate=False):
+    """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1),
+    stored rotated by 180 degrees if `rotate` (scipy's result when in2 is the larger input): the
+    kernel writes each tile mirrored, so no second pass over the output is needed.
 
     Layout rules as correlate_valid, per image; images may sit at any stride from each other.
     One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
@@ -172,7 +175,9 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
-    cdef Py_ssize_t t, i, r0, c0, tile
+    # A rotated store starts each tile at its mirror image and walks rows upwards.
+    cdef Py_ssize_t row_sign = -1 if rotate else 1
+    cdef Py_ssize_t t, i, r0, c0, tile, yr, yc
     # Guided rather than static: on a machine shared with other processes a static split waits
     # for the slowest thread, while guided hands late tiles to whichever thread is free (on a
     # quiet machine the two measured the same).
@@ -183,14 +188,18 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
                 tile = t % tiles_per_img
                 r0 = (tile // n_tc) * tile_rows
                 c0 = (tile % n_tc) * tile_cols
+                yr = oh - 1 - r0 if rotate else r0
+                yc = ow - 1 - c0 if rotate else c0
                 if floating is float:
                     table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
-                                   &out[i, r0, c0], ldy, min(tile_rows, oh - r0),
-                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems)
+                                   &out[i, yr, yc], row_sign * ldy, min(tile_rows, oh - r0),
+                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems,
+                                   rotate)
                 else:
                     table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
-                                   &out[i, r0, c0], ldy, min(tile_rows, oh - r0),
-                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems)
+                                   &out[i, yr, yc], row_sign * ldy, min(tile_rows, oh - r0),
+                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems,
+                                   rotate)
     finally:
         free(scratch)
 

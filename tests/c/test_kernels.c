@@ -26,7 +26,7 @@ static int failures = 0;
 
 #define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
     static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
-                               ptrdiff_t kh, ptrdiff_t kw, int special)                         \
+                               ptrdiff_t kh, ptrdiff_t kw, int special, int mirror)             \
     {                                                                                             \
         const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldx = iw + 3, ldy = cols + 5;   \
         T *x = malloc(sizeof(T) * ih * ldx), *w = malloc(sizeof(T) * kh * kw);                  \
@@ -38,7 +38,8 @@ static int failures = 0;
             x[(ih - 1) * ldx + iw - 1] = (T)NAN;                                                 \
             x[(ih / 2) * ldx + iw - 2 + (iw < 2)] = (T)INFINITY;                                 \
         }                                                                                         \
-        t->corr_##SUFFIX(x, ldx, w, kh, kw, y, ldy, rows, cols, s);                             \
+        /* mirrored: column c lands at y[r*ldy + cols-1-c], inside the same columns */           \
+        t->corr_##SUFFIX(x, ldx, w, kh, kw, mirror ? y + cols - 1 : y, ldy, rows, cols, s, mirror); \
         for (ptrdiff_t r = 0; r < rows; r++) {                                                    \
             for (ptrdiff_t c = 0; c < cols; c++) {                                                \
                 long double ref = 0, mag = 0;                                                     \
@@ -48,14 +49,15 @@ static int failures = 0;
                         ref += p;                                                                 \
                         mag += fabsl(p);                                                          \
                     }                                                                             \
-                const long double got = y[r * ldy + c];                                          \
+                const long double got = y[r * ldy + (mirror ? cols - 1 - c : c)];               \
                 int ok;                                                                           \
                 if (isnan(ref)) ok = isnan(got);                                                 \
                 else if (isinf(ref)) ok = got == ref;                                            \
                 else ok = fabsl(got - ref) <= (kh * kw + 1) * (long double)EPS * mag;            \
                 if (!ok && failures++ < 10)                                                      \
                     printf("FAIL %s " #SUFFIX " rows=%td cols=%td k=%tdx%td at (%td,%td): "    \
-                           "%Lg vs %Lg\n", t->name, rows, cols, kh, kw, r, c, got, ref);        \
+                           "%Lg vs %Lg%s\n", t->name, rows, cols, kh, kw, r, c, got, ref,      \
+                           mirror ? " (mirrored)" : "");                                        \
             }                                                                                     \
             for (ptrdiff_t c = cols; c < ldy; c++) /* padding past the tile must be untouched */ \
                 if (y[r * ldy + c] != (T)12345 && failures++ < 10)                               \
@@ -80,15 +82,15 @@ int main(void)
         for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
             for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7))
                 for (ptrdiff_t k = 1; k <= 9; k += 2) {
-                    check_f32(t, rows, cols, k, k + (cols & 1), 0);
-                    check_f64(t, rows, cols, k + (rows & 1), k, 0);
+                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)(k & 2));
+                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)(cols & 2));
                     cases += 2;
                 }
         for (int special = 0; special < 2; special++) {
-            check_f32(t, 7, 37, 5, 5, special);
-            check_f64(t, 7, 37, 5, 5, special);
-            check_f32(t, 3, 3, 33, 40, special);
-            check_f64(t, 2, 5, 40, 33, special);
+            check_f32(t, 7, 37, 5, 5, special, 0);
+            check_f64(t, 7, 37, 5, 5, special, 1);
+            check_f32(t, 3, 3, 33, 40, special, 1);
+            check_f64(t, 2, 5, 40, 33, special, 0);
             cases += 4;
         }
         printf("%s (%s): %d cases\n", t->name, t->description, cases);

@@ -39,6 +39,7 @@
 #define V_SET1 VF32_SET1
 #define V_ZERO VF32_ZERO
 #define V_FMA VF32_FMA
+#define V_REVERSE VF32_REVERSE
 #include "corr_tmpl.h"
 #undef FC_DT
 #undef S_T
@@ -49,6 +50,7 @@
 #undef V_SET1
 #undef V_ZERO
 #undef V_FMA
+#undef V_REVERSE
 
 #define FC_DT f64
 #define S_T double
@@ -59,6 +61,7 @@
 #define V_SET1 VF64_SET1
 #define V_ZERO VF64_ZERO
 #define V_FMA VF64_FMA
+#define V_REVERSE VF64_REVERSE
 #include "corr_tmpl.h"
 
 const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {

@@ -48,13 +48,16 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
  * the rows in between run with all nr active.  (Unrolling the taps too, for compile-time widths
  * 3, 5 and 7, measured slower: the straight-line code spilled accumulators.)
  *
+ * With `mirror`, column c of the block is stored at y[-c] (lanes reversed), so a result can be
+ * written rotated without a second pass over it.
+ *
  * With `tail`, the block is the last, partial vector of a row (ncols < lanes): each input row is
  * first copied into a zero-padded buffer so the same full-width loads can be used without reading
  * past the caller's columns.  Lanes past ncols are computed from zeros and never stored. */
 static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                    const S_T *FC_RESTRICT w, ptrdiff_t kh, ptrdiff_t kw,
                                    S_T *FC_RESTRICT y, ptrdiff_t ldy, ptrdiff_t ncols,
-                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail)
+                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int mirror)
 {
     V_T acc[FC_NR][FC_NV];
     FC_UNROLL
@@ -78,7 +81,11 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         if (tail) {
             S_T lanes[V_L];
             V_STORE(lanes, acc[ii][0]);
-            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + c] = lanes[c];
+            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + (mirror ? -c : c)] = lanes[c];
+        } else if (mirror) {
+            FC_UNROLL
+            for (int v = 0; v < nv; v++)
+                V_STORE(y + ii * ldy - v * V_L - (V_L - 1), V_REVERSE(acc[ii][v]));
         } else {
             FC_UNROLL
             for (int v = 0; v < nv; v++) V_STORE(y + ii * ldy + v * V_L, acc[ii][v]);
@@ -93,18 +100,20 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
 #define FC_BAND(NR)                                                                             \
     static void FN(FC_CAT2(fc_band, NR))(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, \
                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,    \
-                                         S_T *scratch)                                          \
+                                         S_T *scratch, int mirror)                              \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = mirror ? -1 : 1;                  \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, 0, scratch, NR, FC_NV, 0);          \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, mirror); \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, 0, scratch, NR, 1, 0);              \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, mirror); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
-            FN(fc_block)(x + cols - V_L, ldx, w, kh, kw, y + cols - V_L, ldy, 0, scratch, NR, 1, 0); \
+            FN(fc_block)(x + cols - V_L, ldx, w, kh, kw, y + dir * (cols - V_L), ldy, 0, scratch, \
+                         NR, 1, 0, mirror);                                                     \
         else if (j < cols)                                                                      \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + j, ldy, cols - j, scratch, NR, 1, 1);       \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, cols - j, scratch, NR, 1, 1,  \
+                         mirror);                                                               \
     }
 FC_BAND(1)
 FC_BAND(2)
@@ -117,7 +126,7 @@ FC_BAND(6)
 #undef FC_BAND
 
 typedef void (*FN(fc_band_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, ptrdiff_t, S_T *,
-                               ptrdiff_t, ptrdiff_t, S_T *);
+                               ptrdiff_t, ptrdiff_t, S_T *, int);
 /* Indexed by band height. */
 static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
     NULL, FN(fc_band_1), FN(fc_band_2), FN(fc_band_3), FN(fc_band_4),
@@ -127,7 +136,7 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
 };
 
 void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
-                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch)
+                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int mirror)
 {
     /* Bands of nr = min(kh, FC_NR) rows, top to bottom, each walking its rows left to right: input
      * is read in row order, which the hardware prefetchers follow (a column-strip order, which
@@ -138,9 +147,10 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
     const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
     ptrdiff_t i = 0;
     for (; i + nr <= rows; i += nr)
-        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch);
+        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, mirror);
     if (i < rows)
-        FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch);
+        FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch,
+                               mirror);
 }
 
 double FN(fc_fma_probe)(long iters)

@@ -16,17 +16,19 @@ extern "C" {
 
 /* One output tile of a 'valid' correlation:
  *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
- * for r < rows, c < cols.  x points at the tile's first input element and is read for rows
- * [0, rows+kh-1) and columns [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.
- * Row strides (ldx, ldy) are in elements and may be negative; columns are unit-stride.
- * scratch must hold fc_scratch_elems(kw) elements of the tile's type; it is the only extra
- * memory a tile uses (a zero-padded copy of one input row for the last, partial vector). */
+ * for r < rows, c < cols; with mirror != 0 the value goes to y[r*ldy - c] instead (columns
+ * mirrored about y, which with a negative ldy stores the tile rotated by 180 degrees).
+ * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
+ * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
+ * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
+ * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
+ * input row, for rows narrower than one vector). */
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, float *scratch);
+                               ptrdiff_t cols, float *scratch, int mirror);
 typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, ptrdiff_t kh,
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, double *scratch);
+                               ptrdiff_t cols, double *scratch, int mirror);
 
 /* Runs `iters` iterations of independent FMA chains in vector registers and returns the number
  * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */

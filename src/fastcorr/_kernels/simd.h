@@ -21,6 +21,7 @@
 #define VF32_SET1(s) _mm512_set1_ps(s)
 #define VF32_ZERO() _mm512_setzero_ps()
 #define VF32_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VF32_REVERSE(v) _mm512_permutexvar_ps(_mm512_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), (v))
 #define VF64_T __m512d
 #define VF64_L 8
 #define VF64_LOAD(p) _mm512_loadu_pd(p)
@@ -28,6 +29,7 @@
 #define VF64_SET1(s) _mm512_set1_pd(s)
 #define VF64_ZERO() _mm512_setzero_pd()
 #define VF64_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define VF64_REVERSE(v) _mm512_permutexvar_pd(_mm512_setr_epi64(7, 6, 5, 4, 3, 2, 1, 0), (v))
 
 #elif defined(FC_ISA_AVX2)
 #include <immintrin.h>
@@ -43,6 +45,7 @@
 #define VF32_SET1(s) _mm256_set1_ps(s)
 #define VF32_ZERO() _mm256_setzero_ps()
 #define VF32_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VF32_REVERSE(v) _mm256_permutevar8x32_ps((v), _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0))
 #define VF64_T __m256d
 #define VF64_L 4
 #define VF64_LOAD(p) _mm256_loadu_pd(p)
@@ -50,6 +53,7 @@
 #define VF64_SET1(s) _mm256_set1_pd(s)
 #define VF64_ZERO() _mm256_setzero_pd()
 #define VF64_FMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VF64_REVERSE(v) _mm256_permute4x64_pd((v), 0x1B)
 
 #elif defined(FC_ISA_BASELINE) && (defined(__aarch64__) || defined(_M_ARM64))
 #include <arm_neon.h>
@@ -65,6 +69,7 @@
 #define VF32_SET1(s) vdupq_n_f32(s)
 #define VF32_ZERO() vdupq_n_f32(0.0f)
 #define VF32_FMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define VF32_REVERSE(v) vextq_f32(vrev64q_f32(v), vrev64q_f32(v), 2)
 #define VF64_T float64x2_t
 #define VF64_L 2
 #define VF64_LOAD(p) vld1q_f64(p)
@@ -72,6 +77,7 @@
 #define VF64_SET1(s) vdupq_n_f64(s)
 #define VF64_ZERO() vdupq_n_f64(0.0)
 #define VF64_FMA(a, b, c) vfmaq_f64((c), (a), (b))
+#define VF64_REVERSE(v) vextq_f64((v), (v), 1)
 
 #elif defined(FC_ISA_BASELINE) && (defined(__x86_64__) || defined(_M_X64))
 #include <emmintrin.h>
@@ -87,6 +93,7 @@
 #define VF32_SET1(s) _mm_set1_ps(s)
 #define VF32_ZERO() _mm_setzero_ps()
 #define VF32_FMA(a, b, c) _mm_add_ps(_mm_mul_ps((a), (b)), (c))
+#define VF32_REVERSE(v) _mm_shuffle_ps((v), (v), _MM_SHUFFLE(0, 1, 2, 3))
 #define VF64_T __m128d
 #define VF64_L 2
 #define VF64_LOAD(p) _mm_loadu_pd(p)
@@ -94,6 +101,7 @@
 #define VF64_SET1(s) _mm_set1_pd(s)
 #define VF64_ZERO() _mm_setzero_pd()
 #define VF64_FMA(a, b, c) _mm_add_pd(_mm_mul_pd((a), (b)), (c))
+#define VF64_REVERSE(v) _mm_shuffle_pd((v), (v), 1)
 
 #elif defined(FC_ISA_SCALAR) || defined(FC_ISA_BASELINE)
 /* The portable path (and the baseline on architectures with no vector code here): plain C with
@@ -114,6 +122,7 @@
 #define VF32_SET1(s) (s)
 #define VF32_ZERO() 0.0f
 #define VF32_FMA(a, b, c) ((a) * (b) + (c))
+#define VF32_REVERSE(v) (v)
 #define VF64_T double
 #define VF64_L 1
 #define VF64_LOAD(p) (*(p))
@@ -121,6 +130,7 @@
 #define VF64_SET1(s) (s)
 #define VF64_ZERO() 0.0
 #define VF64_FMA(a, b, c) ((a) * (b) + (c))
+#define VF64_REVERSE(v) (v)
 
 #else
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
