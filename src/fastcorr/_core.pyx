@@ -8,8 +8,10 @@ Python layer (_api.py); this module trusts its callers.
 """
 from cython cimport floating
 from cython.parallel cimport prange, threadid
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport malloc, free
 cimport openmp
+import os
 
 cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr_f32_fn)(const float *, Py_ssize_t, const float *, Py_ssize_t,
@@ -61,6 +63,11 @@ cdef extern from *:
 # next band re-reads kh - 1 of them, which must still be in L2 for the loads to stay cheap).
 DEF TILE_ROWS = 48
 DEF TILE_INPUT_BYTES = 262144
+# Work between two checks for Ctrl-C, per thread: the tiles run in chunks of about this many
+# multiply-adds, and between chunks the GIL is taken back to look for signals, so a
+# KeyboardInterrupt lands within milliseconds on the SIMD paths (a few tenths of a second on the
+# scalar path) instead of after a call that may take minutes.  A tile never exceeds it either.
+DEF CHUNK_FMAS = 200000000
 # Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread costs
 # a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
 DEF MIN_FMAS_PER_THREAD = 131072
@@ -107,6 +114,39 @@ def omp_max_threads():
     return openmp.omp_get_max_threads()
 
 
+# ----------------------------------------------------------------------------- fork
+# GNU libgomp's thread pool does not survive fork(): a child that enters a parallel region after
+# the parent used one can hang forever.  So a child forked after fastcorr ran threads computes
+# on one thread (without entering OpenMP at all).  Other runtimes are treated the same way: a
+# correct single-threaded child beats a hang.
+cdef bint _threads_used = False
+cdef bint _single_threaded_after_fork = False
+
+
+def _after_fork_in_child():
+    global _single_threaded_after_fork
+    if _threads_used:
+        _single_threaded_after_fork = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def single_threaded_after_fork():
+    """True in a process forked after fastcorr used OpenMP threads: calls run on one thread."""
+    return _single_threaded_after_fork
+
+
+cdef inline int _usable_threads(int n_threads):
+    global _threads_used
+    if _single_threaded_after_fork:
+        return 1
+    if n_threads > 1:
+        _threads_used = True
+    return n_threads
+
+
 # ----------------------------------------------------------------------------- correlation
 def correlate_valid(x, w, out, int n_threads, bint rotate=False):
     """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads (rotated by
@@ -143,8 +183,6 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     if n_img == 0:
         return
     cdef const fc_kernel_table *table = fc_active()
-    cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
-    cdef Py_ssize_t ldy = out.strides[1] // sizeof(floating)
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
 
     # Tile heights are whole bands of nr = min(kh, block_rows) rows, as the kernel cuts them.
@@ -160,6 +198,12 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
     while bands > 1 and n_img * n_tc * ((oh + bands * nr - 1) // (bands * nr)) < 4 * n_threads:
         bands //= 2
+    # No tile is more work than one chunk, so Ctrl-C is looked for often even for huge kernels.
+    while bands > 1 and <double>bands * nr * tile_cols * kh * kw > CHUNK_FMAS:
+        bands //= 2
+    while tile_cols > 64 and <double>bands * nr * tile_cols * kh * kw > CHUNK_FMAS:
+        tile_cols //= 2
+    n_tc = (ow + tile_cols - 1) // tile_cols
     cdef Py_ssize_t tile_rows = bands * nr
     # Equal widths rather than a narrow last column, in multiples of 64 so that only the last
     # tile of a row has a partial vector strip.
@@ -171,37 +215,55 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     if n_threads > n_tiles:
         n_threads = <int>n_tiles
 
+    n_threads = _usable_threads(n_threads)
     cdef size_t scratch_elems = fc_scratch_elems(kw)
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
-    # A rotated store starts each tile at its mirror image and walks rows upwards.
-    cdef Py_ssize_t row_sign = -1 if rotate else 1
-    cdef Py_ssize_t t, i, r0, c0, tile, yr, yc
+    # Tiles run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
+    cdef double tile_fmas = <double>tile_rows * tile_cols * kh * kw
+    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / tile_fmas), 1) * n_threads
+    cdef Py_ssize_t start = 0, stop, t
     # Guided rather than static: on a machine shared with other processes a static split waits
     # for the slowest thread, while guided hands late tiles to whichever thread is free (on a
     # quiet machine the two measured the same).
     try:
-        with nogil:
-            for t in prange(n_tiles, schedule="guided", num_threads=n_threads):
-                i = t // tiles_per_img
-                tile = t % tiles_per_img
-                r0 = (tile // n_tc) * tile_rows
-                c0 = (tile % n_tc) * tile_cols
-                yr = oh - 1 - r0 if rotate else r0
-                yc = ow - 1 - c0 if rotate else c0
-                if floating is float:
-                    table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
-                                   &out[i, yr, yc], row_sign * ldy, min(tile_rows, oh - r0),
-                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems,
-                                   rotate)
+        while start < n_tiles:
+            stop = min(start + chunk, n_tiles)
+            with nogil:
+                if n_threads == 1:  # no OpenMP region at all: also what makes forked children safe
+                    for t in range(start, stop):
+                        _run_tile(x, w, out, t, tiles_per_img, n_tc, tile_rows, tile_cols, w_step,
+                                  rotate, table, scratch)
                 else:
-                    table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw,
-                                   &out[i, yr, yc], row_sign * ldy, min(tile_rows, oh - r0),
-                                   min(tile_cols, ow - c0), scratch + threadid() * scratch_elems,
-                                   rotate)
+                    for t in prange(start, stop, schedule="guided", num_threads=n_threads):
+                        _run_tile(x, w, out, t, tiles_per_img, n_tc, tile_rows, tile_cols, w_step,
+                                  rotate, table, scratch + threadid() * scratch_elems)
+            PyErr_CheckSignals()
+            start = stop
     finally:
         free(scratch)
+
+
+cdef inline void _run_tile(const floating[:, :, :] x, const floating[:, :, ::1] w,
+                           floating[:, :, :] out, Py_ssize_t t, Py_ssize_t tiles_per_img,
+                           Py_ssize_t n_tc, Py_ssize_t tile_rows, Py_ssize_t tile_cols,
+                           Py_ssize_t w_step, bint rotate, const fc_kernel_table *table,
+                           floating *scratch) noexcept nogil:
+    cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t i = t // tiles_per_img, tile = t % tiles_per_img
+    cdef Py_ssize_t r0 = (tile // n_tc) * tile_rows, c0 = (tile % n_tc) * tile_cols
+    # A rotated store starts each tile at its mirror image and walks rows upwards.
+    cdef Py_ssize_t yr = oh - 1 - r0 if rotate else r0
+    cdef Py_ssize_t yc = ow - 1 - c0 if rotate else c0
+    cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
+    cdef Py_ssize_t ldy = (-1 if rotate else 1) * (out.strides[1] // sizeof(floating))
+    if floating is float:
+        table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
+                       min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
+    else:
+        table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
+                       min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
 
 
 # ----------------------------------------------------------------------------- FMA peak
@@ -217,6 +279,7 @@ def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
         if fc_cpu_supports(fc_compiled(i).name) == 1:
             best = fc_compiled(i)
     cdef fc_probe_fn probe = best.fma_probe_f32 if dtype == "float32" else best.fma_probe_f64
+    n_threads = _usable_threads(n_threads)
     cdef double flops, t0, elapsed, gflops = 0.0
     cdef int k
     for _ in range(repeats):
