@@ -222,9 +222,10 @@ def test_docstring_examples():
     import doctest
 
     import fastcorr._api
+    import fastcorr._api1d
     import fastcorr._config
 
-    for module in (fastcorr._api, fastcorr._config):
+    for module in (fastcorr._api, fastcorr._api1d, fastcorr._config):
         failures, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert attempted > 0, module.__name__
         assert failures == 0, module.__name__

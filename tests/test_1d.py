@@ -1,0 +1,271 @@
+"""fastcorr.correlate / fastcorr.convolve against numpy.correlate / numpy.convolve and a
+pure-NumPy oracle (reference.py: the definition over lags, in a wider type).
+
+Tolerances: within ``error_bound_1d`` = (n + 1) * eps * (|a| (*) |v|) + tiny elementwise of the
+oracle, n = min(len(a), len(v)) terms per output; within twice it of numpy, which also rounds
+in the result dtype (numpy.correlate computes float32 in float32).  Complex part by part.
+"""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastcorr
+from fastcorr import _api1d
+from reference import (
+    assert_within_bound,
+    correlate1d_reference,
+    error_bound_1d,
+)
+
+DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+MODES = ["valid", "same", "full"]
+FUNCS = {"correlate": (fastcorr.correlate, np.correlate),
+         "convolve": (fastcorr.convolve, np.convolve)}
+
+
+def dtype_id(dt):
+    return np.dtype(dt).name
+
+
+def random_1d(rng, n, dtype):
+    dtype = np.dtype(dtype)
+    values = rng.standard_normal(n)
+    if dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(n)
+    return values.astype(dtype)
+
+
+def check(op, a, v, dtype, mode, context="", **kwargs):
+    func, numpy_func = FUNCS[op]
+    a_before, v_before = np.copy(a), np.copy(v)
+    result = func(a, v, mode, **kwargs)
+    assert np.array_equal(a, a_before, equal_nan=True) and \
+        np.array_equal(v, v_before, equal_nan=True), "an input was modified"
+    dtype = np.dtype(dtype)
+    assert result.dtype == dtype, f"{context}: dtype {result.dtype}, expected {dtype}"
+    ctx = f"{op} len {np.size(a)} with len {np.size(v)} {dtype} mode={mode} {context}"
+    bound = error_bound_1d(a, v, dtype, mode, op)
+    assert_within_bound(result, correlate1d_reference(a, v, dtype, mode, op), bound,
+                        ctx + " vs NumPy oracle")
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = numpy_func(np.asarray(a).astype(dtype), np.asarray(v).astype(dtype), mode)
+    assert_within_bound(result, expected, 2 * bound, ctx + " vs numpy")
+    return result
+
+
+# Lengths around the fold boundaries: shorter and longer kernel (numpy's swap), equal
+# lengths, single samples, a kernel fold with and without leftover taps (on AVX2 float32 the
+# kernel fold starts at 128 taps with rows of 32; float64 at 64 with rows of 16), and signals
+# shorter or longer than one row of outputs (1024) with and without a partial last row.
+LENGTHS = [(1, 1), (7, 1), (1, 7), (5, 5), (9, 4), (4, 9), (2, 6), (30, 8), (8, 30),
+           (1500, 3), (2100, 16), (3000, 64), (5000, 128), (4100, 200), (300, 129),
+           (129, 300), (2600, 512), (2050, 1024), (1024, 1030)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op", list(FUNCS))
+def test_grid(op, mode, dtype):
+    rng = np.random.default_rng(300)
+    for n, k in LENGTHS:
+        a = random_1d(rng, n, dtype)
+        v = random_1d(rng, k, dtype)
+        check(op, a, v, dtype, mode, workers=1 + (n + k) % 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_every_path(simd_path, dtype):
+    """Both folds, leftover taps and partial rows on each SIMD path (the fold thresholds move
+    with the path's vector width)."""
+    rng = np.random.default_rng(301)
+    for n, k in [(3000, 5), (2100, 40), (3000, 64), (3100, 100), (2600, 256), (4100, 600)]:
+        a = random_1d(rng, n, dtype)
+        v = random_1d(rng, k, dtype)
+        for op, mode in (("correlate", "valid"), ("convolve", "full"), ("correlate", "same")):
+            check(op, a, v, dtype, mode, workers=2, context=f"[simd={simd_path}]")
+        check("correlate", v, a, dtype, "full", workers=1, context=f"[simd={simd_path}] swapped")
+
+
+def test_long_signal_multithreaded():
+    rng = np.random.default_rng(302)
+    a = random_1d(rng, 300_000, np.float32)
+    for k in (3, 33, 256):
+        v = random_1d(rng, k, np.float32)
+        check("correlate", a, v, np.float32, "valid", workers=2)
+        check("convolve", a, v, np.float32, "same", workers=2)
+
+
+def test_random_lengths():
+    rng = np.random.default_rng(303)
+    for trial in range(80):
+        n, k = rng.integers(1, 300, size=2)
+        dtype = DTYPES[trial % 4]
+        check(list(FUNCS)[trial % 2], random_1d(rng, n, dtype), random_1d(rng, k, dtype),
+              dtype, MODES[trial % 3])
+
+
+# ----------------------------------------------------------------------------- semantics
+def test_defaults_and_by_hand():
+    """numpy's defaults ('valid' for correlate, 'full' for convolve), conjugation of v, and
+    the swap rule, on values worked out by hand."""
+    a, v = [1.0, 2.0, 3.0], [0.0, 1.0, 0.5]
+    np.testing.assert_array_equal(fastcorr.correlate(a, v), [3.5])
+    np.testing.assert_array_equal(fastcorr.convolve(a, v), [0, 1, 2.5, 4, 1.5])
+    np.testing.assert_array_equal(fastcorr.correlate([1j, 1.0], [1j]), [1, -1j])
+    np.testing.assert_array_equal(fastcorr.convolve([1j, 1.0], [1j]), [-1, 1j])
+    # v longer: the lags stay those of the definition, c[k] = sum_n a[n+k] v[n]:
+    # a = [1, 2], v = [1, 10, 100]: lag -2 is a[0] v[2] = 100, lag -1 a[0] v[1] + a[1] v[2]
+    # = 210, lag 0 1 + 20 = 21, lag 1 a[1] v[0] = 2.
+    np.testing.assert_array_equal(fastcorr.correlate([1.0, 2.0], [1.0, 10.0, 100.0], "full"),
+                                  [100, 210, 21, 2])
+    np.testing.assert_array_equal(fastcorr.correlate([1.0, 2.0], [1.0, 10.0, 100.0]), [210, 21])
+    # ... and numpy's 'same' for the swapped case starts at len(a) // 2, not at
+    # (len(a) - 1) // 2 as the unswapped rule would.
+    np.testing.assert_array_equal(fastcorr.correlate([1.0, 2.0], [1.0, 10.0, 100.0], "same"),
+                                  [210, 21, 2])
+    np.testing.assert_array_equal(np.correlate([1.0, 2.0], [1.0, 10.0, 100.0], "same"),
+                                  [210, 21, 2])
+
+
+def test_oracle_self_check():
+    """The oracle against numpy on small integers (exact sums) for every mode and length
+    relation, so a wrong window in reference.py cannot hide."""
+    rng = np.random.default_rng(304)
+    for n, k in [(7, 3), (7, 4), (3, 7), (4, 7), (5, 5), (1, 4), (4, 1), (2, 6), (6, 2)]:
+        a = rng.integers(-9, 10, n).astype(np.float64)
+        v = rng.integers(-9, 10, k).astype(np.float64)
+        for op, (_, numpy_func) in FUNCS.items():
+            for mode in MODES:
+                np.testing.assert_array_equal(correlate1d_reference(a, v, np.float64, mode, op),
+                                              numpy_func(a, v, mode), err_msg=f"{op} {mode} {n} {k}")
+
+
+def test_scalars_and_lists():
+    """numpy.convolve takes scalars as one-sample sequences, numpy.correlate rejects them."""
+    check("convolve", 3.0, [1.0, 2.0], np.float64, "full")
+    check("convolve", [1, 2, 3], 2, np.float64, "same")
+    for args in ((3.0, [1.0, 2.0]), ([1.0, 2.0], 3.0)):
+        with pytest.raises(ValueError, match="1-D"):
+            fastcorr.correlate(*args)
+        with pytest.raises(ValueError):
+            np.correlate(*args)
+    check("correlate", [True, False, True], [1, 2], np.float64, "valid")
+
+
+PROMOTION = [
+    (np.float32, np.float32, np.float32),
+    (np.float16, np.float32, np.float32),
+    (np.float32, np.float64, np.float64),
+    (np.int16, np.float32, np.float64),
+    (np.complex64, np.float32, np.complex64),
+    (np.complex64, np.float64, np.complex128),
+    (np.int32, np.complex64, np.complex128),
+]
+
+
+@pytest.mark.parametrize("dt1, dt2, expected", PROMOTION,
+                         ids=[f"{dtype_id(a)}+{dtype_id(b)}->{dtype_id(c)}"
+                              for a, b, c in PROMOTION])
+def test_promotion(dt1, dt2, expected):
+    rng = np.random.default_rng(305)
+    def make(n, dt):
+        if np.dtype(dt).kind in "iu":
+            return rng.integers(-50, 50, n).astype(dt)
+        return random_1d(rng, n, dt)
+    for op in FUNCS:
+        check(op, make(40, dt1), make(6, dt2), expected, "full")
+
+
+def test_float32_is_computed_in_float32():
+    """The sum 1 + 2**-24 + 2**-48 rounds to 1 in every float32 order but not via float64."""
+    a = np.array([1.0, 2.0**-24, 2.0**-48], dtype=np.float32)
+    assert fastcorr.correlate(a, np.ones(3, np.float32))[0] == np.float32(1.0)
+
+
+def test_inf_next_to_the_window_with_leftover_taps():
+    """The kernel fold uses whole rows of taps only: samples just outside a window (which a
+    zero-padded last row of taps would read) must not turn Inf * 0 into NaN."""
+    rng = np.random.default_rng(306)
+    for dtype, k in ((np.float32, 200), (np.float64, 100), (np.float32, 130)):
+        a = random_1d(rng, 3000, dtype)
+        a[1500] = np.inf
+        a[2999] = -np.inf
+        v = random_1d(rng, k, dtype)
+        with np.errstate(invalid="ignore"):
+            result = check("correlate", a, v, dtype, "valid")
+        assert np.isinf(result).any() and not np.isnan(result[:1500 - k]).any()
+
+
+@pytest.mark.parametrize("layout", ["strided", "negative", "readonly", "nonnative", "unaligned"])
+def test_layouts(layout):
+    rng = np.random.default_rng(307)
+    values = random_1d(rng, 2000, np.float64)
+    if layout == "strided":
+        a = np.repeat(values, 3)[::3]
+    elif layout == "negative":
+        a = values[::-1].copy()[::-1]
+    elif layout == "readonly":
+        a = values.copy()
+        a.flags.writeable = False
+    elif layout == "nonnative":
+        a = values.astype(values.dtype.newbyteorder())
+    else:
+        raw = np.empty(values.nbytes + 1, np.uint8)[1:]
+        a = raw.view(np.float64)
+        a[...] = values
+    v = random_1d(rng, 37, np.float64)
+    check("correlate", a, v, np.float64, "same")
+    check("convolve", v[::-2], a, np.float64, "valid")
+
+
+def test_signal_is_not_copied():
+    """The design promise: the long signal is read in place through a strided view, so the
+    call allocates little beyond its result."""
+    a = np.random.default_rng(308).standard_normal(1_000_000)
+    for k in (5, 64, 256):
+        v = np.ones(k)
+        fastcorr.correlate(a, v, "full")
+        tracemalloc.start()
+        try:
+            result = fastcorr.correlate(a, v, "full", workers=2)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak - result.nbytes < a.nbytes / 20, f"K={k}: {peak - result.nbytes} bytes extra"
+
+
+def test_fold_choice_is_what_was_measured():
+    """Pins the measured crossover (see _api1d._fold) so that a change of the table is a
+    visible decision: rows of outputs below 16 vectors of taps, then kernel rows of 4 and from
+    64 vectors of taps 16 vectors."""
+    lanes = _api1d._lanes(np.dtype(np.float32))
+    assert _api1d._fold(16 * lanes - 1, np.dtype(np.float32)) == 0
+    assert _api1d._fold(16 * lanes, np.dtype(np.float32)) == 4 * lanes
+    assert _api1d._fold(64 * lanes, np.dtype(np.float32)) == 16 * lanes
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("func", [fastcorr.correlate, fastcorr.convolve],
+                         ids=["correlate", "convolve"])
+def test_errors(func):
+    with pytest.raises(ValueError, match=r"\ba\b.*1-D"):
+        func(np.ones((3, 3)), np.ones(2))
+    with pytest.raises(ValueError, match=r"\bv\b.*1-D"):
+        func(np.ones(3), np.ones((2, 1)))
+    with pytest.raises(ValueError, match=r"\ba\b.*empty"):
+        func([], [1.0])
+    with pytest.raises(ValueError, match=r"\bv\b.*empty"):
+        func([1.0], np.ones(0))
+    with pytest.raises(ValueError, match="mode"):
+        func([1.0, 2.0], [1.0], "circular")
+    with pytest.raises(TypeError, match="mode"):
+        func([1.0, 2.0], [1.0], 1)
+    with pytest.raises(TypeError, match=r"\bv\b.*object"):
+        func([1.0, 2.0], np.array([1, "a"], dtype=object))
+    with pytest.raises(ValueError, match="workers"):
+        func([1.0, 2.0], [1.0], workers=0)
+    with pytest.raises(TypeError, match="workers"):
+        func([1.0, 2.0], [1.0], workers=1.5)
+    with pytest.raises(TypeError):
+        func([1.0, 2.0], [1.0], "valid", 2)  # workers is keyword-only
