@@ -17,9 +17,10 @@ about two to spare; the absolute term covers results that are zero or subnormal.
 relative to sum |w||x| over the window, not to |s|: when the products cancel (mixed signs, large
 magnitudes) the relative error of s itself can be arbitrarily large, as for any summation in
 floating point.  It grows linearly with K: for a 31 x 31 float32 kernel (K = 961) it is
-``962 * 1.19e-7 = 1.15e-4`` times sum |w||x|.  Typical errors are far smaller (they grow like
-sqrt(K) for random data); the tests below check the worst-case bound on data chosen to make
-the errors large, and report how much of it was used.
+``962 * 1.19e-7 = 1.15e-4`` times sum |w||x|.  Measured errors are far smaller: on the
+adversarial data below (magnitudes over 40 binades, mixed signs, exact cancellation), on every
+SIMD path of an AVX2 machine, the worst output used 1% of the bound with a 31 x 31 kernel, 7-9%
+with 7 x 9 and 8-16% with 1 x 31 (float32 and float64 alike).
 
 Integer and bool inputs are computed in float64, float16 in float32; the bound then applies to
 the inputs after that conversion (which is exact for every integer up to 2^53).

@@ -193,3 +193,71 @@ def test_matches_reference_small_shapes(pb):
 @given(problems())
 def test_matches_reference_many_examples(pb):
     check_problem(pb)
+
+
+# ----------------------------------------------------------------------------- 1-D
+try:
+    from reference import correlate1d_reference, error_bound_1d
+
+    HAVE_1D = hasattr(fastcorr, "correlate") and hasattr(fastcorr, "convolve")
+except ImportError:
+    HAVE_1D = False
+
+
+def strided_1d(draw, arr):
+    kind = draw(st.sampled_from(["C", "reversed", "steps", "readonly", "nonnative"]))
+    if kind == "C":
+        return arr
+    if kind == "reversed":
+        return arr[::-1].copy()[::-1]
+    if kind == "readonly":
+        out = arr.copy()
+        out.flags.writeable = False
+        return out
+    if kind == "nonnative":
+        return arr.astype(arr.dtype.newbyteorder())
+    step = draw(st.sampled_from([2, 3, -1, -2]))
+    buf = np.zeros(len(arr) * abs(step) + 1, arr.dtype)
+    view = buf[1::step] if step > 0 else buf[::step]
+    view = view[:len(arr)]
+    view[...] = arr
+    return view
+
+
+@st.composite
+def problems_1d(draw):
+    n = draw(st.integers(1, 400))
+    k = draw(st.integers(1, 400 if draw(st.booleans()) else 12))
+    dt1 = draw(st.sampled_from(DTYPES))
+    dt2 = draw(st.sampled_from([dt1] * 3 + DTYPES))
+    a = strided_1d(draw, values(draw, (n,), dt1))
+    v = strided_1d(draw, values(draw, (k,), dt2))
+    return {"op": draw(st.sampled_from(["correlate", "convolve"])), "a": a, "v": v,
+            "mode": draw(st.sampled_from(["valid", "same", "full"])),
+            "workers": draw(st.sampled_from(WORKERS)), "path": draw(st.sampled_from(PATHS))}
+
+
+@pytest.mark.skipif(not HAVE_1D, reason="no 1-D functions in this build")
+@settings(max_examples=150, **COMMON)
+@given(problems_1d())
+def test_1d_matches_reference_and_leaves_inputs(pb):
+    a, v = pb["a"], pb["v"]
+    snaps = [(x.copy(), x.strides, x.dtype) for x in (a, v)]
+    func = fastcorr.correlate if pb["op"] == "correlate" else fastcorr.convolve
+    previous = _dispatch.active()
+    _dispatch.select(pb["path"])
+    try:
+        result = func(a, v, pb["mode"], workers=pb["workers"])
+    finally:
+        _dispatch.select(previous)
+    for (copy, strides, dt), x in zip(snaps, (a, v)):
+        assert x.strides == strides and x.dtype == dt
+        assert np.array_equal(x, copy, equal_nan=True), "input modified"
+    dtype = result_dtype(a.dtype, v.dtype)
+    assert result.dtype == dtype
+    expected = correlate1d_reference(a, v, dtype, pb["mode"], pb["op"])
+    bound = error_bound_1d(a, v, dtype, pb["mode"], pb["op"])
+    assert_within_bound(result, expected, bound,
+                        f"{pb['op']} {len(a)}{a.dtype} {a.strides} with {len(v)}{v.dtype} "
+                        f"{v.strides} mode={pb['mode']} workers={pb['workers']} "
+                        f"simd={pb['path']}")

@@ -5,12 +5,14 @@
 #
 #   tools/sanitize.sh                 # whole suite, slow tests included
 #   tools/sanitize.sh -m "not slow"   # extra arguments go to pytest
+#   SANITIZE_REF=HEAD tools/sanitize.sh  # a commit instead of the working tree
 #
 # What it does, without touching the repository's own build or the development venv:
 #   1. gcc's ASan/UBSan runtimes (Debian: libasan8, libubsan1 and the libgcc-12-dev links);
 #      installed with apt-get when missing (needs root).
 #   2. copies the working tree (tracked and untracked, not ignored files: no in-tree .so or
-#      generated _core.c) to $SANITIZE_SRC (default /tmp/fastcorr-asan);
+#      generated _core.c), or the commit $SANITIZE_REF, to $SANITIZE_SRC (default
+#      /tmp/fastcorr-asan);
 #   3. makes a venv $SANITIZE_VENV (default /tmp/venv-asan) with the test dependencies and
 #      installs the copy into it, built with CFLAGS/LDFLAGS -fsanitize=address,undefined (every
 #      object: the Cython module and each SIMD kernel object; -O3 from setup.py stays, so the
@@ -44,12 +46,17 @@ fi
 libasan=$(readlink -f "$libasan")
 echo "== ASan runtime: $libasan"
 
-echo "== copying the working tree to $src"
 rm -rf "$src"
 mkdir -p "$src"
-(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-    xargs -0 cp --parents -t "$src")
+if [ -n "${SANITIZE_REF:-}" ]; then
+    echo "== exporting $SANITIZE_REF to $src"
+    (cd "$top" && git archive "$SANITIZE_REF") | tar -x -C "$src"
+else
+    echo "== copying the working tree to $src"
+    (cd "$top" && git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+        xargs -0 cp --parents -t "$src")
+fi
 
 if [ ! -x "$venv/bin/python" ]; then
     echo "== creating $venv"

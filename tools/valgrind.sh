@@ -20,13 +20,13 @@ log=${VALGRIND_LOG:-/tmp/fastcorr-valgrind.log}
 if [ "$#" -eq 0 ]; then
     set -- \
         "tests/test_correlate2d.py::test_shape_cases_every_path" \
-        "tests/test_correlate2d.py::test_small_explicit_values" \
         "tests/test_accuracy.py::test_inf_combinations" \
         "tests/test_accuracy.py::test_nan_does_not_leak_into_neighbouring_outputs" \
-        "tests/test_bad_input.py" \
-        "tests/test_errors.py"
-    for f in tests/test_modes.py tests/test_complex.py tests/test_1d.py; do
-        [ -e "$top/$f" ] && set -- "$@" "$f"
+        "tests/test_bad_input.py::test_out_layouts_are_written_correctly"
+    for t in tests/test_modes.py::test_every_path tests/test_modes.py::test_nan_inf_in_the_frame \
+             tests/test_complex.py::test_every_path tests/test_1d.py::test_every_path \
+             tests/test_1d.py::test_inf_next_to_the_window_with_leftover_taps; do
+        [ -e "$top/${t%%::*}" ] && set -- "$@" "$t"
     done
 fi
 start=$(date +%s)
