@@ -53,6 +53,9 @@ extended image (|fill value| outside) and n the number of terms in each output s
 is at most about ``(n + 1) * u * sum(|a c| + |b d|)``, and ``|a c| + |b d| <= |x| |w|`` (the
 moduli); the imaginary part likewise.  So ``(n + 1) * eps * (|x| (*) |w|)`` with complex moduli
 still bounds each part with the same factor-of-two margin.
+
+Batches: every public function here also takes inputs with leading (batch) dimensions,
+broadcast the NumPy way, and answers item by item.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -116,7 +119,7 @@ def fill_scalar(fillvalue, dtype):
     return value.astype(dtype)
 
 
-def correlate2d_reference(in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0,
+def _correlate2d_reference(in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0,
                           op="correlate"):
     """scipy.signal.correlate2d (or convolve2d for op="convolve") in (nearly) exact arithmetic,
     every mode and boundary; see the module docstring."""
@@ -145,7 +148,7 @@ def convolve2d_reference(in1, in2, dtype, mode="valid", boundary="fill", fillval
     return correlate2d_reference(in1, in2, dtype, mode, boundary, fillvalue, op="convolve")
 
 
-def error_bound(in1, in2, dtype, op="correlate", mode="valid", boundary="fill", fillvalue=0):
+def _error_bound(in1, in2, dtype, op="correlate", mode="valid", boundary="fill", fillvalue=0):
     """Elementwise bound on |computed - exact| for a result accumulated in `dtype`.
 
     ``(n + 1) * eps(dtype) * (|in1| (*) |in2|) + tiny(dtype)``; see the module docstring.
@@ -184,7 +187,7 @@ def _window_1d(n, k, mode, op):
     return n // 2, k
 
 
-def correlate1d_reference(a, v, dtype, mode="valid", op="correlate"):
+def _correlate1d_reference(a, v, dtype, mode="valid", op="correlate"):
     """numpy.correlate(a, v, mode) (op="convolve": numpy.convolve) in (nearly) exact
     arithmetic, from the definition over lags: correlation is sum_n a[n + lag] * conj(v[n])."""
     a = np.atleast_1d(np.asarray(a).astype(dtype))
@@ -200,7 +203,7 @@ def convolve1d_reference(a, v, dtype, mode="full"):
     return correlate1d_reference(a, v, dtype, mode, op="convolve")
 
 
-def error_bound_1d(a, v, dtype, mode="valid", op="correlate"):
+def _error_bound_1d(a, v, dtype, mode="valid", op="correlate"):
     """The 1-D bound: (n + 1) * eps * (|a| (*) |v|) + tiny, n = number of terms per output."""
     aa = np.abs(np.atleast_1d(np.asarray(a).astype(dtype))).astype(np.float64)
     av = np.abs(np.atleast_1d(np.asarray(v).astype(dtype))).astype(np.float64)
@@ -208,6 +211,30 @@ def error_bound_1d(a, v, dtype, mode="valid", op="correlate"):
     magnitude = correlate1d_reference(aa, av, np.float64, mode, op).astype(np.float64)
     finfo = np.finfo(dtype)
     return (n + 1) * float(finfo.eps) * magnitude + float(finfo.tiny)
+
+
+# ----------------------------------------------------------------------------- batches
+def _per_item(single, core_ndim):
+    """`single` (a function of two inputs with `core_ndim` dimensions each) applied to every
+    item of inputs with leading batch dimensions, broadcast the NumPy way."""
+    def batched(in1, in2, *args, **kwargs):
+        a, b = np.asarray(in1), np.asarray(in2)
+        if a.ndim <= core_ndim and b.ndim <= core_ndim:
+            return single(a, b, *args, **kwargs)
+        batch = np.broadcast_shapes(a.shape[:a.ndim - core_ndim], b.shape[:b.ndim - core_ndim])
+        a = np.broadcast_to(a, batch + a.shape[a.ndim - core_ndim:])
+        b = np.broadcast_to(b, batch + b.shape[b.ndim - core_ndim:])
+        items = [single(a[i], b[i], *args, **kwargs) for i in np.ndindex(*batch)]
+        return np.stack(items).reshape(batch + items[0].shape)
+    batched.__name__ = single.__name__.lstrip("_")
+    batched.__doc__ = single.__doc__
+    return batched
+
+
+correlate2d_reference = _per_item(_correlate2d_reference, 2)
+error_bound = _per_item(_error_bound, 2)
+correlate1d_reference = _per_item(_correlate1d_reference, 1)
+error_bound_1d = _per_item(_error_bound_1d, 1)
 
 
 def assert_within_bound(result, reference, bound, context=""):

@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 
 import fastcorr
+from fastcorr import _api
 from reference import assert_within_bound, correlate2d_reference, error_bound, fill_scalar
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -39,6 +40,19 @@ SHAPES = [
     ((1, 9), (2, 4)),
     ((11, 1), (4, 1)),
 ]
+
+
+@pytest.fixture(params=["blocks", "whole"], ids=lambda f: f"frame={f}")
+def frame(request, monkeypatch):
+    """Both ways the frame is computed: from border blocks (large images) and from whole
+    extended images in chunks (small images; forced here with small chunks so several are
+    used)."""
+    if request.param == "blocks":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
+    else:
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 1)
+    return request.param
 
 
 def dtype_id(dt):
@@ -91,7 +105,7 @@ def check(op, in1, in2, dtype, mode, boundary="fill", fillvalue=0, context="", *
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("op", list(FUNCS))
-def test_grid(op, mode, boundary, dtype):
+def test_grid(frame, op, mode, boundary, dtype):
     """Every mode x boundary x dtype, over odd/even kernels and kernels larger than the image
     in one or both dimensions (in 'valid', where scipy rejects those, both must reject them)."""
     rng = np.random.default_rng(100)
@@ -113,7 +127,7 @@ def test_grid(op, mode, boundary, dtype):
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", ["full", "same"])
 @pytest.mark.parametrize("op", list(FUNCS))
-def test_every_path(simd_path, op, mode, boundary, workers):
+def test_every_path(frame, simd_path, op, mode, boundary, workers):
     """Images wide enough that the interior, the top/bottom bands and the (transposed) side
     bands all run full vectors and partial tails on each SIMD path."""
     rng = np.random.default_rng(101)
@@ -130,7 +144,7 @@ def test_every_path(simd_path, op, mode, boundary, workers):
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128], ids=dtype_id)
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", ["full", "same"])
-def test_large_multithreaded(mode, boundary, dtype):
+def test_large_multithreaded(frame, mode, boundary, dtype):
     """Big enough for several tiles and both threads in the interior and in the top band."""
     rng = np.random.default_rng(102)
     image = random_array(rng, (260, 700), dtype)
@@ -139,7 +153,7 @@ def test_large_multithreaded(mode, boundary, dtype):
         check(op, image, kernel, dtype, mode, boundary, 0.25, workers=2)
 
 
-def test_random_shapes():
+def test_random_shapes(frame):
     """Random shapes, including every relation between image and kernel sizes."""
     rng = np.random.default_rng(103)
     for trial in range(60):
@@ -193,7 +207,7 @@ def test_oracle_self_check():
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", ["full", "same"])
-def test_nan_inf_in_the_frame(mode, boundary):
+def test_nan_inf_in_the_frame(frame, mode, boundary):
     """NaN and Inf at the corners reach the border outputs (and, for 'wrap', the opposite
     side) exactly as in the plain sum."""
     rng = np.random.default_rng(105)
@@ -284,7 +298,7 @@ def test_out(mode, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("op", list(FUNCS))
-def test_same_mode_in_place(op, dtype):
+def test_same_mode_in_place(frame, op, dtype):
     """'same' has in1's shape, so out may be in1 itself: the frame and the interior both
     read in1, which must not change until every output is computed."""
     rng = np.random.default_rng(111)

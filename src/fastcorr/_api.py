@@ -20,6 +20,7 @@ import numbers
 import os
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import _core
 
@@ -28,6 +29,12 @@ _MODES = ("valid", "same", "full")
 _BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
                "symmetric": "symm"}
 _MAX_THREADS = 1 << 15
+# Images of at most this many pixels get their 'full'/'same' frame from a whole extended copy
+# (in chunks of _PAD_CHUNK_BYTES, cache-resident) rather than from four border blocks: for a
+# stack of 32x32 images the blocks' many short row copies cost several times the interior
+# (measured at 32x32, 64x64 and 128x128; at 128x128 the two were within noise).
+_SMALL_IMAGE = 128 * 128
+_PAD_CHUNK_BYTES = 1 << 20
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -68,19 +75,23 @@ def _real_dtype(dtype):
 
 def _as_array(arr, name):
     if isinstance(arr, np.ndarray):
-        return arr
+        # Subclasses as plain arrays (as np.asarray would give them): np.matrix, for one,
+        # cannot hold the batch axis the core works with.
+        return arr if type(arr) is np.ndarray else arr.view(np.ndarray)
     try:
         return np.asarray(arr)
     except (ValueError, TypeError) as exc:  # ragged nested sequences and the like
         raise TypeError(f"{name} cannot be converted to a numeric array: {exc}") from None
 
 
-def _as_input(arr, name):
-    """`arr` as an ndarray, checked: 2-D, non-empty, numeric."""
+def _as_input(arr, name, core_ndim=2):
+    """`arr` as an ndarray, checked: at least `core_ndim`-D (leading dimensions are a batch),
+    non-empty, numeric."""
     a = _as_array(arr, name)
     dtype = _working_dtype(a.dtype, name)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got {a.ndim}-D with shape {a.shape}")
+    if a.ndim < core_ndim:
+        what = "2-D array (or a stack of them)" if core_ndim == 2 else "1-D array"
+        raise ValueError(f"{name} must be a {what}, got {a.ndim}-D with shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape}); both inputs need at least one element")
     return a, dtype
@@ -212,6 +223,60 @@ def _check_out(out, shape, dtype):
         raise ValueError("out is read-only")
 
 
+# --------------------------------------------------------------------------- batches
+def _batch_shape(a1, a2, core_ndim, names):
+    """The broadcast shape of the leading (batch) dimensions of the two inputs."""
+    lead1, lead2 = a1.shape[:a1.ndim - core_ndim], a2.shape[:a2.ndim - core_ndim]
+    try:
+        return np.broadcast_shapes(lead1, lead2)
+    except ValueError:
+        raise ValueError(
+            f"the batch dimensions of {names[0]} {lead1} and {names[1]} {lead2} do not "
+            "broadcast (each leading dimension must match or be 1)") from None
+
+
+def _unit_last_stride(a, writeable):
+    """`a` with the stride of a length-1 last axis set to the item size: numpy leaves any
+    stride on an axis of length 1 (it is never used to step), but the core checks it."""
+    if a.shape[-1] != 1 or a.strides[-1] == a.itemsize:
+        return a
+    return as_strided(a, strides=a.strides[:-1] + (a.itemsize,), writeable=writeable)
+
+
+def _stack(a, batch, core_ndim):
+    """`a` broadcast over `batch` as one batch axis: (B, *core).  A view whenever numpy can
+    make one (an input shared by the whole batch gets batch stride 0, never B copies); a copy
+    only for leading dimensions no single stride can describe."""
+    core = a.shape[a.ndim - core_ndim:]
+    full = np.broadcast_to(a, batch + core)
+    shape = (int(np.prod(batch, dtype=np.int64)),) + core
+    try:
+        stack = np.reshape(full, shape, copy=False)
+    except ValueError:
+        stack = np.reshape(full, shape)
+    return _unit_last_stride(stack, writeable=False)
+
+
+def _kernel_stack(k, batch, core_ndim, dtype):
+    """The kernel as the core takes it: (1, *core) when one kernel serves the whole batch,
+    else (B, *core), C-contiguous in `dtype`."""
+    if all(d == 1 for d in k.shape[:k.ndim - core_ndim]):
+        return _contiguous(k.reshape(k.shape[k.ndim - core_ndim:]), dtype)[None]
+    return _contiguous(_stack(k, batch, core_ndim), dtype)
+
+
+def _writable_stack(out, core_ndim):
+    """`out` as a (B, *core) view the core can write in place, or None if it has none."""
+    shape = (int(np.prod(out.shape[:out.ndim - core_ndim], dtype=np.int64)),) + \
+        out.shape[out.ndim - core_ndim:]
+    try:
+        view = np.reshape(out.view(np.ndarray), shape, copy=False)
+    except ValueError:
+        return None
+    view = _unit_last_stride(view, writeable=True)
+    return view if _unit_column_stride(view) else None
+
+
 # --------------------------------------------------------------------------- borders
 def _boundary_index(index, size, boundary):
     """Positions `index` (any integers, possibly outside [0, size)) mapped into the image by
@@ -265,69 +330,91 @@ def _pieces(span, size, boundary):
 
 def _extended(image, rows, cols, boundary, fill):
     """The block ``rows x cols`` (two ranges of image coordinates, which may reach outside the
-    image) of the image extended by the boundary rule, as a new C-contiguous array.
+    images) of a stack of images (B, M, N) extended by the boundary rule, as a new C-contiguous
+    (B, len(rows), len(cols)) array.
 
     The part inside the image is copied by slicing, and only the parts outside (at most K-1
     wide when there is an interior) by index arrays: a fancy index over the whole block costs
     several times more per element.
     """
-    block = np.empty((len(rows), len(cols)), dtype=image.dtype)
-    m, n = image.shape
+    _, m, n = image.shape
+    block = np.empty((image.shape[0], len(rows), len(cols)), dtype=image.dtype)
     for dst_rows, src_rows in _pieces(rows, m, boundary):
         for dst_cols, src_cols in _pieces(cols, n, boundary):
             if src_rows is None or src_cols is None:
-                block[dst_rows, dst_cols] = fill
+                block[:, dst_rows, dst_cols] = fill
             else:
-                block[dst_rows, dst_cols] = image[src_rows][:, src_cols]
+                block[:, dst_rows, dst_cols] = image[:, src_rows][:, :, src_cols]
     return block
 
 
-def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads):
-    """out = valid correlation of the extended image with `kernel`, where out[0, 0]'s window
-    starts at image position (-top, -left); every argument real, of one dtype, in a layout the
-    core reads (image, kernel) or writes (out) in place, out overlapping neither.
+def _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads):
+    """As `_correlate_extended`, from whole extended images, a chunk of the stack at a time:
+    for small images and kernels larger than the image.  The chunks keep the extra memory at
+    about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the core to read."""
+    _, p, q = kernel.shape
+    _, oh, ow = out.shape
+    rows, cols = range(-top, oh - top + p - 1), range(-left, ow - left + q - 1)
+    chunk = max(_PAD_CHUNK_BYTES // (len(rows) * len(cols) * image.itemsize), 1)
+    for i in range(0, image.shape[0], chunk):
+        block = _extended(image[i:i + chunk], rows, cols, boundary, fill)
+        weights = kernel if kernel.shape[0] == 1 else kernel[i:i + chunk]
+        _core.correlate_valid_batch(block, weights, out[i:i + chunk], n_threads)
 
-    No padded copy of the image is made.  Output positions whose window lies inside the image
+
+def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads,
+                        rotate=False):
+    """out[i] = valid correlation of the extended image[i] with kernel[i] (or kernel[0]), where
+    out[i][0, 0]'s window starts at image position (-top, -left).  Stacks: image (B, M, N),
+    kernel (1 or B, P, Q), out (B, OH, OW); real, of one dtype, in layouts the core reads and
+    writes in place, out overlapping neither.  With `rotate` (valid mode only) each result is
+    stored rotated by 180 degrees.
+
+    No padded copy of the images is made.  Output positions whose window lies inside the image
     (the interior, all but a frame at most K-1 wide) are computed by the core straight from the
-    image into a view of `out`; each side of the frame is computed from a small block of the
-    extended image: the top and bottom bands from ``~2P x (N + 2Q)`` blocks, the left and right
-    bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory is O(K * (M + N)), and
-    the frame's share of the work is O(K / M + K / N) of the total.
+    images into a view of `out`; each side of the frame is computed from a small block of the
+    extended images: the top and bottom bands from ``~2P x (N + 2Q)`` blocks, the left and
+    right bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory is
+    O(B * K * (M + N)), and the frame's share of the work is O(K / M + K / N).
     """
-    m, n = image.shape
-    p, q = kernel.shape
-    oh, ow = out.shape
+    _, m, n = image.shape
+    _, p, q = kernel.shape
+    _, oh, ow = out.shape
     inner_h, inner_w = m - p + 1, n - q + 1
-    if inner_h < 1 or inner_w < 1:
-        # The kernel is larger than the image in some dimension, so no window lies inside the
-        # image and there is no interior to compute in place: extend the whole (small) image.
-        block = _extended(image, range(-top, oh - top + p - 1),
-                          range(-left, ow - left + q - 1), boundary, fill)
-        _core.correlate_valid(block, kernel, out, n_threads)
-        return
     bottom = oh - top - inner_h
     right = ow - left - inner_w
+    framed = top or bottom or left or right
+    if inner_h < 1 or inner_w < 1 or (framed and m * n <= _SMALL_IMAGE):
+        # The kernel is larger than the image in some dimension, so no window lies inside the
+        # image and there is no interior to compute in place; or the images are so small that
+        # the frame's four blocks and calls cost more than extending each image whole (as a
+        # few-KiB, cache-resident copy per image).
+        _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
+        return
     all_cols = range(-left, n + right)
-    _core.correlate_valid(image, kernel, out[top:top + inner_h, left:left + inner_w], n_threads)
+    _core.correlate_valid_batch(image, kernel,
+                                out[:, top:top + inner_h, left:left + inner_w], n_threads,
+                                rotate)
     if top:
         block = _extended(image, range(-top, p - 1), all_cols, boundary, fill)
-        _core.correlate_valid(block, kernel, out[:top], n_threads)
+        _core.correlate_valid_batch(block, kernel, out[:, :top], n_threads)
     if bottom:
         block = _extended(image, range(inner_h, m + bottom), all_cols, boundary, fill)
-        _core.correlate_valid(block, kernel, out[top + inner_h:], n_threads)
+        _core.correlate_valid_batch(block, kernel, out[:, top + inner_h:], n_threads)
     if left or right:
         # The side bands are tall and at most Q-1 columns wide: computed as they are, every
         # row would be a single partial vector, which costs 2-10x more than computing them
         # transposed (wide rows, kernel transposed) and transposing the small blocks in and out.
-        kernel_t = np.ascontiguousarray(kernel.T)
+        kernel_t = np.ascontiguousarray(kernel.swapaxes(1, 2))
         for width, cols, target in ((left, range(-left, q - 1), slice(None, left)),
                                     (right, range(inner_w, n + right),
                                      slice(left + inner_w, None))):
             if width:
                 block = _extended(image, range(0, m), cols, boundary, fill)
-                band = np.empty((width, inner_h), dtype=image.dtype)
-                _core.correlate_valid(np.ascontiguousarray(block.T), kernel_t, band, n_threads)
-                out[top:top + inner_h, target] = band.T
+                band = np.empty((image.shape[0], width, inner_h), dtype=image.dtype)
+                _core.correlate_valid_batch(np.ascontiguousarray(block.swapaxes(1, 2)),
+                                            kernel_t, band, n_threads)
+                out[:, top:top + inner_h, target] = band.swapaxes(1, 2)
 
 
 # --------------------------------------------------------------------------- complex
@@ -382,12 +469,10 @@ def _correlate_parts(correlate_real, image, kernel, fill, shape, dtype):
 
 
 # --------------------------------------------------------------------------- driver
-def _deliver(result, out, rotate):
-    """`result` (a new array), rotated by 180 degrees if `rotate`, returned or copied into out."""
-    if rotate:
-        result = result[::-1, ::-1]
+def _deliver(result, out):
+    """`result` (a new array) returned, or copied into `out` and `out` returned."""
     if out is None:
-        return np.ascontiguousarray(result) if rotate else result
+        return result
     np.copyto(out, result)
     return out
 
@@ -401,21 +486,22 @@ def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
     dtype = np.promote_types(dt1, dt2)
     fill = _check_fillvalue(fillvalue, dtype)
     n_threads = _resolve_workers(workers)
+    batch = _batch_shape(a1, a2, 2, ("in1", "in2"))
 
     if mode == "valid":
-        swapped = _valid_swap_needed(a1.shape, a2.shape)
+        swapped = _valid_swap_needed(a1.shape[-2:], a2.shape[-2:])
         image, small = (a2, a1) if swapped else (a1, a2)
         top = left = 0
-        shape = tuple(b - s + 1 for b, s in zip(image.shape, small.shape))
+        plane = tuple(b - s + 1 for b, s in zip(image.shape[-2:], small.shape[-2:]))
         # Convolution is commutative; correlation with the inputs swapped is the correlation
         # rotated by 180 degrees (scipy's rule), conjugation staying on the second argument.
         rotate = swapped and not convolve
     else:
         # scipy never swaps in 'full' and 'same': in1 is the image even if in2 is larger.
         image, small = a1, a2
-        (m, n), (p, q) = image.shape, small.shape
+        (m, n), (p, q) = image.shape[-2:], small.shape[-2:]
         if mode == "full":
-            top, left, shape = p - 1, q - 1, (m + p - 1, n + q - 1)
+            top, left, plane = p - 1, q - 1, (m + p - 1, n + q - 1)
         else:
             # 'same' is the full result cropped to in1's shape, starting at (P//2, Q//2) for
             # correlation and ((P-1)//2, (Q-1)//2) for convolution (scipy's centring: the two
@@ -425,34 +511,37 @@ def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
                 top, left = p - 1 - (p - 1) // 2, q - 1 - (q - 1) // 2
             else:
                 top, left = p - 1 - p // 2, q - 1 - q // 2
-            shape = (m, n)
+            plane = (m, n)
         rotate = False
+    shape = batch + plane
     if out is not None:
         _check_out(out, shape, dtype)
 
     if convolve:
-        kernel = small[::-1, ::-1]
+        kernel = small[..., ::-1, ::-1]
     else:
         kernel = np.conj(small) if small.dtype.kind == "c" else small
 
     def correlate_real(x, k, f, y):
-        _correlate_extended(x, _contiguous(k, y.dtype), top, left, y, boundary, f, n_threads)
+        stack_y = _unit_last_stride(y.reshape((-1,) + plane), writeable=True)  # a view of y
+        _correlate_extended(_stack(x, batch, 2), _kernel_stack(k, batch, 2, y.dtype), top,
+                            left, stack_y, boundary, f, n_threads, rotate)
 
     if dtype.kind == "c":
         return _deliver(_correlate_parts(correlate_real, image, kernel, fill, shape, dtype),
-                        out, rotate)
+                        out)
     image = _image(image, dtype)
-    kernel = _contiguous(kernel, dtype)
-    direct = (
-        out is not None
-        and not rotate
-        and _unit_column_stride(out)
-        and not np.may_share_memory(out, image)
-        and not np.may_share_memory(out, kernel)
-    )
-    target = out if direct else np.empty(shape, dtype)
-    _correlate_extended(image, kernel, top, left, target, boundary, fill, n_threads)
-    return out if direct else _deliver(target, out, rotate)
+    target = None
+    if out is not None and not np.may_share_memory(out, image) and \
+            not np.may_share_memory(out, kernel):
+        target = _writable_stack(out, 2)
+    if target is None:
+        result = np.empty(shape, dtype)
+        correlate_real(image, kernel, fill, result)
+        return _deliver(result, out)
+    _correlate_extended(_stack(image, batch, 2), _kernel_stack(kernel, batch, 2, dtype), top,
+                        left, target, boundary, fill, n_threads, rotate)
+    return out
 
 
 def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None,

@@ -20,11 +20,14 @@ from numpy.lib.stride_tricks import as_strided
 from . import _core
 from ._api import (
     _as_array,
+    _batch_shape,
     _check_mode,
-    _contiguous,
     _correlate_parts,
-    _real_dtype,
+    _image,
+    _kernel_stack,
     _resolve_workers,
+    _stack,
+    _unit_last_stride,
     _working_dtype,
 )
 
@@ -59,30 +62,40 @@ def _fold(k, dtype):
 
 
 def _row_view(x, rows, width, stride):
-    """Read-only view ``X[r, c] = x[r*stride + c]`` of the contiguous 1-D `x`."""
+    """Read-only view ``X[i, r, c] = x[i, r*stride + c]`` of the stack of signals `x` (B, N)."""
     item = x.itemsize
-    return as_strided(x, shape=(rows, width), strides=(stride * item, item), writeable=False)
+    return as_strided(x, shape=(x.shape[0], rows, width),
+                      strides=(x.strides[0], stride * item, item), writeable=False)
+
+
+def _as_rows(a):
+    """A stack of sequences (B, L) as (B, 1, L): one-row images."""
+    return a[:, None, :]
 
 
 def _correlate_rows(x, v, y, n_threads):
-    """Rows-of-outputs fold of the valid correlation, y = x (*) v; the last < S outputs, which
-    fill no whole row, as one short row."""
-    k = len(v)
-    rows = len(y) // _ROW_OUTPUTS
+    """Rows-of-outputs fold of the valid correlation, y[i] = x[i] (*) v[i or 0]; the last < S
+    outputs of each signal, which fill no whole row, as one short row each."""
+    k = v.shape[-1]
+    length = y.shape[-1]
+    rows = length // _ROW_OUTPUTS
     done = rows * _ROW_OUTPUTS
-    kernel = v.reshape(1, k)
+    kernel = _as_rows(v)
     if rows:
-        _core.correlate_valid(_row_view(x, rows, _ROW_OUTPUTS + k - 1, _ROW_OUTPUTS), kernel,
-                              y[:done].reshape(rows, _ROW_OUTPUTS), n_threads)
-    if done < len(y):
-        _core.correlate_valid(x[done:].reshape(1, -1), kernel, y[done:].reshape(1, -1),
-                              n_threads)
+        _core.correlate_valid_batch(
+            _row_view(x, rows, _ROW_OUTPUTS + k - 1, _ROW_OUTPUTS), kernel,
+            np.reshape(y[:, :done], (y.shape[0], rows, _ROW_OUTPUTS), copy=False), n_threads)
+    if done < length:
+        _core.correlate_valid_batch(_as_rows(x[:, done:]), kernel, _as_rows(y[:, done:]),
+                                    n_threads)
 
 
 def _correlate_valid_1d(x, v, y, n_threads):
-    """y = valid correlation of the contiguous real 1-D x with the contiguous v (same dtype);
-    y contiguous, len(x) - len(v) + 1 long, overlapping neither."""
-    n, k = len(x), len(v)
+    """y[i] = valid correlation of x[i] with v[i] (or v[0]): stacks x (B, N) with unit-stride
+    rows, v (1 or B, K) C-contiguous, y (B, N - K + 1) C-contiguous rows, overlapping neither;
+    real, one dtype."""
+    n, k = x.shape[-1], v.shape[-1]
+    length = y.shape[-1]
     kw = _fold(k, x.dtype)
     if not kw:
         _correlate_rows(x, v, y, n_threads)
@@ -93,57 +106,61 @@ def _correlate_valid_1d(x, v, y, n_threads):
     kh = k // kw
     main = kh * kw
     # The view's last row ends at x[(rows + kh) * kw - 2], which must lie inside x.
-    rows = max(min(len(y) // kw, (n + 1) // kw - kh), 0)
+    rows = max(min(length // kw, (n + 1) // kw - kh), 0)
     done = rows * kw
     if rows:
-        kernel = np.ascontiguousarray(v[:main].reshape(kh, kw))
-        _core.correlate_valid(_row_view(x, rows + kh - 1, 2 * kw - 1, kw), kernel,
-                              y[:done].reshape(rows, kw), n_threads)
+        kernel = np.ascontiguousarray(v[:, :main].reshape(v.shape[0], kh, kw))
+        _core.correlate_valid_batch(
+            _row_view(x, rows + kh - 1, 2 * kw - 1, kw), kernel,
+            np.reshape(y[:, :done], (y.shape[0], rows, kw), copy=False), n_threads)
         if main < k:
-            rest = np.empty(done, dtype=y.dtype)
-            _correlate_rows(x[main:main + done + k - main - 1], v[main:], rest, n_threads)
-            y[:done] += rest
-    if done < len(y):
-        _core.correlate_valid(x[done:].reshape(1, -1), v.reshape(1, k),
-                              y[done:].reshape(1, -1), n_threads)
+            rest = np.empty((y.shape[0], done), dtype=y.dtype)
+            _correlate_rows(x[:, main:done + k - 1], np.ascontiguousarray(v[:, main:]), rest,
+                            n_threads)
+            y[:, :done] += rest
+    if done < length:
+        _core.correlate_valid_batch(_as_rows(x[:, done:]), _as_rows(v), _as_rows(y[:, done:]),
+                                    n_threads)
 
 
 def _correlate_window(x, v, lo, y, n_threads):
-    """y[j] = sum_m x~[lo + j + m] * v[m] for j < len(y), x~ = x extended by zeros; x, v, y
-    real, contiguous, one dtype, len(x) >= len(v), lo >= 1 - len(v).
+    """y[i, j] = sum_m x~[i, lo + j + m] * v[i or 0, m] for j < L, x~ = x extended by zeros;
+    stacks x (B, N) with unit-stride rows, v (1 or B, K) and y (B, L) C-contiguous, real, one
+    dtype, N >= K, lo >= 1 - K.
 
     The outputs whose window lies inside x run the folded valid correlation on x itself; the
     at most K-1 at each end whose window leaves x come from a zero-padded copy of the <= 2K-2
     samples they read.
     """
-    n, k, length = len(x), len(v), len(y)
-    inner_lo = min(max(-lo, 0), length)            # first j with lo + j >= 0
+    n, k, length = x.shape[-1], v.shape[-1], y.shape[-1]
+    inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
     if inner_lo < inner_hi:
-        _correlate_valid_1d(x[lo + inner_lo:lo + inner_hi + k - 1], v, y[inner_lo:inner_hi],
-                            n_threads)
-    kernel = v.reshape(1, k)
+        _correlate_valid_1d(x[:, lo + inner_lo:lo + inner_hi + k - 1], v,
+                            y[:, inner_lo:inner_hi], n_threads)
     for j0, j1 in ((0, inner_lo), (inner_hi, length)):
         if j0 < j1:
             start, stop = lo + j0, lo + j1 + k - 1
-            block = np.zeros(stop - start, dtype=x.dtype)
+            block = np.zeros((x.shape[0], stop - start), dtype=x.dtype)
             a, b = max(start, 0), min(stop, n)
             if a < b:
-                block[a - start:b - start] = x[a:b]
-            _core.correlate_valid(block.reshape(1, -1), kernel, y[j0:j1].reshape(1, -1),
-                                  n_threads)
+                block[:, a - start:b - start] = x[:, a:b]
+            _core.correlate_valid_batch(_as_rows(block), _as_rows(v), _as_rows(y[:, j0:j1]),
+                                        n_threads)
 
 
 def _as_input_1d(arr, name, scalar_ok):
-    """`arr` as an ndarray, checked: 1-D (a scalar counts as one sample if `scalar_ok`, as in
-    numpy.convolve; numpy.correlate rejects it), non-empty, numeric."""
+    """`arr` as an ndarray, checked: at least 1-D (leading dimensions are a batch; a scalar
+    counts as one sample if `scalar_ok`, as in numpy.convolve, while numpy.correlate rejects
+    it), non-empty, numeric."""
     a = _as_array(arr, name)
     dtype = _working_dtype(a.dtype, name)
-    if a.ndim > 1 or (a.ndim == 0 and not scalar_ok):
-        raise ValueError(f"{name} must be 1-D, got {a.ndim}-D with shape {a.shape}")
-    a = a.reshape(-1)
+    if a.ndim == 0 and not scalar_ok:
+        raise ValueError(f"{name} must be 1-D (or a stack of 1-D sequences), got a 0-D array")
+    a = a.reshape(-1) if a.ndim == 0 else a
     if a.size == 0:
-        raise ValueError(f"{name} is empty; both inputs need at least one element")
+        raise ValueError(f"{name} is empty (shape {a.shape}); both inputs need at least one "
+                         "element")
     return a, dtype
 
 
@@ -167,13 +184,14 @@ def _correlation_1d(a, v, mode, workers, convolve):
     v, dt2 = _as_input_1d(v, "v", scalar_ok=convolve)
     dtype = np.promote_types(dt1, dt2)
     n_threads = _resolve_workers(workers)
-    n, k = len(a), len(v)
+    batch = _batch_shape(a, v, 1, ("a", "v"))
+    n, k = a.shape[-1], v.shape[-1]
     start, length = _window(n, k, mode, convolve)
     # Every case is a correlation window of the longer input (the signal) with the shorter
     # one (the kernel), so the work is proportional to the output times the shorter length.
     reverse = False
     if convolve:
-        signal, kernel = (a, v[::-1]) if n >= k else (v, a[::-1])
+        signal, kernel = (a, v[..., ::-1]) if n >= k else (v, a[..., ::-1])
         lo = start - (min(n, k) - 1)
     elif n >= k:
         signal, kernel = a, np.conj(v) if v.dtype.kind == "c" else v
@@ -184,17 +202,18 @@ def _correlation_1d(a, v, mode, workers, convolve):
         signal, kernel = (np.conj(v) if v.dtype.kind == "c" else v), a
         lo = k - start - length
         reverse = True
+    shape = batch + (length,)
 
     def correlate_real(x, w, fill, y):
-        _correlate_window(x, _contiguous(w, y.dtype), lo, y, n_threads)
+        _correlate_window(_stack(x, batch, 1), _kernel_stack(w, batch, 1, y.dtype), lo,
+                          _unit_last_stride(y.reshape(-1, length), writeable=True), n_threads)
 
     if dtype.kind == "c":
-        result = _correlate_parts(correlate_real, signal, kernel, dtype.type(0), (length,),
-                                  dtype)
+        result = _correlate_parts(correlate_real, signal, kernel, dtype.type(0), shape, dtype)
     else:
-        result = np.empty(length, dtype)
-        correlate_real(_contiguous(signal, dtype), _contiguous(kernel, dtype), None, result)
-    return result[::-1].copy() if reverse else result
+        result = np.empty(shape, dtype)
+        correlate_real(_image(signal, dtype), kernel, None, result)
+    return result[..., ::-1].copy() if reverse else result
 
 
 def correlate(a, v, mode="valid", *, workers=None):

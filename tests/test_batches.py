@@ -1,0 +1,204 @@
+"""Stacks: in1 of shape (..., H, W) for the 2-D functions and (..., N) for the 1-D ones, with
+one shared kernel or a kernel per item broadcast the NumPy way.
+
+Each item of a batched result is checked against the oracles for that item alone (the NumPy
+reference and scipy.signal / numpy), with the tolerances of test_modes.py and test_1d.py:
+``error_bound`` of the item within the reference, twice that of scipy/numpy.
+"""
+import numpy as np
+import pytest
+import scipy.signal
+
+import fastcorr
+from fastcorr import _api
+from reference import (
+    assert_within_bound,
+    correlate1d_reference,
+    correlate2d_reference,
+    error_bound,
+    error_bound_1d,
+    fill_scalar,
+)
+
+FUNCS_2D = {"correlate": (fastcorr.correlate2d, scipy.signal.correlate2d),
+            "convolve": (fastcorr.convolve2d, scipy.signal.convolve2d)}
+FUNCS_1D = {"correlate": (fastcorr.correlate, np.correlate),
+            "convolve": (fastcorr.convolve, np.convolve)}
+
+
+def random_array(rng, shape, dtype):
+    dtype = np.dtype(dtype)
+    values = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    return values.astype(dtype)
+
+
+def check_2d(op, in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0, **kwargs):
+    func, scipy_func = FUNCS_2D[op]
+    result = func(in1, in2, mode, boundary, fillvalue, **kwargs)
+    batch = np.broadcast_shapes(np.shape(in1)[:-2], np.shape(in2)[:-2])
+    assert result.dtype == dtype and result.shape[:-2] == batch
+    a = np.broadcast_to(in1, batch + np.shape(in1)[-2:])
+    b = np.broadcast_to(in2, batch + np.shape(in2)[-2:])
+    fill = fill_scalar(fillvalue, dtype)
+    for index in np.ndindex(*batch):
+        ctx = f"{op} item {index} of {np.shape(in1)} * {np.shape(in2)} {mode} {boundary}"
+        bound = error_bound(a[index], b[index], dtype, op, mode, boundary, fillvalue)
+        reference = correlate2d_reference(a[index], b[index], dtype, mode, boundary, fillvalue,
+                                          op=op)
+        assert_within_bound(result[index], reference, bound, ctx + " vs NumPy oracle")
+        expected = scipy_func(a[index].astype(dtype), b[index].astype(dtype), mode, boundary,
+                              fill)
+        assert_within_bound(result[index], expected, 2 * bound, ctx + " vs scipy.signal")
+    return result
+
+
+def check_1d(op, a, v, dtype, mode, **kwargs):
+    func, numpy_func = FUNCS_1D[op]
+    result = func(a, v, mode, **kwargs)
+    batch = np.broadcast_shapes(np.shape(a)[:-1], np.shape(v)[:-1])
+    assert result.dtype == dtype and result.shape[:-1] == batch
+    a = np.broadcast_to(a, batch + np.shape(a)[-1:])
+    v = np.broadcast_to(v, batch + np.shape(v)[-1:])
+    for index in np.ndindex(*batch):
+        ctx = f"{op} item {index} of {a.shape} * {v.shape} {mode}"
+        bound = error_bound_1d(a[index], v[index], dtype, mode, op)
+        assert_within_bound(result[index], correlate1d_reference(a[index], v[index], dtype, mode,
+                                                                 op), bound, ctx + " vs oracle")
+        assert_within_bound(result[index], numpy_func(a[index].astype(dtype),
+                                                      v[index].astype(dtype), mode),
+                            2 * bound, ctx + " vs numpy")
+    return result
+
+
+@pytest.fixture(params=["blocks", "whole"], ids=lambda f: f"frame={f}")
+def frame(request, monkeypatch):
+    """Both frame strategies of 'full'/'same' (see test_modes.py), with chunks of a few images
+    for the whole-image one so that per-image kernels are sliced per chunk."""
+    if request.param == "blocks":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
+    else:
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
+    return request.param
+
+
+# ----------------------------------------------------------------------------- 2-D
+# (in1 shape, in2 shape): a shared 2-D kernel, a kernel per image, NumPy broadcasting of the
+# leading dimensions both ways (including an image shared by a stack of kernels), leading 1s.
+SHAPES_2D = [
+    ((4, 9, 11), (3, 2)),
+    ((4, 9, 11), (4, 3, 2)),
+    ((2, 3, 8, 10), (3, 4, 3)),
+    ((2, 1, 8, 10), (1, 3, 4, 3)),
+    ((9, 11), (5, 3, 3)),
+    ((1, 1, 7, 9), (2, 2)),
+    ((3, 5, 6), (1, 7, 4)),          # kernel taller than the image
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("op", list(FUNCS_2D))
+def test_2d_batches(frame, op, mode, dtype):
+    rng = np.random.default_rng(400)
+    for shape1, shape2 in SHAPES_2D:
+        image = random_array(rng, shape1, dtype)
+        kernel = random_array(rng, shape2, dtype)
+        if mode == "valid" and shape2[-2] > shape1[-2]:
+            with pytest.raises(ValueError, match="at least as large"):
+                FUNCS_2D[op][0](image, kernel)
+            continue
+        for boundary in (["fill", "wrap", "symm"] if mode != "valid" else ["fill"]):
+            check_2d(op, image, kernel, dtype, mode, boundary, 0.5, workers=2)
+
+
+@pytest.mark.parametrize("op", list(FUNCS_2D))
+def test_2d_batch_in2_larger(op):
+    """scipy's valid-mode swap applies to every item: in2 the larger in the last two axes."""
+    rng = np.random.default_rng(401)
+    small = random_array(rng, (3, 3, 4), np.complex128)
+    big = random_array(rng, (3, 10, 12), np.complex128)
+    check_2d(op, small, big, np.complex128)
+    check_2d(op, small[0], big, np.complex128)
+
+
+def test_2d_many_small_images_multithreaded(frame):
+    rng = np.random.default_rng(402)
+    stack = random_array(rng, (300, 32, 32), np.float32)
+    kernel = random_array(rng, (3, 3), np.float32)
+    for mode in ("valid", "same"):
+        check_2d("correlate", stack, kernel, np.float32, mode, "symm", workers=2)
+
+
+def test_2d_batch_layouts():
+    """Stacks that are not one block of memory: every other image, batch axes transposed, a
+    Fortran-ordered stack, a broadcast (stride-0) stack."""
+    rng = np.random.default_rng(403)
+    base = random_array(rng, (6, 4, 9, 10), np.float64)
+    kernel = random_array(rng, (3, 3), np.float64)
+    for stack in (base[::2], base.transpose(1, 0, 2, 3), np.asfortranarray(base),
+                  base[:, :, ::-1, 1:], np.broadcast_to(base[0, 0], (3, 9, 10))):
+        check_2d("correlate", stack, kernel, np.float64, "same", "wrap")
+
+
+def test_2d_batch_out():
+    rng = np.random.default_rng(404)
+    stack = random_array(rng, (3, 4, 9, 10), np.float32)
+    kernel = random_array(rng, (4, 3, 3), np.float32)
+    for out in (np.empty((3, 4, 9, 10), np.float32),
+                np.empty((4, 3, 9, 10), np.float32).transpose(1, 0, 2, 3),
+                np.empty((3, 4, 10, 9), np.float32).swapaxes(-1, -2)):
+        assert check_2d("correlate", stack, kernel, np.float32, "same", out=out) is out
+    with pytest.raises(ValueError, match=r"\bout\b.*shape"):
+        fastcorr.correlate2d(stack, kernel, "same", out=np.empty((4, 9, 10), np.float32))
+    # out is in1 itself ('same' keeps the shape): computed into a temporary first.
+    expected = fastcorr.correlate2d(stack, kernel, "same")
+    result = fastcorr.correlate2d(stack, kernel, "same", out=stack)
+    assert result is stack
+    assert_within_bound(result, expected, 2 * np.abs(expected) * 1e-5 + 1e-30, "out=in1")
+
+
+def test_2d_batch_of_one_equals_single_image():
+    rng = np.random.default_rng(405)
+    image = random_array(rng, (20, 30), np.float64)
+    kernel = random_array(rng, (3, 4), np.float64)
+    for mode in ("valid", "same", "full"):
+        single = fastcorr.correlate2d(image, kernel, mode, "symm")
+        stacked = fastcorr.correlate2d(image[None, None], kernel[None], mode, "symm")
+        assert stacked.shape == (1, 1) + single.shape
+        np.testing.assert_allclose(stacked[0, 0], single, rtol=1e-13, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- 1-D
+SHAPES_1D = [
+    ((5, 300), (7,)),
+    ((5, 300), (5, 7)),
+    ((300,), (4, 7)),
+    ((2, 3, 200), (3, 16)),
+    ((3, 6), (3, 9)),               # v longer: numpy's swap rules per item
+    ((2, 2100), (200,)),            # kernel fold with leftover taps, over the batch
+    ((3, 1500), (3, 130)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("op", list(FUNCS_1D))
+def test_1d_batches(op, mode, dtype):
+    rng = np.random.default_rng(406)
+    for shape1, shape2 in SHAPES_1D:
+        check_1d(op, random_array(rng, shape1, dtype), random_array(rng, shape2, dtype), dtype,
+                 mode, workers=2)
+
+
+def test_1d_batch_layouts():
+    rng = np.random.default_rng(407)
+    base = random_array(rng, (4, 3, 500), np.float32)
+    v = random_array(rng, (9,), np.float32)
+    for stack in (base[::2], base.transpose(1, 0, 2), base[..., ::-1], base[..., ::2],
+                  np.broadcast_to(base[0, 0], (5, 500))):
+        check_1d("correlate", stack, v, np.float32, "same")
