@@ -1,7 +1,8 @@
 """asv benchmarks: fastcorr's valid 2-D correlation, and the peers it is measured against.
 
 The grid matches ``python -m fastcorr bench``: a 2048x2048 image, square kernels K = 3..31,
-float32 and float64, one thread and all usable CPUs.  Correctness of every library's result is checked
+float32 and float64, one thread and all usable CPUs; then 'same'/'full' against 'valid' (Modes),
+1-D correlation of 4,000,000 samples (OneD) and a stack of 10,000 small images (Batch).  Correctness of every library's result is checked
 by ``python -m fastcorr bench``, not here: asv tracks speed across commits.
 """
 import os
@@ -152,3 +153,78 @@ class SmallImage:
 
     def time_fastcorr_out(self, workers):
         fastcorr.correlate2d(self.x, self.w, out=self.out, workers=self.n)
+
+
+class Modes:
+    """'same' and 'full' with a fill and a reflecting boundary, against 'valid' on the same
+    image: their frame is computed from small strips, so they should track 'valid' closely."""
+
+    params = [["valid", "same", "full"], ["fill", "symm"], [3, 7, 15]]
+    param_names = ["mode", "boundary", "K"]
+
+    def setup(self, mode, boundary, k):
+        self.x, self.w = _arrays((SIZE, SIZE), "float32", k)
+        self.n = _usable_cpus()
+
+    def time_correlate2d(self, mode, boundary, k):
+        fastcorr.correlate2d(self.x, self.w, mode, boundary, workers=self.n)
+
+    def peakmem_correlate2d(self, mode, boundary, k):
+        # A padded copy of the image would show here as +16 MiB.
+        fastcorr.correlate2d(self.x, self.w, mode, boundary, workers=self.n)
+
+
+class OneD:
+    """fastcorr.correlate on 4,000,000 samples (the issue's 1-D figures), and the peers."""
+
+    params = [["float32", "float64"], [3, 8, 16, 64, 256, 1024]]
+    param_names = ["dtype", "K"]
+    timeout = 180
+
+    def setup(self, dtype, k):
+        rng = np.random.default_rng(0)
+        self.x = rng.uniform(-1, 1, 4_000_000).astype(dtype)
+        self.v = rng.uniform(-1, 1, k).astype(dtype)
+        self.n = _usable_cpus()
+
+    def time_fastcorr_correlate(self, dtype, k):
+        fastcorr.correlate(self.x, self.v, workers=self.n)
+
+    def time_numpy_correlate(self, dtype, k):
+        np.correlate(self.x, self.v, "valid")
+
+    def time_scipy_oaconvolve(self, dtype, k):
+        try:
+            from scipy import fft, signal
+        except ImportError:
+            raise NotImplementedError("scipy is not installed")
+        with fft.set_workers(self.n):
+            signal.oaconvolve(self.x, self.v[::-1], mode="valid")
+
+    def track_gflops_fastcorr(self, dtype, k):
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            fastcorr.correlate(self.x, self.v, workers=self.n)
+            best = min(best, time.perf_counter() - t0)
+        return 2.0 * (len(self.x) - k + 1) * k / best / 1e9
+
+    track_gflops_fastcorr.unit = "GFLOP/s"
+
+
+class Batch:
+    """10,000 images of 32x32 (one parallel loop over images and tiles) against one image of
+    the same total size."""
+
+    params = [["valid", "same"], ["stack", "one image"]]
+    param_names = ["mode", "layout"]
+
+    def setup(self, mode, layout):
+        rng = np.random.default_rng(0)
+        shape = (10_000, 32, 32) if layout == "stack" else (3200, 3200)
+        self.x = rng.uniform(-1, 1, shape).astype("float32")
+        self.w = rng.uniform(-1, 1, (3, 3)).astype("float32")
+        self.n = _usable_cpus()
+
+    def time_correlate2d(self, mode, layout):
+        fastcorr.correlate2d(self.x, self.w, mode, workers=self.n)

@@ -7,6 +7,10 @@ OpenCV, torch and matplotlib are imported here, lazily, and a missing one is ski
 
 FLOP count everywhere: ``2 * out_h * out_w * kh * kw`` for the valid output, whatever work a
 library actually does (ndimage and OpenCV also compute the border, FFTs do something else).
+
+After the valid-mode grid come three shorter sections (``--only`` picks sections): 'same' and
+'full' against 'valid' per output pixel, 1-D correlation of a long signal against a plain copy,
+numpy.correlate and scipy.signal.oaconvolve, and a stack of small images against one large one.
 """
 import json
 import math
@@ -20,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import _core
 from ._api import _cpu_count, correlate2d
+from ._api1d import correlate as fastcorr_correlate
 from ._config import show_config
 from ._version import __version__
 
@@ -27,6 +32,14 @@ DTYPES = ("float32", "float64")
 DEFAULT_SIZES = ((2048, 2048),)
 DEFAULT_KERNELS = (3, 5, 7, 9, 11, 15, 21, 31)
 QUICK_KERNELS = (3, 7, 15)
+# 1-D section (issue 4's figures): a long signal, kernels from bandwidth-bound to FMA-bound.
+ONE_D_SAMPLES = 4_000_000
+ONE_D_KERNELS = (2, 3, 4, 5, 8, 16, 32, 64, 128, 256, 512, 1024)
+ONE_D_QUICK_KERNELS = (3, 8, 64, 256)
+# Batch section: many small images against one image of the same total size.
+BATCH_CASE = (10_000, 32)
+# What a run covers: the valid-mode grid against the peers, then the issue-4 sections.
+SECTIONS = ("2d", "modes", "1d", "batch")
 # Small enough that call overhead, not arithmetic, decides the time.
 SMALL_CASE = ((128, 128), "float32", 3)
 SEED = 0
@@ -183,6 +196,30 @@ class SampledReference:
             return False, (f"at ({self.ii[k]}, {self.jj[k]}): got {got[k]:.7g}, expected "
                            f"{self.ref[k]:.7g} (|diff| {err[k]:.3g} > tolerance {tol[k]:.3g})")
         return True, f"max |diff|/tolerance {rel[k]:.2g} over {len(rel)} positions"
+
+
+def _check_1d(result, x, v, rng, fft=False, n=N_SAMPLED):
+    """A 1-D valid correlation `result` of `x` with `v` checked at sampled positions (and both
+    ends) against float64 dot products; tolerances as `SampledReference`."""
+    k = len(v)
+    length = len(x) - k + 1
+    if not isinstance(result, np.ndarray) or result.shape != (length,):
+        return False, f"shape {getattr(result, 'shape', type(result).__name__)}, expected {(length,)}"
+    idx = np.concatenate([[0, length - 1], rng.integers(0, length, n)])
+    windows = sliding_window_view(x, k)[idx].astype(np.float64)
+    v64 = v.astype(np.float64)
+    ref = windows @ v64
+    eps = np.finfo(x.dtype).eps
+    tol = 2 * (k + 1) * eps * (np.abs(windows) @ np.abs(v64))
+    if fft:
+        tol = np.maximum(tol, 4 * eps * math.log2(x.size) * float(np.abs(x).max())
+                         * float(np.abs(v64).sum()))
+    err = np.abs(result[idx].astype(np.float64) - ref)
+    rel = np.where(np.isnan(err), np.inf, err / np.maximum(tol, np.finfo(np.float64).tiny))
+    j = int(np.argmax(rel))
+    if rel[j] > 1:
+        return False, f"at {idx[j]}: got {result[idx[j]]!r}, expected {ref[j]!r}"
+    return True, f"max |diff|/tolerance {rel[j]:.2g}"
 
 
 # --------------------------------------------------------------------------- timing
@@ -438,6 +475,7 @@ class _Bench:
         self._images, self._kernels, self._shared, self._copy = {}, {}, {}, {}
         self.records, self.bandwidth, self.extras = [], [], {}
         self.fastcorr_wrong = False
+        self.sections = tuple(args.only) if getattr(args, "only", None) else SECTIONS
 
     # arrays are made once per shape and dtype so every library and case sees the same data
     def image(self, shape, dtype):
@@ -610,6 +648,145 @@ class _Bench:
               + ("result equals the normal one rotated 180 degrees" if ok else
                  "RESULT DIFFERS from the normal one rotated 180 degrees"))
 
+    # ----------------------------------------------------------------------- issue-4 sections
+    def _timed(self, fn):
+        s = self.settings
+        return best_time(fn, None, s["repeats"], s["budget"], s["min_sample"])[0]
+
+    def modes_section(self, progress):
+        """'same' and 'full' (with a fill and a reflecting boundary) against 'valid': output
+        pixels per second, since the three modes produce different numbers of outputs."""
+        shape = self.sizes[0]
+        n = self.workers[-1]
+        ks = [k for k in self.kernels if k <= 15] or [self.kernels[0]]
+        rows = []
+        print(f"\nModes: float32 {_fmt_shape(shape)}, workers={n}; output Mpixel/s and the "
+              "ratio to 'valid' (per output pixel); results checked at sampled positions "
+              "against float64 dot products over the np.pad-extended image")
+        print(f"  {'K':>3s}  {'valid':>8s}" + "".join(f"  {m + '/' + b:>17s}"
+                                                     for m in ("same", "full")
+                                                     for b in ("fill", "symm")))
+        x = self.image(shape, "float32")
+        for k in ks:
+            w = self.kernel(k, "float32")
+            progress.step(f"modes float32 {_fmt_shape(shape)} K={k}")
+            t_valid = self._timed(lambda: correlate2d(x, w, workers=n))
+            px_valid = (shape[0] - k + 1) * (shape[1] - k + 1) / t_valid
+            rec = {"size": list(shape), "K": k, "workers": n, "valid_mpix_s": px_valid / 1e6}
+            cells = []
+            for mode in ("same", "full"):
+                pad = (((k - 1) // 2, k // 2) if mode == "same" else (k - 1, k - 1))
+                for boundary, np_mode in (("fill", "constant"), ("symm", "symmetric")):
+                    result = correlate2d(x, w, mode, boundary, workers=n)
+                    ok, detail = SampledReference(np.pad(x, (pad, pad), mode=np_mode), w,
+                                                  self.rng).check(result)
+                    if not ok:
+                        self.fastcorr_wrong = True
+                        cells.append("WRONG")
+                        rec[f"{mode}_{boundary}"] = {"status": "WRONG", "check": detail}
+                        continue
+                    t = self._timed(lambda: correlate2d(x, w, mode, boundary, workers=n))
+                    px = result.size / t
+                    rec[f"{mode}_{boundary}"] = {"mpix_s": px / 1e6, "ratio": px / px_valid}
+                    cells.append(f"{px / 1e6:7.0f} ({px / px_valid:.2f}x)")
+            progress.clear()
+            print(f"  {k:>3d}  {px_valid / 1e6:>8.0f}" + "".join(f"  {c:>17s}" for c in cells))
+            rows.append(rec)
+        self.extras["modes"] = rows
+
+    def one_d_section(self, progress):
+        """fastcorr.correlate on a long signal against a plain copy (short kernels are
+        bandwidth-bound), numpy.correlate and scipy.signal.oaconvolve."""
+        n_samples = ONE_D_SAMPLES
+        n = self.workers[-1]
+        ks = ONE_D_QUICK_KERNELS if self.quick else ONE_D_KERNELS
+        try:
+            from scipy import fft as sfft, signal
+        except ImportError:
+            signal = None
+        print(f"\n1-D: correlate(x, v, 'valid'), {n_samples:,} samples, workers={n} "
+              "(numpy.correlate: 1 thread; oaconvolve with v reversed, under "
+              "scipy.fft.set_workers); each result checked at sampled positions")
+        heads = ["dtype", "K", "time", "GB/s", "copyto GB/s", "% copyto", "GFLOP/s", "% peak",
+                 "x numpy", "x oaconvolve"]
+        print("  " + "  ".join(f"{h:>12s}" for h in heads))
+        rows = []
+        for dtype in DTYPES:
+            rng = np.random.default_rng([SEED, 7, DTYPES.index(dtype)])
+            x = rng.uniform(-1, 1, n_samples).astype(dtype)
+            dst = np.empty_like(x)
+            copy_gbs = 2.0 * x.nbytes / self._timed(lambda: np.copyto(dst, x)) / 1e9
+            for k in ks:
+                v = rng.uniform(-1, 1, k).astype(dtype)
+                progress.step(f"1-D {dtype} K={k}")
+                out_len = n_samples - k + 1
+                result = fastcorr_correlate(x, v, workers=n)
+                ok, detail = _check_1d(result, x, v, self.rng)
+                if not ok:
+                    self.fastcorr_wrong = True
+                    progress.clear()
+                    print(f"  {dtype:>12s}  {k:>12d}  WRONG: {detail}")
+                    continue
+                t = self._timed(lambda: fastcorr_correlate(x, v, workers=n))
+                gbs = (x.nbytes + out_len * x.itemsize) / t / 1e9
+                gflops = 2.0 * out_len * k / t / 1e9
+                rec = {"dtype": dtype, "K": k, "samples": n_samples, "workers": n, "time_s": t,
+                       "gbs": gbs, "copyto_gbs": copy_gbs, "gflops": gflops,
+                       "pct_peak": 100.0 * gflops / self.peaks[(dtype, n)]}
+                t_np = self._timed(lambda: np.correlate(x, v, "valid"))
+                rec["x_numpy"] = t_np / t
+                if signal is not None:
+                    def oaconv():
+                        with sfft.set_workers(n):
+                            return signal.oaconvolve(x, v[::-1], mode="valid")
+                    ok_oa, _ = _check_1d(oaconv(), x, v, self.rng, fft=True)
+                    rec["x_oaconvolve"] = self._timed(oaconv) / t if ok_oa else None
+                progress.clear()
+                oa = rec.get("x_oaconvolve")
+                cells = [dtype, str(k), fmt_time(t), f"{gbs:.1f}", f"{copy_gbs:.1f}",
+                         f"{100 * gbs / copy_gbs:.0f}%", f"{gflops:.1f}",
+                         f"{rec['pct_peak']:.0f}%", fmt_ratio(rec["x_numpy"]),
+                         "-" if oa is None else fmt_ratio(oa)]
+                print("  " + "  ".join(f"{c:>12s}" for c in cells))
+                rows.append(rec)
+        print("  GB/s = (signal + result bytes) / time; copyto = np.copyto of the signal (read "
+              "+ write, 1 thread); x numpy / x oaconvolve: how many times faster fastcorr is")
+        self.extras["one_d"] = rows
+
+    def batch_section(self, progress):
+        """A stack of small images against one large image of the same total size."""
+        n = self.workers[-1]
+        count, side = BATCH_CASE
+        big_side = int(round(math.sqrt(count * side * side)))
+        rows = []
+        print(f"\nBatches: {count:,} images of {side}x{side} against one {big_side}x{big_side} "
+              f"image, float32, workers={n}: output Mpixel/s")
+        rng = np.random.default_rng([SEED, 9])
+        stack = rng.uniform(-1, 1, (count, side, side)).astype(np.float32)
+        big = rng.uniform(-1, 1, (big_side, big_side)).astype(np.float32)
+        for k in (3, 5):
+            w = self.kernel(k, "float32")
+            for mode in ("valid", "same"):
+                progress.step(f"batch K={k} {mode}")
+                result = correlate2d(stack, w, mode, workers=n)
+                pad = (0, 0) if mode == "valid" else ((k - 1) // 2, k // 2)
+                for i in (0, count // 2, count - 1):
+                    ok, detail = SampledReference(np.pad(stack[i], (pad, pad)), w, self.rng,
+                                                  n=20).check(result[i])
+                    if not ok:
+                        self.fastcorr_wrong = True
+                        print(f"  WRONG: image {i}: {detail}")
+                t_stack = self._timed(lambda: correlate2d(stack, w, mode, workers=n))
+                t_big = self._timed(lambda: correlate2d(big, w, mode, workers=n))
+                px_stack = result.size / t_stack
+                px_big = (big_side - (k - 1 if mode == "valid" else 0)) ** 2 / t_big
+                progress.clear()
+                print(f"  K={k} {mode:5s}: stack {px_stack / 1e6:7.0f}, one image "
+                      f"{px_big / 1e6:7.0f} -> ratio {px_stack / px_big:.2f}")
+                rows.append({"K": k, "mode": mode, "stack_mpix_s": px_stack / 1e6,
+                             "image_mpix_s": px_big / 1e6, "ratio": px_stack / px_big})
+        self.extras["batch"] = rows
+
     def print_table(self):
         cols = ["cv2", "ndimage", "signal.correlate2d", "fftconvolve", "torch"]
         heads = ["dtype", "size", "workers", "K", "fastcorr GFLOP/s", "% peak"] + \
@@ -675,15 +852,24 @@ class _Bench:
         print(f"timing: a verifying warm-up call, then best of up to {s['repeats']} samples "
               f"(at most {s['budget']:g} s per library and case); every result checked at "
               f"{N_SAMPLED} random positions + corners against float64 dot products")
-        cases = self.cases()
-        progress = _Progress(len(cases) * (1 + len(self.peers)) + 1)
+        cases = self.cases() if "2d" in self.sections else []
+        progress = _Progress(len(cases) * (1 + len(self.peers)) + 1 + len(self.kernels)
+                             + 2 * len(ONE_D_KERNELS) + 4)
         t0 = time.perf_counter()
         for case in cases:
             self.run_case(*case, progress)
-        self.in2_larger(progress)
+        if "2d" in self.sections:
+            self.in2_larger(progress)
+        if "modes" in self.sections:
+            self.modes_section(progress)
+        if "1d" in self.sections:
+            self.one_d_section(progress)
+        if "batch" in self.sections:
+            self.batch_section(progress)
         self.elapsed = time.perf_counter() - t0
         self.recheck_peaks()
-        self.print_table()
+        if cases:
+            self.print_table()
         print(f"\ntotal {self.elapsed:.0f} s")
         if self.fastcorr_wrong:
             print("ERROR: fastcorr failed verification (see WRONG or ERROR above)", file=sys.stderr)
@@ -733,6 +919,9 @@ class _Bench:
             "results": self.records,
             "bandwidth": self.bandwidth,
             "in2_larger": self.extras.get("in2_larger"),
+            "modes": self.extras.get("modes"),
+            "one_d": self.extras.get("one_d"),
+            "batch": self.extras.get("batch"),
             "elapsed_s": self.elapsed,
         }
 
@@ -811,6 +1000,10 @@ def add_arguments(parser):
                         help="plot GFLOP/s against kernel size per library (needs matplotlib)")
     parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
                         help="image sizes, e.g. 2048 or 1024,4096x512 (default 2048)")
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only this section (repeatable): 2d (valid mode against the "
+                             "peers), modes (same/full vs valid), 1d (long signals), batch "
+                             "(many small images); default all")
     parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
                         help="square kernel sizes (default 3,5,7,9,11,15,21,31; "
                              "--quick 3,7,15)")
