@@ -202,3 +202,54 @@ def test_1d_batch_layouts():
     for stack in (base[::2], base.transpose(1, 0, 2), base[..., ::-1], base[..., ::2],
                   np.broadcast_to(base[0, 0], (5, 500))):
         check_1d("correlate", stack, v, np.float32, "same")
+
+
+# ----------------------------------------------------------------------------- axes=
+@pytest.mark.parametrize("axes", [(0, 2), (2, 0), (-3, -1), (1, 2)], ids=str)
+@pytest.mark.parametrize("op", list(FUNCS_2D))
+def test_2d_axes(op, axes):
+    """axes= as in scipy.signal.fftconvolve: the images lie along `axes` (in that order: the
+    first is the row axis), every other axis broadcasts."""
+    rng = np.random.default_rng(408)
+    image = random_array(rng, (4, 3, 9), np.float64)
+    kernel = random_array(rng, (3, 3, 2), np.float64)[:, :1] if axes != (1, 2) else \
+        random_array(rng, (1, 3, 2), np.float64)
+    normal = tuple(a % 3 for a in axes)
+    last = (1, 2)
+    result = FUNCS_2D[op][0](image, kernel, "full", "symm", axes=axes)
+    # The same call with the image axes moved last by hand, checked item by item.
+    expected = check_2d(op, np.moveaxis(image, normal, last), np.moveaxis(kernel, normal, last),
+                        np.float64, "full", "symm")
+    np.testing.assert_array_equal(result, np.moveaxis(expected, last, normal))
+    out = np.full(result.shape, np.nan)
+    assert FUNCS_2D[op][0](image, kernel, "full", "symm", axes=axes, out=out) is out
+    np.testing.assert_array_equal(out, result)
+
+
+def test_1d_axes():
+    rng = np.random.default_rng(409)
+    a = random_array(rng, (60, 3), np.complex64)
+    v = random_array(rng, (5, 3), np.complex64)
+    for op in FUNCS_1D:
+        for axes in (0, -2, [0]):
+            result = FUNCS_1D[op][0](a, v, "same", axes=axes)
+            expected = check_1d(op, a.T, v.T, np.complex64, "same")
+            np.testing.assert_array_equal(result, expected.T)
+
+
+@pytest.mark.parametrize("func", [fastcorr.correlate2d, fastcorr.convolve2d])
+def test_axes_errors(func):
+    image, kernel = np.ones((4, 5, 6)), np.ones((2, 2, 2))
+    for axes, exc, pattern in [((0,), TypeError, "axes"), ((0, 1, 2), TypeError, "axes"),
+                               ((0, 1.0), TypeError, "axes"), (5, TypeError, "axes"),
+                               ((0, 3), ValueError, "axes.*range"),
+                               ((-4, 1), ValueError, "axes.*range"),
+                               ((1, -2), ValueError, "distinct")]:
+        with pytest.raises(exc, match=pattern):
+            func(image, kernel, axes=axes)
+    with pytest.raises(ValueError, match=r"(?s)in1.*in2.*same number of dimensions"):
+        func(image, np.ones((2, 2)), axes=(1, 2))
+    with pytest.raises(TypeError, match="axes"):
+        fastcorr.correlate(np.ones((4, 5)), np.ones((4, 2)), axes=(0, 1))
+    with pytest.raises(ValueError, match="axes.*range"):
+        fastcorr.convolve(np.ones((4, 5)), np.ones((4, 2)), axes=2)

@@ -277,6 +277,45 @@ def _writable_stack(out, core_ndim):
     return view if _unit_column_stride(view) else None
 
 
+def _check_axes(axes, ndim1, ndim2, count, names):
+    """`axes` as `count` distinct non-negative axis numbers, the NumPy way (negative count from
+    the end).  As in scipy.signal.fftconvolve, both inputs then need the same number of
+    dimensions; the other dimensions broadcast."""
+    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) and count == 1:
+        axes = (axes,)
+    try:
+        items = tuple(axes)
+    except TypeError:
+        raise TypeError(f"axes must be a sequence of {count} ints, got "
+                        f"{type(axes).__name__}") from None
+    if len(items) != count or not all(isinstance(a, numbers.Integral)
+                                      and not isinstance(a, bool) for a in items):
+        raise TypeError(f"axes must be {count} int{'s' if count > 1 else ''}, got {axes!r}")
+    if ndim1 != ndim2:
+        raise ValueError(f"with axes, {names[0]} and {names[1]} must have the same number of "
+                         f"dimensions, got {ndim1} and {ndim2}")
+    normal = tuple(int(a) + ndim1 if a < 0 else int(a) for a in items)
+    if any(not 0 <= a < ndim1 for a in normal):
+        raise ValueError(f"axes {axes!r} out of range for {ndim1}-D inputs")
+    if len(set(normal)) != count:
+        raise ValueError(f"axes must be distinct, got {axes!r}")
+    return normal
+
+
+def _along_axes(compute, in1, in2, axes, count, out, names):
+    """`compute(in1, in2, out)` (which works on the last `count` axes, the others a batch) over
+    the given `axes` instead: the inputs are viewed with those axes moved last, and the result
+    moved back (a view; `out` is written through the same moved view)."""
+    a1, a2 = _as_array(in1, names[0]), _as_array(in2, names[1])
+    axes = _check_axes(axes, a1.ndim, a2.ndim, count, names)
+    last = tuple(range(a1.ndim - count, a1.ndim))
+    moved_out = out
+    if isinstance(out, np.ndarray) and out.ndim == a1.ndim:
+        moved_out = np.moveaxis(out, axes, last)
+    result = compute(np.moveaxis(a1, axes, last), np.moveaxis(a2, axes, last), moved_out)
+    return out if out is not None else np.moveaxis(result, last, axes)
+
+
 # --------------------------------------------------------------------------- borders
 def _boundary_index(index, size, boundary):
     """Positions `index` (any integers, possibly outside [0, size)) mapped into the image by
@@ -576,7 +615,7 @@ def _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
     return result
 
 
-def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None,
+def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=None, out=None,
                 workers=None):
     """Cross-correlate two 2-D arrays.
 
@@ -587,9 +626,9 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=Non
     Parameters
     ----------
     in1 : array_like
-        First input, 2-D: the image.
+        First input: the image, 2-D, or a stack of images (see `axes`).
     in2 : array_like
-        Second input, 2-D: the kernel, conjugated if complex.  In 'valid' mode either input may
+        Second input: the kernel (or a stack of them), conjugated if complex.  In 'valid' mode either input may
         be the larger one, but one must be at least as large as the other in every dimension;
         if `in2` is the larger, the result is scipy's: the correlation of `in2` with
         ``conj(in1)``, rotated by 180 degrees.  In 'full' and 'same' modes `in2` may be larger
@@ -606,6 +645,13 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=Non
     fillvalue : scalar, optional
         The value outside `in1` for ``boundary='fill'``; default 0.  It may be complex when the
         result is complex.
+    axes : pair of ints, optional
+        The two axes of each input that hold the images (default: the last two).  As in
+        :func:`scipy.signal.fftconvolve`, both inputs then need the same number of dimensions.
+        All other dimensions are a batch: they broadcast the NumPy way, so ``in1`` of shape
+        ``(..., M, N)`` with a 2-D `in2` correlates every image with one kernel, and an `in2`
+        with leading dimensions gives each image its own kernel.  The result keeps the input's
+        axis order (a view when `axes` are not the last two).
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write the result into.  It may overlap
         the inputs (the result is then computed into a temporary first).
@@ -628,9 +674,11 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=Non
         `fillvalue`, `out` or `workers` has the wrong type; `fillvalue` is complex for a real
         result; `out` has the wrong dtype.
     ValueError
-        An input is not 2-D or is empty; in 'valid' mode neither input is at least as large as
-        the other in every dimension; `mode` or `boundary` is unknown; `fillvalue` has more than
-        one element; `out` has the wrong shape or is read-only; `workers` is 0.
+        An input has fewer than 2 dimensions or is empty; the batch dimensions do not
+        broadcast; in 'valid' mode neither input is at least as large as the other in both
+        image dimensions; `mode` or `boundary` is unknown; `fillvalue` has more than one
+        element; `axes` are out of range or repeated; `out` has the wrong shape or is
+        read-only; `workers` is 0.
 
     See Also
     --------
@@ -666,14 +714,21 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=Non
            [11., 11., 11., 15.]], dtype=float32)
     >>> fastcorr.correlate2d([[1, 2, 3]], [[1j, 1]], mode="full")
     array([[1.+0.j, 2.-1.j, 3.-2.j, 0.-3.j]])
+    >>> stack = np.ones((10, 4, 4), dtype=np.float32)   # ten 4x4 images
+    >>> fastcorr.correlate2d(stack, kernel, mode="same").shape
+    (10, 4, 4)
     """
+    if axes is not None:
+        return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
+                                                        workers, convolve=False),
+                           in1, in2, axes, 2, out, ("in1", "in2"))
     plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve=False)
     if plain is not None:
         return plain
     return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve=False)
 
 
-def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None,
+def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=None, out=None,
                workers=None):
     """Convolve two 2-D arrays.
 
@@ -698,6 +753,9 @@ def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None
         How `in1` is extended in 'full' and 'same' modes (see `correlate2d`).
     fillvalue : scalar, optional
         The value outside `in1` for ``boundary='fill'``; default 0.
+    axes : pair of ints, optional
+        The axes holding the images (default the last two); other dimensions are a batch that
+        broadcasts (see `correlate2d`).
     out : ndarray, optional
         Array of exactly the result's shape and dtype to write the result into; may overlap the
         inputs.
@@ -734,6 +792,10 @@ def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, out=None
     array([[ 0.,  1.,  2.,  3.,  0.],
            [ 4.,  5.,  5.,  5., -3.]])
     """
+    if axes is not None:
+        return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
+                                                        workers, convolve=True),
+                           in1, in2, axes, 2, out, ("in1", "in2"))
     plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve=True)
     if plain is not None:
         return plain

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _core
 from ._api import (
+    _along_axes,
     _as_array,
     _batch_shape,
     _check_mode,
@@ -216,7 +217,7 @@ def _correlation_1d(a, v, mode, workers, convolve):
     return result[..., ::-1].copy() if reverse else result
 
 
-def correlate(a, v, mode="valid", *, workers=None):
+def correlate(a, v, mode="valid", *, axes=None, workers=None):
     """Cross-correlation of two 1-D sequences, as :func:`numpy.correlate`.
 
     ``c[k] = sum_n a[n + k] * conj(v[n])`` over the lags `mode` selects, computed directly by
@@ -225,13 +226,18 @@ def correlate(a, v, mode="valid", *, workers=None):
     Parameters
     ----------
     a, v : array_like
-        Input sequences, 1-D (a scalar counts as one sample).  Either may be the longer; as in
+        Input sequences, 1-D or stacks of them (see `axes`).  Either may be the longer; as in
         numpy, the result is then still the correlation at the same lags (numpy computes it by
         swapping the inputs, reversing and conjugating).
     mode : {'valid', 'same', 'full'}, optional
         'valid' (default): ``max(M, N) - min(M, N) + 1`` lags where one sequence lies inside the
         other.  'same': ``max(M, N)`` lags, centred as numpy centres them.  'full': all
         ``M + N - 1`` lags.
+    axes : int, optional
+        The axis holding the sequences (default the last).  More dimensions are a batch:
+        ``a`` of shape ``(..., N)`` with a 1-D `v` correlates every row, and a `v` with leading
+        dimensions gives each its own kernel, broadcast the NumPy way (numpy.correlate itself
+        takes 1-D input only).  With `axes`, both inputs need the same number of dimensions.
     workers : int, optional
         Threads to use; None uses OpenMP's current setting, -1 all CPUs (see
         :func:`correlate2d`).
@@ -248,7 +254,8 @@ def correlate(a, v, mode="valid", *, workers=None):
     TypeError
         An input has an unsupported dtype; `mode` or `workers` has the wrong type.
     ValueError
-        An input is empty or has more than one dimension; `mode` is unknown; `workers` is 0.
+        An input is empty; the batch dimensions do not broadcast; `mode` is unknown; `axes`
+        is out of range; `workers` is 0.
 
     See Also
     --------
@@ -274,10 +281,13 @@ def correlate(a, v, mode="valid", *, workers=None):
     >>> fastcorr.correlate([1 + 1j, 2, 3j], [0, 1, 0.5j], "full")
     array([0.5-0.5j, 1. +0.j , 3.5+0.j , 0. +3.j , 0. +0.j ])
     """
+    if axes is not None:
+        return _along_axes(lambda x, y, _: _correlation_1d(x, y, mode, workers, convolve=False),
+                           a, v, axes, 1, None, ("a", "v"))
     return _correlation_1d(a, v, mode, workers, convolve=False)
 
 
-def convolve(a, v, mode="full", *, workers=None):
+def convolve(a, v, mode="full", *, axes=None, workers=None):
     """Discrete linear convolution of two 1-D sequences, as :func:`numpy.convolve`.
 
     ``c[k] = sum_n a[n] * v[k - n]`` over the positions `mode` selects, computed directly by
@@ -292,6 +302,9 @@ def convolve(a, v, mode="full", *, workers=None):
         'full' (default): all ``M + N - 1`` points.  'same': ``max(M, N)`` points, centred as
         numpy centres them.  'valid': the ``max(M, N) - min(M, N) + 1`` points where the
         sequences overlap completely.
+    axes : int, optional
+        The axis holding the sequences (default the last); other dimensions are a batch (see
+        `correlate`).
     workers : int, optional
         Threads to use; None uses OpenMP's current setting, -1 all CPUs.
 
@@ -321,4 +334,7 @@ def convolve(a, v, mode="full", *, workers=None):
     >>> fastcorr.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5], "valid")
     array([2.5])
     """
+    if axes is not None:
+        return _along_axes(lambda x, y, _: _correlation_1d(x, y, mode, workers, convolve=True),
+                           a, v, axes, 1, None, ("a", "v"))
     return _correlation_1d(a, v, mode, workers, convolve=True)
