@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Check that the published asv dashboard renders, and save screenshots of it.
+
+Serves the html directory written by ``asv publish`` on 127.0.0.1 (a thread running
+``http.server``), opens it in headless Chromium (Debian's ``chromium`` package) and:
+
+* checks the published data first: ``index.json`` lists the benchmark and its summary graph
+  (``graphs/summary/<benchmark>.json``) holds results for at least ``--min-commits`` commits;
+* dumps the DOM of the benchmark's graph page after its scripts ran and checks that flot drew
+  the plot (its canvases and axis labels) and that no error is shown;
+* saves screenshots of that page and of the summary grid, and checks the graph-page PNG is not
+  blank: a share of its pixels are plot colours (decoded here with zlib; no imaging library).
+
+Exits non-zero, saying what is missing, if any check fails.  Usage::
+
+    python tools/dashboard_screenshot.py [--html .asv/html] [--out .asv/dashboard.png]
+        [--benchmark bench_correlate.Correlate.time_fastcorr] [--min-commits 5]
+"""
+import argparse
+import functools
+import http.server
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WINDOW = (1400, 1000)
+
+
+def fail(message):
+    sys.exit(f"dashboard_screenshot: FAILED: {message}")
+
+
+def check_published_data(html, benchmark, min_commits):
+    """The benchmark is published with results for at least `min_commits` commits."""
+    index_path = os.path.join(html, "index.json")
+    if not os.path.exists(index_path):
+        fail(f"{index_path} is missing: run `asv publish` first")
+    with open(index_path) as f:
+        index = json.load(f)
+    if benchmark not in index.get("benchmarks", {}):
+        fail(f"{benchmark} is not among the published benchmarks: {sorted(index['benchmarks'])}")
+    summary = os.path.join(html, "graphs", "summary", benchmark + ".json")
+    if not os.path.exists(summary) or os.path.getsize(summary) == 0:
+        fail(f"{summary} is missing or empty")
+    with open(summary) as f:
+        points = [p for p in json.load(f) if p[1] is not None]
+    if len(points) < min_commits:
+        fail(f"{benchmark} has results for {len(points)} commits, fewer than {min_commits}")
+    graphs = sum(name == benchmark + ".json"
+                 for _, _, names in os.walk(os.path.join(html, "graphs")) for name in names)
+    print(f"published: {len(index['benchmarks'])} benchmarks, {len(index.get('revision_to_hash', {}))}"
+          f" commits; {benchmark}: {len(points)} commits with results, {graphs} graph files")
+    return len(points)
+
+
+def serve(html):
+    handler = functools.partial(_QuietHandler, directory=html)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    fail("no Chromium found: install Debian's package (apt-get install -y chromium)")
+
+
+def chromium(browser, profile, url, *mode):
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           "--no-first-run", f"--user-data-dir={profile}",
+           f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=10000", *mode, url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        fail(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def read_png(path):
+    """(width, height, rows of RGB tuples) of an 8-bit non-interlaced RGB/RGBA PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        fail(f"{path} is not a PNG")
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    if depth != 8 or colour not in (2, 6) or interlace:
+        fail(f"unexpected PNG format (depth {depth}, colour type {colour}, interlace {interlace})")
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            left = line[i - bpp] if i >= bpp else 0
+            up = previous[i]
+            upleft = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - upleft
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - upleft)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else upleft)
+                line[i] = (line[i] + pred) & 255
+        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
+        previous = line
+    return width, height, rows
+
+
+def pixel_statistics(path):
+    """Share of non-white pixels, share of saturated (plot-colour) pixels, distinct colours."""
+    width, height, rows = read_png(path)
+    total = width * height
+    ink = coloured = 0
+    colours = set()
+    for row in rows:
+        for r, g, b in row:
+            if r < 240 or g < 240 or b < 240:
+                ink += 1
+            if max(r, g, b) - min(r, g, b) > 80:
+                coloured += 1
+            colours.add((r >> 3, g >> 3, b >> 3))
+    return width, height, ink / total, coloured / total, len(colours)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", default=os.path.join(ROOT, ".asv", "html"))
+    parser.add_argument("--out", default=os.path.join(ROOT, ".asv", "dashboard.png"))
+    parser.add_argument("--benchmark", default="bench_correlate.Correlate.time_fastcorr")
+    parser.add_argument("--min-commits", type=int, default=5)
+    args = parser.parse_args()
+
+    check_published_data(args.html, args.benchmark, args.min_commits)
+    browser = find_chromium()
+    server = serve(args.html)
+    base = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    graph_url = f"{base}#{args.benchmark}"
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            dom = chromium(browser, profile, graph_url, "--dump-dom")
+            chromium(browser, profile, graph_url, f"--screenshot={args.out}")
+            summary_png = os.path.splitext(args.out)[0] + "-summary.png"
+            summary_dom = chromium(browser, profile, base, "--dump-dom")
+            chromium(browser, profile, base, f"--screenshot={summary_png}")
+    finally:
+        server.shutdown()
+
+    # flot draws into a 'flot-base' canvas and writes tick labels as DOM text.
+    canvases = dom.count('class="flot-base"')
+    ticks = dom.count("flot-tick-label")
+    if canvases == 0 or ticks < 4:
+        fail(f"the graph page of {args.benchmark} drew no plot "
+             f"({canvases} flot canvases, {ticks} tick labels)")
+    if "Can't load" in dom or "Failed to load" in dom:
+        fail("the dashboard shows a load error")
+    tiles = summary_dom.count("benchmark-container")
+    if tiles == 0:
+        fail("the summary grid lists no benchmarks")
+    width, height, ink, coloured, colours = pixel_statistics(args.out)
+    print(f"graph page: {canvases} flot canvases, {ticks} tick labels; summary grid: {tiles} "
+          f"benchmarks, {summary_dom.count('flot-base')} thumbnails drawn")
+    print(f"{args.out}: {width}x{height}, {ink:.1%} non-white, {coloured:.2%} plot colours, "
+          f"{colours} distinct colours")
+    if ink < 0.03 or coloured < 0.002 or colours < 16:
+        fail(f"{args.out} looks blank (non-white {ink:.1%}, plot colours {coloured:.2%}, "
+             f"{colours} colours)")
+    print(f"dashboard OK: {args.out}, {summary_png}")
+
+
+if __name__ == "__main__":
+    main()
