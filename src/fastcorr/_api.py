@@ -1,9 +1,9 @@
 """Public 2-D correlation and convolution: argument checking, dtype promotion, modes and
 boundaries, complex data, out=, workers=.
 
-The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of a float32 or
-float64 image with unit-stride columns (any row stride) and a C-contiguous kernel of the same
-dtype, into an output with unit-stride columns that overlaps neither.  Everything else is
+The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of float32 or
+float64 images with unit-stride columns (any row stride) and C-contiguous kernels of the same
+dtype, into outputs with unit-stride columns that overlap neither.  Everything else is
 arranged here on top of it:
 
 - scipy's argument conventions and the valid-mode in2-larger swap;
@@ -12,6 +12,8 @@ arranged here on top of it:
 - 'full' and 'same' modes with the 'fill'/'wrap'/'symm' boundaries, without a padded copy of the
   image (see `_correlate_extended`);
 - complex data as real correlations of the real and imaginary parts (see `_correlate_parts`);
+- stacks of images with broadcast leading dimensions, and axes=, on the core's batch entry
+  point (one parallel loop over every image and tile);
 - any memory layout, out=.
 
 The 1-D functions (_api1d.py) reuse the dtype table, the workers resolver and the complex split.
