@@ -522,8 +522,8 @@ def _call_mix():
     rng = np.random.default_rng(42)
     calls = []
     for dtype in (np.float32, np.float64, np.int32, np.float16, np.complex64, np.complex128):
-        image = rng.standard_normal((41, 67)).astype(dtype)
-        kernel = rng.standard_normal((5, 4)).astype(dtype)
+        image = rng.standard_normal((23, 37)).astype(dtype)
+        kernel = rng.standard_normal((4, 3)).astype(dtype)
         for func in (fastcorr.correlate2d, fastcorr.convolve2d):
             for mode, boundary in MODES:
                 for workers in (1, 2):
@@ -533,17 +533,17 @@ def _call_mix():
             calls.append(lambda f=func, a=image, k=kernel: f(np.asfortranarray(a)[::-1], k[:, ::-1]))
     if HAVE_1D:
         for dtype in (np.float32, np.float64, np.complex128):
-            signal_1d = rng.standard_normal(2000).astype(dtype)
-            for taps in (rng.standard_normal(5), rng.standard_normal(300)):  # both 1-D folds
+            signal_1d = rng.standard_normal(600).astype(dtype)
+            for taps in (rng.standard_normal(5), rng.standard_normal(150)):  # both 1-D folds
                 taps = taps.astype(dtype)
                 for mode in ("valid", "same", "full"):
                     calls.append(lambda a=signal_1d, v=taps, m=mode:
                                  fastcorr.correlate(a, v, m, workers=2))
                     calls.append(lambda a=signal_1d, v=taps, m=mode: fastcorr.convolve(v, a, m))
-    image = rng.standard_normal((41, 67))
-    out = np.empty((37, 64))
-    calls.append(lambda: fastcorr.correlate2d(image, np.ones((5, 4)), out=out))
-    calls.append(lambda: fastcorr.convolve2d(image, np.ones((5, 4)), out=out[::-1]))
+    image = rng.standard_normal((23, 37))
+    out = np.empty((20, 35))
+    calls.append(lambda: fastcorr.correlate2d(image, np.ones((4, 3)), out=out))
+    calls.append(lambda: fastcorr.convolve2d(image, np.ones((4, 3)), out=out[::-1]))
     return calls
 
 

@@ -6,6 +6,8 @@
 #   tools/sanitize.sh                 # whole suite, slow tests included
 #   tools/sanitize.sh -m "not slow"   # extra arguments go to pytest
 #   SANITIZE_REF=HEAD tools/sanitize.sh  # a commit instead of the working tree
+#   SANITIZE_NO_BUILD=1 tools/sanitize.sh # reuse the build already in $SANITIZE_VENV
+#   SANITIZE_HALT=0 tools/sanitize.sh     # list every UBSan report instead of stopping at one
 #
 # What it does, without touching the repository's own build or the development venv:
 #   1. gcc's ASan/UBSan runtimes (Debian: libasan8, libubsan1 and the libgcc-12-dev links);
@@ -24,8 +26,9 @@
 # LeakSanitizer would report by the thousand (leaks are covered by the RSS tests in
 # tests/test_robustness.py instead); allocator_may_return_null=1 because some tests ask for
 # impossible sizes (2^80 bytes) on purpose and must see MemoryError, as with glibc's malloc,
-# not an ASan abort.  Reports go to log files ($SANITIZE_LOGS), one per process, so a report in
-# a child process that a test expected to fail is still seen.
+# not an ASan abort.  ASan reports go to log files ($SANITIZE_LOGS), one per process, so a
+# report in a child process that a test expected to fail is still seen; UBSan reports are
+# searched for in the output.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=${SANITIZE_SRC:-/tmp/fastcorr-asan}
@@ -65,35 +68,56 @@ fi
 "$venv/bin/pip" install -q numpy scipy pytest hypothesis threadpoolctl "Cython>=3.0" \
     "setuptools>=69" wheel
 
-echo "== building with -fsanitize=address,undefined"
-flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
-CC="$cc" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
-    "$venv/bin/pip" install -q --no-build-isolation --no-deps --force-reinstall "$src"
-so=$("$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("fastcorr._core").origin)')
+if [ -z "${SANITIZE_NO_BUILD:-}" ]; then
+    echo "== building with -fsanitize=address,undefined"
+    # UBSan checks stay recoverable in the build; UBSAN_OPTIONS decides whether the first
+    # report stops the process (halt_on_error=1, the default here) or all are listed.
+    flags="-fsanitize=address,undefined -fno-omit-frame-pointer -g"
+    CC="$cc" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
+        "$venv/bin/pip" install -q --no-build-isolation --no-deps --force-reinstall "$src"
+fi
+# Located without importing it: an ASan-linked module may only load with the runtime preloaded.
+so=$("$venv/bin/python" -c 'import glob, importlib.util as u, os
+pkg = u.find_spec("fastcorr").submodule_search_locations[0]
+print(glob.glob(os.path.join(pkg, "_core*.so"))[0])')
 case "$so" in "$venv"/*) ;; *) echo "fastcorr._core comes from $so, not $venv"; exit 1 ;; esac
 if ! ldd "$so" | grep -q libasan; then echo "$so is not linked with ASan"; exit 1; fi
 echo "== extension: $so (linked with $(ldd "$so" | grep -o 'lib[a-z]*san[^ ]*' | tr '\n' ' '))"
 
 rm -rf "$logs"
 mkdir -p "$logs"
-echo "== pytest under ASan+UBSan: $*"
+halt=${SANITIZE_HALT:-1}
+echo "== pytest under ASan+UBSan (halt_on_error=$halt): $*"
+# --capture=sys: pytest captures Python-level output only, so a sanitizer report written to
+# file descriptor 2 by pytest's own process reaches this log even when it ends the process
+# (UBSan ignores log_path when it runs beside ASan, so its reports are found in the output).
 set +e
 (cd "$src" &&
     LD_PRELOAD="$libasan" \
     ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:log_path=$logs/asan" \
-    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan" \
+    UBSAN_OPTIONS="halt_on_error=$halt:print_stacktrace=1" \
     PYTHONFAULTHANDLER=1 \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests "$@")
-status=$?
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys tests "$@") \
+    2>&1 | tee "$logs/pytest.out"
+status=${PIPESTATUS[0]}
 set -e
-reports=$(find "$logs" -type f -size +0c | sort)
+# (allocator_may_return_null=1 also writes a WARNING for each refused huge allocation: not a
+# report.)
+reports=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$logs"/asan* \
+          2>/dev/null | sort || true)
+ub=$(grep -c -E "runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$logs/pytest.out" || true)
 elapsed=$(( $(date +%s) - start ))
 if [ -n "$reports" ]; then
-    echo "== sanitizer reports:"
+    echo "== ASan reports:"
     for r in $reports; do echo "---- $r"; cat "$r"; done
 fi
-if [ "$status" -ne 0 ] || [ -n "$reports" ]; then
-    echo "sanitize: FAIL (pytest exit $status, $(echo "$reports" | grep -c . ) report files) in ${elapsed} s"
+if [ "$ub" -gt 0 ]; then
+    echo "== sanitizer reports in the output (distinct sites):"
+    grep -E "runtime error:|ERROR: AddressSanitizer" "$logs/pytest.out" | sort | uniq -c
+fi
+if [ "$status" -ne 0 ] || [ -n "$reports" ] || [ "$ub" -gt 0 ]; then
+    echo "sanitize: FAIL (pytest exit $status, $(echo "$reports" | grep -c . ) ASan log files," \
+         "$ub reports in the output) in ${elapsed} s"
     exit 1
 fi
 echo "sanitize: PASS, no ASan/UBSan report, in ${elapsed} s"
