@@ -19,7 +19,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 commits=${ASV_COMMITS:-6}
-bench=${ASV_BENCH:-'^bench_correlate\.(Correlate\.time_fastcorr$|SmallImage\.time_fastcorr$|CV2Filter2D\.|ScipyFFTConvolve\.|ScipySignalCorrelate2dCrop\.)'}
+# asv matches a parameterized benchmark as "name(param, ...)", hence the "\(" after a full name.
+bench=${ASV_BENCH:-'^bench_correlate\.(Correlate\.time_fastcorr\(|SmallImage\.time_fastcorr\(|CV2Filter2D\.|ScipyFFTConvolve\.|ScipySignalCorrelate2dCrop\.)'}
 quick=${ASV_QUICK---quick}
 asv=${ASV:-asv}
 command -v "$asv" >/dev/null || { echo "asv not found: pip install '.[bench]'" >&2; exit 1; }

@@ -19,6 +19,8 @@ Exits non-zero, saying what is missing, if any check fails.  Usage::
 import argparse
 import functools
 import http.server
+import re
+import socket
 import json
 import os
 import shutil
@@ -58,6 +60,65 @@ def check_published_data(html, benchmark, min_commits):
     print(f"published: {len(index['benchmarks'])} benchmarks, {len(index.get('revision_to_hash', {}))}"
           f" commits; {benchmark}: {len(points)} commits with results, {graphs} graph files")
     return len(points)
+
+
+# asv's page loads jQuery, flot, bootstrap and a few small libraries from public CDNs. Where the
+# CDNs cannot be reached (an offline CI machine), a copy of the html is served instead with those
+# tags pointing at Debian's packaged copies (libjs-jquery, libjs-jquery-flot, libjs-bootstrap,
+# libjs-jquery-stupidtable, node-blueimp-md5); flot-orderbars (bar charts only) is left out.
+DEBIAN_JS = "/usr/share/javascript"
+LOCAL_COPIES = {
+    "jquery-3.3.1.min.js": "jquery/jquery.min.js",
+    "jquery.flot.min.js": "jquery-flot/jquery.flot.pack.js",
+    "jquery.flot.time.min.js": None,        # in the pack
+    "jquery.flot.selection.min.js": None,
+    "jquery.flot.categories.min.js": None,
+    "jquery.flot.orderBars.js": None,
+    "stupidtable.min.js": "jquery-stupidtable/stupidtable.min.js",
+    "md5.min.js": "blueimp-md5/md5.min.js",
+    "bootstrap.min.js": "bootstrap/js/bootstrap.min.js",
+    "bootstrap.min.css": "bootstrap/css/bootstrap.min.css",
+}
+DEBIAN_PACKAGES = ("libjs-jquery libjs-jquery-flot libjs-bootstrap libjs-jquery-stupidtable "
+                   "node-blueimp-md5")
+
+
+def cdn_reachable(host="code.jquery.com"):
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def offline_copy(html, workdir):
+    """A copy of `html` whose CDN tags point at Debian's packaged libraries."""
+    copy = os.path.join(workdir, "html")
+    shutil.copytree(html, copy)
+    vendor = os.path.join(copy, "_vendor")
+    os.makedirs(vendor)
+    with open(os.path.join(copy, "index.html")) as f:
+        page = f.read()
+
+    def local(match):
+        tag, url = match.group(0), match.group(2)
+        name = url.rsplit("/", 1)[-1]
+        if name not in LOCAL_COPIES:
+            fail(f"no local copy known for {url}")
+        if LOCAL_COPIES[name] is None:
+            return ""
+        source = os.path.join(DEBIAN_JS, LOCAL_COPIES[name])
+        if not os.path.exists(source):
+            fail(f"{source} is missing: apt-get install -y {DEBIAN_PACKAGES}")
+        shutil.copy(source, os.path.join(vendor, name))
+        tag = tag.replace(url, "_vendor/" + name)
+        return re.sub(r'\s(integrity|crossorigin|referrerpolicy)="[^"]*"', "", tag)
+
+    page = re.sub(r'<(script|link)\b[^>]*?(?:src|href)="(https://[^"]+)"[^>]*>(?:</script>)?',
+                  local, page)
+    with open(os.path.join(copy, "index.html"), "w") as f:
+        f.write(page)
+    return copy
 
 
 def serve(html):
@@ -161,7 +222,12 @@ def main():
 
     check_published_data(args.html, args.benchmark, args.min_commits)
     browser = find_chromium()
-    server = serve(args.html)
+    scratch = tempfile.mkdtemp()
+    html = args.html
+    if not cdn_reachable():
+        print("the CDNs asv's page uses are unreachable: serving it with Debian's copies")
+        html = offline_copy(args.html, scratch)
+    server = serve(html)
     base = f"http://127.0.0.1:{server.server_address[1]}/index.html"
     graph_url = f"{base}#{args.benchmark}"
     try:
@@ -173,6 +239,7 @@ def main():
             chromium(browser, profile, base, f"--screenshot={summary_png}")
     finally:
         server.shutdown()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     # flot draws into a 'flot-base' canvas and writes tick labels as DOM text.
     canvases = dom.count('class="flot-base"')
