@@ -176,9 +176,12 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
         raise ValueError("correlate_valid_batch: batch sizes of x, w and out differ")
     if oh != x.shape[1] - kh + 1 or ow != x.shape[2] - kw + 1 or oh < 1 or ow < 1:
         raise ValueError("correlate_valid_batch: out shape does not match the valid shape")
-    if (x.strides[2] != sizeof(floating) or out.strides[2] != sizeof(floating)
-            or x.strides[1] % sizeof(floating) or out.strides[1] % sizeof(floating)
-            or x.strides[0] % sizeof(floating) or out.strides[0] % sizeof(floating)):
+    # Signed item size: strides may be negative, and a size_t operand would make the C
+    # division and remainder unsigned.
+    cdef Py_ssize_t item = sizeof(floating)
+    if (x.strides[2] != item or out.strides[2] != item
+            or x.strides[1] % item or out.strides[1] % item
+            or x.strides[0] % item or out.strides[0] % item):
         raise ValueError("correlate_valid_batch: x and out need unit-stride, aligned columns")
     if n_img == 0:
         return
@@ -256,8 +259,9 @@ cdef inline void _run_tile(const floating[:, :, :] x, const floating[:, :, ::1] 
     # A rotated store starts each tile at its mirror image and walks rows upwards.
     cdef Py_ssize_t yr = oh - 1 - r0 if rotate else r0
     cdef Py_ssize_t yc = ow - 1 - c0 if rotate else c0
-    cdef Py_ssize_t ldx = x.strides[1] // sizeof(floating)
-    cdef Py_ssize_t ldy = (-1 if rotate else 1) * (out.strides[1] // sizeof(floating))
+    cdef Py_ssize_t item = sizeof(floating)  # signed: row strides may be negative
+    cdef Py_ssize_t ldx = x.strides[1] // item
+    cdef Py_ssize_t ldy = (-1 if rotate else 1) * (out.strides[1] // item)
     if floating is float:
         table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
                        min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
