@@ -617,6 +617,19 @@ def _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
     return result
 
 
+def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
+    """correlate2d's and convolve2d's one route: axes=, then the plain fast call, then the
+    general path."""
+    if axes is not None:
+        return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
+                                                        workers, convolve=convolve),
+                           in1, in2, axes, 2, out, ("in1", "in2"))
+    plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve)
+    if plain is not None:
+        return plain
+    return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve)
+
+
 def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=None, out=None,
                 workers=None):
     """Cross-correlate two 2-D arrays.
@@ -720,14 +733,8 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=No
     >>> fastcorr.correlate2d(stack, kernel, mode="same").shape
     (10, 4, 4)
     """
-    if axes is not None:
-        return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
-                                                        workers, convolve=False),
-                           in1, in2, axes, 2, out, ("in1", "in2"))
-    plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve=False)
-    if plain is not None:
-        return plain
-    return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve=False)
+    return _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, axes, out, workers,
+                                  convolve=False)
 
 
 def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=None, out=None,
@@ -794,11 +801,5 @@ def convolve2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=Non
     array([[ 0.,  1.,  2.,  3.,  0.],
            [ 4.,  5.,  5.,  5., -3.]])
     """
-    if axes is not None:
-        return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
-                                                        workers, convolve=True),
-                           in1, in2, axes, 2, out, ("in1", "in2"))
-    plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve=True)
-    if plain is not None:
-        return plain
-    return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve=True)
+    return _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, axes, out, workers,
+                                  convolve=True)
