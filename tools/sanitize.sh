@@ -81,7 +81,8 @@ so=$("$venv/bin/python" -c 'import glob, importlib.util as u, os
 pkg = u.find_spec("fastcorr").submodule_search_locations[0]
 print(glob.glob(os.path.join(pkg, "_core*.so"))[0])')
 case "$so" in "$venv"/*) ;; *) echo "fastcorr._core comes from $so, not $venv"; exit 1 ;; esac
-if ! ldd "$so" | grep -q libasan; then echo "$so is not linked with ASan"; exit 1; fi
+if ! ldd "$so" | grep libasan >/dev/null; then  # not -q: an early exit SIGPIPEs ldd under pipefail
+    echo "$so is not linked with ASan"; exit 1; fi
 echo "== extension: $so (linked with $(ldd "$so" | grep -o 'lib[a-z]*san[^ ]*' | tr '\n' ' '))"
 
 rm -rf "$logs"
