@@ -282,3 +282,18 @@ def assert_within_bound(result, reference, bound, context=""):
             f"{idx}: |{result[idx]!r} - {reference[idx]!r}| = {float(err[bad[0]]):.3e} > "
             f"{float(allowed[bad[0]]):.3e}; worst ratio error/bound = "
             f"{float(err[worst] / allowed[worst]):.3g}")
+
+
+def dtype_id(dt):
+    """A readable pytest id for a dtype."""
+    return np.dtype(dt).name
+
+
+def random_array(rng, shape, dtype):
+    """Standard-normal values of `shape` in `dtype`, with an independent imaginary part for
+    complex dtypes."""
+    dtype = np.dtype(dtype)
+    values = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    return values.astype(dtype)

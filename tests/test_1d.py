@@ -15,25 +15,15 @@ from fastcorr import _api1d
 from reference import (
     assert_within_bound,
     correlate1d_reference,
+    dtype_id,
     error_bound_1d,
+    random_array,
 )
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 MODES = ["valid", "same", "full"]
 FUNCS = {"correlate": (fastcorr.correlate, np.correlate),
          "convolve": (fastcorr.convolve, np.convolve)}
-
-
-def dtype_id(dt):
-    return np.dtype(dt).name
-
-
-def random_1d(rng, n, dtype):
-    dtype = np.dtype(dtype)
-    values = rng.standard_normal(n)
-    if dtype.kind == "c":
-        values = values + 1j * rng.standard_normal(n)
-    return values.astype(dtype)
 
 
 def check(op, a, v, dtype, mode, context="", **kwargs):
@@ -69,8 +59,8 @@ LENGTHS = [(1, 1), (7, 1), (1, 7), (5, 5), (9, 4), (4, 9), (2, 6), (30, 8), (8, 
 def test_grid(op, mode, dtype):
     rng = np.random.default_rng(300)
     for n, k in LENGTHS:
-        a = random_1d(rng, n, dtype)
-        v = random_1d(rng, k, dtype)
+        a = random_array(rng, n, dtype)
+        v = random_array(rng, k, dtype)
         check(op, a, v, dtype, mode, workers=1 + (n + k) % 2)
 
 
@@ -80,8 +70,8 @@ def test_every_path(simd_path, dtype):
     with the path's vector width)."""
     rng = np.random.default_rng(301)
     for n, k in [(3000, 5), (2100, 40), (3000, 64), (3100, 100), (2600, 256), (4100, 600)]:
-        a = random_1d(rng, n, dtype)
-        v = random_1d(rng, k, dtype)
+        a = random_array(rng, n, dtype)
+        v = random_array(rng, k, dtype)
         for op, mode in (("correlate", "valid"), ("convolve", "full"), ("correlate", "same")):
             check(op, a, v, dtype, mode, workers=2, context=f"[simd={simd_path}]")
         check("correlate", v, a, dtype, "full", workers=1, context=f"[simd={simd_path}] swapped")
@@ -89,9 +79,9 @@ def test_every_path(simd_path, dtype):
 
 def test_long_signal_multithreaded():
     rng = np.random.default_rng(302)
-    a = random_1d(rng, 300_000, np.float32)
+    a = random_array(rng, 300_000, np.float32)
     for k in (3, 33, 256):
-        v = random_1d(rng, k, np.float32)
+        v = random_array(rng, k, np.float32)
         check("correlate", a, v, np.float32, "valid", workers=2)
         check("convolve", a, v, np.float32, "same", workers=2)
 
@@ -101,7 +91,7 @@ def test_random_lengths():
     for trial in range(80):
         n, k = rng.integers(1, 300, size=2)
         dtype = DTYPES[trial % 4]
-        check(list(FUNCS)[trial % 2], random_1d(rng, n, dtype), random_1d(rng, k, dtype),
+        check(list(FUNCS)[trial % 2], random_array(rng, n, dtype), random_array(rng, k, dtype),
               dtype, MODES[trial % 3])
 
 
@@ -172,7 +162,7 @@ def test_promotion(dt1, dt2, expected):
     def make(n, dt):
         if np.dtype(dt).kind in "iu":
             return rng.integers(-50, 50, n).astype(dt)
-        return random_1d(rng, n, dt)
+        return random_array(rng, n, dt)
     for op in FUNCS:
         check(op, make(40, dt1), make(6, dt2), expected, "full")
 
@@ -188,10 +178,10 @@ def test_inf_next_to_the_window_with_leftover_taps():
     zero-padded last row of taps would read) must not turn Inf * 0 into NaN."""
     rng = np.random.default_rng(306)
     for dtype, k in ((np.float32, 200), (np.float64, 100), (np.float32, 130)):
-        a = random_1d(rng, 3000, dtype)
+        a = random_array(rng, 3000, dtype)
         a[1500] = np.inf
         a[2999] = -np.inf
-        v = random_1d(rng, k, dtype)
+        v = random_array(rng, k, dtype)
         with np.errstate(invalid="ignore"):
             result = check("correlate", a, v, dtype, "valid")
         assert np.isinf(result).any() and not np.isnan(result[:1500 - k]).any()
@@ -200,7 +190,7 @@ def test_inf_next_to_the_window_with_leftover_taps():
 @pytest.mark.parametrize("layout", ["strided", "negative", "readonly", "nonnative", "unaligned"])
 def test_layouts(layout):
     rng = np.random.default_rng(307)
-    values = random_1d(rng, 2000, np.float64)
+    values = random_array(rng, 2000, np.float64)
     if layout == "strided":
         a = np.repeat(values, 3)[::3]
     elif layout == "negative":
@@ -214,7 +204,7 @@ def test_layouts(layout):
         raw = np.empty(values.nbytes + 1, np.uint8)[1:]
         a = raw.view(np.float64)
         a[...] = values
-    v = random_1d(rng, 37, np.float64)
+    v = random_array(rng, 37, np.float64)
     check("correlate", a, v, np.float64, "same")
     check("convolve", v[::-2], a, np.float64, "valid")
 

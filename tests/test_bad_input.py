@@ -17,23 +17,9 @@ import pytest
 
 import fastcorr
 from reference import assert_within_bound, correlate2d_valid_reference, error_bound
+from test_errors import _image, _kernel, func  # noqa: F401  (func: the same fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
-
-FUNCS = {"correlate2d": fastcorr.correlate2d, "convolve2d": fastcorr.convolve2d}
-
-
-@pytest.fixture(params=list(FUNCS), ids=list(FUNCS))
-def func(request):
-    return FUNCS[request.param]
-
-
-def _image():
-    return np.arange(48, dtype=np.float64).reshape(6, 8) / 7
-
-
-def _kernel():
-    return np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
 
 
 # ----------------------------------------------------------------------------- subclasses

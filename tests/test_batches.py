@@ -18,20 +18,13 @@ from reference import (
     error_bound,
     error_bound_1d,
     fill_scalar,
+    random_array,
 )
 
 FUNCS_2D = {"correlate": (fastcorr.correlate2d, scipy.signal.correlate2d),
             "convolve": (fastcorr.convolve2d, scipy.signal.convolve2d)}
 FUNCS_1D = {"correlate": (fastcorr.correlate, np.correlate),
             "convolve": (fastcorr.convolve, np.convolve)}
-
-
-def random_array(rng, shape, dtype):
-    dtype = np.dtype(dtype)
-    values = rng.standard_normal(shape)
-    if dtype.kind == "c":
-        values = values + 1j * rng.standard_normal(shape)
-    return values.astype(dtype)
 
 
 def check_2d(op, in1, in2, dtype, mode="valid", boundary="fill", fillvalue=0, **kwargs):

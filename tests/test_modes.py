@@ -14,7 +14,8 @@ import scipy.signal
 
 import fastcorr
 from fastcorr import _api
-from reference import assert_within_bound, correlate2d_reference, error_bound, fill_scalar
+from reference import (assert_within_bound, correlate2d_reference, dtype_id, error_bound,
+                       fill_scalar, random_array)
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 MODES = ["full", "same", "valid"]
@@ -53,18 +54,6 @@ def frame(request, monkeypatch):
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
         monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 1)
     return request.param
-
-
-def dtype_id(dt):
-    return np.dtype(dt).name
-
-
-def random_array(rng, shape, dtype):
-    dtype = np.dtype(dtype)
-    values = rng.standard_normal(shape)
-    if dtype.kind == "c":
-        values = values + 1j * rng.standard_normal(shape)
-    return values.astype(dtype)
 
 
 def fill_values(dtype):
