@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastcorr
-from fastcorr import _api1d
+from fastcorr import _core, _dispatch
 from reference import (
     assert_within_bound,
     correlate1d_reference,
@@ -44,10 +44,8 @@ def check(op, a, v, dtype, mode, context="", **kwargs):
     return result
 
 
-# Lengths around the fold boundaries: shorter and longer kernel (numpy's swap), equal
-# lengths, single samples, a kernel fold with and without leftover taps (on AVX2 float32 the
-# kernel fold starts at 128 taps with rows of 32; float64 at 64 with rows of 16), and signals
-# shorter or longer than one row of outputs (1024) with and without a partial last row.
+# Lengths: shorter and longer kernel (numpy's swap), equal lengths, single samples, and
+# kernels of one to many vectors of taps, with and without a partial last tap group.
 LENGTHS = [(1, 1), (7, 1), (1, 7), (5, 5), (9, 4), (4, 9), (2, 6), (30, 8), (8, 30),
            (1500, 3), (2100, 16), (3000, 64), (5000, 128), (4100, 200), (300, 129),
            (129, 300), (2600, 512), (2050, 1024), (1024, 1030)]
@@ -64,15 +62,36 @@ def test_grid(op, mode, dtype):
         check(op, a, v, dtype, mode, workers=1 + (n + k) % 2)
 
 
+def _block_outputs(dtype):
+    """(lanes, outputs per full block of the 1-D kernel) on the active path."""
+    active = _dispatch.active()
+    for name, _, lanes32, lanes64, _, vectors in _core.compiled_paths():
+        if name == active:
+            lanes = lanes32 if dtype == np.float32 else lanes64
+            return lanes, lanes * vectors
+    raise AssertionError(f"active path {active} is not compiled")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
 def test_every_path(simd_path, dtype):
-    """Both folds, leftover taps and partial rows on each SIMD path (the fold thresholds move
-    with the path's vector width)."""
+    """Every block kind of the 1-D kernel on each SIMD path: output runs below one vector
+    (zero-padded copy), single vectors with an overlapped last one, full blocks with an
+    overlapped last block; tap counts below one vector, at and around whole tap groups."""
     rng = np.random.default_rng(301)
-    for n, k in [(3000, 5), (2100, 40), (3000, 64), (3100, 100), (2600, 256), (4100, 600)]:
+    lanes, block = _block_outputs(dtype)
+    outputs = sorted({1, lanes - 1, lanes, lanes + 1, block - 1, block, block + 1,
+                      2 * block + lanes // 2 + 1, 5 * block - 1} - {0})
+    for n_out in outputs:
+        for k in (1, 2, lanes - 1, lanes + 1, 4 * lanes, 7 * lanes + 3, 13 * lanes - 1):
+            k = max(k, 1)
+            a = random_array(rng, n_out + k - 1, dtype)
+            v = random_array(rng, k, dtype)
+            check("correlate", a, v, dtype, "valid", workers=2,
+                  context=f"[simd={simd_path}] outputs={n_out} K={k}")
+    for n, k in [(3000, 5), (2100, 40), (3100, 100), (4100, 600)]:
         a = random_array(rng, n, dtype)
         v = random_array(rng, k, dtype)
-        for op, mode in (("correlate", "valid"), ("convolve", "full"), ("correlate", "same")):
+        for op, mode in (("convolve", "full"), ("correlate", "same")):
             check(op, a, v, dtype, mode, workers=2, context=f"[simd={simd_path}]")
         check("correlate", v, a, dtype, "full", workers=1, context=f"[simd={simd_path}] swapped")
 
@@ -84,6 +103,22 @@ def test_long_signal_multithreaded():
         v = random_array(rng, k, np.float32)
         check("correlate", a, v, np.float32, "valid", workers=2)
         check("convolve", a, v, np.float32, "same", workers=2)
+
+
+def test_core_1d_rejects_mismatched_arguments():
+    """The core trusts its callers for dtypes but checks what would read or write out of
+    bounds: lengths, batch sizes and strides."""
+    x = np.zeros((2, 100), np.float32)
+    w = np.ones((1, 5), np.float32)
+    out = np.empty((2, 96), np.float32)
+    _core.correlate_valid_1d_batch(x, w, out, 1)
+    bad = [(x, w, out[:, :95]), (x, np.ones((3, 5), np.float32), out), (x[:1], w, out),
+           (x, np.ones((1, 101), np.float32), np.empty((2, 0), np.float32)),
+           (np.zeros((2, 200), np.float32)[:, ::2], w, out),
+           (x, w, np.empty((2, 192), np.float32)[:, ::2])]
+    for args in bad:
+        with pytest.raises(ValueError, match="correlate_valid_1d_batch"):
+            _core.correlate_valid_1d_batch(*args, 1)
 
 
 def test_random_lengths():
@@ -174,8 +209,8 @@ def test_float32_is_computed_in_float32():
 
 
 def test_inf_next_to_the_window_with_leftover_taps():
-    """The kernel fold uses whole rows of taps only: samples just outside a window (which a
-    zero-padded last row of taps would read) must not turn Inf * 0 into NaN."""
+    """Tap counts that leave a partial tap group: no tap is zero-padded, so samples just
+    outside a window must not turn Inf * 0 into NaN."""
     rng = np.random.default_rng(306)
     for dtype, k in ((np.float32, 200), (np.float64, 100), (np.float32, 130)):
         a = random_array(rng, 3000, dtype)
@@ -223,16 +258,6 @@ def test_signal_is_not_copied():
         finally:
             tracemalloc.stop()
         assert peak - result.nbytes < a.nbytes / 20, f"K={k}: {peak - result.nbytes} bytes extra"
-
-
-def test_fold_choice_is_what_was_measured():
-    """Pins the measured crossover (see _api1d._fold) so that a change of the table is a
-    visible decision: rows of outputs below 16 vectors of taps, then kernel rows of 4 and from
-    64 vectors of taps 16 vectors."""
-    lanes = _api1d._lanes(np.dtype(np.float32))
-    assert _api1d._fold(16 * lanes - 1, np.dtype(np.float32)) == 0
-    assert _api1d._fold(16 * lanes, np.dtype(np.float32)) == 4 * lanes
-    assert _api1d._fold(64 * lanes, np.dtype(np.float32)) == 16 * lanes
 
 
 # ----------------------------------------------------------------------------- errors

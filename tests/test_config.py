@@ -56,6 +56,7 @@ def test_show_config_dicts(capsys):
         l32, l64 = info["lanes_float32"], info["lanes_float64"]
         assert l32 * 4 == l64 * 8 or (l32, l64) == (1, 1), (name, l32, l64)
         assert info["block_rows"] >= 1
+        assert info["block_vectors_1d"] >= 1
 
     omp = cfg["openmp"]
     assert {"runtime", "version", "library", "max_threads", "num_procs"} <= set(omp)

@@ -1,21 +1,12 @@
 """Public 1-D correlation and convolution with numpy.correlate/numpy.convolve's semantics, on
-the 2-D valid-mode core, without copying the signal.
+the compiled 1-D valid-mode core (_core.correlate_valid_1d_batch, kernels in
+_kernels/corr1d_tmpl.h), without copying the signal.
 
-A 1-D valid correlation is a 2-D valid correlation of a strided view of the signal whose rows
-overlap (``numpy.lib.stride_tricks.as_strided``, read-only), in one of two folds:
-
-- rows of outputs: ``X[r, c] = x[r*S + c]``, shape (R, S + K - 1), kernel (1, K), output (R, S)
-  = the contiguous result.  One kernel row, so no reuse of loaded input across output rows,
-  but long rows; best up to about 16 vectors of taps.
-- kernel fold: the K taps as kh rows of kw, ``W[a, b] = v[a*kw + b]``, and
-  ``X[r, c] = x[r*kw + c]`` (row stride kw, width 2*kw - 1): output (R, kw), again the
-  contiguous result.  The core keeps several output rows in registers and feeds each loaded
-  input row to all of them, which pays once the kernel has enough rows.
-
-`_fold` picks between them from measurements (4,000,000 samples, AVX2, 1 and 2 threads).
+Every mode is a window of the full correlation: the outputs whose window lies inside the signal
+run the valid kernel on the signal itself, and the at most K-1 at each end come from a small
+zero-padded copy of the samples they read.
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from . import _core
 from ._api import (
@@ -32,104 +23,13 @@ from ._api import (
     _working_dtype,
 )
 
-# Row width of the rows-of-outputs fold: long enough that per-row overhead vanishes, short
-# enough for several tiles per thread on short signals (1024 beat 256, 4096 and 16384 at every
-# K measured, by 2-15%).
-_ROW_OUTPUTS = 1024
-
-
-def _lanes(dtype):
-    """Vector lanes of the active SIMD path for `dtype` (1 for the scalar path)."""
-    active = _core.active_path()
-    for name, _, lanes_f32, lanes_f64, _ in _core.compiled_paths():
-        if name == active:
-            return max(lanes_f32 if dtype == np.float32 else lanes_f64, 1)
-    return 1
-
-
-def _fold(k, dtype):
-    """Kernel-fold width for a K-tap kernel, or 0 for the rows-of-outputs fold.
-
-    Measured on AVX2 (2 threads, GFLOP/s, float32): K=64 rows 97 vs kernel fold 84 (kw=32);
-    K=128 rows 80-28 (noisy) vs 110 (kw=32); K=256 80 vs 132 (kw=32); K=512 78 vs 144 (kw=128);
-    K=1024 77 vs 162 (kw=128).  float64 crosses at half the K with half the kw, i.e. at the
-    same K in vectors: the fold starts at 16 vectors of taps with rows of 4 vectors, and
-    widens to 16 vectors from 64 vectors of taps.
-    """
-    lanes = _lanes(dtype)
-    if k < 16 * lanes:
-        return 0
-    return 16 * lanes if k >= 64 * lanes else 4 * lanes
-
-
-def _row_view(x, rows, width, stride):
-    """Read-only view ``X[i, r, c] = x[i, r*stride + c]`` of the stack of signals `x` (B, N)."""
-    item = x.itemsize
-    return as_strided(x, shape=(x.shape[0], rows, width),
-                      strides=(x.strides[0], stride * item, item), writeable=False)
-
-
-def _as_rows(a):
-    """A stack of sequences (B, L) as (B, 1, L): one-row images."""
-    return a[:, None, :]
-
-
-def _correlate_rows(x, v, y, n_threads):
-    """Rows-of-outputs fold of the valid correlation, y[i] = x[i] (*) v[i or 0]; the last < S
-    outputs of each signal, which fill no whole row, as one short row each."""
-    k = v.shape[-1]
-    length = y.shape[-1]
-    rows = length // _ROW_OUTPUTS
-    done = rows * _ROW_OUTPUTS
-    kernel = _as_rows(v)
-    if rows:
-        _core.correlate_valid_batch(
-            _row_view(x, rows, _ROW_OUTPUTS + k - 1, _ROW_OUTPUTS), kernel,
-            np.reshape(y[:, :done], (y.shape[0], rows, _ROW_OUTPUTS), copy=False), n_threads)
-    if done < length:
-        _core.correlate_valid_batch(_as_rows(x[:, done:]), kernel, _as_rows(y[:, done:]),
-                                    n_threads)
-
-
-def _correlate_valid_1d(x, v, y, n_threads):
-    """y[i] = valid correlation of x[i] with v[i] (or v[0]): stacks x (B, N) with unit-stride
-    rows, v (1 or B, K) C-contiguous, y (B, N - K + 1) C-contiguous rows, overlapping neither;
-    real, one dtype."""
-    n, k = x.shape[-1], v.shape[-1]
-    length = y.shape[-1]
-    kw = _fold(k, x.dtype)
-    if not kw:
-        _correlate_rows(x, v, y, n_threads)
-        return
-    # Only whole rows of taps: a zero-padded last row would multiply samples outside the window
-    # by zero, and 0 * Inf = NaN would appear where the true sum is finite.  The remaining
-    # k % kw taps are added by a second, rows-of-outputs pass.
-    kh = k // kw
-    main = kh * kw
-    # The view's last row ends at x[(rows + kh) * kw - 2], which must lie inside x.
-    rows = max(min(length // kw, (n + 1) // kw - kh), 0)
-    done = rows * kw
-    if rows:
-        kernel = np.ascontiguousarray(v[:, :main].reshape(v.shape[0], kh, kw))
-        _core.correlate_valid_batch(
-            _row_view(x, rows + kh - 1, 2 * kw - 1, kw), kernel,
-            np.reshape(y[:, :done], (y.shape[0], rows, kw), copy=False), n_threads)
-        if main < k:
-            rest = np.empty((y.shape[0], done), dtype=y.dtype)
-            _correlate_rows(x[:, main:done + k - 1], np.ascontiguousarray(v[:, main:]), rest,
-                            n_threads)
-            y[:, :done] += rest
-    if done < length:
-        _core.correlate_valid_batch(_as_rows(x[:, done:]), _as_rows(v), _as_rows(y[:, done:]),
-                                    n_threads)
-
 
 def _correlate_window(x, v, lo, y, n_threads):
     """y[i, j] = sum_m x~[i, lo + j + m] * v[i or 0, m] for j < L, x~ = x extended by zeros;
     stacks x (B, N) with unit-stride rows, v (1 or B, K) and y (B, L) C-contiguous, real, one
     dtype, N >= K, lo >= 1 - K.
 
-    The outputs whose window lies inside x run the folded valid correlation on x itself; the
+    The outputs whose window lies inside x run the valid 1-D kernel on x itself; the
     at most K-1 at each end whose window leaves x come from a zero-padded copy of the <= 2K-2
     samples they read.
     """
@@ -137,8 +37,8 @@ def _correlate_window(x, v, lo, y, n_threads):
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
     if inner_lo < inner_hi:
-        _correlate_valid_1d(x[:, lo + inner_lo:lo + inner_hi + k - 1], v,
-                            y[:, inner_lo:inner_hi], n_threads)
+        _core.correlate_valid_1d_batch(x[:, lo + inner_lo:lo + inner_hi + k - 1], v,
+                                       y[:, inner_lo:inner_hi], n_threads)
     for j0, j1 in ((0, inner_lo), (inner_hi, length)):
         if j0 < j1:
             start, stop = lo + j0, lo + j1 + k - 1
@@ -146,8 +46,7 @@ def _correlate_window(x, v, lo, y, n_threads):
             a, b = max(start, 0), min(stop, n)
             if a < b:
                 block[:, a - start:b - start] = x[:, a:b]
-            _core.correlate_valid_batch(_as_rows(block), _as_rows(v), _as_rows(y[:, j0:j1]),
-                                        n_threads)
+            _core.correlate_valid_1d_batch(block, v, y[:, j0:j1], n_threads)
 
 
 def _as_input_1d(arr, name, scalar_ok):

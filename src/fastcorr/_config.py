@@ -30,8 +30,8 @@ def _config():
             "forced_by": _dispatch.ENV_VAR if _dispatch.forced() else None,
             "paths": {
                 name: {"description": desc, "lanes_float32": l32, "lanes_float64": l64,
-                       "block_rows": rows}
-                for name, desc, l32, l64, rows in compiled
+                       "block_rows": rows, "block_vectors_1d": vectors_1d}
+                for name, desc, l32, l64, rows, vectors_1d in compiled
             },
         },
         "openmp": {

@@ -20,17 +20,24 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr_f64_fn)(const double *, Py_ssize_t, const double *, Py_ssize_t,
                                     Py_ssize_t, double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                     double *, int)
+    ctypedef void (*fc_corr1d_f32_fn)(const float *, const float *, Py_ssize_t, float *,
+                                      Py_ssize_t, float *)
+    ctypedef void (*fc_corr1d_f64_fn)(const double *, const double *, Py_ssize_t, double *,
+                                      Py_ssize_t, double *)
     ctypedef double (*fc_probe_fn)(long)
     ctypedef struct fc_kernel_table:
         const char *name
         const char *description
         fc_corr_f32_fn corr_f32
         fc_corr_f64_fn corr_f64
+        fc_corr1d_f32_fn corr1d_f32
+        fc_corr1d_f64_fn corr1d_f64
         fc_probe_fn fma_probe_f32
         fc_probe_fn fma_probe_f64
         int lanes_f32
         int lanes_f64
         int block_rows
+        int block_vectors_1d
     size_t fc_scratch_elems(Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
@@ -68,6 +75,10 @@ DEF TILE_INPUT_BYTES = 262144
 # KeyboardInterrupt lands within milliseconds on the SIMD paths (a few tenths of a second on the
 # scalar path) instead of after a call that may take minutes.  A tile never exceeds it either.
 DEF CHUNK_FMAS = 200000000
+# 1-D work units: runs of at most this many outputs of one signal (64 KiB of float32), short
+# enough to balance two threads on a 10^5-sample signal, long enough that a run's start-up
+# (its input's first cache misses) is noise.
+DEF RUN_OUTPUTS = 16384
 # Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread costs
 # a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
 DEF MIN_FMAS_PER_THREAD = 131072
@@ -75,14 +86,15 @@ DEF MIN_FMAS_PER_THREAD = 131072
 
 # ----------------------------------------------------------------------------- dispatch
 def compiled_paths():
-    """[(name, description, lanes_f32, lanes_f64, block_rows), ...] compiled into this build."""
+    """[(name, description, lanes_f32, lanes_f64, block_rows, block_vectors_1d), ...] compiled
+    into this build."""
     cdef int i
     cdef const fc_kernel_table *t
     result = []
     for i in range(fc_n_compiled()):
         t = fc_compiled(i)
         result.append((t.name.decode(), t.description.decode(), t.lanes_f32, t.lanes_f64,
-                       t.block_rows))
+                       t.block_rows, t.block_vectors_1d))
     return result
 
 
@@ -268,6 +280,81 @@ cdef inline void _run_tile(const floating[:, :, :] x, const floating[:, :, ::1] 
     else:
         table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
                        min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
+
+
+def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
+                             floating[:, :] out, int n_threads):
+    """out[i] = 1-D valid correlation of x[i] with w[i] (or w[0] for every i if len(w) == 1).
+
+    x and out need unit-stride rows (any stride between rows); w is C-contiguous.  out must not
+    overlap x or w.  One parallel loop covers (signal, run) pairs, runs being RUN_OUTPUTS-long
+    pieces of a signal's outputs (the last one of a signal takes the remainder, so it is never
+    shorter than a block and needs no scalar tail).
+    """
+    cdef Py_ssize_t n_sig = x.shape[0], k = w.shape[1], n = out.shape[1]
+    if out.shape[0] != n_sig or w.shape[0] not in (1, n_sig):
+        raise ValueError("correlate_valid_1d_batch: batch sizes of x, w and out differ")
+    if k < 1 or n != x.shape[1] - k + 1 or n < 1:
+        raise ValueError("correlate_valid_1d_batch: out length does not match the valid length")
+    cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
+    if (x.strides[1] != item or out.strides[1] != item
+            or x.strides[0] % item or out.strides[0] % item):
+        raise ValueError("correlate_valid_1d_batch: x and out need unit-stride, aligned rows")
+    if n_sig == 0:
+        return
+    cdef const fc_kernel_table *table = fc_active()
+    cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
+    cdef double fmas = <double>n_sig * n * k
+    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
+    if n_threads > max_useful:
+        n_threads = max(<int>max_useful, 1)
+    # Runs: RUN_OUTPUTS long, shorter when a few signals would leave a thread idle (four runs
+    # per thread, for the guided schedule to balance), and never more than a chunk of work.
+    cdef Py_ssize_t wanted = (4 * n_threads + n_sig - 1) // n_sig
+    cdef Py_ssize_t run = min(<Py_ssize_t>RUN_OUTPUTS, (n + wanted - 1) // wanted)
+    run = min(run, max(<Py_ssize_t>(CHUNK_FMAS / k), 1))
+    run = max((run + 63) // 64 * 64, 64)
+    cdef Py_ssize_t runs_per_sig = max(n // run, 1)
+    cdef Py_ssize_t n_tasks = n_sig * runs_per_sig
+    if n_threads > n_tasks:
+        n_threads = <int>n_tasks
+    n_threads = _usable_threads(n_threads)
+    cdef size_t scratch_elems = fc_scratch_elems(k)
+    cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / (<double>run * k)), 1) * n_threads
+    cdef Py_ssize_t start = 0, stop, t
+    try:
+        while start < n_tasks:
+            stop = min(start + chunk, n_tasks)
+            with nogil:
+                if n_threads == 1:
+                    for t in range(start, stop):
+                        _run_1d(x, w, out, t, runs_per_sig, run, w_step, table, scratch)
+                else:
+                    for t in prange(start, stop, schedule="guided", num_threads=n_threads):
+                        _run_1d(x, w, out, t, runs_per_sig, run, w_step, table,
+                                scratch + threadid() * scratch_elems)
+            PyErr_CheckSignals()
+            start = stop
+    finally:
+        free(scratch)
+
+
+cdef inline void _run_1d(const floating[:, :] x, const floating[:, ::1] w, floating[:, :] out,
+                         Py_ssize_t t, Py_ssize_t runs_per_sig, Py_ssize_t run,
+                         Py_ssize_t w_step, const fc_kernel_table *table,
+                         floating *scratch) noexcept nogil:
+    cdef Py_ssize_t i = t // runs_per_sig, j = t % runs_per_sig
+    cdef Py_ssize_t start = j * run
+    cdef Py_ssize_t length = run if j < runs_per_sig - 1 else out.shape[1] - start
+    if floating is float:
+        table.corr1d_f32(&x[i, start], &w[i * w_step, 0], w.shape[1], &out[i, start], length,
+                         scratch)
+    else:
+        table.corr1d_f64(&x[i, start], &w[i * w_step, 0], w.shape[1], &out[i, start], length,
+                         scratch)
 
 
 # ----------------------------------------------------------------------------- FMA peak

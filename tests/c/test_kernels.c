@@ -69,6 +69,49 @@ static int failures = 0;
 DEFINE_CHECK(float, f32, FLT_EPSILON)
 DEFINE_CHECK(double, f64, DBL_EPSILON)
 
+/* The 1-D kernel: n outputs of a k-tap correlation, on runs that hit every block kind (full
+ * blocks, the overlapped last block, single vectors, the zero-padded run below one vector);
+ * outputs past n must stay untouched. */
+#define DEFINE_CHECK1D(T, SUFFIX, EPS)                                                            \
+    static void check1d_##SUFFIX(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t k, int special) \
+    {                                                                                             \
+        const ptrdiff_t len = n + k - 1, guard = 5;                                              \
+        T *x = malloc(sizeof(T) * len), *w = malloc(sizeof(T) * k);                              \
+        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems(k));   \
+        for (ptrdiff_t i = 0; i < len; i++) x[i] = (T)rnd();                                     \
+        for (ptrdiff_t i = 0; i < k; i++) w[i] = (T)rnd();                                       \
+        for (ptrdiff_t i = 0; i < n + guard; i++) y[i] = (T)12345;                               \
+        if (special) { /* NaN and Inf at the end, read by the last (overlapped or padded) lanes */ \
+            x[len - 1] = (T)NAN;                                                                 \
+            x[len > 2 ? len - 3 : 0] = (T)INFINITY;                                              \
+        }                                                                                         \
+        t->corr1d_##SUFFIX(x, w, k, y, n, s);                                                    \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                      \
+            long double ref = 0, mag = 0;                                                        \
+            for (ptrdiff_t b = 0; b < k; b++) {                                                  \
+                long double p = (long double)w[b] * x[i + b];                                    \
+                ref += p;                                                                        \
+                mag += fabsl(p);                                                                 \
+            }                                                                                    \
+            const long double got = y[i];                                                        \
+            int ok;                                                                              \
+            if (isnan(ref)) ok = isnan(got);                                                    \
+            else if (isinf(ref)) ok = got == ref;                                               \
+            else ok = fabsl(got - ref) <= (k + 1) * (long double)EPS * mag;                     \
+            if (!ok && failures++ < 10)                                                          \
+                printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td at %td: %Lg vs %Lg\n", t->name, n, \
+                       k, i, got, ref);                                                          \
+        }                                                                                         \
+        for (ptrdiff_t i = n; i < n + guard; i++)                                                \
+            if (y[i] != (T)12345 && failures++ < 10)                                             \
+                printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td wrote past the run at %td\n",       \
+                       t->name, n, k, i);                                                        \
+        free(x); free(w); free(y); free(s);                                                      \
+    }
+
+DEFINE_CHECK1D(float, f32, FLT_EPSILON)
+DEFINE_CHECK1D(double, f64, DBL_EPSILON)
+
 int main(void)
 {
     int tested = 0;
@@ -86,6 +129,14 @@ int main(void)
                     check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)(cols & 2));
                     cases += 2;
                 }
+        static const ptrdiff_t taps[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33,
+                                         47, 48, 49, 64, 65, 100, 129};
+        for (ptrdiff_t n = 1; n <= 1100; n += (n < 40 ? 1 : n < 300 ? 13 : 97))
+            for (size_t j = 0; j < sizeof(taps) / sizeof(taps[0]); j++) {
+                check1d_f32(t, n, taps[j], (int)((n + j) % 5 == 0));
+                check1d_f64(t, n, taps[j], (int)((n + j) % 5 == 1));
+                cases += 2;
+            }
         for (int special = 0; special < 2; special++) {
             check_f32(t, 7, 37, 5, 5, special, 0);
             check_f64(t, 7, 37, 5, 5, special, 1);

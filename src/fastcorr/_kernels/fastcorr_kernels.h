@@ -30,6 +30,15 @@ typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, 
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, double *scratch, int mirror);
 
+/* A run of n outputs of a 1-D 'valid' correlation:
+ *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
+ * reading x[0 .. n + k - 1) only.  scratch must hold fc_scratch_elems(k) elements (a zero-padded
+ * copy of the inputs of a run shorter than one vector). */
+typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, float *y,
+                                 ptrdiff_t n, float *scratch);
+typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
+                                 ptrdiff_t n, double *scratch);
+
 /* Runs `iters` iterations of independent FMA chains in vector registers and returns the number
  * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */
 typedef double (*fc_probe_fn)(long iters);
@@ -39,14 +48,18 @@ typedef struct {
     const char *description;   /* e.g. "AVX2+FMA, 256-bit" */
     fc_corr_f32_fn corr_f32;
     fc_corr_f64_fn corr_f64;
+    fc_corr1d_f32_fn corr1d_f32;
+    fc_corr1d_f64_fn corr1d_f64;
     fc_probe_fn fma_probe_f32;
     fc_probe_fn fma_probe_f64;
     int lanes_f32;             /* elements per vector register */
     int lanes_f64;
     int block_rows;            /* output rows a micro-kernel keeps in registers */
+    int block_vectors_1d;      /* output vectors the 1-D micro-kernel keeps in registers */
 } fc_kernel_table;
 
-/* Elements of scratch a tile needs for kernel width kw, valid for every path. */
+/* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
+ * every path. */
 size_t fc_scratch_elems(ptrdiff_t kw);
 
 /* Paths compiled into this build, in order of preference (best last). */

@@ -1,0 +1,131 @@
+/* The 1-D valid correlation for one dtype, in simd.h's vector vocabulary; corr_kernels.c
+ * includes it after corr_tmpl.h with the same macros defined (and reuses fc_pad_row).
+ *
+ * Why not the 2-D kernel on a folded view of the signal: a 1-D kernel has one row, so the 2-D
+ * kernel's reuse of a loaded vector across output rows is lost, and every FMA needs a load and a
+ * weight broadcast of its own (load-bound at ~40-50% of the FMA peak for K = 64..128).  Here the
+ * reuse comes from the taps instead.  Write tap k as s + L*t (L lanes, phase s < L).  For a block
+ * of nv output vectors at x + v*L, tap s + L*t reads the vector at x + s + L*(v + t): the same
+ * load serves output vector v with tap t and output vector v+1 with tap t-1.  So per phase s the
+ * kernel walks the loaded vectors m = v + t once, feeding each to every output vector it touches,
+ * with tg weights of a tap group broadcast once and held in registers:
+ *     nv + tg - 1 loads and tg broadcasts for nv * tg FMAs.
+ * Each accumulator sums its taps in the order (s, t) whatever the block shape, so every block
+ * kind (full, single vector, overlapped, zero-padded) gives bit-identical results. */
+
+#define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
+
+/* One tap group: taps t = 0..tg-1 of one phase (x and w already offset to the group's first
+ * tap; consecutive taps of a phase are L apart in w).  nv and tg are compile-time constants at
+ * every call, so the loops unroll and the range test on m - v folds away. */
+static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
+                                    const S_T *FC_RESTRICT w, int nv, int tg)
+{
+    V_T wv[FC1_TG];
+    FC_UNROLL
+    for (int t = 0; t < tg; t++) wv[t] = V_SET1(w[t * V_L]);
+    FC_UNROLL
+    for (int m = 0; m < nv + tg - 1; m++) {
+        const V_T xv = V_LOAD(x + m * V_L);
+        FC_UNROLL
+        for (int v = 0; v < nv; v++)
+            if (m - v >= 0 && m - v < tg) acc[v] = V_FMA(wv[m - v], xv, acc[v]);
+    }
+}
+
+/* A group of `tg` taps (a runtime value below FC1_TG) dispatched to its compile-time copy. */
+#define FC1_CASE(n)                                                                            \
+    case n:                                                                                    \
+        FN(fc1_group)(acc, xs, ws, nv, n);                                                     \
+        break;
+
+/* nv output vectors y[0 .. nv*L) from x[0 .. nv*L + k - 1); with `tail` (nv == 1), only the
+ * first `tail` lanes are stored. */
+static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_RESTRICT w,
+                                    ptrdiff_t k, S_T *FC_RESTRICT y, int nv, ptrdiff_t tail)
+{
+    V_T acc[FC1_NV];
+    FC_UNROLL
+    for (int v = 0; v < nv; v++) acc[v] = V_ZERO();
+    for (ptrdiff_t s = 0; s < V_L && s < k; s++) {
+        const ptrdiff_t taps = (k - s + V_L - 1) / V_L;
+        ptrdiff_t t = 0;
+        for (; t + FC1_TG <= taps; t += FC1_TG)
+            FN(fc1_group)(acc, x + s + t * V_L, w + s + t * V_L, nv, FC1_TG);
+        const S_T *xs = x + s + t * V_L, *ws = w + s + t * V_L;
+        switch (taps - t) {
+#if FC1_TG > 1
+            FC1_CASE(1)
+#endif
+#if FC1_TG > 2
+            FC1_CASE(2)
+#endif
+#if FC1_TG > 3
+            FC1_CASE(3)
+#endif
+#if FC1_TG > 4
+            FC1_CASE(4)
+#endif
+#if FC1_TG > 5
+            FC1_CASE(5)
+#endif
+#if FC1_TG > 6
+            FC1_CASE(6)
+#endif
+#if FC1_TG > 7
+            FC1_CASE(7)
+#endif
+#if FC1_TG > 8
+            FC1_CASE(8)
+#endif
+#if FC1_TG > 9
+            FC1_CASE(9)
+#endif
+#if FC1_TG > 10
+            FC1_CASE(10)
+#endif
+#if FC1_TG > 11
+            FC1_CASE(11)
+#endif
+#if FC1_TG > 12
+#error "fc1_block: add FC1_CASEs up to FC1_TG - 1"
+#endif
+            default:
+                break;
+        }
+    }
+    if (tail) {
+        S_T lanes[V_L];
+        V_STORE(lanes, acc[0]);
+        for (ptrdiff_t c = 0; c < tail; c++) y[c] = lanes[c];
+        return;
+    }
+    FC_UNROLL
+    for (int v = 0; v < nv; v++) V_STORE(y + v * V_L, acc[v]);
+}
+#undef FC1_CASE
+
+void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n, S_T *scratch)
+{
+    /* Full blocks, then the rest without a scalar loop: one full block ending at the last output
+     * (overlapping the previous one; the shared outputs are recomputed bit-identically), or, for
+     * runs shorter than a block, single vectors ending the same way, or, below one vector, a
+     * zero-padded copy of the few inputs (lanes past n are computed from zeros, never stored). */
+    const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L;
+    ptrdiff_t i = 0;
+    for (; i + block <= n; i += block) FN(fc1_block)(x + i, w, k, y + i, FC1_NV, 0);
+    if (i == n) return;
+    if (n >= block) {
+        FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0);
+        return;
+    }
+    for (; i + V_L <= n; i += V_L) FN(fc1_block)(x + i, w, k, y + i, 1, 0);
+    if (i == n) return;
+    if (n >= V_L) {
+        FN(fc1_block)(x + n - V_L, w, k, y + n - V_L, 1, 0);
+        return;
+    }
+    FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n);
+}
+
+#undef FN
