@@ -136,9 +136,11 @@ SWEEP_KERNELS = [(1, 1), (3, 3), (2, 4), (5, 1), (1, 6), (4, 5), (7, 2)]
 def test_output_size_sweep(simd_path, dtype):
     """Output widths 1..52 cover every vector-remainder and tail length for 2-, 4-, 8- and
     16-lane vectors, after zero, one or two strips of several vectors (an AVX2 float32 strip is
-    24 columns); heights 1..9 cover every remainder of the 4- and 6-row register blocks."""
+    24 columns); heights 1..11 cover every remainder of the 4- and 6-row register blocks and,
+    after one and two bands, of the small-kernel block's 5 rows (4 on SSE2; NEON's and
+    AVX-512's 8 are covered by tests/c/test_kernels.c)."""
     rng = np.random.default_rng(7)
-    for oh in range(1, 10):
+    for oh in range(1, 12):
         for ow in range(1, 53):
             kh, kw = SWEEP_KERNELS[(oh * 53 + ow) % len(SWEEP_KERNELS)]
             image, kernel = random_pair(rng, (oh + kh - 1, ow + kw - 1), (kh, kw), dtype)

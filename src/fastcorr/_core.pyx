@@ -38,6 +38,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int lanes_f64
         int block_rows
         int block_vectors_1d
+        int small_kernel_rows
+        int small_block_rows
     size_t fc_scratch_elems(Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
@@ -200,8 +202,11 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
 
-    # Tile heights are whole bands of nr = min(kh, block_rows) rows, as the kernel cuts them.
+    # Tile heights are whole bands of rows, as the kernel cuts them: small_block_rows for
+    # kernels of at most small_kernel_rows rows, else nr = min(kh, block_rows).
     cdef Py_ssize_t nr = min(kh, <Py_ssize_t>table.block_rows)
+    if kh <= table.small_kernel_rows:
+        nr = table.small_block_rows
     cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
     cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * sizeof(floating)), 64)
     cdef double fmas = <double>n_img * oh * ow * kh * kw

@@ -15,6 +15,19 @@ static inline const S_T *FN(fc_pad_row)(const S_T *src, ptrdiff_t n, ptrdiff_t w
     return buf;
 }
 
+/* Stores one row of nv accumulator vectors at y, or with `mirror` at y[0], y[-1], ... (lanes
+ * reversed). */
+static FC_INLINE void FN(fc_store_row)(const V_T *acc, int nv, S_T *FC_RESTRICT y, int mirror)
+{
+    FC_UNROLL
+    for (int v = 0; v < nv; v++) {
+        if (mirror)
+            V_STORE(y - v * V_L - (V_L - 1), V_REVERSE(acc[v]));
+        else
+            V_STORE(y + v * V_L, acc[v]);
+    }
+}
+
 /* Input row xr feeds output rows lo..hi, output row ii through kernel row r - ii (wr points at
  * kernel row r).  nr, nv, lo and hi are compile-time constants at every call after inlining, so the unrolled loops keep acc in registers and the row tests vanish. */
 static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT xr,
@@ -82,16 +95,95 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
             S_T lanes[V_L];
             V_STORE(lanes, acc[ii][0]);
             for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + (mirror ? -c : c)] = lanes[c];
-        } else if (mirror) {
-            FC_UNROLL
-            for (int v = 0; v < nv; v++)
-                V_STORE(y + ii * ldy - v * V_L - (V_L - 1), V_REVERSE(acc[ii][v]));
         } else {
-            FC_UNROLL
-            for (int v = 0; v < nv; v++) V_STORE(y + ii * ldy + v * V_L, acc[ii][v]);
+            FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
         }
     }
 }
+
+#if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8
+#error "fc_sbands below covers FC_KH_S = 4, 6 or 8"
+#endif
+
+/* The block for kernels of at most FC_KH_S rows: FC_NR_S output rows x nv vectors, with kh a
+ * compile-time constant.  The taps are the outer loop: the kh weights of kernel column b are
+ * broadcast once into registers, then the input rows r = 0 .. FC_NR_S+kh-2 are walked, each
+ * loaded vector feeding every output row ii with kernel row r - ii in range.  Against fc_block
+ * this drops the weight broadcast per (input row, output row) pair, which is what bounds
+ * fc_block for small kernels (loads per FMA: (FC_NR_S+kh-1)/(FC_NR_S*kh) + 1/(nv*FC_NR_S) here,
+ * against about (nr+kh-1)/(nr*kh) + 1/nv there).  Each output sums its taps column by column
+ * (b outer), the same order in every block kind of this path. */
+static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                    const S_T *FC_RESTRICT w, ptrdiff_t kw, S_T *FC_RESTRICT y,
+                                    ptrdiff_t ldy, int kh, int nv, int mirror)
+{
+    V_T acc[FC_NR_S][FC_NV_S];
+    FC_UNROLL
+    for (int ii = 0; ii < FC_NR_S; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    for (ptrdiff_t b = 0; b < kw; b++) {
+        V_T wv[FC_KH_S];
+        FC_UNROLL
+        for (int a = 0; a < kh; a++) wv[a] = V_SET1(w[a * kw + b]);
+        FC_UNROLL
+        for (int r = 0; r < FC_NR_S + kh - 1; r++) {
+            FC_UNROLL
+            for (int v = 0; v < nv; v++) {
+                const V_T xv = V_LOAD(x + r * ldx + b + v * V_L);
+                FC_UNROLL
+                for (int ii = 0; ii < FC_NR_S; ii++)
+                    if (r - ii >= 0 && r - ii < kh) acc[ii][v] = V_FMA(wv[r - ii], xv, acc[ii][v]);
+            }
+        }
+    }
+    FC_UNROLL
+    for (int ii = 0; ii < FC_NR_S; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
+}
+
+/* One band of FC_NR_S rows for a kh-row kernel, cols >= one vector: strips of FC_NV_S vectors,
+ * single vectors, and a last vector overlapping the previous one (recomputed identically). */
+#define FC_SBAND(KH)                                                                            \
+    static void FN(FC_CAT2(fc_sband, KH))(const S_T *x, ptrdiff_t ldx, const S_T *w,            \
+                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,  \
+                                          int mirror)                                           \
+    {                                                                                           \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV_S, dir = mirror ? -1 : 1;                \
+        ptrdiff_t j = 0;                                                                        \
+        for (; j + strip <= cols; j += strip)                                                   \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, FC_NV_S, mirror);            \
+        for (; j + V_L <= cols; j += V_L)                                                       \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, 1, mirror);                  \
+        if (j < cols)                                                                           \
+            FN(fc_sblock)(x + cols - V_L, ldx, w, kw, y + dir * (cols - V_L), ldy, KH, 1, mirror); \
+    }
+FC_SBAND(1)
+FC_SBAND(2)
+FC_SBAND(3)
+FC_SBAND(4)
+#if FC_KH_S > 4
+FC_SBAND(5)
+FC_SBAND(6)
+#endif
+#if FC_KH_S > 6
+FC_SBAND(7)
+FC_SBAND(8)
+#endif
+#undef FC_SBAND
+
+typedef void (*FN(fc_sband_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, S_T *,
+                                ptrdiff_t, ptrdiff_t, int);
+/* Indexed by kernel height. */
+static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1] = {
+    NULL, FN(fc_sband_1), FN(fc_sband_2), FN(fc_sband_3), FN(fc_sband_4),
+#if FC_KH_S > 4
+    FN(fc_sband_5), FN(fc_sband_6),
+#endif
+#if FC_KH_S > 6
+    FN(fc_sband_7), FN(fc_sband_8),
+#endif
+};
 
 /* One band of NR output rows across `cols` columns: strips of FC_NV vectors, then single vectors,
  * then the last partial vector: a full vector ending at the last column, overlapping the one
@@ -144,6 +236,16 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
      * that consecutive bands share are still in cache.  Taller blocks than kh would need more
      * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
      * form one shorter band (fewer than nr <= kh rows, so still valid). */
+    if (kh <= FC_KH_S && cols >= V_L) {
+        /* Small kernels: bands of FC_NR_S rows with fc_sblock; the rows left over (fewer than
+         * FC_NR_S) go to the general bands below. */
+        ptrdiff_t i = 0;
+        for (; i + FC_NR_S <= rows; i += FC_NR_S)
+            FN(fc_sbands)[kh](x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
+        x += i * ldx;
+        y += i * ldy;
+        rows -= i;
+    }
     const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
     ptrdiff_t i = 0;
     for (; i + nr <= rows; i += nr)

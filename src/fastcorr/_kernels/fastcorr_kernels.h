@@ -56,6 +56,8 @@ typedef struct {
     int lanes_f64;
     int block_rows;            /* output rows a micro-kernel keeps in registers */
     int block_vectors_1d;      /* output vectors the 1-D micro-kernel keeps in registers */
+    int small_kernel_rows;     /* kernels of at most this many rows use the small-kernel block */
+    int small_block_rows;      /* output rows of that block */
 } fc_kernel_table;
 
 /* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
