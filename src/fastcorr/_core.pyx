@@ -40,7 +40,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int block_vectors_1d
         int small_kernel_rows
         int small_block_rows
-    size_t fc_scratch_elems(Py_ssize_t kw)
+    size_t fc_scratch_elems_2d(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t cols)
+    size_t fc_scratch_elems_1d(Py_ssize_t k)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
     int fc_cpu_supports(const char *name)
@@ -236,7 +237,7 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
         n_threads = <int>n_tiles
 
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems(kw)
+    cdef size_t scratch_elems = fc_scratch_elems_2d(kh, kw, min(tile_cols, ow))
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
@@ -324,7 +325,7 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     if n_threads > n_tasks:
         n_threads = <int>n_tasks
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems(k)
+    cdef size_t scratch_elems = fc_scratch_elems_1d(k)
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()

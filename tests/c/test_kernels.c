@@ -26,11 +26,13 @@ static int failures = 0;
 
 #define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
     static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
-                               ptrdiff_t kh, ptrdiff_t kw, int special, int mirror)             \
+                               ptrdiff_t kh, ptrdiff_t kw, int special, int mirror,             \
+                               ptrdiff_t ld_alias)                                              \
     {                                                                                             \
-        const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldx = iw + 3, ldy = cols + 5;   \
+        const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldy = cols + 5;                  \
+        const ptrdiff_t ldx = ld_alias >= iw ? ld_alias : iw + 3;                                \
         T *x = malloc(sizeof(T) * ih * ldx), *w = malloc(sizeof(T) * kh * kw);                  \
-        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems(kw));  \
+        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems_2d(kh, kw, cols)); \
         for (ptrdiff_t i = 0; i < ih * ldx; i++) x[i] = (T)rnd();                                \
         for (ptrdiff_t i = 0; i < kh * kw; i++) w[i] = (T)rnd();                                 \
         for (ptrdiff_t i = 0; i < rows * ldy; i++) y[i] = (T)12345;                              \
@@ -77,7 +79,7 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
     {                                                                                             \
         const ptrdiff_t len = n + k - 1, guard = 5;                                              \
         T *x = malloc(sizeof(T) * len), *w = malloc(sizeof(T) * k);                              \
-        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems(k));   \
+        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems_1d(k));   \
         for (ptrdiff_t i = 0; i < len; i++) x[i] = (T)rnd();                                     \
         for (ptrdiff_t i = 0; i < k; i++) w[i] = (T)rnd();                                       \
         for (ptrdiff_t i = 0; i < n + guard; i++) y[i] = (T)12345;                               \
@@ -125,8 +127,8 @@ int main(void)
         for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
             for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7))
                 for (ptrdiff_t k = 1; k <= 9; k += 2) {
-                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)(k & 2));
-                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)(cols & 2));
+                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)(k & 2), 0);
+                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)(cols & 2), 0);
                     cases += 2;
                 }
         static const ptrdiff_t taps[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33,
@@ -138,11 +140,21 @@ int main(void)
                 cases += 2;
             }
         for (int special = 0; special < 2; special++) {
-            check_f32(t, 7, 37, 5, 5, special, 0);
-            check_f64(t, 7, 37, 5, 5, special, 1);
-            check_f32(t, 3, 3, 33, 40, special, 1);
-            check_f64(t, 2, 5, 40, 33, special, 0);
+            check_f32(t, 7, 37, 5, 5, special, 0, 0);
+            check_f64(t, 7, 37, 5, 5, special, 1, 0);
+            check_f32(t, 3, 3, 33, 40, special, 1, 0);
+            check_f64(t, 2, 5, 40, 33, special, 0, 0);
             cases += 4;
+        }
+        /* Rows 4 KiB apart alias in L1: bands read a copy of their rows (fc_rows_alias). */
+        for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
+            for (ptrdiff_t k = 1; k <= 9; k += 2) {
+                const ptrdiff_t cols = 3 + 29 * (k & 3);
+                check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), (int)(k & 2), 1024);
+                check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), (int)(rows & 2), 512);
+                cases += 2;
+            }
+        for (int special = 0; special < 1; special++) {
         }
         printf("%s (%s): %d cases\n", t->name, t->description, cases);
         tested++;
