@@ -37,6 +37,10 @@ _MAX_THREADS = 1 << 15
 # (measured at 32x32, 64x64 and 128x128; at 128x128 the two were within noise).
 _SMALL_IMAGE = 128 * 128
 _PAD_CHUNK_BYTES = 1 << 20
+# Extended images up to this size are built by the core, one per thread in a scratch buffer of
+# this size that stays in L2 between images (see `_correlate_extended`); larger ones (kernels
+# larger than a large image) in chunks with numpy, whose tiles the core can then split.
+_EXTEND_BYTES = 256 * 1024
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -389,6 +393,15 @@ def _extended(image, rows, cols, boundary, fill):
     return block
 
 
+def _boundary_map(start, stop, size, boundary):
+    """For positions start..stop-1 along an axis of length `size`: the image position each
+    takes its value from, or -1 where it takes the fill value, as the core's intp maps."""
+    index = np.arange(start, stop, dtype=np.intp)
+    if boundary == "fill":
+        return np.where((index >= 0) & (index < size), index, -1)
+    return _boundary_index(index, size, boundary)
+
+
 def _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads):
     """As `_correlate_extended`, from whole extended images, a chunk of the stack at a time:
     for small images and kernels larger than the image.  The chunks keep the extra memory at
@@ -430,7 +443,15 @@ def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads
         # image and there is no interior to compute in place; or the images are so small that
         # the frame's four blocks and calls cost more than extending each image whole (as a
         # few-KiB, cache-resident copy per image).
-        _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
+        if (oh + p - 1) * (ow + q - 1) * image.itemsize <= _EXTEND_BYTES:
+            # Extending in numpy costs several slicing calls per chunk on one thread, more than
+            # the correlation of a 32x32 image; the core extends each image on the thread that
+            # correlates it, into a buffer still in cache when the kernel reads it.
+            rowmap = _boundary_map(-top, oh - top + p - 1, m, boundary)
+            colmap = _boundary_map(-left, ow - left + q - 1, n, boundary)
+            _core.correlate_extended_batch(image, kernel, out, rowmap, colmap, fill, n_threads)
+        else:
+            _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
         return
     all_cols = range(-left, n + right)
     _core.correlate_valid_batch(image, kernel,
