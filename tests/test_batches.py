@@ -250,6 +250,21 @@ def test_2d_small_images_extended_in_core_threads(core_extension_calls):
     assert core_extension_calls
 
 
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_2d_few_images_extended_in_core_bands(simd_path, core_extension_calls, mode):
+    """Fewer images than threads, with enough work for both: each image is cut into bands of
+    rows that extend their own rows (and share P - 1 with the next), on each SIMD path."""
+    rng = np.random.default_rng(412)
+    for count, image_shape, kernel_shape, dtype in [(1, (64, 80), (9, 7), np.float32),
+                                                     (2, (45, 50), (6, 8), np.float64),
+                                                     (1, (30, 20), (40, 9), np.float32)]:
+        stack = random_array(rng, (count,) + image_shape, dtype)
+        kernel = random_array(rng, kernel_shape, dtype)
+        for boundary in ("fill", "wrap", "symm"):
+            check_2d("correlate", stack, kernel, dtype, mode, boundary, -0.5, workers=2)
+    assert core_extension_calls
+
+
 def test_correlate_extended_batch_rejects_mismatches():
     """The core entry point checks what it would otherwise read or write out of bounds."""
     x = np.zeros((3, 6, 7))

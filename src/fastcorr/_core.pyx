@@ -289,9 +289,10 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
 
     For stacks of small images in 'same'/'full' modes: one parallel loop over the images, each
     thread writing the extended image into its own scratch buffer, which is still in cache when
-    the kernel reads it, then computing the whole image in one kernel call.  The caller keeps
-    OH + P - 1 by OW + Q - 1 elements small (that is the per-thread buffer) and gives large
-    images to correlate_valid_batch, which tiles them.
+    the kernel reads it, then computing the whole image in one kernel call (with fewer images
+    than threads, bands of rows of each image instead).  The caller keeps OH + P - 1 by
+    OW + Q - 1 elements small (the most a per-thread buffer holds) and gives large images to
+    correlate_valid_batch, which tiles them.
     """
     cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
     cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
@@ -325,13 +326,24 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     cdef Py_ssize_t max_useful = <Py_ssize_t>(n_img * img_fmas / MIN_FMAS_PER_THREAD)
     if n_threads > max_useful:
         n_threads = max(<int>max_useful, 1)
-    if n_threads > n_img:
-        n_threads = <int>n_img
+    # Work units are bands of output rows of one image, a whole image unless there are too few
+    # images to keep every thread busy (one 128x128 image with a 33x33 kernel ran at half
+    # speed on one thread of two): each band extends its own rows plus the P - 1 it shares with
+    # the next, at least 8 output rows so that the shared rows stay a small overhead.
+    cdef Py_ssize_t bands = 1, band_rows
+    if n_threads > 1 and n_img < 4 * n_threads:
+        bands = min((4 * n_threads + n_img - 1) // n_img, max(oh // 8, 1))
+    band_rows = (oh + bands - 1) // bands
+    bands = (oh + band_rows - 1) // band_rows
+    cdef Py_ssize_t n_units = n_img * bands
+    if n_threads > n_units:
+        n_threads = <int>n_units
     n_threads = _usable_threads(n_threads)
 
     # Each thread's buffer is rounded up to whole cache lines so no two threads share one.
+    cdef Py_ssize_t band_elems = (band_rows + kh - 1) * ext_w
     cdef Py_ssize_t line = 64 // item
-    cdef Py_ssize_t per_thread = ((ext_h * ext_w + <Py_ssize_t>fc_scratch_elems(kw) + line - 1)
+    cdef Py_ssize_t per_thread = ((band_elems + <Py_ssize_t>fc_scratch_elems(kw) + line - 1)
                                   // line * line)
     cdef floating *buffers = NULL
     cdef _ColumnRun *runs = <_ColumnRun *>malloc(ext_w * sizeof(_ColumnRun))
@@ -367,29 +379,31 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     cdef Py_ssize_t xs0 = x.strides[0], xs1 = x.strides[1], ys0 = out.strides[0]
     cdef Py_ssize_t ldy = out.strides[1] // item
     cdef floating fill_value = <floating>fill
-    # Images run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
-    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / img_fmas), 1) * n_threads
-    cdef Py_ssize_t start = 0, stop, i
+    # Units run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
+    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / (img_fmas / bands)), 1) * n_threads
+    cdef Py_ssize_t start = 0, stop, u
     try:
         buffers = <floating *>malloc(n_threads * per_thread * sizeof(floating))
         if buffers == NULL:
             raise MemoryError()
-        # Guided, as in correlate_valid_batch: late images go to whichever thread is free.
-        while start < n_img:
-            stop = min(start + chunk, n_img)
+        # Guided, as in correlate_valid_batch: late units go to whichever thread is free.
+        while start < n_units:
+            stop = min(start + chunk, n_units)
             with nogil:
                 if n_threads == 1:  # no OpenMP region at all: also what makes forked children safe
-                    for i in range(start, stop):
+                    for u in range(start, stop):
                         _extend_and_correlate(
-                            x0 + i * xs0, xs1, w0 + i * w_step * kh * kw, kh, kw,
-                            <floating *>(y0 + i * ys0), ldy, oh, ow, &rowmap[0], runs, n_runs,
-                            fill_value, table, buffers, ext_w * ext_h)
+                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
+                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
+                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
+                            fill_value, table, buffers, band_elems)
                 else:
-                    for i in prange(start, stop, schedule="guided", num_threads=n_threads):
+                    for u in prange(start, stop, schedule="guided", num_threads=n_threads):
                         _extend_and_correlate(
-                            x0 + i * xs0, xs1, w0 + i * w_step * kh * kw, kh, kw,
-                            <floating *>(y0 + i * ys0), ldy, oh, ow, &rowmap[0], runs, n_runs,
-                            fill_value, table, buffers + threadid() * per_thread, ext_w * ext_h)
+                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
+                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
+                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
+                            fill_value, table, buffers + threadid() * per_thread, band_elems)
             PyErr_CheckSignals()
             start = stop
     finally:
@@ -400,24 +414,26 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
 cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                                        const floating *w, Py_ssize_t kh, Py_ssize_t kw,
                                        floating *y, Py_ssize_t ldy, Py_ssize_t oh, Py_ssize_t ow,
+                                       Py_ssize_t r0, Py_ssize_t band_rows,
                                        const Py_ssize_t *rowmap, const _ColumnRun *runs,
                                        Py_ssize_t n_runs, floating fill,
                                        const fc_kernel_table *table, floating *buffer,
-                                       Py_ssize_t ext_elems) noexcept nogil:
-    """One image: extended into buffer[:ext_elems], then correlated in one kernel call (the
-    kernel's own scratch follows the extended image in the buffer)."""
-    cdef Py_ssize_t ext_w = ow + kw - 1, ext_h = oh + kh - 1
+                                       Py_ssize_t band_elems) noexcept nogil:
+    """Output rows r0 .. r0 + band_rows - 1 (or to the end) of one image: the extended rows
+    they read written into buffer[:band_elems], then correlated in one kernel call (the
+    kernel's own scratch follows them in the buffer)."""
+    cdef Py_ssize_t ext_w = ow + kw - 1, rows = min(band_rows, oh - r0)
     cdef Py_ssize_t r, s, k, d, length
     cdef floating *row
     cdef const floating *source
     cdef const floating *run_src
-    for r in range(ext_h):
+    for r in range(rows + kh - 1):
         row = buffer + r * ext_w
-        if rowmap[r] < 0:
+        if rowmap[r0 + r] < 0:
             for k in range(ext_w):
                 row[k] = fill
             continue
-        source = <const floating *>(image + rowmap[r] * row_stride)
+        source = <const floating *>(image + rowmap[r0 + r] * row_stride)
         for s in range(n_runs):
             d, length = runs[s].dst, runs[s].length
             if runs[s].step == 1:
@@ -430,9 +446,11 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                 for k in range(length):
                     row[d + k] = run_src[-k]
     if floating is float:
-        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, oh, ow, buffer + ext_elems, 0)
+        table.corr_f32(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
+                       buffer + band_elems, 0)
     else:
-        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, oh, ow, buffer + ext_elems, 0)
+        table.corr_f64(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
+                       buffer + band_elems, 0)
 
 
 # ----------------------------------------------------------------------------- FMA peak
