@@ -38,9 +38,13 @@ _MAX_THREADS = 1 << 15
 # made in numpy chunks of _PAD_CHUNK_BYTES; at 128x128 the two were within noise then).
 _SMALL_IMAGE = 128 * 128
 _PAD_CHUNK_BYTES = 1 << 20
-# Extended images up to this size are built by the core, one per thread in a scratch buffer of
-# this size that stays in L2 between images (see `_correlate_extended`); larger ones (kernels
-# larger than a large image) in chunks with numpy, whose tiles the core can then split.
+# Extended images up to this size are built by the core, each thread into its own buffer
+# (see `_correlate_extended`); larger ones (kernels larger than a large image) in numpy chunks.
+# The bound is on memory, not speed: the core path measured 1.0-1.6x faster than the numpy
+# chunks at every size tried (66 KiB to 6.8 MiB, 2 threads), but it allocates the buffer once
+# per thread.  256 KiB is half the L2 of a Zen 3 core (where it was measured), so the buffer
+# stays in cache next to the kernel's reads, and it covers stacks of images up to 128x128 with
+# kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
 _EXTEND_BYTES = 256 * 1024
 
 
