@@ -409,8 +409,10 @@ def _boundary_map(start, stop, size, boundary):
 
 def _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads):
     """As `_correlate_extended`, from whole extended images, a chunk of the stack at a time:
-    for small images and kernels larger than the image.  The chunks keep the extra memory at
-    about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the core to read."""
+    for extended images too large for the core's per-thread buffers (_EXTEND_BYTES): kernels
+    larger than a large image, or very large kernels on small images.  The chunks keep the
+    extra memory at about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the
+    core to read."""
     _, p, q = kernel.shape
     _, oh, ow = out.shape
     rows, cols = range(-top, oh - top + p - 1), range(-left, ow - left + q - 1)
