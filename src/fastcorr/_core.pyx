@@ -271,6 +271,33 @@ cdef inline void _run_tile(const floating[:, :, :] x, const floating[:, :, ::1] 
                        min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
 
 
+# ----------------------------------------------------------------------------- FMA peak
+def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
+    """Measured FMA throughput in GFLOP/s of the best path this CPU supports.
+
+    Each thread runs independent FMA chains in registers (no memory traffic), so this is the
+    port limit that "% of peak" in the benchmark refers to.  Best of `repeats` runs.
+    """
+    cdef const fc_kernel_table *best = NULL
+    cdef int i
+    for i in range(fc_n_compiled()):
+        if fc_cpu_supports(fc_compiled(i).name) == 1:
+            best = fc_compiled(i)
+    cdef fc_probe_fn probe = best.fma_probe_f32 if dtype == "float32" else best.fma_probe_f64
+    n_threads = _usable_threads(n_threads)
+    cdef double flops, t0, elapsed, gflops = 0.0
+    cdef int k
+    for _ in range(repeats):
+        flops = 0.0
+        t0 = openmp.omp_get_wtime()
+        with nogil:
+            for k in prange(n_threads, schedule="static", chunksize=1, num_threads=n_threads):
+                flops += probe(iters)
+        elapsed = openmp.omp_get_wtime() - t0
+        gflops = max(gflops, flops / elapsed / 1e9)
+    return gflops, best.name.decode()
+
+
 # ----------------------------------------------------------------------------- extended batches
 # A run of consecutive extended-image columns taken from one source: `step` 1 (a run of the
 # image's columns, copied with memcpy), -1 (a mirrored run, 'symm'), or 0 (the fill value).
@@ -451,30 +478,3 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
     else:
         table.corr_f64(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
                        buffer + band_elems, 0)
-
-
-# ----------------------------------------------------------------------------- FMA peak
-def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
-    """Measured FMA throughput in GFLOP/s of the best path this CPU supports.
-
-    Each thread runs independent FMA chains in registers (no memory traffic), so this is the
-    port limit that "% of peak" in the benchmark refers to.  Best of `repeats` runs.
-    """
-    cdef const fc_kernel_table *best = NULL
-    cdef int i
-    for i in range(fc_n_compiled()):
-        if fc_cpu_supports(fc_compiled(i).name) == 1:
-            best = fc_compiled(i)
-    cdef fc_probe_fn probe = best.fma_probe_f32 if dtype == "float32" else best.fma_probe_f64
-    n_threads = _usable_threads(n_threads)
-    cdef double flops, t0, elapsed, gflops = 0.0
-    cdef int k
-    for _ in range(repeats):
-        flops = 0.0
-        t0 = openmp.omp_get_wtime()
-        with nogil:
-            for k in prange(n_threads, schedule="static", chunksize=1, num_threads=n_threads):
-                flops += probe(iters)
-        elapsed = openmp.omp_get_wtime() - t0
-        gflops = max(gflops, flops / elapsed / 1e9)
-    return gflops, best.name.decode()
