@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 
 import fastcorr
-from fastcorr import _api
+from fastcorr import _api, _core
 from reference import (
     assert_within_bound,
     correlate1d_reference,
@@ -65,15 +65,20 @@ def check_1d(op, a, v, dtype, mode, **kwargs):
     return result
 
 
-@pytest.fixture(params=["blocks", "whole"], ids=lambda f: f"frame={f}")
+@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
 def frame(request, monkeypatch):
-    """Both frame strategies of 'full'/'same' (see test_modes.py), with chunks of a few images
-    for the whole-image one so that per-image kernels are sliced per chunk."""
+    """The three frame strategies of 'full'/'same' (see test_modes.py), with chunks of a few
+    images for the numpy whole-image one so that per-image kernels are sliced per chunk."""
     if request.param == "blocks":
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+    elif request.param == "whole":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
     else:
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)
     return request.param
 
 
@@ -163,6 +168,127 @@ def test_2d_batch_of_one_equals_single_image():
         stacked = fastcorr.correlate2d(image[None, None], kernel[None], mode, "symm")
         assert stacked.shape == (1, 1) + single.shape
         np.testing.assert_allclose(stacked[0, 0], single, rtol=1e-13, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- core extension
+@pytest.fixture
+def core_extension_calls(monkeypatch):
+    """Counts the calls reaching _core.correlate_extended_batch (the small-image frame path),
+    so a test can show it exercised that path and not one of the others."""
+    calls = []
+    real = _core.correlate_extended_batch
+
+    def counted(*args):
+        calls.append(args[0].shape)
+        return real(*args)
+
+    monkeypatch.setattr(_core, "correlate_extended_batch", counted)
+    return calls
+
+
+# (stack shape, kernel shape): odd and even kernels, and kernels larger than the images in
+# rows, in columns and in both.
+EXTENDED_SHAPES = [((5, 9, 11), (3, 3)), ((5, 9, 11), (4, 2)), ((4, 8, 13), (5, 6)),
+                   ((3, 5, 12), (8, 3)), ((3, 12, 4), (3, 7)), ((4, 3, 4), (7, 9)),
+                   ((3, 1, 1), (3, 2))]
+
+
+def _views(stack):
+    """`stack` itself and non-contiguous views of the same shape holding other values: rows
+    two apart, rows reversed, every other image, and a transposed (columns-strided) batch."""
+    m = stack.shape[1]
+    rows2 = np.repeat(stack, 2, axis=1)[:, ::2]
+    reversed_rows = np.ascontiguousarray(stack[:, ::-1])[:, ::-1]
+    every_other = np.repeat(stack, 2, axis=0)[::2]
+    transposed = np.ascontiguousarray(stack.transpose(0, 2, 1)).transpose(0, 2, 1)
+    if m > 1:  # numpy calls a single row contiguous whatever its stride
+        assert not rows2.flags.c_contiguous and reversed_rows.strides[1] < 0
+        assert not every_other.flags.c_contiguous and not transposed.flags.c_contiguous
+    return {"C": stack, "rows::2": rows2, "rows::-1": reversed_rows, "images::2": every_other,
+            "transposed": transposed}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["full", "same"])
+@pytest.mark.parametrize("op", list(FUNCS_2D))
+def test_2d_small_images_extended_in_core(simd_path, core_extension_calls, op, mode, dtype):
+    """Stacks of small images, with the frame from images the core extends itself: every
+    boundary (a nonzero fill value), odd/even kernels and kernels larger than the image, one
+    kernel and a kernel per image, non-contiguous stacks, on each SIMD path; inputs unchanged."""
+    rng = np.random.default_rng(410)
+    fill = 1.5 - 0.75j if np.dtype(dtype).kind == "c" else 1.5
+    for shape1, shape2 in EXTENDED_SHAPES:
+        base = random_array(rng, shape1, dtype)
+        kernels = {"one kernel": random_array(rng, shape2, dtype),
+                   "per-image kernels": random_array(rng, shape1[:1] + shape2, dtype)}
+        for layout, stack in _views(base).items():
+            for kernel in kernels.values():
+                for boundary in ("fill", "wrap", "symm"):
+                    before, kernel_before = stack.copy(), kernel.copy()
+                    calls = len(core_extension_calls)
+                    check_2d(op, stack, kernel, dtype, mode, boundary, fill, workers=2)
+                    assert len(core_extension_calls) > calls, f"{layout}: core path not used"
+                    np.testing.assert_array_equal(stack, before, err_msg="in1 was modified")
+                    np.testing.assert_array_equal(kernel, kernel_before,
+                                                  err_msg="in2 was modified")
+
+
+def test_2d_small_images_extended_in_core_threads(core_extension_calls):
+    """Enough images for several chunks' worth of threads, on 1 and 2 threads, and out= a
+    strided view the core writes in place."""
+    rng = np.random.default_rng(411)
+    stack = random_array(rng, (200, 16, 20), np.float64)
+    kernel = random_array(rng, (200, 5, 4), np.float64)
+    for workers in (1, 2):
+        check_2d("convolve", stack, kernel, np.float64, "same", "symm", workers=workers)
+        out = np.full((200, 32, 20), np.nan)[:, ::2]
+        assert check_2d("correlate", stack, kernel, np.float64, "full", "wrap",
+                        out=np.empty((200, 20, 23)), workers=workers) is not None
+        assert check_2d("correlate", stack, kernel, np.float64, "same", "fill", -2.0, out=out,
+                        workers=workers) is out
+    assert core_extension_calls
+
+
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_2d_few_images_extended_in_core_bands(simd_path, core_extension_calls, mode):
+    """Fewer images than threads, with enough work for both: each image is cut into bands of
+    rows that extend their own rows (and share P - 1 with the next), on each SIMD path."""
+    rng = np.random.default_rng(412)
+    for count, image_shape, kernel_shape, dtype in [(1, (64, 80), (9, 7), np.float32),
+                                                     (2, (45, 50), (6, 8), np.float64),
+                                                     (1, (30, 20), (40, 9), np.float32)]:
+        stack = random_array(rng, (count,) + image_shape, dtype)
+        kernel = random_array(rng, kernel_shape, dtype)
+        for boundary in ("fill", "wrap", "symm"):
+            check_2d("correlate", stack, kernel, dtype, mode, boundary, -0.5, workers=2)
+    assert core_extension_calls
+
+
+def test_correlate_extended_batch_rejects_mismatches():
+    """The core entry point checks what it would otherwise read or write out of bounds."""
+    x = np.zeros((3, 6, 7))
+    w = np.zeros((1, 3, 2))
+    out = np.zeros((3, 6, 7))
+    rowmap = np.arange(-1, 7, dtype=np.intp)
+    colmap = np.arange(-1, 7, dtype=np.intp)
+    rowmap[-1] = colmap[-1] = -1
+    _core.correlate_extended_batch(x, w, out, rowmap, colmap, 0.0, 2)  # consistent: accepted
+    bad_calls = {
+        "out batch": (x, w, np.zeros((2, 6, 7)), rowmap, colmap),
+        "w batch": (x, np.zeros((2, 3, 2)), out, rowmap, colmap),
+        "rowmap length": (x, w, out, rowmap[:-1], colmap),
+        "colmap length": (x, w, out, rowmap, np.append(colmap, -1)),
+        "rowmap entry": (x, w, out, np.where(rowmap == 3, 6, rowmap), colmap),
+        "colmap entry": (x, w, out, rowmap, np.where(colmap == 3, -2, colmap)),
+        "empty out": (x, w, np.zeros((3, 0, 7)), rowmap[:2], colmap),
+        "x columns": (np.zeros((3, 7, 6)).transpose(0, 2, 1), w, out, rowmap, colmap),
+        "out columns": (x, w, np.zeros((3, 7, 6)).transpose(0, 2, 1), rowmap, colmap),
+    }
+    for what, args in bad_calls.items():
+        with pytest.raises(ValueError, match="correlate_extended_batch"):
+            _core.correlate_extended_batch(*args, 0.0, 2)
+            pytest.fail(f"{what} accepted")
 
 
 # ----------------------------------------------------------------------------- 1-D

@@ -43,16 +43,22 @@ SHAPES = [
 ]
 
 
-@pytest.fixture(params=["blocks", "whole"], ids=lambda f: f"frame={f}")
+@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
 def frame(request, monkeypatch):
-    """Both ways the frame is computed: from border blocks (large images) and from whole
-    extended images in chunks (small images; forced here with small chunks so several are
-    used)."""
+    """Every way the frame is computed: from border blocks (large images), from whole
+    extended images built by numpy in chunks (kernels larger than a large image; forced here
+    with small chunks so several are used), and from whole extended images built by the core in
+    per-thread buffers (small images; forced here for every size)."""
     if request.param == "blocks":
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+    elif request.param == "whole":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 1)
     else:
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 1)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)
     return request.param
 
 

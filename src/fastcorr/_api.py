@@ -1,16 +1,17 @@
 """Public 2-D correlation and convolution: argument checking, dtype promotion, modes and
 boundaries, complex data, out=, workers=.
 
-The compiled core (_core.pyx) computes only one thing: the 'valid' correlation of float32 or
-float64 images with unit-stride columns (any row stride) and C-contiguous kernels of the same
-dtype, into outputs with unit-stride columns that overlap neither.  Everything else is
-arranged here on top of it:
+The compiled core (_core.pyx) computes the 'valid' correlation of float32 or float64 images
+with unit-stride columns (any row stride) and C-contiguous kernels of the same dtype, into
+outputs with unit-stride columns that overlap neither; and, for stacks of small images, the
+same of each image extended by index maps that this module computes from the boundary rule.
+Everything else is arranged here on top of it:
 
 - scipy's argument conventions and the valid-mode in2-larger swap;
 - convolution as correlation with the kernel rotated by 180 degrees, correlation of complex
   data with the kernel conjugated;
-- 'full' and 'same' modes with the 'fill'/'wrap'/'symm' boundaries, without a padded copy of the
-  image (see `_correlate_extended`);
+- 'full' and 'same' modes with the 'fill'/'wrap'/'symm' boundaries, without a padded copy of a
+  large image (see `_correlate_extended`);
 - complex data as real correlations of the real and imaginary parts (see `_correlate_parts`);
 - stacks of images with broadcast leading dimensions, and axes=, on the core's batch entry
   point (one parallel loop over every image and tile);
@@ -32,11 +33,19 @@ _BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm
                "symmetric": "symm"}
 _MAX_THREADS = 1 << 15
 # Images of at most this many pixels get their 'full'/'same' frame from a whole extended copy
-# (in chunks of _PAD_CHUNK_BYTES, cache-resident) rather than from four border blocks: for a
-# stack of 32x32 images the blocks' many short row copies cost several times the interior
-# (measured at 32x32, 64x64 and 128x128; at 128x128 the two were within noise).
+# rather than from four border blocks: for a stack of 32x32 images the blocks' many short row
+# copies cost several times the interior (measured at 32x32, 64x64 and 128x128, with the copy
+# made in numpy chunks of _PAD_CHUNK_BYTES; at 128x128 the two were within noise then).
 _SMALL_IMAGE = 128 * 128
 _PAD_CHUNK_BYTES = 1 << 20
+# Extended images up to this size are built by the core, each thread into its own buffer
+# (see `_correlate_extended`); larger ones (kernels larger than a large image) in numpy chunks.
+# The bound is on memory, not speed: the core path measured 1.0-1.6x faster than the numpy
+# chunks at every size tried (66 KiB to 6.8 MiB, 2 threads), but it allocates the buffer once
+# per thread.  256 KiB is half the L2 of a Zen 3 core (where it was measured), so the buffer
+# stays in cache next to the kernel's reads, and it covers stacks of images up to 128x128 with
+# kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
+_EXTEND_BYTES = 256 * 1024
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -389,10 +398,21 @@ def _extended(image, rows, cols, boundary, fill):
     return block
 
 
+def _boundary_map(start, stop, size, boundary):
+    """For positions start..stop-1 along an axis of length `size`: the image position each
+    takes its value from, or -1 where it takes the fill value, as the core's intp maps."""
+    index = np.arange(start, stop, dtype=np.intp)
+    if boundary == "fill":
+        return np.where((index >= 0) & (index < size), index, -1)
+    return _boundary_index(index, size, boundary)
+
+
 def _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads):
     """As `_correlate_extended`, from whole extended images, a chunk of the stack at a time:
-    for small images and kernels larger than the image.  The chunks keep the extra memory at
-    about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the core to read."""
+    for extended images too large for the core's per-thread buffers (_EXTEND_BYTES): kernels
+    larger than a large image, or very large kernels on small images.  The chunks keep the
+    extra memory at about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the
+    core to read."""
     _, p, q = kernel.shape
     _, oh, ow = out.shape
     rows, cols = range(-top, oh - top + p - 1), range(-left, ow - left + q - 1)
@@ -411,12 +431,18 @@ def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads
     writes in place, out overlapping neither.  With `rotate` (valid mode only) each result is
     stored rotated by 180 degrees.
 
-    No padded copy of the images is made.  Output positions whose window lies inside the image
-    (the interior, all but a frame at most K-1 wide) are computed by the core straight from the
-    images into a view of `out`; each side of the frame is computed from a small block of the
-    extended images: the top and bottom bands from ``~2P x (N + 2Q)`` blocks, the left and
-    right bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory is
-    O(B * K * (M + N)), and the frame's share of the work is O(K / M + K / N).
+    Small images (at most _SMALL_IMAGE pixels) and kernels larger than the image are computed
+    from whole extended images: the core extends each image into a per-thread buffer (of at
+    most _EXTEND_BYTES) right before correlating it, from row and column maps computed here
+    once per call; extended images larger than that (kernels larger than a large image) are
+    built in numpy, a chunk of the stack at a time (`_correlate_padded`).
+
+    Otherwise no padded copy of the images is made.  Output positions whose window lies inside
+    the image (the interior, all but a frame at most K-1 wide) are computed by the core
+    straight from the images into a view of `out`; each side of the frame is computed from a
+    small block of the extended images: the top and bottom bands from ``~2P x (N + 2Q)``
+    blocks, the left and right bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory
+    is O(B * K * (M + N)), and the frame's share of the work is O(K / M + K / N).
     """
     _, m, n = image.shape
     _, p, q = kernel.shape
@@ -430,7 +456,15 @@ def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads
         # image and there is no interior to compute in place; or the images are so small that
         # the frame's four blocks and calls cost more than extending each image whole (as a
         # few-KiB, cache-resident copy per image).
-        _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
+        if (oh + p - 1) * (ow + q - 1) * image.itemsize <= _EXTEND_BYTES:
+            # Extending in numpy costs several slicing calls per chunk on one thread, more than
+            # the correlation of a 32x32 image; the core extends each image on the thread that
+            # correlates it, into a buffer still in cache when the kernel reads it.
+            rowmap = _boundary_map(-top, oh - top + p - 1, m, boundary)
+            colmap = _boundary_map(-left, ow - left + q - 1, n, boundary)
+            _core.correlate_extended_batch(image, kernel, out, rowmap, colmap, fill, n_threads)
+        else:
+            _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
         return
     all_cols = range(-left, n + right)
     _core.correlate_valid_batch(image, kernel,
@@ -709,7 +743,8 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=No
 
     The border of a 'full' or 'same' result (a frame at most ``P - 1`` rows and ``Q - 1``
     columns wide) is computed from small extended strips of `in1`, never from a padded copy of
-    the whole image, so these modes run at the speed of 'valid'.  Complex inputs are computed
+    a large image, so these modes run at the speed of 'valid'; small images (stacks of them)
+    are extended one at a time into a per-thread buffer instead.  Complex inputs are computed
     as four real correlations of the real and imaginary parts (two if one input is real).
 
     Examples

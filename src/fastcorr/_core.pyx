@@ -10,6 +10,7 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 cimport openmp
 import os
 
@@ -388,3 +389,185 @@ def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
         elapsed = openmp.omp_get_wtime() - t0
         gflops = max(gflops, flops / elapsed / 1e9)
     return gflops, best.name.decode()
+
+
+# ----------------------------------------------------------------------------- extended batches
+# A run of consecutive extended-image columns taken from one source: `step` 1 (a run of the
+# image's columns, copied with memcpy), -1 (a mirrored run, 'symm'), or 0 (the fill value).
+cdef struct _ColumnRun:
+    Py_ssize_t dst, length, src, step
+
+
+def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
+                             floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
+                             const Py_ssize_t[::1] colmap, double fill, int n_threads):
+    """out[i] = valid correlation of image i extended by a boundary rule with w[i] (or w[0]).
+
+    Extended-image row r is image row rowmap[r] and column c image column colmap[c], or `fill`
+    where either is -1; rowmap has OH + P - 1 entries and colmap OW + Q - 1.  x, w and out
+    follow correlate_valid_batch's layout rules (and out must overlap neither).
+
+    For stacks of small images in 'same'/'full' modes: one parallel loop over the images, each
+    thread writing the extended image into its own scratch buffer, which is still in cache when
+    the kernel reads it, then computing the whole image in one kernel call (with fewer images
+    than threads, bands of rows of each image instead).  The caller keeps OH + P - 1 by
+    OW + Q - 1 elements small (the most a per-thread buffer holds) and gives large images to
+    correlate_valid_batch, which tiles them.
+    """
+    cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
+    cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t ext_h = oh + kh - 1, ext_w = ow + kw - 1
+    if out.shape[0] != n_img or w.shape[0] not in (1, n_img):
+        raise ValueError("correlate_extended_batch: batch sizes of x, w and out differ")
+    if oh < 1 or ow < 1:
+        raise ValueError("correlate_extended_batch: out is empty")
+    if rowmap.shape[0] != ext_h or colmap.shape[0] != ext_w:
+        raise ValueError("correlate_extended_batch: rowmap and colmap need OH + P - 1 and "
+                         "OW + Q - 1 entries")
+    cdef Py_ssize_t r, c
+    # The maps index the images without bounds checks below: a bad entry would read outside.
+    for r in range(ext_h):
+        if rowmap[r] < -1 or rowmap[r] >= m:
+            raise ValueError("correlate_extended_batch: rowmap entry outside [-1, M)")
+    for c in range(ext_w):
+        if colmap[c] < -1 or colmap[c] >= n:
+            raise ValueError("correlate_extended_batch: colmap entry outside [-1, N)")
+    cdef Py_ssize_t item = sizeof(floating)  # signed: strides may be negative
+    if (x.strides[2] != item or out.strides[2] != item
+            or x.strides[1] % item or out.strides[1] % item
+            or x.strides[0] % item or out.strides[0] % item):
+        raise ValueError("correlate_extended_batch: x and out need unit-stride, aligned columns")
+    if n_img == 0:
+        return
+    cdef const fc_kernel_table *table = fc_active()
+    cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
+
+    cdef double img_fmas = <double>oh * ow * kh * kw
+    cdef Py_ssize_t max_useful = <Py_ssize_t>(n_img * img_fmas / MIN_FMAS_PER_THREAD)
+    if n_threads > max_useful:
+        n_threads = max(<int>max_useful, 1)
+    # Work units are bands of output rows of one image, a whole image unless there are too few
+    # images to keep every thread busy (one 128x128 image with a 33x33 kernel ran at half
+    # speed on one thread of two): each band extends its own rows plus the P - 1 it shares with
+    # the next, at least 8 output rows so that the shared rows stay a small overhead.
+    cdef Py_ssize_t bands = 1, band_rows
+    if n_threads > 1 and n_img < 4 * n_threads:
+        bands = min((4 * n_threads + n_img - 1) // n_img, max(oh // 8, 1))
+    band_rows = (oh + bands - 1) // bands
+    bands = (oh + band_rows - 1) // band_rows
+    cdef Py_ssize_t n_units = n_img * bands
+    if n_threads > n_units:
+        n_threads = <int>n_units
+    n_threads = _usable_threads(n_threads)
+
+    # Each thread's buffer is rounded up to whole cache lines so no two threads share one.
+    cdef Py_ssize_t band_elems = (band_rows + kh - 1) * ext_w
+    cdef Py_ssize_t line = 64 // item
+    cdef Py_ssize_t per_thread = (
+        (band_elems + <Py_ssize_t>fc_scratch_elems_2d(kh, kw, ow) + line - 1) // line * line)
+    cdef floating *buffers = NULL
+    cdef _ColumnRun *runs = <_ColumnRun *>malloc(ext_w * sizeof(_ColumnRun))
+    if runs == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t n_runs = 0, src, step
+    c = 0
+    while c < ext_w:
+        src = colmap[c]
+        r = c + 1
+        if src < 0:
+            step = 0
+            while r < ext_w and colmap[r] < 0:
+                r += 1
+        elif r < ext_w and src > 0 and colmap[r] == src - 1:
+            step = -1
+            while r < ext_w and colmap[r] >= 0 and colmap[r] == colmap[r - 1] - 1:
+                r += 1
+        else:
+            step = 1
+            while r < ext_w and colmap[r] >= 0 and colmap[r] == colmap[r - 1] + 1:
+                r += 1
+        runs[n_runs].dst = c
+        runs[n_runs].length = r - c
+        runs[n_runs].src = src
+        runs[n_runs].step = step
+        n_runs += 1
+        c = r
+
+    cdef const char *x0 = <const char *>&x[0, 0, 0]
+    cdef char *y0 = <char *>&out[0, 0, 0]
+    cdef const floating *w0 = &w[0, 0, 0]
+    cdef Py_ssize_t xs0 = x.strides[0], xs1 = x.strides[1], ys0 = out.strides[0]
+    cdef Py_ssize_t ldy = out.strides[1] // item
+    cdef floating fill_value = <floating>fill
+    # Units run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
+    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / (img_fmas / bands)), 1) * n_threads
+    cdef Py_ssize_t start = 0, stop, u
+    try:
+        buffers = <floating *>malloc(n_threads * per_thread * sizeof(floating))
+        if buffers == NULL:
+            raise MemoryError()
+        # Guided, as in correlate_valid_batch: late units go to whichever thread is free.
+        while start < n_units:
+            stop = min(start + chunk, n_units)
+            with nogil:
+                if n_threads == 1:  # no OpenMP region at all: also what makes forked children safe
+                    for u in range(start, stop):
+                        _extend_and_correlate(
+                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
+                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
+                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
+                            fill_value, table, buffers, band_elems)
+                else:
+                    for u in prange(start, stop, schedule="guided", num_threads=n_threads):
+                        _extend_and_correlate(
+                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
+                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
+                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
+                            fill_value, table, buffers + threadid() * per_thread, band_elems)
+            PyErr_CheckSignals()
+            start = stop
+    finally:
+        free(buffers)
+        free(runs)
+
+
+cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
+                                       const floating *w, Py_ssize_t kh, Py_ssize_t kw,
+                                       floating *y, Py_ssize_t ldy, Py_ssize_t oh, Py_ssize_t ow,
+                                       Py_ssize_t r0, Py_ssize_t band_rows,
+                                       const Py_ssize_t *rowmap, const _ColumnRun *runs,
+                                       Py_ssize_t n_runs, floating fill,
+                                       const fc_kernel_table *table, floating *buffer,
+                                       Py_ssize_t band_elems) noexcept nogil:
+    """Output rows r0 .. r0 + band_rows - 1 (or to the end) of one image: the extended rows
+    they read written into buffer[:band_elems], then correlated in one kernel call (the
+    kernel's own scratch follows them in the buffer)."""
+    cdef Py_ssize_t ext_w = ow + kw - 1, rows = min(band_rows, oh - r0)
+    cdef Py_ssize_t r, s, k, d, length
+    cdef floating *row
+    cdef const floating *source
+    cdef const floating *run_src
+    for r in range(rows + kh - 1):
+        row = buffer + r * ext_w
+        if rowmap[r0 + r] < 0:
+            for k in range(ext_w):
+                row[k] = fill
+            continue
+        source = <const floating *>(image + rowmap[r0 + r] * row_stride)
+        for s in range(n_runs):
+            d, length = runs[s].dst, runs[s].length
+            if runs[s].step == 1:
+                memcpy(row + d, source + runs[s].src, length * sizeof(floating))
+            elif runs[s].step == 0:
+                for k in range(length):
+                    row[d + k] = fill
+            else:
+                run_src = source + runs[s].src
+                for k in range(length):
+                    row[d + k] = run_src[-k]
+    if floating is float:
+        table.corr_f32(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
+                       buffer + band_elems, 0)
+    else:
+        table.corr_f64(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
+                       buffer + band_elems, 0)
