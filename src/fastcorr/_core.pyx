@@ -41,8 +41,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int block_vectors_1d
         int small_kernel_rows
         int small_block_rows
-    size_t fc_scratch_elems_2d(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t cols)
-    size_t fc_scratch_elems_1d(Py_ssize_t k)
+    size_t fc_scratch_elems(Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
     int fc_cpu_supports(const char *name)
@@ -238,7 +237,7 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
         n_threads = <int>n_tiles
 
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems_2d(kh, kw, min(tile_cols, ow))
+    cdef size_t scratch_elems = fc_scratch_elems(kw)
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
@@ -326,7 +325,7 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     if n_threads > n_tasks:
         n_threads = <int>n_tasks
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems_1d(k)
+    cdef size_t scratch_elems = fc_scratch_elems(k)
     cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
@@ -464,7 +463,7 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     cdef Py_ssize_t band_elems = (band_rows + kh - 1) * ext_w
     cdef Py_ssize_t line = 64 // item
     cdef Py_ssize_t per_thread = (
-        (band_elems + <Py_ssize_t>fc_scratch_elems_2d(kh, kw, ow) + line - 1) // line * line)
+        (band_elems + <Py_ssize_t>fc_scratch_elems(kw) + line - 1) // line * line)
     cdef floating *buffers = NULL
     cdef _ColumnRun *runs = <_ColumnRun *>malloc(ext_w * sizeof(_ColumnRun))
     if runs == NULL:

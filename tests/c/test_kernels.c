@@ -32,7 +32,7 @@ static int failures = 0;
         const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldy = cols + 5;                  \
         const ptrdiff_t ldx = ld_alias >= iw ? ld_alias : iw + 3;                                \
         T *x = malloc(sizeof(T) * ih * ldx), *w = malloc(sizeof(T) * kh * kw);                  \
-        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems_2d(kh, kw, cols)); \
+        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems(kw)); \
         for (ptrdiff_t i = 0; i < ih * ldx; i++) x[i] = (T)rnd();                                \
         for (ptrdiff_t i = 0; i < kh * kw; i++) w[i] = (T)rnd();                                 \
         for (ptrdiff_t i = 0; i < rows * ldy; i++) y[i] = (T)12345;                              \
@@ -79,7 +79,7 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
     {                                                                                             \
         const ptrdiff_t len = n + k - 1, guard = 5;                                              \
         T *x = malloc(sizeof(T) * len), *w = malloc(sizeof(T) * k);                              \
-        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems_1d(k));   \
+        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems(k));   \
         for (ptrdiff_t i = 0; i < len; i++) x[i] = (T)rnd();                                     \
         for (ptrdiff_t i = 0; i < k; i++) w[i] = (T)rnd();                                       \
         for (ptrdiff_t i = 0; i < n + guard; i++) y[i] = (T)12345;                               \
@@ -146,7 +146,7 @@ int main(void)
             check_f64(t, 2, 5, 40, 33, special, 0, 0);
             cases += 4;
         }
-        /* Rows 4 KiB apart alias in L1: bands read a copy of their rows (fc_rows_alias). */
+        /* Rows 4 KiB apart, as in power-of-two-wide images. */
         for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
             for (ptrdiff_t k = 1; k <= 9; k += 2) {
                 const ptrdiff_t cols = 3 + 29 * (k & 3);

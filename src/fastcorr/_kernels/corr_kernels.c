@@ -5,8 +5,6 @@
 #include "fastcorr_kernels.h"
 #include "simd.h"
 
-#include <string.h>
-
 /* Blocks are always inlined into the tile function so their accumulators stay in registers. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #define FC_INLINE __forceinline

@@ -227,71 +227,32 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
 #endif
 };
 
-/* Nonzero when the input rows of a band (`rows` rows, ldx apart) would crowd into the same L1
- * sets: with a row stride near a multiple of 4 KiB (a 1024- or 2048-wide float32 image), every
- * row of a band maps to one set of an 8-way L1, and the band's rows and outputs evict each other
- * on every strip.  Measured on AVX2, float32, 2048x2048, one thread: K=3 40 -> 51 GFLOP/s and
- * K=5 60 -> 79 with the rows 64 bytes further apart. */
-static int FN(fc_rows_alias)(ptrdiff_t ldx, ptrdiff_t rows)
-{
-    const ptrdiff_t page = 4096, line = 64;
-    const ptrdiff_t step = ((ldx * (ptrdiff_t)sizeof(S_T)) % page + page) % page;
-    int same_set = 0;
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        const ptrdiff_t off = (r * step) % page;
-        same_set += off < line || off > page - line;
-    }
-    return same_set > 4;
-}
-
-/* The band's input rows: x itself, or (buf != NULL) their copy into buf at stride ldb. */
-static inline const S_T *FN(fc_band_rows)(const S_T *x, ptrdiff_t ldx, ptrdiff_t rows,
-                                          ptrdiff_t width, S_T *buf, ptrdiff_t ldb)
-{
-    if (!buf) return x;
-    for (ptrdiff_t r = 0; r < rows; r++)
-        memcpy(buf + r * ldb, x + r * ldx, (size_t)width * sizeof(S_T));
-    return buf;
-}
-
 void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
                  ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int mirror)
 {
-    /* Bands of rows, top to bottom, each walking its rows left to right: input is read in row
-     * order, which the hardware prefetchers follow (a column-strip order, which jumps a whole
-     * image row per access, measured 2x slower at K=5), and the kh - 1 input rows that
-     * consecutive bands share are still in cache.
-     *
-     * If the rows alias in L1 (fc_rows_alias), each band reads a copy of its input rows at a
-     * stride of an odd number of cache lines, which puts up to 64 rows in distinct sets; the
-     * copy costs a load and a store per input element per band, against kh*kw FMAs per output. */
-    const ptrdiff_t line = 64 / (ptrdiff_t)sizeof(S_T), width = cols + kw - 1;
-    const int small = kh <= FC_KH_S && cols >= V_L;
-    const ptrdiff_t band = small ? FC_NR_S : (kh < FC_NR ? kh : FC_NR);
-    S_T *buf = NULL;
-    ptrdiff_t ldb = ldx;
-    if (rows > band && FN(fc_rows_alias)(ldx, band + kh - 1)) {
-        ldb = (width + line - 1) / line * line;
-        if ((ldb / line) % 2 == 0) ldb += line;
-        buf = scratch + fc_scratch_elems_1d(kw);
-    }
-    ptrdiff_t i = 0;
-    if (small) {
+    /* Bands of nr = min(kh, FC_NR) rows, top to bottom, each walking its rows left to right: input
+     * is read in row order, which the hardware prefetchers follow (a column-strip order, which
+     * jumps a whole image row per access, measured 2x slower at K=5), and the kh - 1 input rows
+     * that consecutive bands share are still in cache.  Taller blocks than kh would need more
+     * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
+     * form one shorter band (fewer than nr <= kh rows, so still valid). */
+    if (kh <= FC_KH_S && cols >= V_L) {
         /* Small kernels: bands of FC_NR_S rows with fc_sblock; the rows left over (fewer than
          * FC_NR_S) go to the general bands below. */
+        ptrdiff_t i = 0;
         for (; i + FC_NR_S <= rows; i += FC_NR_S)
-            FN(fc_sbands)[kh](FN(fc_band_rows)(x + i * ldx, ldx, FC_NR_S + kh - 1, width, buf, ldb),
-                              buf ? ldb : ldx, w, kw, y + i * ldy, ldy, cols, mirror);
+            FN(fc_sbands)[kh](x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
+        x += i * ldx;
+        y += i * ldy;
+        rows -= i;
     }
-    /* General bands of nr = min(kh, FC_NR) rows: taller blocks than kh would need more
-     * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left
-     * over form one shorter band (fewer than nr <= kh rows, so still valid). */
     const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
-    for (; i < rows; i += nr) {
-        const ptrdiff_t n = rows - i < nr ? rows - i : nr;
-        FN(fc_bands)[n](FN(fc_band_rows)(x + i * ldx, ldx, n + kh - 1, width, buf, ldb),
-                        buf ? ldb : ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, mirror);
-    }
+    ptrdiff_t i = 0;
+    for (; i + nr <= rows; i += nr)
+        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, mirror);
+    if (i < rows)
+        FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch,
+                               mirror);
 }
 
 double FN(fc_fma_probe)(long iters)

@@ -14,22 +14,15 @@
 extern "C" {
 #endif
 
-/* Widest vector of any path (and a 64-byte cache line of float32), in elements. */
-#define FC_MAX_LANES 16
-/* Tallest band of output rows any path computes at once. */
-#define FC_MAX_BAND_ROWS 8
-
 /* One output tile of a 'valid' correlation:
  *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
  * for r < rows, c < cols; with mirror != 0 the value goes to y[r*ldy - c] instead (columns
  * mirrored about y, which with a negative ldy stores the tile rotated by 180 degrees).
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
- * elements and may be negative; columns are unit-stride.  scratch must hold
- * fc_scratch_elems_2d(kh, kw, cols) elements of the tile's type; it is the only extra memory a tile
- * uses: a zero-padded copy of one input row (for rows narrower than one vector), and, when ldx
- * makes the rows of a band fall into the same L1 sets (power-of-two widths), a copy of the band's
- * input rows at a stride that does not. */
+ * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
+ * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
+ * input row, for rows narrower than one vector). */
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, float *scratch, int mirror);
@@ -39,7 +32,7 @@ typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, 
 
 /* A run of n outputs of a 1-D 'valid' correlation:
  *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
- * reading x[0 .. n + k - 1) only.  scratch must hold fc_scratch_elems_1d(k) elements (a zero-padded
+ * reading x[0 .. n + k - 1) only.  scratch must hold fc_scratch_elems(k) elements (a zero-padded
  * copy of the inputs of a run shorter than one vector). */
 typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, float *y,
                                  ptrdiff_t n, float *scratch);
@@ -67,10 +60,9 @@ typedef struct {
     int small_block_rows;      /* output rows of that block */
 } fc_kernel_table;
 
-/* Elements of scratch a 2-D tile of `cols` columns needs for a kh x kw kernel, and a 1-D run
- * for k taps; valid for every path. */
-size_t fc_scratch_elems_2d(ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t cols);
-size_t fc_scratch_elems_1d(ptrdiff_t k);
+/* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
+ * every path. */
+size_t fc_scratch_elems(ptrdiff_t kw);
 
 /* Paths compiled into this build, in order of preference (best last). */
 int fc_n_compiled(void);

@@ -175,8 +175,7 @@
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
 #endif
 
-#if FC_NR > FC_MAX_BAND_ROWS || FC_NR_S > FC_MAX_BAND_ROWS || VF32_L > FC_MAX_LANES
-#error "simd.h: a block is larger than fastcorr_kernels.h's scratch sizes allow"
-#endif
+/* Widest vector any path uses, in elements; sizes the per-thread scratch for every path. */
+#define FC_MAX_LANES 16
 
 #endif
