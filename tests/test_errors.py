@@ -199,6 +199,28 @@ def test_out_wrong_shape_in2_larger(func):
     raises_untouched(func, ValueError, r"\bout\b", _kernel(), _image(), out=np.zeros((2, 3)))
 
 
+def test_out_with_overlapping_elements(func):
+    """An out whose elements share memory (zero or too-short strides) cannot hold the result."""
+    base = np.zeros(64)
+    for strides in ((0, 8), (8, 8), (16, 8)):
+        out = np.lib.stride_tricks.as_strided(base, shape=(5, 6), strides=strides)
+        raises_untouched(func, ValueError, r"(?s)\bout\b.*share memory", _image(), _kernel(),
+                         out=out)
+    # Layouts numpy makes are accepted: transposed, every other row, reversed.
+    for out in (np.zeros((6, 5)).T, np.zeros((10, 6))[::2], np.zeros((5, 6))[::-1, ::-1]):
+        result = func(_image(), _kernel(), out=out)
+        assert result is out
+
+
+def test_fillvalue_beyond_int64(func):
+    """A Python int too large for int64 is a float fill (as scipy takes it); one too large for
+    a float is refused by name."""
+    np.testing.assert_array_equal(func(_image(), _kernel(), mode="full", fillvalue=2**70),
+                                  func(_image(), _kernel(), mode="full", fillvalue=2.0**70))
+    raises_untouched(func, ValueError, r"\bfillvalue\b.*too large", _image(), _kernel(),
+                     mode="full", fillvalue=10**400)
+
+
 def test_out_read_only(func):
     out = np.zeros((5, 6))
     out.flags.writeable = False

@@ -160,6 +160,14 @@ def _check_fillvalue(fillvalue, dtype):
     """
     if isinstance(fillvalue, (str, bytes)) or fillvalue is None:
         raise TypeError(f"fillvalue must be a number, got {type(fillvalue).__name__}")
+    if isinstance(fillvalue, int) and not isinstance(fillvalue, bool) and not (
+            -2**63 <= fillvalue < 2**63):
+        # numpy would make a Python int beyond int64 an object array; as a fill it is a float.
+        try:
+            fillvalue = float(fillvalue)
+        except OverflowError:
+            raise ValueError(f"fillvalue {fillvalue} is too large for a floating-point "
+                             "result") from None
     try:
         value = np.asarray(fillvalue)
     except (ValueError, TypeError):
@@ -232,6 +240,27 @@ def _check_out(out, shape, dtype):
         raise ValueError(f"out has shape {out.shape}, but the result has shape {shape}")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
+    if _may_overlap_itself(out):
+        raise ValueError(
+            f"out has elements that share memory (strides {out.strides} for shape "
+            f"{out.shape}); it needs one element per result value")
+
+
+def _may_overlap_itself(a):
+    """True when two elements of `a` may share memory (an as_strided view with a zero or too
+    short stride): the results written through one would overwrite another's, and the kernels
+    write several rows at once, so the outcome would not even be one of them.
+
+    Sufficient test for no overlap: with the dimensions sorted by |stride|, each stride spans
+    the whole extent of the smaller ones.  Layouts numpy creates (slices, transposes, negative
+    steps) always pass it.
+    """
+    extent = a.itemsize
+    for stride, size in sorted((abs(st), n) for n, st in zip(a.shape, a.strides) if n > 1):
+        if stride < extent:
+            return True
+        extent += (size - 1) * stride
+    return False
 
 
 # --------------------------------------------------------------------------- batches
