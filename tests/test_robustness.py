@@ -289,9 +289,13 @@ def test_fork_before_first_parallel_call():
 # A call of ~5e11 multiply-adds: tens of seconds on two cores of this machine (~14 G FMA/s
 # per core in float64), and still several seconds on a much faster one.
 CTRL_C_SCRIPT = """
-    import sys, threading, time
+    import signal, sys, threading, time
     import numpy as np
     import fastcorr
+    # What an interactive user has.  A child of a job started with & from a non-interactive
+    # shell (nohup, a CI runner's background step) inherits SIGINT ignored, and Python then
+    # installs no handler, so the signal would never reach the call under test.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from reference import correlate2d_valid_reference, error_bound, assert_within_bound
 
     image = np.ones((6000, 6000))
