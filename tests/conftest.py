@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastcorr import _dispatch
+from fastcorr import _api, _dispatch
 
 SUPPORTED_PATHS = _dispatch.supported_paths()
 
@@ -87,4 +87,24 @@ def in1_layout(request):
 
 @pytest.fixture(params=LAYOUTS, ids=lambda layout: f"in2={layout}")
 def in2_layout(request):
+    return request.param
+
+
+@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
+def frame(request, monkeypatch):
+    """Every way the 'full'/'same' frame is computed, forced for every image size: from border
+    blocks (large images), from whole extended images built by numpy in chunks (kernels larger
+    than a large image; chunks of a few small images, so that several chunks are used and
+    per-image kernels are sliced per chunk), and from whole extended images built by the core
+    in per-thread buffers (small images)."""
+    if request.param == "blocks":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+    elif request.param == "whole":
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
+        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
+    else:
+        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
+        monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)
     return request.param

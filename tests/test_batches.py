@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 
 import fastcorr
-from fastcorr import _api, _core
+from fastcorr import _core
 from reference import (
     assert_within_bound,
     correlate1d_reference,
@@ -63,23 +63,6 @@ def check_1d(op, a, v, dtype, mode, **kwargs):
                                                       v[index].astype(dtype), mode),
                             2 * bound, ctx + " vs numpy")
     return result
-
-
-@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
-def frame(request, monkeypatch):
-    """The three frame strategies of 'full'/'same' (see test_modes.py), with chunks of a few
-    images for the numpy whole-image one so that per-image kernels are sliced per chunk."""
-    if request.param == "blocks":
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-    elif request.param == "whole":
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
-    else:
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)
-    return request.param
 
 
 # ----------------------------------------------------------------------------- 2-D

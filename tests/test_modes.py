@@ -13,7 +13,7 @@ import pytest
 import scipy.signal
 
 import fastcorr
-from fastcorr import _api
+
 from reference import (assert_within_bound, correlate2d_reference, dtype_id, error_bound,
                        fill_scalar, random_array)
 
@@ -41,25 +41,6 @@ SHAPES = [
     ((1, 9), (2, 4)),
     ((11, 1), (4, 1)),
 ]
-
-
-@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
-def frame(request, monkeypatch):
-    """Every way the frame is computed: from border blocks (large images), from whole
-    extended images built by numpy in chunks (kernels larger than a large image; forced here
-    with small chunks so several are used), and from whole extended images built by the core in
-    per-thread buffers (small images; forced here for every size)."""
-    if request.param == "blocks":
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-    elif request.param == "whole":
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 1)
-    else:
-        monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)
-    return request.param
 
 
 def fill_values(dtype):
