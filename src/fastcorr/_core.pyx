@@ -162,6 +162,53 @@ cdef inline int _usable_threads(int n_threads):
     return n_threads
 
 
+# ----------------------------------------------------------------------------- the parallel loop
+# Every entry point below cuts its work into units (tiles, runs, image bands) described by a job
+# struct of raw pointers and byte strides, and hands them to _run_units with a unit function.
+ctypedef void (*_unit_fn)(const void *job, Py_ssize_t unit, char *scratch) noexcept nogil
+
+
+cdef int _run_units(_unit_fn unit_fn, const void *job, Py_ssize_t n_units,
+                    Py_ssize_t units_per_chunk, int n_threads, char *scratch,
+                    Py_ssize_t scratch_bytes) except -1:
+    """unit_fn(job, u, this thread's scratch) for every u < n_units, on n_threads threads.
+
+    The units run in chunks of units_per_chunk per thread, with the GIL taken back between
+    chunks to look for Ctrl-C (see CHUNK_FMAS).  One thread runs without entering OpenMP at all,
+    which is also what keeps forked children safe.  More share each chunk by a guided schedule:
+    on a machine shared with other processes a static split waits for the slowest thread, while
+    guided hands late units to whichever thread is free (on a quiet machine the two measured the
+    same).  Thread t's scratch is scratch + t * scratch_bytes.
+    """
+    cdef Py_ssize_t chunk = max(units_per_chunk, 1) * n_threads
+    cdef Py_ssize_t start = 0, stop, u
+    while start < n_units:
+        stop = min(start + chunk, n_units)
+        with nogil:
+            if n_threads == 1:
+                for u in range(start, stop):
+                    unit_fn(job, u, scratch)
+            else:
+                for u in prange(start, stop, schedule="guided", num_threads=n_threads):
+                    unit_fn(job, u, scratch + threadid() * scratch_bytes)
+        PyErr_CheckSignals()
+        start = stop
+    return 0
+
+
+cdef int _check_strides(str who, const Py_ssize_t *xs, const Py_ssize_t *ys, int ndim,
+                        Py_ssize_t item) except -1:
+    """x and out (strides xs, ys) need unit-stride last axes, which the kernels' vector loads and
+    stores assume, and strides in whole items elsewhere."""
+    cdef int d
+    if xs[ndim - 1] != item or ys[ndim - 1] != item:
+        raise ValueError(f"{who}: x and out need unit-stride, aligned last axes")
+    for d in range(ndim - 1):
+        if xs[d] % item or ys[d] % item:
+            raise ValueError(f"{who}: x and out need unit-stride, aligned last axes")
+    return 0
+
+
 # ----------------------------------------------------------------------------- correlation
 def correlate_valid(x, w, out, int n_threads, bint rotate=False):
     """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads (rotated by
@@ -194,10 +241,7 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     # Signed item size: strides may be negative, and a size_t operand would make the C
     # division and remainder unsigned.
     cdef Py_ssize_t item = sizeof(floating)
-    if (x.strides[2] != item or out.strides[2] != item
-            or x.strides[1] % item or out.strides[1] % item
-            or x.strides[0] % item or out.strides[0] % item):
-        raise ValueError("correlate_valid_batch: x and out need unit-stride, aligned columns")
+    _check_strides("correlate_valid_batch", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
     cdef const fc_kernel_table *table = fc_active()
@@ -237,55 +281,56 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
         n_threads = <int>n_tiles
 
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems(kw)
-    cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
+    cdef _TileJob job
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
+    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
+    job.oh, job.ow, job.item, job.rotate, job.table = oh, ow, item, rotate, table
+    job.tiles_per_img, job.n_tc, job.tile_rows, job.tile_cols = (
+        tiles_per_img, n_tc, tile_rows, tile_cols)
+    cdef Py_ssize_t scratch_bytes = fc_scratch_elems(kw) * item
+    cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
     if scratch == NULL:
         raise MemoryError()
-    # Tiles run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
     cdef double tile_fmas = <double>tile_rows * tile_cols * kh * kw
-    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / tile_fmas), 1) * n_threads
-    cdef Py_ssize_t start = 0, stop, t
-    # Guided rather than static: on a machine shared with other processes a static split waits
-    # for the slowest thread, while guided hands late tiles to whichever thread is free (on a
-    # quiet machine the two measured the same).
     try:
-        while start < n_tiles:
-            stop = min(start + chunk, n_tiles)
-            with nogil:
-                if n_threads == 1:  # no OpenMP region at all: also what makes forked children safe
-                    for t in range(start, stop):
-                        _run_tile(x, w, out, t, tiles_per_img, n_tc, tile_rows, tile_cols, w_step,
-                                  rotate, table, scratch)
-                else:
-                    for t in prange(start, stop, schedule="guided", num_threads=n_threads):
-                        _run_tile(x, w, out, t, tiles_per_img, n_tc, tile_rows, tile_cols, w_step,
-                                  rotate, table, scratch + threadid() * scratch_elems)
-            PyErr_CheckSignals()
-            start = stop
+        _run_units(_tile_unit, &job, n_tiles, <Py_ssize_t>(CHUNK_FMAS / tile_fmas), n_threads,
+                   scratch, scratch_bytes)
     finally:
         free(scratch)
 
 
-cdef inline void _run_tile(const floating[:, :, :] x, const floating[:, :, ::1] w,
-                           floating[:, :, :] out, Py_ssize_t t, Py_ssize_t tiles_per_img,
-                           Py_ssize_t n_tc, Py_ssize_t tile_rows, Py_ssize_t tile_cols,
-                           Py_ssize_t w_step, bint rotate, const fc_kernel_table *table,
-                           floating *scratch) noexcept nogil:
-    cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
-    cdef Py_ssize_t i = t // tiles_per_img, tile = t % tiles_per_img
-    cdef Py_ssize_t r0 = (tile // n_tc) * tile_rows, c0 = (tile % n_tc) * tile_cols
+cdef struct _TileJob:
+    const char *x
+    Py_ssize_t x_img, x_row  # byte strides, as every stride in the job structs
+    const char *w
+    Py_ssize_t w_img, kh, kw  # w_img 0: one kernel for every image
+    char *y
+    Py_ssize_t y_img, y_row, oh, ow, item
+    Py_ssize_t tiles_per_img, n_tc, tile_rows, tile_cols
+    bint rotate
+    const fc_kernel_table *table
+
+
+cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogil:
+    cdef const _TileJob *job = <const _TileJob *>job_
+    cdef Py_ssize_t i = t // job.tiles_per_img, tile = t % job.tiles_per_img
+    cdef Py_ssize_t r0 = (tile // job.n_tc) * job.tile_rows, c0 = (tile % job.n_tc) * job.tile_cols
     # A rotated store starts each tile at its mirror image and walks rows upwards.
-    cdef Py_ssize_t yr = oh - 1 - r0 if rotate else r0
-    cdef Py_ssize_t yc = ow - 1 - c0 if rotate else c0
-    cdef Py_ssize_t item = sizeof(floating)  # signed: row strides may be negative
-    cdef Py_ssize_t ldx = x.strides[1] // item
-    cdef Py_ssize_t ldy = (-1 if rotate else 1) * (out.strides[1] // item)
-    if floating is float:
-        table.corr_f32(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
-                       min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
+    cdef Py_ssize_t yr = job.oh - 1 - r0 if job.rotate else r0
+    cdef Py_ssize_t yc = job.ow - 1 - c0 if job.rotate else c0
+    cdef const char *x = job.x + i * job.x_img + r0 * job.x_row + c0 * job.item
+    cdef const char *w = job.w + i * job.w_img
+    cdef char *y = job.y + i * job.y_img + yr * job.y_row + yc * job.item
+    cdef Py_ssize_t ldx = job.x_row // job.item
+    cdef Py_ssize_t ldy = (-1 if job.rotate else 1) * (job.y_row // job.item)
+    cdef Py_ssize_t rows = min(job.tile_rows, job.oh - r0), cols = min(job.tile_cols, job.ow - c0)
+    if job.item == sizeof(float):
+        job.table.corr_f32(<const float *>x, ldx, <const float *>w, job.kh, job.kw,
+                           <float *>y, ldy, rows, cols, <float *>scratch, job.rotate)
     else:
-        table.corr_f64(&x[i, r0, c0], ldx, &w[i * w_step, 0, 0], kh, kw, &out[i, yr, yc], ldy,
-                       min(tile_rows, oh - r0), min(tile_cols, ow - c0), scratch, rotate)
+        job.table.corr_f64(<const double *>x, ldx, <const double *>w, job.kh, job.kw,
+                           <double *>y, ldy, rows, cols, <double *>scratch, job.rotate)
 
 
 def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
@@ -303,9 +348,7 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     if k < 1 or n != x.shape[1] - k + 1 or n < 1:
         raise ValueError("correlate_valid_1d_batch: out length does not match the valid length")
     cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
-    if (x.strides[1] != item or out.strides[1] != item
-            or x.strides[0] % item or out.strides[0] % item):
-        raise ValueError("correlate_valid_1d_batch: x and out need unit-stride, aligned rows")
+    _check_strides("correlate_valid_1d_batch", x.strides, out.strides, 2, item)
     if n_sig == 0:
         return
     cdef const fc_kernel_table *table = fc_active()
@@ -325,42 +368,46 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     if n_threads > n_tasks:
         n_threads = <int>n_tasks
     n_threads = _usable_threads(n_threads)
-    cdef size_t scratch_elems = fc_scratch_elems(k)
-    cdef floating *scratch = <floating *>malloc(n_threads * scratch_elems * sizeof(floating))
+    cdef _RunJob job
+    job.x, job.x_sig = <const char *>&x[0, 0], x.strides[0]
+    job.w, job.w_sig, job.k = <const char *>&w[0, 0], w_step * w.strides[0], k
+    job.y, job.y_sig, job.n = <char *>&out[0, 0], out.strides[0], n
+    job.runs_per_sig, job.run, job.item, job.table = runs_per_sig, run, item, table
+    cdef Py_ssize_t scratch_bytes = fc_scratch_elems(k) * item
+    cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
     if scratch == NULL:
         raise MemoryError()
-    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / (<double>run * k)), 1) * n_threads
-    cdef Py_ssize_t start = 0, stop, t
     try:
-        while start < n_tasks:
-            stop = min(start + chunk, n_tasks)
-            with nogil:
-                if n_threads == 1:
-                    for t in range(start, stop):
-                        _run_1d(x, w, out, t, runs_per_sig, run, w_step, table, scratch)
-                else:
-                    for t in prange(start, stop, schedule="guided", num_threads=n_threads):
-                        _run_1d(x, w, out, t, runs_per_sig, run, w_step, table,
-                                scratch + threadid() * scratch_elems)
-            PyErr_CheckSignals()
-            start = stop
+        _run_units(_run_unit, &job, n_tasks, <Py_ssize_t>(CHUNK_FMAS / (<double>run * k)),
+                   n_threads, scratch, scratch_bytes)
     finally:
         free(scratch)
 
 
-cdef inline void _run_1d(const floating[:, :] x, const floating[:, ::1] w, floating[:, :] out,
-                         Py_ssize_t t, Py_ssize_t runs_per_sig, Py_ssize_t run,
-                         Py_ssize_t w_step, const fc_kernel_table *table,
-                         floating *scratch) noexcept nogil:
-    cdef Py_ssize_t i = t // runs_per_sig, j = t % runs_per_sig
-    cdef Py_ssize_t start = j * run
-    cdef Py_ssize_t length = run if j < runs_per_sig - 1 else out.shape[1] - start
-    if floating is float:
-        table.corr1d_f32(&x[i, start], &w[i * w_step, 0], w.shape[1], &out[i, start], length,
-                         scratch)
+cdef struct _RunJob:
+    const char *x
+    Py_ssize_t x_sig
+    const char *w
+    Py_ssize_t w_sig, k  # w_sig 0: one kernel for every signal
+    char *y
+    Py_ssize_t y_sig, n, runs_per_sig, run, item
+    const fc_kernel_table *table
+
+
+cdef void _run_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogil:
+    cdef const _RunJob *job = <const _RunJob *>job_
+    cdef Py_ssize_t i = t // job.runs_per_sig, j = t % job.runs_per_sig
+    cdef Py_ssize_t start = j * job.run
+    cdef Py_ssize_t length = job.run if j < job.runs_per_sig - 1 else job.n - start
+    cdef const char *x = job.x + i * job.x_sig + start * job.item
+    cdef const char *w = job.w + i * job.w_sig
+    cdef char *y = job.y + i * job.y_sig + start * job.item
+    if job.item == sizeof(float):
+        job.table.corr1d_f32(<const float *>x, <const float *>w, job.k, <float *>y, length,
+                             <float *>scratch)
     else:
-        table.corr1d_f64(&x[i, start], &w[i * w_step, 0], w.shape[1], &out[i, start], length,
-                         scratch)
+        job.table.corr1d_f64(<const double *>x, <const double *>w, job.k, <double *>y, length,
+                             <double *>scratch)
 
 
 # ----------------------------------------------------------------------------- FMA peak
@@ -431,11 +478,8 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     for c in range(ext_w):
         if colmap[c] < -1 or colmap[c] >= n:
             raise ValueError("correlate_extended_batch: colmap entry outside [-1, N)")
-    cdef Py_ssize_t item = sizeof(floating)  # signed: strides may be negative
-    if (x.strides[2] != item or out.strides[2] != item
-            or x.strides[1] % item or out.strides[1] % item
-            or x.strides[0] % item or out.strides[0] % item):
-        raise ValueError("correlate_extended_batch: x and out need unit-stride, aligned columns")
+    cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
+    _check_strides("correlate_extended_batch", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
     cdef const fc_kernel_table *table = fc_active()
@@ -464,7 +508,6 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     cdef Py_ssize_t line = 64 // item
     cdef Py_ssize_t per_thread = (
         (band_elems + <Py_ssize_t>fc_scratch_elems(kw) + line - 1) // line * line)
-    cdef floating *buffers = NULL
     cdef _ColumnRun *runs = <_ColumnRun *>malloc(ext_w * sizeof(_ColumnRun))
     if runs == NULL:
         raise MemoryError()
@@ -492,42 +535,54 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
         n_runs += 1
         c = r
 
-    cdef const char *x0 = <const char *>&x[0, 0, 0]
-    cdef char *y0 = <char *>&out[0, 0, 0]
-    cdef const floating *w0 = &w[0, 0, 0]
-    cdef Py_ssize_t xs0 = x.strides[0], xs1 = x.strides[1], ys0 = out.strides[0]
-    cdef Py_ssize_t ldy = out.strides[1] // item
-    cdef floating fill_value = <floating>fill
-    # Units run in chunks with a look for Ctrl-C between them (see CHUNK_FMAS).
-    cdef Py_ssize_t chunk = max(<Py_ssize_t>(CHUNK_FMAS / (img_fmas / bands)), 1) * n_threads
-    cdef Py_ssize_t start = 0, stop, u
+    cdef _ExtendJob job
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
+    job.y, job.y_img, job.ldy = <char *>&out[0, 0, 0], out.strides[0], out.strides[1] // item
+    job.oh, job.ow, job.bands, job.band_rows, job.band_elems = oh, ow, bands, band_rows, band_elems
+    job.rowmap, job.runs, job.n_runs, job.fill = &rowmap[0], runs, n_runs, fill
+    job.item, job.table = item, table
+    cdef char *buffers = NULL
     try:
-        buffers = <floating *>malloc(n_threads * per_thread * sizeof(floating))
+        buffers = <char *>malloc(n_threads * per_thread * item)
         if buffers == NULL:
             raise MemoryError()
-        # Guided, as in correlate_valid_batch: late units go to whichever thread is free.
-        while start < n_units:
-            stop = min(start + chunk, n_units)
-            with nogil:
-                if n_threads == 1:  # no OpenMP region at all: also what makes forked children safe
-                    for u in range(start, stop):
-                        _extend_and_correlate(
-                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
-                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
-                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
-                            fill_value, table, buffers, band_elems)
-                else:
-                    for u in prange(start, stop, schedule="guided", num_threads=n_threads):
-                        _extend_and_correlate(
-                            x0 + (u // bands) * xs0, xs1, w0 + (u // bands) * w_step * kh * kw,
-                            kh, kw, <floating *>(y0 + (u // bands) * ys0), ldy, oh, ow,
-                            (u % bands) * band_rows, band_rows, &rowmap[0], runs, n_runs,
-                            fill_value, table, buffers + threadid() * per_thread, band_elems)
-            PyErr_CheckSignals()
-            start = stop
+        _run_units(_extend_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / (img_fmas / bands)),
+                   n_threads, buffers, per_thread * item)
     finally:
         free(buffers)
         free(runs)
+
+
+cdef struct _ExtendJob:
+    const char *x
+    Py_ssize_t x_img, x_row
+    const char *w
+    Py_ssize_t w_img, kh, kw  # w_img 0: one kernel for every image
+    char *y
+    Py_ssize_t y_img, ldy, oh, ow, bands, band_rows, band_elems
+    const Py_ssize_t *rowmap
+    const _ColumnRun *runs
+    Py_ssize_t n_runs, item
+    double fill
+    const fc_kernel_table *table
+
+
+cdef void _extend_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _ExtendJob *job = <const _ExtendJob *>job_
+    cdef Py_ssize_t i = u // job.bands, r0 = (u % job.bands) * job.band_rows
+    if job.item == sizeof(float):
+        _extend_and_correlate(job.x + i * job.x_img, job.x_row,
+                              <const float *>(job.w + i * job.w_img), job.kh, job.kw,
+                              <float *>(job.y + i * job.y_img), job.ldy, job.oh, job.ow, r0,
+                              job.band_rows, job.rowmap, job.runs, job.n_runs, <float>job.fill,
+                              job.table, <float *>scratch, job.band_elems)
+    else:
+        _extend_and_correlate(job.x + i * job.x_img, job.x_row,
+                              <const double *>(job.w + i * job.w_img), job.kh, job.kw,
+                              <double *>(job.y + i * job.y_img), job.ldy, job.oh, job.ow, r0,
+                              job.band_rows, job.rowmap, job.runs, job.n_runs, job.fill,
+                              job.table, <double *>scratch, job.band_elems)
 
 
 cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
