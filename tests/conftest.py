@@ -90,20 +90,18 @@ def in2_layout(request):
     return request.param
 
 
-@pytest.fixture(params=["blocks", "whole", "core"], ids=lambda f: f"frame={f}")
+@pytest.fixture(params=["framed", "blocks", "whole"], ids=lambda f: f"frame={f}")
 def frame(request, monkeypatch):
-    """Every way the 'full'/'same' frame is computed, forced for every image size: from border
-    blocks (large images), from whole extended images built by numpy in chunks (kernels larger
-    than a large image; chunks of a few small images, so that several chunks are used and
-    per-image kernels are sliced per chunk), and from whole extended images built by the core
-    in per-thread buffers (small images)."""
-    if request.param == "blocks":
+    """Every way the core computes a 'full'/'same' result, forced for every image size: an
+    interior read in place plus a frame from extended rows (large images); whole extended
+    images cut into the smallest blocks the core allows (kernels larger than a large image: a
+    buffer budget of nothing, so blocks of rows and columns each extend their own); and whole
+    extended images, one block per image (stacks of small images)."""
+    if request.param == "framed":
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 0)
-        monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-    elif request.param == "whole":
+    elif request.param == "blocks":
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
         monkeypatch.setattr(_api, "_EXTEND_BYTES", 0)
-        monkeypatch.setattr(_api, "_PAD_CHUNK_BYTES", 3000)
     else:
         monkeypatch.setattr(_api, "_SMALL_IMAGE", 1 << 40)
         monkeypatch.setattr(_api, "_EXTEND_BYTES", 1 << 40)

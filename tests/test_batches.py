@@ -272,6 +272,22 @@ def test_correlate_extended_batch_rejects_mismatches():
         with pytest.raises(ValueError, match="correlate_extended_batch"):
             _core.correlate_extended_batch(*args, 0.0, 2)
             pytest.fail(f"{what} accepted")
+    # An interior (top, left) is read straight from x, so the core checks that it lies inside
+    # out and that the maps say the same.
+    colmap = np.arange(-1, 7, dtype=np.intp)  # the interior reaches the right edge
+    _core.correlate_extended_batch(x, w, out, rowmap, colmap, 0.0, 2, 0, 1, 1)  # accepted
+    bad_interiors = {
+        "rows past out": (2, 1), "columns past out": (1, 2), "negative left": (1, -1),
+        "rowmap disagrees": (0, 1), "colmap disagrees": (1, 0),
+    }
+    for what, (top, left) in bad_interiors.items():
+        with pytest.raises(ValueError, match="correlate_extended_batch.*interior"):
+            _core.correlate_extended_batch(x, w, out, rowmap, colmap, 0.0, 2, 0, top, left)
+            pytest.fail(f"{what} accepted")
+    with pytest.raises(ValueError, match="interior"):
+        big_kernel = np.zeros((1, 7, 2))
+        _core.correlate_extended_batch(x, big_kernel, np.zeros((3, 2, 7)), rowmap,
+                                       colmap, 0.0, 2, 0, 0, 1)
 
 
 # ----------------------------------------------------------------------------- 1-D

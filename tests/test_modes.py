@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 
 import fastcorr
+from fastcorr import _api
 
 from reference import (assert_within_bound, correlate2d_reference, dtype_id, error_bound,
                        fill_scalar, random_array)
@@ -104,8 +105,8 @@ def test_grid(frame, op, mode, boundary, dtype):
 @pytest.mark.parametrize("mode", ["full", "same"])
 @pytest.mark.parametrize("op", list(FUNCS))
 def test_every_path(frame, simd_path, op, mode, boundary, workers):
-    """Images wide enough that the interior, the top/bottom bands and the (transposed) side
-    bands all run full vectors and partial tails on each SIMD path."""
+    """Images wide enough that the interior tiles, the top/bottom bands and the side bands all
+    run full vectors and partial tails on each SIMD path."""
     rng = np.random.default_rng(101)
     cases = [((37, 70), (3, 3)), ((40, 53), (4, 6)), ((26, 41), (9, 2)), ((5, 90), (7, 8))]
     for i, (image_shape, kernel_shape) in enumerate(cases):
@@ -305,3 +306,31 @@ def test_no_padded_copy_of_the_image(boundary):
         tracemalloc.stop()
     extra = peak - result.nbytes
     assert extra < image.nbytes / 10, f"{extra} bytes beyond the result for a {image.nbytes}-byte image"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128], ids=dtype_id)
+def test_result_placed_apart_from_the_input(dtype):
+    """A result fastcorr allocates is an ordinary C-contiguous, writeable array whose interior
+    starts half a page (mod 4 KiB) from in1's data, the placement that keeps the kernel's loads
+    clear of its pending stores (see _api._empty_apart); small results are plain np.empty."""
+    rng = np.random.default_rng(107)
+    image = random_array(rng, (64, 256), dtype)
+    kernel = random_array(rng, (5, 5), dtype)
+    captured = []
+    real = _api._empty_apart
+
+    def spy(shape, dtype_, x, first):
+        y = real(shape, dtype_, x, first)
+        captured.append((y, x, first))
+        return y
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_api, "_empty_apart", spy)
+        for mode in ("same", "full"):
+            result = check("correlate", image, kernel, dtype, mode)
+            assert result.flags.c_contiguous and result.flags.writeable
+    assert captured
+    for y, x, first in captured:
+        assert (y.ctypes.data + first * y.itemsize - x.ctypes.data) % 4096 == 2048
+    small = _api._empty_apart((3, 4), np.float64, image.real, 0)
+    assert small.shape == (3, 4) and small.base is None

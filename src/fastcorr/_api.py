@@ -3,8 +3,8 @@ boundaries, complex data, out=, workers=.
 
 The compiled core (_core.pyx) computes the 'valid' correlation of float32 or float64 images
 with unit-stride columns (any row stride) and C-contiguous kernels of the same dtype, into
-outputs with unit-stride columns that overlap neither; and, for stacks of small images, the
-same of each image extended by index maps that this module computes from the boundary rule.
+outputs with unit-stride columns that overlap neither; and the same of each image extended by
+row and column maps that this module computes from the boundary rule ('full' and 'same').
 Everything else is arranged here on top of it:
 
 - scipy's argument conventions and the valid-mode in2-larger swap;
@@ -19,6 +19,7 @@ Everything else is arranged here on top of it:
 
 The 1-D functions (_api1d.py) reuse the dtype table, the workers resolver and the complex split.
 """
+import math
 import numbers
 import os
 
@@ -32,20 +33,18 @@ _MODES = ("valid", "same", "full")
 _BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
                "symmetric": "symm"}
 _MAX_THREADS = 1 << 15
-# Images of at most this many pixels get their 'full'/'same' frame from a whole extended copy
-# rather than from four border blocks: for a stack of 32x32 images the blocks' many short row
-# copies cost several times the interior (measured at 32x32, 64x64 and 128x128, with the copy
-# made in numpy chunks of _PAD_CHUNK_BYTES; at 128x128 the two were within noise then).
+# Images of at most this many pixels get their 'full'/'same' result from whole extended images
+# rather than from an interior read in place plus a frame: for a stack of 32x32 images the
+# frame's many short pieces cost several times the interior (measured at 32x32, 64x64 and
+# 128x128; at 128x128 the two were within noise).
 _SMALL_IMAGE = 128 * 128
-_PAD_CHUNK_BYTES = 1 << 20
-# Extended images up to this size are built by the core, each thread into its own buffer
-# (see `_correlate_extended`); larger ones (kernels larger than a large image) in numpy chunks.
-# The bound is on memory, not speed: the core path measured 1.0-1.6x faster than the numpy
-# chunks at every size tried (66 KiB to 6.8 MiB, 2 threads), but it allocates the buffer once
-# per thread.  256 KiB is half the L2 of a Zen 3 core (where it was measured), so the buffer
-# stays in cache next to the kernel's reads, and it covers stacks of images up to 128x128 with
-# kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
+# The most a thread's buffer of extended rows holds (the core cuts its work units to fit, down
+# to about one kernel's size).  256 KiB is half the L2 of a Zen 3 core, where it was measured,
+# so the buffer stays in cache next to the kernel's reads; it covers whole images up to 128x128
+# with kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
 _EXTEND_BYTES = 256 * 1024
+# The page size the CPU compares load and store addresses modulo (see `_empty_apart`).
+_PAGE = 4096
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -359,7 +358,7 @@ def _along_axes(compute, in1, in2, axes, count, out, names):
 # --------------------------------------------------------------------------- borders
 def _boundary_index(index, size, boundary):
     """Positions `index` (any integers, possibly outside [0, size)) mapped into the image by
-    the boundary rule; for 'fill' they are clipped (the caller overwrites those entries).
+    the boundary rule.
 
     'wrap' is periodic with period `size`; 'symm' mirrors with the edge sample repeated, which
     is periodic with period 2 * size.  Both hold however far outside the image a position lies,
@@ -367,89 +366,25 @@ def _boundary_index(index, size, boundary):
     """
     if boundary == "wrap":
         return np.mod(index, size)
-    if boundary == "symm":
-        folded = np.mod(index, 2 * size)
-        return np.where(folded >= size, 2 * size - 1 - folded, folded)
-    return np.clip(index, 0, size - 1)
-
-
-def _outside(a, b, size, boundary):
-    """Where positions a..b-1 (outside [0, size)) come from: a slice when they map to one run
-    of the image (always so when the kernel is no larger than the image), else an index array.
-
-    'wrap' maps each period, 'symm' each half-period of its period 2 * size, to a run with step
-    +1 or -1; numpy copies a slice several times faster than it gathers by an index array, and
-    this is done in plain integers because the numpy calls would cost more than the copy.
-    """
-    if a // size != (b - 1) // size:
-        return _boundary_index(np.arange(a, b), size, boundary)
-    if boundary == "wrap" or (a // size) % 2 == 0:
-        start = a % size
-        return slice(start, start + (b - a))
-    start = size - 1 - a % size
-    stop = start - (b - a)
-    return slice(start, None if stop < 0 else stop, -1)
-
-
-def _pieces(span, size, boundary):
-    """`span` (a range of positions along an axis of length `size`) cut into the part inside
-    [0, size), taken as a slice, and the parts before and after it, taken by an index array
-    (None for 'fill'): [(slice of the block, slice or index into the image), ...]."""
-    lo, hi = span.start, span.stop
-    inner_lo, inner_hi = min(max(lo, 0), hi), max(min(hi, size), lo)
-    pieces = []
-    for a, b in ((lo, inner_lo), (inner_hi, hi)):
-        if a < b:
-            index = None if boundary == "fill" else _outside(a, b, size, boundary)
-            pieces.append((slice(a - lo, b - lo), index))
-    if inner_lo < inner_hi:
-        pieces.append((slice(inner_lo - lo, inner_hi - lo), slice(inner_lo, inner_hi)))
-    return pieces
-
-
-def _extended(image, rows, cols, boundary, fill):
-    """The block ``rows x cols`` (two ranges of image coordinates, which may reach outside the
-    images) of a stack of images (B, M, N) extended by the boundary rule, as a new C-contiguous
-    (B, len(rows), len(cols)) array.
-
-    The part inside the image is copied by slicing, and only the parts outside (at most K-1
-    wide when there is an interior) by index arrays: a fancy index over the whole block costs
-    several times more per element.
-    """
-    _, m, n = image.shape
-    block = np.empty((image.shape[0], len(rows), len(cols)), dtype=image.dtype)
-    for dst_rows, src_rows in _pieces(rows, m, boundary):
-        for dst_cols, src_cols in _pieces(cols, n, boundary):
-            if src_rows is None or src_cols is None:
-                block[:, dst_rows, dst_cols] = fill
-            else:
-                block[:, dst_rows, dst_cols] = image[:, src_rows][:, :, src_cols]
-    return block
+    folded = np.mod(index, 2 * size)
+    return np.where(folded >= size, 2 * size - 1 - folded, folded)
 
 
 def _boundary_map(start, stop, size, boundary):
     """For positions start..stop-1 along an axis of length `size`: the image position each
-    takes its value from, or -1 where it takes the fill value, as the core's intp maps."""
+    takes its value from, or -1 where it takes the fill value, as the core's intp maps.
+
+    Only the positions outside the image (at most K-1 at each end when the kernel fits) go
+    through the boundary rule: the map of a 2048-wide 'same' result is built in a few
+    microseconds, where mapping every position cost ten.
+    """
     index = np.arange(start, stop, dtype=np.intp)
-    if boundary == "fill":
-        return np.where((index >= 0) & (index < size), index, -1)
-    return _boundary_index(index, size, boundary)
-
-
-def _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads):
-    """As `_correlate_extended`, from whole extended images, a chunk of the stack at a time:
-    for extended images too large for the core's per-thread buffers (_EXTEND_BYTES): kernels
-    larger than a large image, or very large kernels on small images.  The chunks keep the
-    extra memory at about _PAD_CHUNK_BYTES (one image at least) and the copy in cache for the
-    core to read."""
-    _, p, q = kernel.shape
-    _, oh, ow = out.shape
-    rows, cols = range(-top, oh - top + p - 1), range(-left, ow - left + q - 1)
-    chunk = max(_PAD_CHUNK_BYTES // (len(rows) * len(cols) * image.itemsize), 1)
-    for i in range(0, image.shape[0], chunk):
-        block = _extended(image[i:i + chunk], rows, cols, boundary, fill)
-        weights = kernel if kernel.shape[0] == 1 else kernel[i:i + chunk]
-        _core.correlate_valid_batch(block, weights, out[i:i + chunk], n_threads)
+    lo = min(max(-start, 0), len(index))
+    hi = min(max(size - start, lo), len(index))
+    for part in (index[:lo], index[hi:]):
+        if len(part):
+            part[...] = -1 if boundary == "fill" else _boundary_index(part, size, boundary)
+    return index
 
 
 def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads,
@@ -460,65 +395,25 @@ def _correlate_extended(image, kernel, top, left, out, boundary, fill, n_threads
     writes in place, out overlapping neither.  With `rotate` (valid mode only) each result is
     stored rotated by 180 degrees.
 
-    Small images (at most _SMALL_IMAGE pixels) and kernels larger than the image are computed
-    from whole extended images: the core extends each image into a per-thread buffer (of at
-    most _EXTEND_BYTES) right before correlating it, from row and column maps computed here
-    once per call; extended images larger than that (kernels larger than a large image) are
-    built in numpy, a chunk of the stack at a time (`_correlate_padded`).
-
-    Otherwise no padded copy of the images is made.  Output positions whose window lies inside
-    the image (the interior, all but a frame at most K-1 wide) are computed by the core
-    straight from the images into a view of `out`; each side of the frame is computed from a
-    small block of the extended images: the top and bottom bands from ``~2P x (N + 2Q)``
-    blocks, the left and right bands (interior rows only) from ``M x ~2Q`` blocks.  Extra memory
-    is O(B * K * (M + N)), and the frame's share of the work is O(K / M + K / N).
+    The extension is the core's (`_core.correlate_extended_batch`), from a row map and a column
+    map computed here: no padded copy of an image is made.  Large images have their interior
+    (the windows inside the image) read in place and only a frame at most K-1 wide computed
+    from extended rows, built per work unit into per-thread buffers of at most _EXTEND_BYTES
+    (extra memory O(K * (M + N)) per thread); small images, and kernels larger than the image,
+    are extended whole, a block of rows at a time.
     """
     _, m, n = image.shape
     _, p, q = kernel.shape
     _, oh, ow = out.shape
-    inner_h, inner_w = m - p + 1, n - q + 1
-    bottom = oh - top - inner_h
-    right = ow - left - inner_w
-    framed = top or bottom or left or right
-    if inner_h < 1 or inner_w < 1 or (framed and m * n <= _SMALL_IMAGE):
-        # The kernel is larger than the image in some dimension, so no window lies inside the
-        # image and there is no interior to compute in place; or the images are so small that
-        # the frame's four blocks and calls cost more than extending each image whole (as a
-        # few-KiB, cache-resident copy per image).
-        if (oh + p - 1) * (ow + q - 1) * image.itemsize <= _EXTEND_BYTES:
-            # Extending in numpy costs several slicing calls per chunk on one thread, more than
-            # the correlation of a 32x32 image; the core extends each image on the thread that
-            # correlates it, into a buffer still in cache when the kernel reads it.
-            rowmap = _boundary_map(-top, oh - top + p - 1, m, boundary)
-            colmap = _boundary_map(-left, ow - left + q - 1, n, boundary)
-            _core.correlate_extended_batch(image, kernel, out, rowmap, colmap, fill, n_threads)
-        else:
-            _correlate_padded(image, kernel, top, left, out, boundary, fill, n_threads)
+    if not top and not left and (oh, ow) == (m - p + 1, n - q + 1):
+        _core.correlate_valid_batch(image, kernel, out, n_threads, rotate)
         return
-    all_cols = range(-left, n + right)
-    _core.correlate_valid_batch(image, kernel,
-                                out[:, top:top + inner_h, left:left + inner_w], n_threads,
-                                rotate)
-    if top:
-        block = _extended(image, range(-top, p - 1), all_cols, boundary, fill)
-        _core.correlate_valid_batch(block, kernel, out[:, :top], n_threads)
-    if bottom:
-        block = _extended(image, range(inner_h, m + bottom), all_cols, boundary, fill)
-        _core.correlate_valid_batch(block, kernel, out[:, top + inner_h:], n_threads)
-    if left or right:
-        # The side bands are tall and at most Q-1 columns wide: computed as they are, every
-        # row would be a single partial vector, which costs 2-10x more than computing them
-        # transposed (wide rows, kernel transposed) and transposing the small blocks in and out.
-        kernel_t = np.ascontiguousarray(kernel.swapaxes(1, 2))
-        for width, cols, target in ((left, range(-left, q - 1), slice(None, left)),
-                                    (right, range(inner_w, n + right),
-                                     slice(left + inner_w, None))):
-            if width:
-                block = _extended(image, range(0, m), cols, boundary, fill)
-                band = np.empty((image.shape[0], width, inner_h), dtype=image.dtype)
-                _core.correlate_valid_batch(np.ascontiguousarray(block.swapaxes(1, 2)),
-                                            kernel_t, band, n_threads)
-                out[:, top:top + inner_h, target] = band.swapaxes(1, 2)
+    rowmap = _boundary_map(-top, oh - top + p - 1, m, boundary)
+    colmap = _boundary_map(-left, ow - left + q - 1, n, boundary)
+    interior = m >= p and n >= q and m * n > _SMALL_IMAGE
+    _core.correlate_extended_batch(image, kernel, out, rowmap, colmap, fill, n_threads,
+                                   _EXTEND_BYTES, top if interior else -1,
+                                   left if interior else -1)
 
 
 # --------------------------------------------------------------------------- complex
@@ -533,12 +428,13 @@ def _real_parts(a, real_dtype):
     return _contiguous(a.real, real_dtype), _contiguous(a.imag, real_dtype)
 
 
-def _correlate_parts(correlate_real, image, kernel, fill, shape, dtype):
+def _correlate_parts(correlate_real, image, kernel, fill, shape, dtype, first=0):
     """The correlation of `image` with `kernel` (no conjugation: callers pass the kernel already
     conjugated or flipped), in the complex dtype `dtype`, from real correlations.
 
     ``correlate_real(x, k, f, y)`` writes the real correlation of x with k (fill value f) into
-    the new real array y.  With x = a + ib and k = c + id, x*k = (ac - bd) + i(ad + bc): four
+    the new real array y, allocated apart from x by `_empty_apart` (`first` is where the
+    result's interior starts).  With x = a + ib and k = c + id, x*k = (ac - bd) + i(ad + bc): four
     real correlations, two when one side is real.  The three-product (Gauss) form
     ``c(a + b) - b(c + d)``, ``c(a + b) + a(d - c)`` would save a quarter of the arithmetic,
     but it bounds the error of each part only by the magnitudes of both parts, so a small real
@@ -556,7 +452,7 @@ def _correlate_parts(correlate_real, image, kernel, fill, shape, dtype):
         b = np.zeros_like(a)
 
     def corr(x, k, f):
-        y = np.empty(shape, real_dtype)
+        y = _empty_apart(shape, real_dtype, x, first)
         correlate_real(x, k, f, y)
         return y
 
@@ -632,20 +528,41 @@ def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
                             left, stack_y, boundary, f, n_threads, rotate)
 
     if dtype.kind == "c":
-        return _deliver(_correlate_parts(correlate_real, image, kernel, fill, shape, dtype),
-                        out)
+        return _deliver(_correlate_parts(correlate_real, image, kernel, fill, shape, dtype,
+                                         top * plane[1] + left), out)
     image = _image(image, dtype)
     target = None
     if out is not None and not np.may_share_memory(out, image) and \
             not np.may_share_memory(out, kernel):
         target = _writable_stack(out, 2)
     if target is None:
-        result = np.empty(shape, dtype)
+        result = _empty_apart(shape, dtype, image, top * plane[1] + left)
         correlate_real(image, kernel, fill, result)
         return _deliver(result, out)
     _correlate_extended(_stack(image, batch, 2), _kernel_stack(kernel, batch, 2, dtype), top,
                         left, target, boundary, fill, n_threads, rotate)
     return out
+
+
+def _empty_apart(shape, dtype, image, first):
+    """np.empty(shape, dtype) placed so that its flat element `first` (where the interior's
+    result starts) lies half a page away from image's first element, modulo the 4 KiB page.
+
+    The kernel's loads run a few blocks ahead of its stores; when an output row starts within
+    a few hundred bytes of its input rows modulo 4 KiB, loads collide with pending stores in
+    the CPU's page-offset address check.  A 'same' result has the input's row stride, so it
+    stays at one offset for every row, and a fresh array lands where the allocator puts it:
+    2048x2048 float32, K=5, measured 3.9 ms at an offset of 64 B against 1.9 ms at 2 KiB.
+    Results under a page are too small to matter.
+    """
+    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    if size * dtype.itemsize < _PAGE or image.size == 0:
+        return np.empty(shape, dtype)
+    buf = np.empty(size + _PAGE // dtype.itemsize, dtype)
+    gap = (image.ctypes.data + _PAGE // 2 - buf.ctypes.data - first * dtype.itemsize) % _PAGE
+    start = gap // dtype.itemsize
+    return buf[start:start + size].reshape(shape)
 
 
 _PLAIN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -771,9 +688,10 @@ def correlate2d(in1, in2, mode="valid", boundary="fill", fillvalue=0, *, axes=No
     and Inf propagate as in the plain sum: no zero tap is skipped.
 
     The border of a 'full' or 'same' result (a frame at most ``P - 1`` rows and ``Q - 1``
-    columns wide) is computed from small extended strips of `in1`, never from a padded copy of
-    a large image, so these modes run at the speed of 'valid'; small images (stacks of them)
-    are extended one at a time into a per-thread buffer instead.  Complex inputs are computed
+    columns wide) is computed from blocks of extended rows of `in1` that each thread builds in
+    a small buffer, never from a padded copy of a large image, in the same parallel loop as the
+    interior, so these modes run at about the speed of 'valid'; small images (stacks of them)
+    are extended whole, one at a time, the same way.  Complex inputs are computed
     as four real correlations of the real and imaginary parts (two if one input is real).
 
     Examples

@@ -247,17 +247,41 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
 
-    # Tile heights are whole bands of rows, as the kernel cuts them: small_block_rows for
-    # kernels of at most small_kernel_rows rows, else nr = min(kh, block_rows).
-    cdef Py_ssize_t nr = min(kh, <Py_ssize_t>table.block_rows)
-    if kh <= table.small_kernel_rows:
-        nr = table.small_block_rows
-    cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
-    cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * sizeof(floating)), 64)
     cdef double fmas = <double>n_img * oh * ow * kh * kw
     cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
     if n_threads > max_useful:
         n_threads = max(<int>max_useful, 1)
+    cdef _TileJob job
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
+    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
+    job.oh, job.ow, job.item, job.rotate, job.table = oh, ow, item, rotate, table
+    cdef Py_ssize_t n_tiles = _plan_tiles(&job, n_img, n_threads)
+    if n_threads > n_tiles:
+        n_threads = <int>n_tiles
+    n_threads = _usable_threads(n_threads)
+    cdef Py_ssize_t scratch_bytes = fc_scratch_elems(kw) * item
+    cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
+    if scratch == NULL:
+        raise MemoryError()
+    try:
+        _run_units(_tile_unit, &job, n_tiles, <Py_ssize_t>(CHUNK_FMAS / _tile_fmas(&job)),
+                   n_threads, scratch, scratch_bytes)
+    finally:
+        free(scratch)
+
+
+cdef Py_ssize_t _plan_tiles(_TileJob *job, Py_ssize_t n_img, int n_threads) noexcept:
+    """Cuts each image's output (job.oh x job.ow) into tiles for n_threads threads: sets the
+    job's tiling fields and returns the number of tiles."""
+    cdef Py_ssize_t oh = job.oh, ow = job.ow, kh = job.kh, kw = job.kw
+    # Tile heights are whole bands of rows, as the kernel cuts them: small_block_rows for
+    # kernels of at most small_kernel_rows rows, else nr = min(kh, block_rows).
+    cdef Py_ssize_t nr = min(kh, <Py_ssize_t>job.table.block_rows)
+    if kh <= job.table.small_kernel_rows:
+        nr = job.table.small_block_rows
+    cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
+    cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * job.item), 64)
     # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving
     # a thread idle.
     cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
@@ -275,29 +299,13 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     tile_cols = ((ow + n_tc - 1) // n_tc + 63) // 64 * 64
     n_tc = (ow + tile_cols - 1) // tile_cols
     cdef Py_ssize_t n_tr = (oh + tile_rows - 1) // tile_rows
-    cdef Py_ssize_t tiles_per_img = n_tr * n_tc
-    cdef Py_ssize_t n_tiles = n_img * tiles_per_img
-    if n_threads > n_tiles:
-        n_threads = <int>n_tiles
-
-    n_threads = _usable_threads(n_threads)
-    cdef _TileJob job
-    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
-    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
-    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
-    job.oh, job.ow, job.item, job.rotate, job.table = oh, ow, item, rotate, table
     job.tiles_per_img, job.n_tc, job.tile_rows, job.tile_cols = (
-        tiles_per_img, n_tc, tile_rows, tile_cols)
-    cdef Py_ssize_t scratch_bytes = fc_scratch_elems(kw) * item
-    cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
-    if scratch == NULL:
-        raise MemoryError()
-    cdef double tile_fmas = <double>tile_rows * tile_cols * kh * kw
-    try:
-        _run_units(_tile_unit, &job, n_tiles, <Py_ssize_t>(CHUNK_FMAS / tile_fmas), n_threads,
-                   scratch, scratch_bytes)
-    finally:
-        free(scratch)
+        n_tr * n_tc, n_tc, tile_rows, tile_cols)
+    return n_img * n_tr * n_tc
+
+
+cdef inline double _tile_fmas(const _TileJob *job) noexcept:
+    return <double>job.tile_rows * job.tile_cols * job.kh * job.kw
 
 
 cdef struct _TileJob:
@@ -437,28 +445,74 @@ def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
     return gflops, best.name.decode()
 
 
-# ----------------------------------------------------------------------------- extended batches
+# ----------------------------------------------------------------------------- boundary modes
 # A run of consecutive extended-image columns taken from one source: `step` 1 (a run of the
 # image's columns, copied with memcpy), -1 (a mirrored run, 'symm'), or 0 (the fill value).
 cdef struct _ColumnRun:
     Py_ssize_t dst, length, src, step
 
 
+# A rectangle of every image's output computed from extended rows: output rows [0, oh) and
+# columns [0, ow), counted from byte offset y_off in each image's output, read extended rows
+# rowmap[0 .. oh + kh - 2] and columns colmap[0 .. ow + kw - 2].  Its work units are blocks of
+# band_rows x chunk_cols outputs of one image, n_cc blocks across.
+cdef struct _Piece:
+    Py_ssize_t y_off, oh, ow
+    const Py_ssize_t *rowmap
+    const Py_ssize_t *colmap
+    Py_ssize_t band_rows, chunk_cols, n_cc, units_per_img
+
+DEF MAX_PIECES = 4
+
+
+cdef struct _BoundaryJob:
+    _TileJob tiles  # the interior, read straight from the images: units [0, n_tiles)
+    Py_ssize_t n_tiles, n_pieces
+    # With tiles, the left and right bands are computed by the tiles at the row's ends, for
+    # the tile's rows (ow 0: no such band): the thread that writes a row's interior also
+    # writes its frame, so no two threads write the cache lines where they meet.
+    _Piece left, right
+    _Piece pieces[MAX_PIECES]
+    Py_ssize_t piece_end[MAX_PIECES]  # units [piece_end[k-1], piece_end[k]) are piece k's
+    const char *x
+    Py_ssize_t x_img, x_row
+    const char *w
+    Py_ssize_t w_img, kh, kw  # w_img 0: one kernel for every image
+    char *y
+    Py_ssize_t y_img, ldy, item, n_img
+    # Per-thread scratch: the extension buffer, then the kernel's scratch, then column runs.
+    Py_ssize_t buffer_elems, kernel_scratch_off, runs_off
+    double fill
+    const fc_kernel_table *table
+
+
 def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
                              floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
-                             const Py_ssize_t[::1] colmap, double fill, int n_threads):
-    """out[i] = valid correlation of image i extended by a boundary rule with w[i] (or w[0]).
+                             const Py_ssize_t[::1] colmap, double fill, int n_threads,
+                             Py_ssize_t buffer_bytes=262144, Py_ssize_t top=-1,
+                             Py_ssize_t left=-1):
+    """out[i] = valid correlation of image i extended by a boundary rule with w[i] (or w[0]):
+    the 'full' and 'same' modes.
 
     Extended-image row r is image row rowmap[r] and column c image column colmap[c], or `fill`
     where either is -1; rowmap has OH + P - 1 entries and colmap OW + Q - 1.  x, w and out
     follow correlate_valid_batch's layout rules (and out must overlap neither).
 
-    For stacks of small images in 'same'/'full' modes: one parallel loop over the images, each
-    thread writing the extended image into its own scratch buffer, which is still in cache when
-    the kernel reads it, then computing the whole image in one kernel call (with fewer images
-    than threads, bands of rows of each image instead).  The caller keeps OH + P - 1 by
-    OW + Q - 1 elements small (the most a per-thread buffer holds) and gives large images to
-    correlate_valid_batch, which tiles them.
+    Nothing the size of an image is allocated.  With top >= 0 the windows of output rows
+    top .. top + M - P and columns left .. left + N - Q (the interior) lie inside the image,
+    and are computed straight from x in tiles, as correlate_valid_batch does; only the frame
+    around them (top and bottom bands of full width, left and right bands at least two vectors
+    wide, so that no row of theirs runs through the kernel's sub-vector path) is computed from
+    extended rows.  With top < 0 (small images, where a frame's pieces cost more than the
+    interior, and kernels larger than the image) every output is.
+
+    Extended rows are built per work unit: a block of output rows and columns of one image,
+    whose rows each thread writes into its own buffer right before correlating them, so they
+    are still in cache when the kernel reads them.  Blocks are cut to keep the buffer within
+    buffer_bytes (down to about one kernel's size: a kernel larger than that needs it), and
+    into bands of rows when there are too few images to keep the threads busy.  Tiles and frame
+    blocks share one parallel loop, so the frame costs no call, thread wake-up or idle thread
+    of its own.
     """
     cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
     cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
@@ -478,41 +532,161 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     for c in range(ext_w):
         if colmap[c] < -1 or colmap[c] >= n:
             raise ValueError("correlate_extended_batch: colmap entry outside [-1, N)")
+    cdef Py_ssize_t inner_h = m - kh + 1, inner_w = n - kw + 1
+    if top >= 0:
+        # The interior is read from x directly, so it must be what the maps say it is.
+        if (inner_h < 1 or inner_w < 1 or left < 0 or top + inner_h > oh
+                or left + inner_w > ow):
+            raise ValueError("correlate_extended_batch: no interior at (top, left)")
+        for r in range(m):
+            if rowmap[top + r] != r:
+                raise ValueError("correlate_extended_batch: rowmap is not the image's rows "
+                                 "at the interior")
+        for c in range(n):
+            if colmap[left + c] != c:
+                raise ValueError("correlate_extended_batch: colmap is not the image's "
+                                 "columns at the interior")
     cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
     _check_strides("correlate_extended_batch", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
-
-    cdef double img_fmas = <double>oh * ow * kh * kw
-    cdef Py_ssize_t max_useful = <Py_ssize_t>(n_img * img_fmas / MIN_FMAS_PER_THREAD)
+    cdef double fmas = <double>n_img * oh * ow * kh * kw
+    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
     if n_threads > max_useful:
         n_threads = max(<int>max_useful, 1)
-    # Work units are bands of output rows of one image, a whole image unless there are too few
-    # images to keep every thread busy (one 128x128 image with a 33x33 kernel ran at half
-    # speed on one thread of two): each band extends its own rows plus the P - 1 it shares with
-    # the next, at least 8 output rows so that the shared rows stay a small overhead.
-    cdef Py_ssize_t bands = 1, band_rows
-    if n_threads > 1 and n_img < 4 * n_threads:
-        bands = min((4 * n_threads + n_img - 1) // n_img, max(oh // 8, 1))
-    band_rows = (oh + bands - 1) // bands
-    bands = (oh + band_rows - 1) // band_rows
-    cdef Py_ssize_t n_units = n_img * bands
+
+    cdef _BoundaryJob job
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
+    job.y, job.y_img, job.ldy = <char *>&out[0, 0, 0], out.strides[0], out.strides[1] // item
+    job.item, job.n_img, job.fill, job.table = item, n_img, fill, table
+    job.n_tiles = job.n_pieces = 0
+    job.left.ow = job.right.ow = 0
+    job.buffer_elems = 0
+    cdef Py_ssize_t max_ext_w = 0, bottom, side, cl, cr
+    cdef double unit_fmas = 0.0
+    cdef Py_ssize_t budget = max(buffer_bytes // item, 1)
+    cdef _Piece *piece
+    if top < 0:
+        _add_piece(&job, 0, 0, oh, ow, &rowmap[0], &colmap[0], budget, n_threads)
+    else:
+        bottom = top + inner_h
+        # Side bands at least two vectors wide: a band as narrow as the frame (K/2 columns)
+        # would send every row through the kernel's sub-vector path, several times slower.
+        side = 2 * (table.lanes_f32 if floating is float else table.lanes_f64)
+        cl = 0 if left == 0 else min(max(left, side), ow)
+        cr = ow if left + inner_w == ow else max(min(left + inner_w, ow - side), cl)
+        if cr > cl:
+            job.tiles.x = job.x + (cl - left) * item
+            job.tiles.x_img, job.tiles.x_row = job.x_img, job.x_row
+            job.tiles.w, job.tiles.w_img, job.tiles.kh, job.tiles.kw = job.w, job.w_img, kh, kw
+            job.tiles.y = job.y + top * out.strides[1] + cl * item
+            job.tiles.y_img, job.tiles.y_row = job.y_img, out.strides[1]
+            job.tiles.oh, job.tiles.ow, job.tiles.item = inner_h, cr - cl, item
+            job.tiles.rotate, job.tiles.table = False, table
+            job.n_tiles = _plan_tiles(&job.tiles, n_img, n_threads)
+            unit_fmas = _tile_fmas(&job.tiles)
+        _add_piece(&job, 0, 0, top, ow, &rowmap[0], &colmap[0], budget, n_threads)
+        _add_piece(&job, bottom, 0, oh - bottom, ow, &rowmap[bottom], &colmap[0], budget,
+                   n_threads)
+        if job.n_tiles:
+            _side_piece(&job, &job.left, top, 0, inner_h, cl, &rowmap[top], &colmap[0])
+            _side_piece(&job, &job.right, top, cr, inner_h, ow - cr, &rowmap[top],
+                        &colmap[cr])
+        else:
+            _add_piece(&job, top, 0, inner_h, cl, &rowmap[top], &colmap[0], budget,
+                       n_threads)
+            _add_piece(&job, top, cr, inner_h, ow - cr, &rowmap[top], &colmap[cr], budget,
+                       n_threads)
+    cdef Py_ssize_t k, n_units = job.n_tiles
+    for k in range(2):
+        piece = &job.left if k == 0 else &job.right
+        if piece.ow:
+            max_ext_w = max(max_ext_w, piece.ow + kw - 1)
+    for k in range(job.n_pieces):
+        max_ext_w = max(max_ext_w, job.pieces[k].chunk_cols + kw - 1)
+        unit_fmas = max(unit_fmas, <double>job.pieces[k].band_rows * job.pieces[k].chunk_cols
+                        * kh * kw)
+        n_units += n_img * job.pieces[k].units_per_img
+        job.piece_end[k] = n_units - job.n_tiles
     if n_threads > n_units:
         n_threads = <int>n_units
     n_threads = _usable_threads(n_threads)
 
-    # Each thread's buffer is rounded up to whole cache lines so no two threads share one.
-    cdef Py_ssize_t band_elems = (band_rows + kh - 1) * ext_w
-    cdef Py_ssize_t line = 64 // item
-    cdef Py_ssize_t per_thread = (
-        (band_elems + <Py_ssize_t>fc_scratch_elems(kw) + line - 1) // line * line)
-    cdef _ColumnRun *runs = <_ColumnRun *>malloc(ext_w * sizeof(_ColumnRun))
-    if runs == NULL:
+    # Each part of a thread's scratch is rounded up to whole cache lines, so no two threads
+    # share one.
+    cdef Py_ssize_t line = 64
+    job.kernel_scratch_off = (job.buffer_elems * item + line - 1) // line * line
+    job.runs_off = job.kernel_scratch_off + (
+        (<Py_ssize_t>fc_scratch_elems(kw) * item + line - 1) // line * line)
+    cdef Py_ssize_t per_thread = job.runs_off + (
+        (max_ext_w * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef char *scratch = <char *>malloc(n_threads * per_thread)
+    if scratch == NULL:
         raise MemoryError()
-    cdef Py_ssize_t n_runs = 0, src, step
-    c = 0
+    try:
+        _run_units(_boundary_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
+                   n_threads, scratch, per_thread)
+    finally:
+        free(scratch)
+
+
+cdef void _add_piece(_BoundaryJob *job, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ph,
+                     Py_ssize_t pw, const Py_ssize_t *rowmap, const Py_ssize_t *colmap,
+                     Py_ssize_t budget, int n_threads) noexcept:
+    """Adds the piece of output rows r0 .. r0 + ph - 1 and columns c0 .. c0 + pw - 1 (if not
+    empty) to the job, cut into work units."""
+    if ph < 1 or pw < 1:
+        return
+    cdef Py_ssize_t kh = job.kh, kw = job.kw, n_img = job.n_img
+    cdef _Piece *piece = &job.pieces[job.n_pieces]
+    job.n_pieces += 1
+    piece.y_off = (r0 * job.ldy + c0) * job.item
+    piece.oh, piece.ow, piece.rowmap, piece.colmap = ph, pw, rowmap, colmap
+    cdef Py_ssize_t band_rows = ph, chunk_cols = pw, bands
+    # With fewer images than threads, bands of rows (each extends its own rows and the P - 1 it
+    # shares with the next, so at least 8 rows): one 128x128 image with a 33x33 kernel ran at
+    # half speed on one thread of two.
+    if n_threads > 1 and n_img < 4 * n_threads:
+        bands = min((4 * n_threads + n_img - 1) // n_img, max(ph // 8, 1))
+        band_rows = (ph + bands - 1) // bands
+    # Within the buffer budget: shorter bands, then narrower blocks, but not below a kernel's
+    # size (each block re-extends the P - 1 rows and Q - 1 columns it shares with its
+    # neighbours, which would then cost more than the block's own outputs).
+    cdef Py_ssize_t min_rows = min(ph, max(8, kh)), min_cols = min(pw, max(8, kw))
+    while band_rows > min_rows and (band_rows + kh - 1) * (chunk_cols + kw - 1) > budget:
+        band_rows = max((band_rows + 1) // 2, min_rows)
+    while chunk_cols > min_cols and (band_rows + kh - 1) * (chunk_cols + kw - 1) > budget:
+        chunk_cols = max((chunk_cols + 1) // 2, min_cols)
+    # No unit is more work than one chunk (see CHUNK_FMAS).
+    while band_rows > 1 and <double>band_rows * chunk_cols * kh * kw > CHUNK_FMAS:
+        band_rows = (band_rows + 1) // 2
+    piece.band_rows, piece.chunk_cols = band_rows, chunk_cols
+    piece.n_cc = (pw + chunk_cols - 1) // chunk_cols
+    piece.units_per_img = ((ph + band_rows - 1) // band_rows) * piece.n_cc
+    job.buffer_elems = max(job.buffer_elems, (band_rows + kh - 1) * (chunk_cols + kw - 1))
+
+
+cdef void _side_piece(_BoundaryJob *job, _Piece *piece, Py_ssize_t r0, Py_ssize_t c0,
+                      Py_ssize_t ph, Py_ssize_t pw, const Py_ssize_t *rowmap,
+                      const Py_ssize_t *colmap) noexcept:
+    """A left or right band (if not empty) computed by the tiles at the ends of the rows:
+    blocks of the tiles' rows, the band's whole width."""
+    if ph < 1 or pw < 1:
+        return
+    piece.y_off = (r0 * job.ldy + c0) * job.item
+    piece.oh, piece.ow, piece.rowmap, piece.colmap = ph, pw, rowmap, colmap
+    piece.band_rows, piece.chunk_cols, piece.n_cc = job.tiles.tile_rows, pw, 1
+    piece.units_per_img = 0
+    job.buffer_elems = max(job.buffer_elems, (piece.band_rows + job.kh - 1) * (pw + job.kw - 1))
+
+
+cdef Py_ssize_t _column_runs(const Py_ssize_t *colmap, Py_ssize_t ext_w,
+                             _ColumnRun *runs) noexcept nogil:
+    """colmap[0 .. ext_w - 1] as runs (see _ColumnRun); returns their number."""
+    cdef Py_ssize_t n_runs = 0, c = 0, r, src, step
     while c < ext_w:
         src = colmap[c]
         r = c + 1
@@ -534,80 +708,80 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
         runs[n_runs].step = step
         n_runs += 1
         c = r
-
-    cdef _ExtendJob job
-    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
-    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
-    job.y, job.y_img, job.ldy = <char *>&out[0, 0, 0], out.strides[0], out.strides[1] // item
-    job.oh, job.ow, job.bands, job.band_rows, job.band_elems = oh, ow, bands, band_rows, band_elems
-    job.rowmap, job.runs, job.n_runs, job.fill = &rowmap[0], runs, n_runs, fill
-    job.item, job.table = item, table
-    cdef char *buffers = NULL
-    try:
-        buffers = <char *>malloc(n_threads * per_thread * item)
-        if buffers == NULL:
-            raise MemoryError()
-        _run_units(_extend_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / (img_fmas / bands)),
-                   n_threads, buffers, per_thread * item)
-    finally:
-        free(buffers)
-        free(runs)
+    return n_runs
 
 
-cdef struct _ExtendJob:
-    const char *x
-    Py_ssize_t x_img, x_row
-    const char *w
-    Py_ssize_t w_img, kh, kw  # w_img 0: one kernel for every image
-    char *y
-    Py_ssize_t y_img, ldy, oh, ow, bands, band_rows, band_elems
-    const Py_ssize_t *rowmap
-    const _ColumnRun *runs
-    Py_ssize_t n_runs, item
-    double fill
-    const fc_kernel_table *table
+cdef void _boundary_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _BoundaryJob *job = <const _BoundaryJob *>job_
+    cdef Py_ssize_t i, tile, k
+    if u < job.n_tiles:
+        _tile_unit(&job.tiles, u, scratch)
+        i, tile = u // job.tiles.tiles_per_img, u % job.tiles.tiles_per_img
+        # The tiles at the ends of a row of tiles also compute the frame beside their rows.
+        if job.left.ow and tile % job.tiles.n_tc == 0:
+            _piece_block(job, &job.left, i, (tile // job.tiles.n_tc) * job.tiles.tile_rows, 0,
+                         scratch)
+        if job.right.ow and tile % job.tiles.n_tc == job.tiles.n_tc - 1:
+            _piece_block(job, &job.right, i, (tile // job.tiles.n_tc) * job.tiles.tile_rows, 0,
+                         scratch)
+        return
+    u -= job.n_tiles
+    k = 0
+    while u >= job.piece_end[k]:
+        k += 1
+    if k:
+        u -= job.piece_end[k - 1]
+    cdef const _Piece *piece = &job.pieces[k]
+    i = u // piece.units_per_img
+    u = u % piece.units_per_img
+    _piece_block(job, piece, i, (u // piece.n_cc) * piece.band_rows,
+                 (u % piece.n_cc) * piece.chunk_cols, scratch)
 
 
-cdef void _extend_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
-    cdef const _ExtendJob *job = <const _ExtendJob *>job_
-    cdef Py_ssize_t i = u // job.bands, r0 = (u % job.bands) * job.band_rows
+cdef void _piece_block(const _BoundaryJob *job, const _Piece *piece, Py_ssize_t i,
+                       Py_ssize_t r0, Py_ssize_t c0, char *scratch) noexcept nogil:
+    """The block of a piece at output row r0 and column c0 (in the piece) of image i."""
+    cdef Py_ssize_t rows = min(piece.band_rows, piece.oh - r0)
+    cdef Py_ssize_t cols = min(piece.chunk_cols, piece.ow - c0)
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef Py_ssize_t n_runs = _column_runs(piece.colmap + c0, cols + job.kw - 1, runs)
+    cdef const char *image = job.x + i * job.x_img
+    cdef const char *w = job.w + i * job.w_img
+    cdef char *y = job.y + i * job.y_img + piece.y_off + (r0 * job.ldy + c0) * job.item
     if job.item == sizeof(float):
-        _extend_and_correlate(job.x + i * job.x_img, job.x_row,
-                              <const float *>(job.w + i * job.w_img), job.kh, job.kw,
-                              <float *>(job.y + i * job.y_img), job.ldy, job.oh, job.ow, r0,
-                              job.band_rows, job.rowmap, job.runs, job.n_runs, <float>job.fill,
-                              job.table, <float *>scratch, job.band_elems)
+        _extend_and_correlate(image, job.x_row, <const float *>w, job.kh, job.kw, <float *>y,
+                              job.ldy, rows, cols, piece.rowmap + r0, runs, n_runs,
+                              <float>job.fill, job.table, <float *>scratch,
+                              <float *>(scratch + job.kernel_scratch_off))
     else:
-        _extend_and_correlate(job.x + i * job.x_img, job.x_row,
-                              <const double *>(job.w + i * job.w_img), job.kh, job.kw,
-                              <double *>(job.y + i * job.y_img), job.ldy, job.oh, job.ow, r0,
-                              job.band_rows, job.rowmap, job.runs, job.n_runs, job.fill,
-                              job.table, <double *>scratch, job.band_elems)
+        _extend_and_correlate(image, job.x_row, <const double *>w, job.kh, job.kw,
+                              <double *>y, job.ldy, rows, cols, piece.rowmap + r0, runs,
+                              n_runs, job.fill, job.table, <double *>scratch,
+                              <double *>(scratch + job.kernel_scratch_off))
 
 
 cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                                        const floating *w, Py_ssize_t kh, Py_ssize_t kw,
-                                       floating *y, Py_ssize_t ldy, Py_ssize_t oh, Py_ssize_t ow,
-                                       Py_ssize_t r0, Py_ssize_t band_rows,
-                                       const Py_ssize_t *rowmap, const _ColumnRun *runs,
-                                       Py_ssize_t n_runs, floating fill,
-                                       const fc_kernel_table *table, floating *buffer,
-                                       Py_ssize_t band_elems) noexcept nogil:
-    """Output rows r0 .. r0 + band_rows - 1 (or to the end) of one image: the extended rows
-    they read written into buffer[:band_elems], then correlated in one kernel call (the
-    kernel's own scratch follows them in the buffer)."""
-    cdef Py_ssize_t ext_w = ow + kw - 1, rows = min(band_rows, oh - r0)
+                                       floating *y, Py_ssize_t ldy, Py_ssize_t rows,
+                                       Py_ssize_t cols, const Py_ssize_t *rowmap,
+                                       const _ColumnRun *runs, Py_ssize_t n_runs,
+                                       floating fill, const fc_kernel_table *table,
+                                       floating *buffer, floating *kernel_scratch) noexcept nogil:
+    """rows x cols outputs at y: the rows + kh - 1 extended rows they read (image rows
+    rowmap[r], columns as `runs` say) written into buffer, then correlated in one kernel
+    call."""
+    cdef Py_ssize_t ext_w = cols + kw - 1
     cdef Py_ssize_t r, s, k, d, length
     cdef floating *row
     cdef const floating *source
     cdef const floating *run_src
     for r in range(rows + kh - 1):
         row = buffer + r * ext_w
-        if rowmap[r0 + r] < 0:
+        if rowmap[r] < 0:
             for k in range(ext_w):
                 row[k] = fill
             continue
-        source = <const floating *>(image + rowmap[r0 + r] * row_stride)
+        source = <const floating *>(image + rowmap[r] * row_stride)
         for s in range(n_runs):
             d, length = runs[s].dst, runs[s].length
             if runs[s].step == 1:
@@ -620,8 +794,6 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                 for k in range(length):
                     row[d + k] = run_src[-k]
     if floating is float:
-        table.corr_f32(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
-                       buffer + band_elems, 0)
+        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
     else:
-        table.corr_f64(buffer, ext_w, w, kh, kw, y + r0 * ldy, ldy, rows, ow,
-                       buffer + band_elems, 0)
+        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
