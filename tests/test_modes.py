@@ -334,3 +334,17 @@ def test_result_placed_apart_from_the_input(dtype):
         assert (y.ctypes.data + first * y.itemsize - x.ctypes.data) % 4096 == 2048
     small = _api._empty_apart((3, 4), np.float64, image.real, 0)
     assert small.shape == (3, 4) and small.base is None
+
+
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_side_bands_with_several_tile_columns(mode):
+    """Rows wide enough to be cut into several tile columns (float64 with a 21x25 kernel: tiles
+    about 1,400 columns wide), so the left and right bands are computed by the first and last
+    tile of each row of tiles and not by the ones in between; on 1 and 2 threads."""
+    rng = np.random.default_rng(108)
+    image = random_array(rng, (30, 3000), np.float64)
+    kernel = random_array(rng, (21, 25), np.float64)
+    for boundary in BOUNDARIES:
+        for workers in (1, 2):
+            check("correlate", image, kernel, np.float64, mode, boundary, -0.5,
+                  workers=workers)
