@@ -287,8 +287,10 @@ def _stack(a, batch, core_ndim):
     make one (an input shared by the whole batch gets batch stride 0, never B copies); a copy
     only for leading dimensions no single stride can describe."""
     core = a.shape[a.ndim - core_ndim:]
+    if a.ndim == core_ndim and not batch:
+        return _unit_last_stride(a[None], writeable=False)
     full = np.broadcast_to(a, batch + core)
-    shape = (int(np.prod(batch, dtype=np.int64)),) + core
+    shape = (math.prod(batch),) + core
     try:
         stack = np.reshape(full, shape, copy=False)
     except ValueError:
@@ -306,8 +308,7 @@ def _kernel_stack(k, batch, core_ndim, dtype):
 
 def _writable_stack(out, core_ndim):
     """`out` as a (B, *core) view the core can write in place, or None if it has none."""
-    shape = (int(np.prod(out.shape[:out.ndim - core_ndim], dtype=np.int64)),) + \
-        out.shape[out.ndim - core_ndim:]
+    shape = (math.prod(out.shape[:out.ndim - core_ndim]),) + out.shape[out.ndim - core_ndim:]
     try:
         view = np.reshape(out.view(np.ndarray), shape, copy=False)
     except ValueError:
@@ -370,6 +371,14 @@ def _boundary_index(index, size, boundary):
     return np.where(folded >= size, 2 * size - 1 - folded, folded)
 
 
+def _boundary_position(i, size, boundary):
+    """_boundary_index for one position, in Python integers."""
+    if boundary == "wrap":
+        return i % size
+    i %= 2 * size
+    return 2 * size - 1 - i if i >= size else i
+
+
 def _boundary_map(start, stop, size, boundary):
     """For positions start..stop-1 along an axis of length `size`: the image position each
     takes its value from, or -1 where it takes the fill value, as the core's intp maps.
@@ -382,8 +391,13 @@ def _boundary_map(start, stop, size, boundary):
     lo = min(max(-start, 0), len(index))
     hi = min(max(size - start, lo), len(index))
     for part in (index[:lo], index[hi:]):
-        if len(part):
-            part[...] = -1 if boundary == "fill" else _boundary_index(part, size, boundary)
+        if boundary == "fill":
+            part[...] = -1
+        elif len(part) <= 64:
+            # A few positions (a frame): plain integers cost less than numpy's calls.
+            part[...] = [_boundary_position(int(i), size, boundary) for i in part]
+        else:
+            part[...] = _boundary_index(part, size, boundary)
     return index
 
 
