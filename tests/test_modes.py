@@ -312,7 +312,8 @@ def test_no_padded_copy_of_the_image(boundary):
 def test_result_placed_apart_from_the_input(dtype):
     """A result fastcorr allocates is an ordinary C-contiguous, writeable array whose interior
     starts half a page (mod 4 KiB) from in1's data, the placement that keeps the kernel's loads
-    clear of its pending stores (see _api._empty_apart); small results are plain np.empty."""
+    clear of its pending stores (see _api._empty_apart; the size from which it does so is
+    lowered here to a page); smaller results are plain np.empty."""
     rng = np.random.default_rng(107)
     image = random_array(rng, (64, 256), dtype)
     kernel = random_array(rng, (5, 5), dtype)
@@ -326,6 +327,7 @@ def test_result_placed_apart_from_the_input(dtype):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_api, "_empty_apart", spy)
+        mp.setattr(_api, "_APART_MIN_BYTES", 4096)
         for mode in ("same", "full"):
             result = check("correlate", image, kernel, dtype, mode)
             assert result.flags.c_contiguous and result.flags.writeable
@@ -334,6 +336,8 @@ def test_result_placed_apart_from_the_input(dtype):
         assert (y.ctypes.data + first * y.itemsize - x.ctypes.data) % 4096 == 2048
     small = _api._empty_apart((3, 4), np.float64, image.real, 0)
     assert small.shape == (3, 4) and small.base is None
+    # 64 KiB at most: under the default size.
+    assert fastcorr.correlate2d(image, kernel, "same").base is None
 
 
 @pytest.mark.parametrize("mode", ["full", "same"])

@@ -19,6 +19,7 @@ Everything else is arranged here on top of it:
 
 The 1-D functions (_api1d.py) reuse the dtype table, the workers resolver and the complex split.
 """
+import functools
 import math
 import numbers
 import os
@@ -43,8 +44,10 @@ _SMALL_IMAGE = 128 * 128
 # so the buffer stays in cache next to the kernel's reads; it covers whole images up to 128x128
 # with kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
 _EXTEND_BYTES = 256 * 1024
-# The page size the CPU compares load and store addresses modulo (see `_empty_apart`).
+# The page size the CPU compares load and store addresses modulo (see `_empty_apart`), and the
+# result size from which fastcorr places the results it allocates.
 _PAGE = 4096
+_APART_MIN_BYTES = 1 << 20
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -157,6 +160,11 @@ def _check_fillvalue(fillvalue, dtype):
     for complex results (or with a zero imaginary part): scipy would drop the imaginary part of
     a complex fill of real data with only a warning, which is a wrong answer we refuse.
     """
+    kind = type(fillvalue)
+    if (kind is float or (kind is int and -2**63 <= fillvalue < 2**63)) and (
+            abs(fillvalue) < 3e38 or dtype.char not in "fF"):
+        # The common case, without numpy's scalar machinery (several microseconds a call).
+        return dtype.type(fillvalue)
     if isinstance(fillvalue, (str, bytes)) or fillvalue is None:
         raise TypeError(f"fillvalue must be a number, got {type(fillvalue).__name__}")
     if isinstance(fillvalue, int) and not isinstance(fillvalue, bool) and not (
@@ -379,6 +387,7 @@ def _boundary_position(i, size, boundary):
     return 2 * size - 1 - i if i >= size else i
 
 
+@functools.lru_cache(maxsize=64)
 def _boundary_map(start, stop, size, boundary):
     """For positions start..stop-1 along an axis of length `size`: the image position each
     takes its value from, or -1 where it takes the fill value, as the core's intp maps.
@@ -398,6 +407,7 @@ def _boundary_map(start, stop, size, boundary):
             part[...] = [_boundary_position(int(i), size, boundary) for i in part]
         else:
             part[...] = _boundary_index(part, size, boundary)
+    index.flags.writeable = False  # cached: calls with the same geometry share it
     return index
 
 
@@ -491,6 +501,23 @@ def _deliver(result, out):
     return out
 
 
+def _geometry(mode, image_shape, kernel_shape, convolve):
+    """(top, left, plane): where the window of the result's first element starts, (-top, -left)
+    in image coordinates, and the result's 2-D shape."""
+    (m, n), (p, q) = image_shape, kernel_shape
+    if mode == "valid":
+        return 0, 0, (m - p + 1, n - q + 1)
+    if mode == "full":
+        return p - 1, q - 1, (m + p - 1, n + q - 1)
+    # 'same' is the full result cropped to in1's shape, starting at (P//2, Q//2) for
+    # correlation and ((P-1)//2, (Q-1)//2) for convolution (scipy's centring: the two differ
+    # for even kernels); the window of out[0, 0] starts that much less than P-1, Q-1 outside
+    # the image.
+    if convolve:
+        return p - 1 - (p - 1) // 2, q - 1 - (q - 1) // 2, (m, n)
+    return p - 1 - p // 2, q - 1 - q // 2, (m, n)
+
+
 def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
     """correlate2d (convolve=False) or convolve2d (True): checks, then geometry, then compute."""
     _check_mode(mode)
@@ -505,28 +532,14 @@ def _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
     if mode == "valid":
         swapped = _valid_swap_needed(a1.shape[-2:], a2.shape[-2:])
         image, small = (a2, a1) if swapped else (a1, a2)
-        top = left = 0
-        plane = tuple(b - s + 1 for b, s in zip(image.shape[-2:], small.shape[-2:]))
         # Convolution is commutative; correlation with the inputs swapped is the correlation
         # rotated by 180 degrees (scipy's rule), conjugation staying on the second argument.
         rotate = swapped and not convolve
     else:
         # scipy never swaps in 'full' and 'same': in1 is the image even if in2 is larger.
         image, small = a1, a2
-        (m, n), (p, q) = image.shape[-2:], small.shape[-2:]
-        if mode == "full":
-            top, left, plane = p - 1, q - 1, (m + p - 1, n + q - 1)
-        else:
-            # 'same' is the full result cropped to in1's shape, starting at (P//2, Q//2) for
-            # correlation and ((P-1)//2, (Q-1)//2) for convolution (scipy's centring: the two
-            # differ for even kernels); the window of out[0, 0] starts that much less than
-            # P-1, Q-1 outside the image.
-            if convolve:
-                top, left = p - 1 - (p - 1) // 2, q - 1 - (q - 1) // 2
-            else:
-                top, left = p - 1 - p // 2, q - 1 - q // 2
-            plane = (m, n)
         rotate = False
+    top, left, plane = _geometry(mode, image.shape[-2:], small.shape[-2:], convolve)
     shape = batch + plane
     if out is not None:
         _check_out(out, shape, dtype)
@@ -567,11 +580,12 @@ def _empty_apart(shape, dtype, image, first):
     the CPU's page-offset address check.  A 'same' result has the input's row stride, so it
     stays at one offset for every row, and a fresh array lands where the allocator puts it:
     2048x2048 float32, K=5, measured 3.9 ms at an offset of 64 B against 1.9 ms at 2 KiB.
-    Results under a page are too small to matter.
+    Results under _APART_MIN_BYTES (which sit in cache whatever their offset) are plain
+    np.empty: placing one costs microseconds, more than the effect.
     """
     dtype = np.dtype(dtype)
     size = math.prod(shape)
-    if size * dtype.itemsize < _PAGE or image.size == 0:
+    if size * dtype.itemsize < _APART_MIN_BYTES or image.size == 0:
         return np.empty(shape, dtype)
     buf = np.empty(size + _PAGE // dtype.itemsize, dtype)
     gap = (image.ctypes.data + _PAGE // 2 - buf.ctypes.data - first * dtype.itemsize) % _PAGE
@@ -582,30 +596,30 @@ def _empty_apart(shape, dtype, image, first):
 _PLAIN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
-    """The result of the commonest call computed straight by the core, or None if it is not one.
+def _plain(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
+    """The result of the commonest calls computed straight by the core, or None if it is not one.
 
-    The commonest call: two C-contiguous, aligned 2-D ndarrays of one native float dtype, in1
-    at least as large as in2, 'valid' mode, default fill value, and no out= or a C-contiguous,
-    aligned, writeable out of the result's shape and dtype that shares no memory with them.  The general path's
-    checks, stacking and border machinery cost tens of microseconds, several times the
-    arithmetic of a small image (128x128 with 3x3 is about 7 us), so this call skips them; the
-    conditions make its result and errors the general path's.
+    The commonest calls: two C-contiguous, aligned 2-D ndarrays of one native float dtype (in1
+    at least as large as in2 in 'valid' mode), a Python int or float fill value, and no out= or
+    a C-contiguous, aligned, writeable out of the result's shape and dtype that shares no
+    memory with them.  The general path's checks, stacking and conversions cost tens of
+    microseconds, several times the arithmetic of a small image (128x128 with 3x3 is about
+    7 us), so these calls skip them; the conditions make their results and errors the general
+    path's.
     """
-    if not (mode == "valid" and type(in1) is np.ndarray
-            and type(in2) is np.ndarray and type(fillvalue) is int and fillvalue == 0
-            and type(boundary) is str and boundary in _BOUNDARIES):
+    if not (type(in1) is np.ndarray and type(in2) is np.ndarray and type(mode) is str
+            and mode in _MODES and type(boundary) is str and boundary in _BOUNDARIES
+            and type(fillvalue) in (int, float)):
         return None
     if (in1.ndim != 2 or in2.ndim != 2 or in1.dtype != in2.dtype
-            or in1.dtype not in _PLAIN_DTYPES or in2.size == 0):
+            or in1.dtype not in _PLAIN_DTYPES or in2.size == 0 or in1.size == 0):
         return None
     if not (in1.flags.c_contiguous and in2.flags.c_contiguous
             and in1.flags.aligned and in2.flags.aligned):
         return None
-    (m, n), (p, q) = in1.shape, in2.shape
-    if p > m or q > n:
+    if mode == "valid" and (in2.shape[0] > in1.shape[0] or in2.shape[1] > in1.shape[1]):
         return None
-    shape = (m - p + 1, n - q + 1)
+    top, left, shape = _geometry(mode, in1.shape, in2.shape, convolve)
     if out is not None and not (
             type(out) is np.ndarray and out.dtype == in1.dtype and out.shape == shape
             and out.flags.c_contiguous and out.flags.aligned and out.flags.writeable
@@ -613,9 +627,19 @@ def _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve):
         return None
     n_threads = _resolve_workers(workers)
     kernel = np.ascontiguousarray(in2[::-1, ::-1]) if convolve else in2
-    result = np.empty(shape, in1.dtype) if out is None else out
-    _core.correlate_valid(in1, kernel, result, n_threads)
-    return result
+    if out is None:
+        # in1's size stands in for the result's here: a function call costs a small image
+        # about a tenth of its time.
+        out = (np.empty(shape, in1.dtype) if in1.nbytes < _APART_MIN_BYTES
+               else _empty_apart(shape, in1.dtype, in1, top * shape[1] + left))
+    if mode == "valid":
+        # An int or float fill value is always valid, and 'valid' never reads it.
+        _core.correlate_valid(in1, kernel, out, n_threads)
+    else:
+        _correlate_extended(in1[None], kernel[None], top, left, out[None],
+                            _BOUNDARIES[boundary], _check_fillvalue(fillvalue, in1.dtype),
+                            n_threads)
+    return out
 
 
 def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
@@ -625,7 +649,7 @@ def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, axes, out, worke
         return _along_axes(lambda a, b, o: _correlation(a, b, mode, boundary, fillvalue, o,
                                                         workers, convolve=convolve),
                            in1, in2, axes, 2, out, ("in1", "in2"))
-    plain = _plain_valid(in1, in2, mode, boundary, fillvalue, out, workers, convolve)
+    plain = _plain(in1, in2, mode, boundary, fillvalue, out, workers, convolve)
     if plain is not None:
         return plain
     return _correlation(in1, in2, mode, boundary, fillvalue, out, workers, convolve)
