@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastcorr
-from fastcorr import _core, _dispatch
+from fastcorr import _api1d, _core, _dispatch
 from reference import (
     assert_within_bound,
     correlate1d_reference,
@@ -51,10 +51,16 @@ LENGTHS = [(1, 1), (7, 1), (1, 7), (5, 5), (9, 4), (4, 9), (2, 6), (30, 8), (8, 
            (129, 300), (2600, 512), (2050, 1024), (1024, 1030)]
 
 
+@pytest.mark.parametrize("ends", ["padded whole", "in place"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("op", list(FUNCS))
-def test_grid(op, mode, dtype):
+def test_grid(op, mode, dtype, ends, monkeypatch):
+    """Every mode and dtype over the lengths above, with the outputs at the ends computed both
+    ways: from a zero-padded copy of the whole (short) signal, and from the signal read in
+    place with small padded copies of the ends only (long signals)."""
+    if ends == "in place":
+        monkeypatch.setattr(_api1d, "_PAD_WHOLE_1D", 0)
     rng = np.random.default_rng(300)
     for n, k in LENGTHS:
         a = random_array(rng, n, dtype)
@@ -245,8 +251,8 @@ def test_layouts(layout):
 
 
 def test_signal_is_not_copied():
-    """The design promise: the long signal is read in place through a strided view, so the
-    call allocates little beyond its result."""
+    """The design promise: the long signal is read in place by the 1-D kernel, so the call
+    allocates little beyond its result."""
     a = np.random.default_rng(308).standard_normal(1_000_000)
     for k in (5, 64, 256):
         v = np.ones(k)

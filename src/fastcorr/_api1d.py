@@ -10,6 +10,8 @@ import numpy as np
 
 from . import _core
 from ._api import (
+    _MODES,
+    _PLAIN_DTYPES,
     _along_axes,
     _as_array,
     _batch_shape,
@@ -24,6 +26,10 @@ from ._api import (
 )
 
 
+# Signals (all of a stack) of at most this many samples are padded whole for 'same'/'full'.
+_PAD_WHOLE_1D = 1 << 14
+
+
 def _correlate_window(x, v, lo, y, n_threads):
     """y[i, j] = sum_m x~[i, lo + j + m] * v[i or 0, m] for j < L, x~ = x extended by zeros;
     stacks x (B, N) with unit-stride rows, v (1 or B, K) and y (B, L) C-contiguous, real, one
@@ -31,9 +37,17 @@ def _correlate_window(x, v, lo, y, n_threads):
 
     The outputs whose window lies inside x run the valid 1-D kernel on x itself; the
     at most K-1 at each end whose window leaves x come from a zero-padded copy of the <= 2K-2
-    samples they read.
+    samples they read.  Stacks of at most _PAD_WHOLE_1D samples are padded whole instead.
     """
     n, k, length = x.shape[-1], v.shape[-1], y.shape[-1]
+    if (lo < 0 or lo + length + k - 1 > n) and x.size <= _PAD_WHOLE_1D:
+        # Short signals with ends: one zero-padded copy and one core call cost less than the
+        # three calls below (1,000 samples, 'same': 7 us against 14).
+        block = np.zeros((x.shape[0], length + k - 1), dtype=x.dtype)
+        a, b = max(lo, 0), min(lo + length + k - 1, n)
+        block[:, a - lo:b - lo] = x[:, a:b]
+        _core.correlate_valid_1d_batch(block, v, y, n_threads)
+        return
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
     if inner_lo < inner_hi:
@@ -78,7 +92,31 @@ def _window(n, k, mode, convolve):
     return n // 2, k
 
 
+def _plain_1d(a, v, mode, workers, convolve):
+    """The result of the commonest call computed with the fewest steps, or None if it is not
+    one: two C-contiguous, aligned 1-D ndarrays of one native float dtype, `a` at least as long
+    as `v`.  The general path's checks and stacking cost about 15 us, eight times
+    numpy.correlate's whole call on 1,000 samples; the conditions make this call's result and
+    errors the general path's."""
+    if not (type(a) is np.ndarray and type(v) is np.ndarray and type(mode) is str
+            and mode in _MODES and a.ndim == 1 and v.ndim == 1 and a.dtype == v.dtype
+            and a.dtype in _PLAIN_DTYPES and 1 <= v.shape[0] <= a.shape[0]
+            and a.flags.c_contiguous and v.flags.c_contiguous
+            and a.flags.aligned and v.flags.aligned):
+        return None
+    n_threads = _resolve_workers(workers)
+    n, k = a.shape[0], v.shape[0]
+    start, length = _window(n, k, mode, convolve)
+    kernel = np.ascontiguousarray(v[::-1]) if convolve else v
+    result = np.empty(length, a.dtype)
+    _correlate_window(a[None], kernel[None], start - (k - 1), result[None], n_threads)
+    return result
+
+
 def _correlation_1d(a, v, mode, workers, convolve):
+    plain = _plain_1d(a, v, mode, workers, convolve)
+    if plain is not None:
+        return plain
     _check_mode(mode)
     a, dt1 = _as_input_1d(a, "a", scalar_ok=convolve)
     v, dt2 = _as_input_1d(v, "v", scalar_ok=convolve)
@@ -164,9 +202,9 @@ def correlate(a, v, mode="valid", *, axes=None, workers=None):
 
     Notes
     -----
-    The signal is never copied (unless it is complex, non-contiguous or of another dtype):
-    the correlation runs on the 2-D valid-mode kernels through a read-only strided view of it
-    whose rows overlap.  Each output is a sum of ``min(M, N)`` products accumulated in the
+    The signal is never copied (unless it is complex, non-contiguous or of another dtype): a
+    1-D SIMD micro-kernel reads it in place, and only the at most ``min(M, N) - 1`` outputs at
+    each end whose window leaves the signal are computed from a small zero-padded copy.  Each output is a sum of ``min(M, N)`` products accumulated in the
     result's precision.
 
     Examples
