@@ -153,6 +153,12 @@ def single_threaded_after_fork():
     return _single_threaded_after_fork
 
 
+cdef inline int _worth_threads(double fmas, int n_threads) noexcept:
+    """n_threads, or fewer for a call too small to keep them all busy (MIN_FMAS_PER_THREAD)."""
+    cdef double useful = fmas / MIN_FMAS_PER_THREAD
+    return n_threads if n_threads <= useful else max(<int>useful, 1)
+
+
 cdef inline int _usable_threads(int n_threads):
     global _threads_used
     if _single_threaded_after_fork:
@@ -247,10 +253,7 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
 
-    cdef double fmas = <double>n_img * oh * ow * kh * kw
-    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
-    if n_threads > max_useful:
-        n_threads = max(<int>max_useful, 1)
+    n_threads = _worth_threads(<double>n_img * oh * ow * kh * kw, n_threads)
     cdef _TileJob job
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
     job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
@@ -361,10 +364,7 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
         return
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
-    cdef double fmas = <double>n_sig * n * k
-    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
-    if n_threads > max_useful:
-        n_threads = max(<int>max_useful, 1)
+    n_threads = _worth_threads(<double>n_sig * n * k, n_threads)
     # Runs: RUN_OUTPUTS long, shorter when a few signals would leave a thread idle (four runs
     # per thread, for the guided schedule to balance), and never more than a chunk of work.
     cdef Py_ssize_t wanted = (4 * n_threads + n_sig - 1) // n_sig
@@ -552,10 +552,7 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
         return
     cdef const fc_kernel_table *table = fc_active()
     cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
-    cdef double fmas = <double>n_img * oh * ow * kh * kw
-    cdef Py_ssize_t max_useful = <Py_ssize_t>(fmas / MIN_FMAS_PER_THREAD)
-    if n_threads > max_useful:
-        n_threads = max(<int>max_useful, 1)
+    n_threads = _worth_threads(<double>n_img * oh * ow * kh * kw, n_threads)
 
     cdef _BoundaryJob job
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
