@@ -250,15 +250,9 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     _check_strides("correlate_valid_batch", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
-    cdef const fc_kernel_table *table = fc_active()
-    cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
-
     n_threads = _worth_threads(<double>n_img * oh * ow * kh * kw, n_threads)
     cdef _TileJob job
-    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
-    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
-    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
-    job.oh, job.ow, job.item, job.rotate, job.table = oh, ow, item, rotate, table
+    _stacks_job(&job, x, w, out, rotate)
     cdef Py_ssize_t n_tiles = _plan_tiles(&job, n_img, n_threads)
     if n_threads > n_tiles:
         n_threads = <int>n_tiles
@@ -309,6 +303,18 @@ cdef Py_ssize_t _plan_tiles(_TileJob *job, Py_ssize_t n_img, int n_threads) noex
 
 cdef inline double _tile_fmas(const _TileJob *job) noexcept:
     return <double>job.tile_rows * job.tile_cols * job.kh * job.kw
+
+
+cdef void _stacks_job(_TileJob *job, const floating[:, :, :] x, const floating[:, :, ::1] w,
+                      floating[:, :, :] out, bint rotate) noexcept:
+    """The fields of a tile job that describe the stacks (base pointers, byte strides, sizes)
+    and the active kernel path; the tiling is _plan_tiles'."""
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.w, job.w_img = <const char *>&w[0, 0, 0], 0 if w.shape[0] == 1 else w.strides[0]
+    job.kh, job.kw = w.shape[1], w.shape[2]
+    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
+    job.oh, job.ow, job.item = out.shape[1], out.shape[2], sizeof(floating)
+    job.rotate, job.table = rotate, fc_active()
 
 
 cdef struct _TileJob:
@@ -466,6 +472,7 @@ DEF MAX_PIECES = 4
 
 
 cdef struct _BoundaryJob:
+    _TileJob stacks  # the whole stacks (no tiling): what the pieces read and write
     _TileJob tiles  # the interior, read straight from the images: units [0, n_tiles)
     Py_ssize_t n_tiles, n_pieces
     # With tiles, the left and right bands are computed by the tiles at the row's ends, for
@@ -474,16 +481,10 @@ cdef struct _BoundaryJob:
     _Piece left, right
     _Piece pieces[MAX_PIECES]
     Py_ssize_t piece_end[MAX_PIECES]  # units [piece_end[k-1], piece_end[k]) are piece k's
-    const char *x
-    Py_ssize_t x_img, x_row
-    const char *w
-    Py_ssize_t w_img, kh, kw  # w_img 0: one kernel for every image
-    char *y
-    Py_ssize_t y_img, ldy, item, n_img
+    Py_ssize_t n_img
     # Per-thread scratch: the extension buffer, then the kernel's scratch, then column runs.
     Py_ssize_t buffer_elems, kernel_scratch_off, runs_off
     double fill
-    const fc_kernel_table *table
 
 
 def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
@@ -550,15 +551,11 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     _check_strides("correlate_extended_batch", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
-    cdef const fc_kernel_table *table = fc_active()
-    cdef Py_ssize_t w_step = 0 if w.shape[0] == 1 else 1
     n_threads = _worth_threads(<double>n_img * oh * ow * kh * kw, n_threads)
 
     cdef _BoundaryJob job
-    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
-    job.w, job.w_img, job.kh, job.kw = <const char *>&w[0, 0, 0], w_step * w.strides[0], kh, kw
-    job.y, job.y_img, job.ldy = <char *>&out[0, 0, 0], out.strides[0], out.strides[1] // item
-    job.item, job.n_img, job.fill, job.table = item, n_img, fill, table
+    _stacks_job(&job.stacks, x, w, out, False)
+    job.n_img, job.fill = n_img, fill
     job.n_tiles = job.n_pieces = 0
     job.left.ow = job.right.ow = 0
     job.buffer_elems = 0
@@ -572,17 +569,15 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
         bottom = top + inner_h
         # Side bands at least two vectors wide: a band as narrow as the frame (K/2 columns)
         # would send every row through the kernel's sub-vector path, several times slower.
-        side = 2 * (table.lanes_f32 if floating is float else table.lanes_f64)
+        side = 2 * (job.stacks.table.lanes_f32 if floating is float
+                    else job.stacks.table.lanes_f64)
         cl = 0 if left == 0 else min(max(left, side), ow)
         cr = ow if left + inner_w == ow else max(min(left + inner_w, ow - side), cl)
         if cr > cl:
-            job.tiles.x = job.x + (cl - left) * item
-            job.tiles.x_img, job.tiles.x_row = job.x_img, job.x_row
-            job.tiles.w, job.tiles.w_img, job.tiles.kh, job.tiles.kw = job.w, job.w_img, kh, kw
-            job.tiles.y = job.y + top * out.strides[1] + cl * item
-            job.tiles.y_img, job.tiles.y_row = job.y_img, out.strides[1]
-            job.tiles.oh, job.tiles.ow, job.tiles.item = inner_h, cr - cl, item
-            job.tiles.rotate, job.tiles.table = False, table
+            job.tiles = job.stacks
+            job.tiles.x += (cl - left) * item
+            job.tiles.y += top * out.strides[1] + cl * item
+            job.tiles.oh, job.tiles.ow = inner_h, cr - cl
             job.n_tiles = _plan_tiles(&job.tiles, n_img, n_threads)
             unit_fmas = _tile_fmas(&job.tiles)
         _add_piece(&job, 0, 0, top, ow, &rowmap[0], &colmap[0], budget, n_threads)
@@ -637,10 +632,10 @@ cdef void _add_piece(_BoundaryJob *job, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t
     empty) to the job, cut into work units."""
     if ph < 1 or pw < 1:
         return
-    cdef Py_ssize_t kh = job.kh, kw = job.kw, n_img = job.n_img
+    cdef Py_ssize_t kh = job.stacks.kh, kw = job.stacks.kw, n_img = job.n_img
     cdef _Piece *piece = &job.pieces[job.n_pieces]
     job.n_pieces += 1
-    piece.y_off = (r0 * job.ldy + c0) * job.item
+    piece.y_off = r0 * job.stacks.y_row + c0 * job.stacks.item
     piece.oh, piece.ow, piece.rowmap, piece.colmap = ph, pw, rowmap, colmap
     cdef Py_ssize_t band_rows = ph, chunk_cols = pw, bands
     # With fewer images than threads, bands of rows (each extends its own rows and the P - 1 it
@@ -673,11 +668,12 @@ cdef void _side_piece(_BoundaryJob *job, _Piece *piece, Py_ssize_t r0, Py_ssize_
     blocks of the tiles' rows, the band's whole width."""
     if ph < 1 or pw < 1:
         return
-    piece.y_off = (r0 * job.ldy + c0) * job.item
+    piece.y_off = r0 * job.stacks.y_row + c0 * job.stacks.item
     piece.oh, piece.ow, piece.rowmap, piece.colmap = ph, pw, rowmap, colmap
     piece.band_rows, piece.chunk_cols, piece.n_cc = job.tiles.tile_rows, pw, 1
     piece.units_per_img = 0
-    job.buffer_elems = max(job.buffer_elems, (piece.band_rows + job.kh - 1) * (pw + job.kw - 1))
+    job.buffer_elems = max(job.buffer_elems,
+                           (piece.band_rows + job.stacks.kh - 1) * (pw + job.stacks.kw - 1))
 
 
 cdef Py_ssize_t _column_runs(const Py_ssize_t *colmap, Py_ssize_t ext_w,
@@ -741,19 +737,21 @@ cdef void _piece_block(const _BoundaryJob *job, const _Piece *piece, Py_ssize_t 
     cdef Py_ssize_t rows = min(piece.band_rows, piece.oh - r0)
     cdef Py_ssize_t cols = min(piece.chunk_cols, piece.ow - c0)
     cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
-    cdef Py_ssize_t n_runs = _column_runs(piece.colmap + c0, cols + job.kw - 1, runs)
-    cdef const char *image = job.x + i * job.x_img
-    cdef const char *w = job.w + i * job.w_img
-    cdef char *y = job.y + i * job.y_img + piece.y_off + (r0 * job.ldy + c0) * job.item
-    if job.item == sizeof(float):
-        _extend_and_correlate(image, job.x_row, <const float *>w, job.kh, job.kw, <float *>y,
-                              job.ldy, rows, cols, piece.rowmap + r0, runs, n_runs,
-                              <float>job.fill, job.table, <float *>scratch,
+    cdef const _TileJob *st = &job.stacks
+    cdef Py_ssize_t n_runs = _column_runs(piece.colmap + c0, cols + st.kw - 1, runs)
+    cdef const char *image = st.x + i * st.x_img
+    cdef const char *w = st.w + i * st.w_img
+    cdef char *y = st.y + i * st.y_img + piece.y_off + r0 * st.y_row + c0 * st.item
+    cdef Py_ssize_t ldy = st.y_row // st.item
+    if st.item == sizeof(float):
+        _extend_and_correlate(image, st.x_row, <const float *>w, st.kh, st.kw, <float *>y,
+                              ldy, rows, cols, piece.rowmap + r0, runs, n_runs,
+                              <float>job.fill, st.table, <float *>scratch,
                               <float *>(scratch + job.kernel_scratch_off))
     else:
-        _extend_and_correlate(image, job.x_row, <const double *>w, job.kh, job.kw,
-                              <double *>y, job.ldy, rows, cols, piece.rowmap + r0, runs,
-                              n_runs, job.fill, job.table, <double *>scratch,
+        _extend_and_correlate(image, st.x_row, <const double *>w, st.kh, st.kw,
+                              <double *>y, ldy, rows, cols, piece.rowmap + r0, runs,
+                              n_runs, job.fill, st.table, <double *>scratch,
                               <double *>(scratch + job.kernel_scratch_off))
 
 
