@@ -43,10 +43,8 @@ def _correlate_window(x, v, lo, y, n_threads):
     if (lo < 0 or lo + length + k - 1 > n) and x.size <= _PAD_WHOLE_1D:
         # Short signals with ends: one zero-padded copy and one core call cost less than the
         # three calls below (1,000 samples, 'same': 7 us against 14).
-        block = np.zeros((x.shape[0], length + k - 1), dtype=x.dtype)
-        a, b = max(lo, 0), min(lo + length + k - 1, n)
-        block[:, a - lo:b - lo] = x[:, a:b]
-        _core.correlate_valid_1d_batch(block, v, y, n_threads)
+        _core.correlate_valid_1d_batch(_zero_padded(x, lo, lo + length + k - 1), v, y,
+                                       n_threads)
         return
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
@@ -55,12 +53,18 @@ def _correlate_window(x, v, lo, y, n_threads):
                                        y[:, inner_lo:inner_hi], n_threads)
     for j0, j1 in ((0, inner_lo), (inner_hi, length)):
         if j0 < j1:
-            start, stop = lo + j0, lo + j1 + k - 1
-            block = np.zeros((x.shape[0], stop - start), dtype=x.dtype)
-            a, b = max(start, 0), min(stop, n)
-            if a < b:
-                block[:, a - start:b - start] = x[:, a:b]
-            _core.correlate_valid_1d_batch(block, v, y[:, j0:j1], n_threads)
+            _core.correlate_valid_1d_batch(_zero_padded(x, lo + j0, lo + j1 + k - 1), v,
+                                           y[:, j0:j1], n_threads)
+
+
+def _zero_padded(x, start, stop):
+    """Samples start .. stop-1 of every row of x (B, N), zero outside [0, N), as a new
+    C-contiguous (B, stop - start) array."""
+    block = np.zeros((x.shape[0], stop - start), dtype=x.dtype)
+    a, b = max(start, 0), min(stop, x.shape[-1])
+    if a < b:
+        block[:, a - start:b - start] = x[:, a:b]
+    return block
 
 
 def _as_input_1d(arr, name, scalar_ok):
