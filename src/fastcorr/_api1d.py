@@ -208,8 +208,8 @@ def correlate(a, v, mode="valid", *, axes=None, workers=None):
     -----
     The signal is never copied (unless it is complex, non-contiguous or of another dtype): a
     1-D SIMD micro-kernel reads it in place, and only the at most ``min(M, N) - 1`` outputs at
-    each end whose window leaves the signal are computed from a small zero-padded copy.  Each output is a sum of ``min(M, N)`` products accumulated in the
-    result's precision.
+    each end whose window leaves the signal are computed from a small zero-padded copy.  Each
+    output is a sum of ``min(M, N)`` products accumulated in the result's precision.
 
     Examples
     --------
