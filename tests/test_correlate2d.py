@@ -164,6 +164,25 @@ def test_large_multithreaded(simd_path, dtype, image_shape, kernel_shape):
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("kh", [4, 5, 6], ids=lambda k: f"kh={k}")
+def test_rows_a_multiple_of_4kib_apart(simd_path, dtype, kh):
+    """Input rows a multiple of 4 KiB apart (power-of-two widths, and a narrower view of such
+    rows) switch kernels of 5 and 6 rows to the small block that reads fewer input rows, in the
+    kernel's bands and the core's tiles alike (fc_small_band_rows); 4 rows stay on the usual
+    block.  Output heights leave every remainder of either block's bands, in one tile and in
+    several."""
+    rng = np.random.default_rng(kh)
+    width = 4096 // np.dtype(dtype).itemsize
+    for oh in (1, 2, 3, 4, 7, 8, 100, 101):
+        image, kernel = random_pair(rng, (oh + kh - 1, width), (kh, 9 - kh), dtype)
+        for op in OPS:
+            check(op, image, kernel, dtype, workers=2, context=f"[simd={simd_path}]")
+        wide = rng.standard_normal((oh + kh - 1, 2 * width)).astype(dtype)
+        check("correlate", wide[:, 3:200], kernel, dtype, workers=1, use_scipy=False,
+              context=f"[simd={simd_path}, 8 KiB row stride]")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 @pytest.mark.parametrize("op", list(OPS))
 @pytest.mark.parametrize(
     "small_shape, big_shape",

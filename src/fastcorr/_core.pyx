@@ -41,6 +41,9 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int block_vectors_1d
         int small_kernel_rows
         int small_block_rows
+        int small_block_rows_aliased
+    Py_ssize_t fc_small_band_rows(Py_ssize_t rows, Py_ssize_t rows_aliased, Py_ssize_t kh,
+                                  Py_ssize_t row_bytes)
     size_t fc_scratch_elems(Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
@@ -272,11 +275,13 @@ cdef Py_ssize_t _plan_tiles(_TileJob *job, Py_ssize_t n_img, int n_threads) noex
     """Cuts each image's output (job.oh x job.ow) into tiles for n_threads threads: sets the
     job's tiling fields and returns the number of tiles."""
     cdef Py_ssize_t oh = job.oh, ow = job.ow, kh = job.kh, kw = job.kw
-    # Tile heights are whole bands of rows, as the kernel cuts them: small_block_rows for
-    # kernels of at most small_kernel_rows rows, else nr = min(kh, block_rows).
+    # Tile heights are whole bands of rows, as the kernel cuts them: for kernels of at most
+    # small_kernel_rows rows, the small block's rows (fewer where input rows alias), else
+    # nr = min(kh, block_rows).
     cdef Py_ssize_t nr = min(kh, <Py_ssize_t>job.table.block_rows)
     if kh <= job.table.small_kernel_rows:
-        nr = job.table.small_block_rows
+        nr = fc_small_band_rows(job.table.small_block_rows, job.table.small_block_rows_aliased,
+                                kh, job.x_row)
     cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
     cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * job.item), 64)
     # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving

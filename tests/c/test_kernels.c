@@ -154,8 +154,6 @@ int main(void)
                 check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), (int)(rows & 2), 512);
                 cases += 2;
             }
-        for (int special = 0; special < 1; special++) {
-        }
         printf("%s (%s): %d cases\n", t->name, t->description, cases);
         tested++;
     }

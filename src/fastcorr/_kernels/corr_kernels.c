@@ -70,4 +70,4 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     FC_STR(FC_ISA),          FC_ISA_DESCRIPTION,       FC_CAT3(fc_corr, f32, FC_ISA),
     FC_CAT3(fc_corr, f64, FC_ISA), FC_CAT3(fc_corr1d, f32, FC_ISA),
     FC_CAT3(fc_corr1d, f64, FC_ISA), FC_CAT3(fc_fma_probe, f32, FC_ISA),
-    FC_CAT3(fc_fma_probe, f64, FC_ISA), VF32_L, VF64_L, FC_NR, FC1_NV, FC_KH_S, FC_NR_S};
+    FC_CAT3(fc_fma_probe, f64, FC_ISA), VF32_L, VF64_L, FC_NR, FC1_NV, FC_KH_S, FC_NR_S, FC_NR_A};

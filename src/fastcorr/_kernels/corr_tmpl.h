@@ -104,22 +104,26 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
 #if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8
 #error "fc_sbands below covers FC_KH_S = 4, 6 or 8"
 #endif
+#define FC_SB_R (FC_NR_S > FC_NR_A ? FC_NR_S : FC_NR_A)
+#define FC_SB_V (FC_NV_S > FC_NV_A ? FC_NV_S : FC_NV_A)
 
-/* The block for kernels of at most FC_KH_S rows: FC_NR_S output rows x nv vectors, with kh a
+/* The block for kernels of at most FC_KH_S rows: nr output rows x nv vectors (FC_NR_S x FC_NV_S,
+ * or FC_NR_A x FC_NV_A where input rows alias in L1, see fc_small_band_rows), with kh a
  * compile-time constant.  The taps are the outer loop: the kh weights of kernel column b are
- * broadcast once into registers, then the input rows r = 0 .. FC_NR_S+kh-2 are walked, each
- * loaded vector feeding every output row ii with kernel row r - ii in range.  Against fc_block
- * this drops the weight broadcast per (input row, output row) pair, which is what bounds
- * fc_block for small kernels (loads per FMA: (FC_NR_S+kh-1)/(FC_NR_S*kh) + 1/(nv*FC_NR_S) here,
- * against about (nr+kh-1)/(nr*kh) + 1/nv there).  Each output sums its taps column by column
- * (b outer), the same order in every block kind of this path. */
+ * broadcast once into registers, then the input rows r = 0 .. nr+kh-2 are walked, each loaded
+ * vector feeding every output row ii with kernel row r - ii in range.  Against fc_block this
+ * drops the weight broadcast per (input row, output row) pair, which is what bounds fc_block for
+ * small kernels (loads per FMA: (nr+kh-1)/(nr*kh) + 1/(nv*nr) here, against about
+ * (nr+kh-1)/(nr*kh) + 1/nv there).  The price is that every input row of the block is live in
+ * L1 across all kw column passes.  Each output sums its taps column by column (b outer), the
+ * same order in every block kind of this path. */
 static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                     const S_T *FC_RESTRICT w, ptrdiff_t kw, S_T *FC_RESTRICT y,
-                                    ptrdiff_t ldy, int kh, int nv, int mirror)
+                                    ptrdiff_t ldy, int kh, int nr, int nv, int mirror)
 {
-    V_T acc[FC_NR_S][FC_NV_S];
+    V_T acc[FC_SB_R][FC_SB_V];
     FC_UNROLL
-    for (int ii = 0; ii < FC_NR_S; ii++) {
+    for (int ii = 0; ii < nr; ii++) {
         FC_UNROLL
         for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
     }
@@ -128,61 +132,75 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         FC_UNROLL
         for (int a = 0; a < kh; a++) wv[a] = V_SET1(w[a * kw + b]);
         FC_UNROLL
-        for (int r = 0; r < FC_NR_S + kh - 1; r++) {
+        for (int r = 0; r < nr + kh - 1; r++) {
             FC_UNROLL
             for (int v = 0; v < nv; v++) {
                 const V_T xv = V_LOAD(x + r * ldx + b + v * V_L);
                 FC_UNROLL
-                for (int ii = 0; ii < FC_NR_S; ii++)
+                for (int ii = 0; ii < nr; ii++)
                     if (r - ii >= 0 && r - ii < kh) acc[ii][v] = V_FMA(wv[r - ii], xv, acc[ii][v]);
             }
         }
     }
     FC_UNROLL
-    for (int ii = 0; ii < FC_NR_S; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
+    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
 }
 
-/* One band of FC_NR_S rows for a kh-row kernel, cols >= one vector: strips of FC_NV_S vectors,
- * single vectors, and a last vector overlapping the previous one (recomputed identically). */
-#define FC_SBAND(KH)                                                                            \
-    static void FN(FC_CAT2(fc_sband, KH))(const S_T *x, ptrdiff_t ldx, const S_T *w,            \
-                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,  \
-                                          int mirror)                                           \
+/* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
+ * vectors, and a last vector overlapping the previous one (recomputed identically).  NAME is
+ * fc_sband_<KH> for the FC_NR_S x FC_NV_S block, fc_sband_a_<KH> for the aliased-rows one. */
+#define FC_SBAND(NAME, KH, NR, NV)                                                              \
+    static void FN(NAME)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kw, S_T *y,       \
+                         ptrdiff_t ldy, ptrdiff_t cols, int mirror)                             \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV_S, dir = mirror ? -1 : 1;                \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = mirror ? -1 : 1;                   \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, FC_NV_S, mirror);            \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, mirror);             \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, 1, mirror);                  \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, mirror);              \
         if (j < cols)                                                                           \
-            FN(fc_sblock)(x + cols - V_L, ldx, w, kw, y + dir * (cols - V_L), ldy, KH, 1, mirror); \
+            FN(fc_sblock)(x + cols - V_L, ldx, w, kw, y + dir * (cols - V_L), ldy, KH, NR, 1,   \
+                          mirror);                                                              \
     }
-FC_SBAND(1)
-FC_SBAND(2)
-FC_SBAND(3)
-FC_SBAND(4)
+#define FC_SBANDS(KH)                                                                           \
+    FC_SBAND(FC_CAT2(fc_sband, KH), KH, FC_NR_S, FC_NV_S)                                       \
+    FC_SBAND(FC_CAT2(fc_sband_a, KH), KH, FC_NR_A, FC_NV_A)
+FC_SBANDS(1)
+FC_SBANDS(2)
+FC_SBANDS(3)
+FC_SBANDS(4)
 #if FC_KH_S > 4
-FC_SBAND(5)
-FC_SBAND(6)
+FC_SBANDS(5)
+FC_SBANDS(6)
 #endif
 #if FC_KH_S > 6
-FC_SBAND(7)
-FC_SBAND(8)
+FC_SBANDS(7)
+FC_SBANDS(8)
 #endif
+#undef FC_SBANDS
 #undef FC_SBAND
 
 typedef void (*FN(fc_sband_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, S_T *,
                                 ptrdiff_t, ptrdiff_t, int);
-/* Indexed by kernel height. */
-static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1] = {
-    NULL, FN(fc_sband_1), FN(fc_sband_2), FN(fc_sband_3), FN(fc_sband_4),
+/* Indexed by [aliased][kernel height]. */
+static const FN(fc_sband_fn) FN(fc_sbands)[2][FC_KH_S + 1] = {
+    {NULL, FN(fc_sband_1), FN(fc_sband_2), FN(fc_sband_3), FN(fc_sband_4),
 #if FC_KH_S > 4
-    FN(fc_sband_5), FN(fc_sband_6),
+     FN(fc_sband_5), FN(fc_sband_6),
 #endif
 #if FC_KH_S > 6
-    FN(fc_sband_7), FN(fc_sband_8),
+     FN(fc_sband_7), FN(fc_sband_8),
 #endif
+    },
+    {NULL, FN(fc_sband_a_1), FN(fc_sband_a_2), FN(fc_sband_a_3), FN(fc_sband_a_4),
+#if FC_KH_S > 4
+     FN(fc_sband_a_5), FN(fc_sband_a_6),
+#endif
+#if FC_KH_S > 6
+     FN(fc_sband_a_7), FN(fc_sband_a_8),
+#endif
+    },
 };
 
 /* One band of NR output rows across `cols` columns: strips of FC_NV vectors, then single vectors,
@@ -237,11 +255,14 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
      * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
      * form one shorter band (fewer than nr <= kh rows, so still valid). */
     if (kh <= FC_KH_S && cols >= V_L) {
-        /* Small kernels: bands of FC_NR_S rows with fc_sblock; the rows left over (fewer than
-         * FC_NR_S) go to the general bands below. */
+        /* Small kernels: bands of snr rows with fc_sblock; the rows left over (fewer than snr)
+         * go to the general bands below. */
+        const ptrdiff_t snr =
+            fc_small_band_rows(FC_NR_S, FC_NR_A, kh, ldx * (ptrdiff_t)sizeof(S_T));
+        const FN(fc_sband_fn) band = FN(fc_sbands)[snr != FC_NR_S][kh];
         ptrdiff_t i = 0;
-        for (; i + FC_NR_S <= rows; i += FC_NR_S)
-            FN(fc_sbands)[kh](x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
+        for (; i + snr <= rows; i += snr)
+            band(x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
         x += i * ldx;
         y += i * ldy;
         rows -= i;
@@ -279,4 +300,6 @@ double FN(fc_fma_probe)(long iters)
     return 2.0 * V_L * CHAINS * (double)iters;
 }
 
+#undef FC_SB_R
+#undef FC_SB_V
 #undef FN

@@ -58,7 +58,28 @@ typedef struct {
     int block_vectors_1d;      /* output vectors the 1-D micro-kernel keeps in registers */
     int small_kernel_rows;     /* kernels of at most this many rows use the small-kernel block */
     int small_block_rows;      /* output rows of that block */
+    int small_block_rows_aliased; /* ... and of its variant for rows that alias in L1 */
 } fc_kernel_table;
+
+/* Output rows of a small-kernel band (see fc_sblock in corr_tmpl.h) for a kh-row kernel whose
+ * input rows are row_bytes apart: `rows`, or `rows_aliased` when the rows + kh - 1 input rows a
+ * band reads would crowd into the same L1 sets.  The L1 caches of the CPUs these paths run on
+ * (x86 since Haswell and Zen) map addresses 4 KiB apart to one set of 8 (or 12) ways, so in an
+ * image whose rows are a multiple of 4 KiB long (a power-of-two width) all of a block's input
+ * rows share one set, and past 8 of them they evict each other within every block: at float32
+ * 2048 x 2048, K=5, the 9 rows of the 5-row block ran at 64-67 GFLOP/s on one AVX2 thread
+ * against 76-81 with rows 64 bytes longer.  The kernel and the core's tile planner both ask
+ * this function, so bands and tiles agree. */
+static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliased, ptrdiff_t kh,
+                                           ptrdiff_t row_bytes)
+{
+    enum { WAY_BYTES = 4096, WAYS = 8, LINE = 64 };
+    const ptrdiff_t n = rows + kh - 1;
+    ptrdiff_t gap = (row_bytes < 0 ? -row_bytes : row_bytes) % WAY_BYTES;
+    if (gap > WAY_BYTES / 2) gap = WAY_BYTES - gap;
+    /* Crowded: the n rows' starts fall within two cache lines of one another, modulo a way. */
+    return n > WAYS && (n - 1) * gap < 2 * LINE ? rows_aliased : rows;
+}
 
 /* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
  * every path. */

@@ -10,6 +10,14 @@
  * one thread, in cache) 5x2 against the main block: kh=3 71 vs 52 GFLOP/s, kh=5 92 vs 75, kh=6
  * 83 vs 80; at kh=7 the weights no longer fit beside 10 accumulators.  The AVX-512 and NEON
  * shapes follow the same budget for 32 registers (unmeasured: no such CPU here).
+ *
+ * That block keeps all its FC_NR_S + kh - 1 input rows live in L1 across the kw column passes.
+ * Where those rows alias in L1 (fc_small_band_rows in fastcorr_kernels.h) a block of FC_NR_A
+ * rows x FC_NV_A vectors, which reads fewer rows, is used instead.  On AVX2, 2048 x 2048, one
+ * thread, 3x3 against 5x2 (medians of alternating runs): float32 kh=5 +13% (rows 8 KiB apart),
+ * kh=6 +20%, float64 kh=5 +4%, kh=6 +29%; 4x2 did +12% at kh=5 but only +6% for float64, 2x4
+ * and 2x5 lost.  With rows 64 bytes longer (no aliasing) 3x3 is 3-5% slower than 5x2, so it is
+ * only the fallback.  Where the two shapes are equal no path switches.
  */
 #ifndef FASTCORR_SIMD_H
 #define FASTCORR_SIMD_H
@@ -28,6 +36,9 @@
 #define FC_NR_S 8
 #define FC_NV_S 2
 #define FC_KH_S 8
+/* Same row budget as AVX2's 3x3, wider for 32 registers (unmeasured). */
+#define FC_NR_A 3
+#define FC_NV_A 4
 #define VF32_T __m512
 #define VF32_L 16
 #define VF32_LOAD(p) _mm512_loadu_ps(p)
@@ -60,6 +71,8 @@
 #define FC_NR_S 5
 #define FC_NV_S 2
 #define FC_KH_S 6
+#define FC_NR_A 3
+#define FC_NV_A 3
 #define VF32_T __m256
 #define VF32_L 8
 #define VF32_LOAD(p) _mm256_loadu_ps(p)
@@ -90,6 +103,10 @@
 #define FC_NR_S 8
 #define FC_NV_S 2
 #define FC_KH_S 8
+/* ARM cores' L1 geometry differs from the 4 KiB ways fc_small_band_rows assumes, and no
+ * measurement here says which shape would help: no variant. */
+#define FC_NR_A FC_NR_S
+#define FC_NV_A FC_NV_S
 #define VF32_T float32x4_t
 #define VF32_L 4
 #define VF32_LOAD(p) vld1q_f32(p)
@@ -120,6 +137,9 @@
 #define FC_NR_S 4
 #define FC_NV_S 2
 #define FC_KH_S 4
+/* Its blocks read at most 7 rows, so rows never crowd a set: no variant. */
+#define FC_NR_A FC_NR_S
+#define FC_NV_A FC_NV_S
 #define VF32_T __m128
 #define VF32_L 4
 #define VF32_LOAD(p) _mm_loadu_ps(p)
@@ -154,6 +174,9 @@
 #define FC_NR_S 5
 #define FC_NV_S 2
 #define FC_KH_S 6
+/* AVX2's shapes, so the way they switch is tested on every machine. */
+#define FC_NR_A 3
+#define FC_NV_A 3
 #define VF32_T float
 #define VF32_L 1
 #define VF32_LOAD(p) (*(p))
