@@ -69,8 +69,8 @@ def speed_check(size=CHECK_SIZE, k=CHECK_K, seed=0):
 
     # The peer is slow (about 0.05-0.3 s here): its verified call counts as a sample, and at
     # most two more follow.
-    t_ours, _, _ = _bench.best_time(lambda: correlate2d(x, w), None, repeats=20, budget=0.5)
-    t_peer, _, _ = _bench.best_time(peer, t_first, repeats=2, budget=1.0)
+    (t_ours, _, _), = _bench.best_times([lambda: correlate2d(x, w)], repeats=20, budget=0.5)
+    (t_peer, _, _), = _bench.best_times([peer], [t_first], repeats=2, budget=1.0)
     t_peer = min(t_peer, t_first)
     oh, ow = size - k + 1, size - k + 1
     flops = 2.0 * oh * ow * k * k

@@ -46,16 +46,19 @@ SEED = 0
 N_SAMPLED = 200
 
 # Per-run settings.  Best-of-N with a generous N for fast calls: on a shared machine the
-# minimum needs a few chances to land in a quiet moment.  `budget` caps the seconds spent timing
-# one library on one case (after the verifying call), so a 0.5 s FFT gets a few samples while a
-# 1 ms call gets many.  `crop_flops`
-# caps the problem given to the peers that have no fast path (about 0.5-2 GFLOP/s): on a
-# 2048x2048 image with K=31 they would need seconds to minutes per call, and their GFLOP/s does
-# not depend on the image size, so a crop measures the same rate.
+# minimum needs a few chances to land in a quiet moment.  The samples come in `rounds` passes
+# over the libraries of a case (best_times), so that no ratio rests on one stretch of seconds: a
+# burst of load on this class of machine (a KVM guest) lasts longer than one library's samples
+# and, timed library after library, once put fastcorr at 45% of peak in one case of a run whose
+# neighbouring cases were at 75-85%.  `budget` caps the seconds spent timing one library on one
+# case (after the verifying call), so a 0.5 s FFT gets a few samples while a 1 ms call gets
+# many.  `crop_flops` caps the problem given to the peers that have no fast path (about 0.5-2
+# GFLOP/s): on a 2048x2048 image with K=31 they would need seconds to minutes per call, and
+# their GFLOP/s does not depend on the image size, so a crop measures the same rate.
 _SETTINGS = {
-    False: {"repeats": 15, "budget": 2.0, "min_sample": 5e-3,
+    False: {"rounds": 3, "repeats": 15, "budget": 2.0, "min_sample": 5e-3,
             "crop_flops": {"signal.correlate2d": 1.5e8, "ndimage": 6e8}},
-    True: {"repeats": 5, "budget": 0.3, "min_sample": 2e-3,
+    True: {"rounds": 1, "repeats": 5, "budget": 0.3, "min_sample": 2e-3,
            "crop_flops": {"signal.correlate2d": 3e7, "ndimage": 1.2e8}},
 }
 
@@ -223,43 +226,60 @@ def _check_1d(result, x, v, rng, fft=False, n=N_SAMPLED):
 
 
 # --------------------------------------------------------------------------- timing
-def best_time(fn, first=None, repeats=5, budget=1.0, min_sample=2e-3):
-    """Best-of-N wall time of one call to `fn`.
+def best_times(fns, firsts=None, rounds=1, repeats=5, budget=1.0, min_sample=2e-3):
+    """Best-of-N wall time of one call to each of several callables, sampled in rounds.
+
+    Each round takes a few samples of every callable in turn, so the callables a comparison
+    puts side by side are timed interleaved: on a shared machine a burst of load lasting
+    longer than one callable's samples then falls on all of them, and another round gives
+    each a quiet moment, instead of deciding one ratio alone.
 
     Parameters
     ----------
-    fn : callable
-        Called with no arguments.
-    first : float, optional
-        Duration of a call already made (the warm-up); one more call measures it if None.
+    fns : sequence of callable
+        Each called with no arguments.
+    firsts : sequence of float or None, optional
+        Duration of a call already made to each (the warm-up); None (for all, or for one)
+        measures one more call.
+    rounds : int, optional
+        Number of passes over `fns`.
     repeats : int, optional
-        Largest number of samples.
+        Largest number of samples of one callable in one round.
     budget : float, optional
-        Seconds the samples may take together; fewer samples (at least one) if they would not
-        fit.
+        Seconds the samples of one callable may take over all rounds; fewer samples (at least
+        one per round) if they would not fit.
     min_sample : float, optional
         Calls shorter than this are looped within a sample, so that timer resolution and
         one-off noise do not dominate microsecond calls.
 
     Returns
     -------
-    (float, int, int)
-        Best seconds per call, number of samples, calls per sample.
+    list of (float, int, int)
+        Per callable: best seconds per call, number of samples, calls per sample.
+
+    Examples
+    --------
+    >>> (t, samples, number), = best_times([lambda: sum(range(100))], rounds=2, repeats=3)
+    >>> t > 0 and samples <= 6 and number >= 1
+    True
     """
-    if first is None:
-        t0 = time.perf_counter()
-        fn()
-        first = time.perf_counter() - t0
-    first = max(first, 1e-7)
-    number = 1 if first >= min_sample else math.ceil(min_sample / first)
-    samples = max(1, min(repeats, int(budget / (first * number))))
-    best = math.inf
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best, samples, number
+    firsts = [None] * len(fns) if firsts is None else list(firsts)
+    plan = []
+    for fn, first in zip(fns, firsts):
+        if first is None:
+            first = _timed_call(fn)[1]
+        first = max(first, 1e-7)
+        number = 1 if first >= min_sample else math.ceil(min_sample / first)
+        plan.append((number, max(1, min(repeats, int(budget / rounds / (first * number))))))
+    best = [math.inf] * len(fns)
+    for _ in range(rounds):
+        for i, (fn, (number, samples)) in enumerate(zip(fns, plan)):
+            for _ in range(samples):
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                best[i] = min(best[i], (time.perf_counter() - t0) / number)
+    return [(b, rounds * samples, number) for b, (number, samples) in zip(best, plan)]
 
 
 def _timed_call(fn):
@@ -492,20 +512,26 @@ class _Bench:
             self._kernels[key] = rng.uniform(-1, 1, (k, k)).astype(dtype)
         return self._kernels[key]
 
-    def measure(self, fn, checker, fft=False):
-        """Verify one call's result, then time the call; a failed check is not timed."""
-        try:
-            result, first = _timed_call(fn)
-        except Exception as exc:  # a peer rejecting a dtype or size must not end the run
-            return {"status": "ERROR", "check": f"{type(exc).__name__}: {exc}"}
-        ok, detail = checker.check(result, fft=fft)
-        del result
-        if not ok:
-            return {"status": "WRONG", "check": detail}
-        s = self.settings
-        best, samples, number = best_time(fn, first, s["repeats"], s["budget"], s["min_sample"])
-        return {"status": "ok", "time_s": best, "samples": samples, "calls_per_sample": number,
-                "check": detail}
+    def measure(self, calls):
+        """Verify one call's result for each (fn, checker, fft) in `calls`, then time the
+        verified ones side by side (best_times); a failed check is not timed."""
+        out, timed = [], []
+        for fn, checker, fft in calls:
+            try:
+                result, first = _timed_call(fn)
+            except Exception as exc:  # a peer rejecting a dtype or size must not end the run
+                out.append({"status": "ERROR", "check": f"{type(exc).__name__}: {exc}"})
+                continue
+            ok, detail = checker.check(result, fft=fft)
+            del result
+            out.append({"status": "ok" if ok else "WRONG", "check": detail})
+            if ok:
+                timed.append((out[-1], fn, first))
+        if timed:
+            records, fns, firsts = zip(*timed)
+            for m, (best, samples, number) in zip(records, self._best(fns, firsts)):
+                m.update(time_s=best, samples=samples, calls_per_sample=number)
+        return out
 
     def cases(self):
         grid = [(shape, dtype, k, n) for shape in self.sizes for dtype in DTYPES
@@ -535,36 +561,47 @@ class _Bench:
             rows.append(rec)
             return rec
 
-        progress.step(f"{tag} fastcorr")
+        # fastcorr (twice) and the peers timed side by side; a peer that runs on one thread
+        # whatever workers= says is measured once per case and reused for the other counts.
         out = np.empty((oh, ow), dtype)
-        fc = add("fastcorr", "fastcorr",
-                 self.measure(lambda: correlate2d(x, w, workers=n), checker))
-        add("fastcorr (out=)", "fastcorr_out",
-            self.measure(lambda: correlate2d(x, w, out=out, workers=n), checker))
-        if any(r["status"] != "ok" for r in rows):
-            self.fastcorr_wrong = True
-
+        calls = [(lambda: correlate2d(x, w, workers=n), checker, False),
+                 (lambda: correlate2d(x, w, out=out, workers=n), checker, False)]
+        # (library, column, add()'s extras, measurement if reused, key to share it under)
+        entries = [("fastcorr", "fastcorr", {}, None, None),
+                   ("fastcorr (out=)", "fastcorr_out", {}, None, None)]
         for peer in self.peers:
-            progress.step(f"{tag} {peer.label}")
             crop = None
             if peer.crop_key is not None:
                 crop = _crop_side(shape, k, self.settings["crop_flops"][peer.crop_key])
-            threads = n if peer.threaded else 1
+            cflops = flops if crop is None else 2.0 * (crop[0] - k + 1) * (crop[1] - k + 1) * k * k
+            extra = {"crop": list(crop) if crop else None, "case_flops": cflops,
+                     "threads": n if peer.threaded else 1}
             key = (shape, dtype, k, peer.label)
             if not peer.threaded and key in self._shared:
-                m = dict(self._shared[key], reused_from_workers=1)
+                entries.append((peer.label, peer.column, extra,
+                                dict(self._shared[key], reused_from_workers=1), None))
+                continue
+            if crop is None:
+                px, pchk = x, checker
             else:
-                if crop is None:
-                    px, pchk = x, checker
-                else:
-                    px = np.ascontiguousarray(x[:crop[0], :crop[1]])
-                    pchk = SampledReference(px, w, self.rng)
-                m = self.measure(peer.make(px, w, threads), pchk, fft=peer.fft(dtype, k))
-                if not peer.threaded:
+                px = np.ascontiguousarray(x[:crop[0], :crop[1]])
+                pchk = SampledReference(px, w, self.rng)
+            calls.append((peer.make(px, w, extra["threads"]), pchk, peer.fft(dtype, k)))
+            entries.append((peer.label, peer.column, extra, None,
+                            None if peer.threaded else key))
+        progress.step(f"{tag}: fastcorr and {len(calls) - 2} peers, each verified, then timed "
+                      "side by side")
+        progress.i += len(self.peers)
+        measured = iter(self.measure(calls))
+        for library, column, extra, m, key in entries:
+            if m is None:
+                m = next(measured)
+                if key is not None:
                     self._shared[key] = m
-            cflops = flops if crop is None else 2.0 * (crop[0] - k + 1) * (crop[1] - k + 1) * k * k
-            add(peer.label, peer.column, m, crop=list(crop) if crop else None,
-                case_flops=cflops, threads=threads)
+            add(library, column, m, **extra)
+        fc = rows[0]
+        if any(r["status"] != "ok" for r in rows[:2]):
+            self.fastcorr_wrong = True
 
         for r in rows:
             if r["status"] == "ok" and r["column"] not in ("fastcorr", "fastcorr_out") \
@@ -583,8 +620,7 @@ class _Bench:
         key = (x.shape, x.dtype.name)
         if key not in self._copy:
             dst = np.empty_like(x)
-            t, _, _ = best_time(lambda: np.copyto(dst, x), None, self.settings["repeats"],
-                                self.settings["budget"], self.settings["min_sample"])
+            t, = self._timed(lambda: np.copyto(dst, x))
             self._copy[key] = 2.0 * x.nbytes / t / 1e9
         rec = {"size": list(x.shape), "dtype": x.dtype.name, "K": 3, "workers": n,
                "bytes": x.nbytes + out_bytes,
@@ -627,11 +663,9 @@ class _Bench:
         progress.step(f"float32 {_fmt_shape(shape)} K={k} workers={n} correlate2d(w, x)")
         normal, t_first = _timed_call(lambda: correlate2d(x, w, workers=n))
         swapped = correlate2d(w, x, workers=n)
-        s = self.settings
-        t_normal, _, _ = best_time(lambda: correlate2d(x, w, workers=n), t_first,
-                                   s["repeats"], s["budget"], s["min_sample"])
-        t_swap, _, _ = best_time(lambda: correlate2d(w, x, workers=n), None,
-                                 s["repeats"], s["budget"], s["min_sample"])
+        (t_normal, _, _), (t_swap, _, _) = self._best(
+            [lambda: correlate2d(x, w, workers=n), lambda: correlate2d(w, x, workers=n)],
+            [t_first, None])
         # The swapped call is defined as the normal result rotated by 180 degrees, computed by
         # the same kernel, so it must match exactly.
         ok = bool(np.array_equal(swapped, normal[::-1, ::-1]))
@@ -649,9 +683,14 @@ class _Bench:
                  "RESULT DIFFERS from the normal one rotated 180 degrees"))
 
     # ----------------------------------------------------------------------- issue-4 sections
-    def _timed(self, fn):
+    def _best(self, fns, firsts=None):
+        """best_times with this run's settings."""
         s = self.settings
-        return best_time(fn, None, s["repeats"], s["budget"], s["min_sample"])[0]
+        return best_times(fns, firsts, s["rounds"], s["repeats"], s["budget"], s["min_sample"])
+
+    def _timed(self, *fns):
+        """Best seconds per call of each of fns, timed side by side."""
+        return [t for t, _, _ in self._best(fns)]
 
     def modes_section(self, progress):
         """'same' and 'full' (with a fill and a reflecting boundary) against 'valid': output
@@ -670,10 +709,8 @@ class _Bench:
         for k in ks:
             w = self.kernel(k, "float32")
             progress.step(f"modes float32 {_fmt_shape(shape)} K={k}")
-            t_valid = self._timed(lambda: correlate2d(x, w, workers=n))
-            px_valid = (shape[0] - k + 1) * (shape[1] - k + 1) / t_valid
-            rec = {"size": list(shape), "K": k, "workers": n, "valid_mpix_s": px_valid / 1e6}
-            cells = []
+            rec = {"size": list(shape), "K": k, "workers": n}
+            fns, sizes, verified = [lambda: correlate2d(x, w, workers=n)], [None], []
             for mode in ("same", "full"):
                 pad = (((k - 1) // 2, k // 2) if mode == "same" else (k - 1, k - 1))
                 for boundary, np_mode in (("fill", "constant"), ("symm", "symmetric")):
@@ -682,13 +719,19 @@ class _Bench:
                                                   self.rng).check(result)
                     if not ok:
                         self.fastcorr_wrong = True
-                        cells.append("WRONG")
                         rec[f"{mode}_{boundary}"] = {"status": "WRONG", "check": detail}
                         continue
-                    t = self._timed(lambda: correlate2d(x, w, mode, boundary, workers=n))
-                    px = result.size / t
-                    rec[f"{mode}_{boundary}"] = {"mpix_s": px / 1e6, "ratio": px / px_valid}
-                    cells.append(f"{px / 1e6:7.0f} ({px / px_valid:.2f}x)")
+                    fns.append(lambda mode=mode, boundary=boundary:
+                               correlate2d(x, w, mode, boundary, workers=n))
+                    sizes.append(result.size)
+                    verified.append(f"{mode}_{boundary}")
+            times = self._timed(*fns)
+            px_valid = (shape[0] - k + 1) * (shape[1] - k + 1) / times[0]
+            rec["valid_mpix_s"] = px_valid / 1e6
+            for name, size, t in zip(verified, sizes[1:], times[1:]):
+                rec[name] = {"mpix_s": size / t / 1e6, "ratio": size / t / px_valid}
+            cells = [f"{rec[c]['mpix_s']:7.0f} ({rec[c]['ratio']:.2f}x)" if "ratio" in rec[c]
+                     else "WRONG" for c in ("same_fill", "same_symm", "full_fill", "full_symm")]
             progress.clear()
             print(f"  {k:>3d}  {px_valid / 1e6:>8.0f}" + "".join(f"  {c:>17s}" for c in cells))
             rows.append(rec)
@@ -715,7 +758,7 @@ class _Bench:
             rng = np.random.default_rng([SEED, 7, DTYPES.index(dtype)])
             x = rng.uniform(-1, 1, n_samples).astype(dtype)
             dst = np.empty_like(x)
-            copy_gbs = 2.0 * x.nbytes / self._timed(lambda: np.copyto(dst, x)) / 1e9
+            copy_gbs = 2.0 * x.nbytes / self._timed(lambda: np.copyto(dst, x))[0] / 1e9
             for k in ks:
                 v = rng.uniform(-1, 1, k).astype(dtype)
                 progress.step(f"1-D {dtype} K={k}")
@@ -727,20 +770,25 @@ class _Bench:
                     progress.clear()
                     print(f"  {dtype:>12s}  {k:>12d}  WRONG: {detail}")
                     continue
-                t = self._timed(lambda: fastcorr_correlate(x, v, workers=n))
-                gbs = (x.nbytes + out_len * x.itemsize) / t / 1e9
-                gflops = 2.0 * out_len * k / t / 1e9
-                rec = {"dtype": dtype, "K": k, "samples": n_samples, "workers": n, "time_s": t,
-                       "gbs": gbs, "copyto_gbs": copy_gbs, "gflops": gflops,
-                       "pct_peak": 100.0 * gflops / self.peaks[(dtype, n)]}
-                t_np = self._timed(lambda: np.correlate(x, v, "valid"))
-                rec["x_numpy"] = t_np / t
+                fns = [lambda: fastcorr_correlate(x, v, workers=n),
+                       lambda: np.correlate(x, v, "valid")]
+                ok_oa = False
                 if signal is not None:
                     def oaconv():
                         with sfft.set_workers(n):
                             return signal.oaconvolve(x, v[::-1], mode="valid")
                     ok_oa, _ = _check_1d(oaconv(), x, v, self.rng, fft=True)
-                    rec["x_oaconvolve"] = self._timed(oaconv) / t if ok_oa else None
+                    if ok_oa:
+                        fns.append(oaconv)
+                t, t_np, *t_oa = self._timed(*fns)
+                gbs = (x.nbytes + out_len * x.itemsize) / t / 1e9
+                gflops = 2.0 * out_len * k / t / 1e9
+                rec = {"dtype": dtype, "K": k, "samples": n_samples, "workers": n, "time_s": t,
+                       "gbs": gbs, "copyto_gbs": copy_gbs, "gflops": gflops,
+                       "pct_peak": 100.0 * gflops / self.peaks[(dtype, n)]}
+                rec["x_numpy"] = t_np / t
+                if signal is not None:
+                    rec["x_oaconvolve"] = t_oa[0] / t if ok_oa else None
                 progress.clear()
                 oa = rec.get("x_oaconvolve")
                 cells = [dtype, str(k), fmt_time(t), f"{gbs:.1f}", f"{copy_gbs:.1f}",
@@ -776,8 +824,8 @@ class _Bench:
                     if not ok:
                         self.fastcorr_wrong = True
                         print(f"  WRONG: image {i}: {detail}")
-                t_stack = self._timed(lambda: correlate2d(stack, w, mode, workers=n))
-                t_big = self._timed(lambda: correlate2d(big, w, mode, workers=n))
+                t_stack, t_big = self._timed(lambda: correlate2d(stack, w, mode, workers=n),
+                                             lambda: correlate2d(big, w, mode, workers=n))
                 px_stack = result.size / t_stack
                 px_big = (big_side - (k - 1 if mode == "valid" else 0)) ** 2 / t_big
                 progress.clear()
@@ -849,8 +897,10 @@ class _Bench:
             print(f"WARNING: the {n}-thread FMA peak is only {scaling:.2f}x the 1-thread one "
                   f"(load average {_load_average()}): the CPUs are shared or are SMT siblings, "
                   f"so {n}-thread results understate an idle machine")
-        print(f"timing: a verifying warm-up call, then best of up to {s['repeats']} samples "
-              f"(at most {s['budget']:g} s per library and case); every result checked at "
+        print(f"timing: a verifying warm-up call, then best of up to "
+              f"{s['rounds'] * s['repeats']} samples in {s['rounds']} round(s) that alternate "
+              f"between the libraries of a case (at most {s['budget']:g} s per library and "
+              f"case); every result checked at "
               f"{N_SAMPLED} random positions + corners against float64 dot products")
         cases = self.cases() if "2d" in self.sections else []
         progress = _Progress(len(cases) * (1 + len(self.peers)) + 1 + len(self.kernels)
