@@ -183,25 +183,18 @@ FC_SBANDS(8)
 
 typedef void (*FN(fc_sband_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, S_T *,
                                 ptrdiff_t, ptrdiff_t, int);
-/* Indexed by [aliased][kernel height]. */
-static const FN(fc_sband_fn) FN(fc_sbands)[2][FC_KH_S + 1] = {
-    {NULL, FN(fc_sband_1), FN(fc_sband_2), FN(fc_sband_3), FN(fc_sband_4),
+/* Indexed by [kernel height][aliased]. */
+#define FC_SBAND_PAIR(KH) {FN(FC_CAT2(fc_sband, KH)), FN(FC_CAT2(fc_sband_a, KH))}
+static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
+    {NULL, NULL}, FC_SBAND_PAIR(1), FC_SBAND_PAIR(2), FC_SBAND_PAIR(3), FC_SBAND_PAIR(4),
 #if FC_KH_S > 4
-     FN(fc_sband_5), FN(fc_sband_6),
+    FC_SBAND_PAIR(5), FC_SBAND_PAIR(6),
 #endif
 #if FC_KH_S > 6
-     FN(fc_sband_7), FN(fc_sband_8),
+    FC_SBAND_PAIR(7), FC_SBAND_PAIR(8),
 #endif
-    },
-    {NULL, FN(fc_sband_a_1), FN(fc_sband_a_2), FN(fc_sband_a_3), FN(fc_sband_a_4),
-#if FC_KH_S > 4
-     FN(fc_sband_a_5), FN(fc_sband_a_6),
-#endif
-#if FC_KH_S > 6
-     FN(fc_sband_a_7), FN(fc_sband_a_8),
-#endif
-    },
 };
+#undef FC_SBAND_PAIR
 
 /* One band of NR output rows across `cols` columns: strips of FC_NV vectors, then single vectors,
  * then the last partial vector: a full vector ending at the last column, overlapping the one
@@ -259,7 +252,7 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
          * go to the general bands below. */
         const ptrdiff_t snr =
             fc_small_band_rows(FC_NR_S, FC_NR_A, kh, ldx * (ptrdiff_t)sizeof(S_T));
-        const FN(fc_sband_fn) band = FN(fc_sbands)[snr != FC_NR_S][kh];
+        const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr)
             band(x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
