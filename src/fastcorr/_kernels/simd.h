@@ -16,8 +16,8 @@
  * rows x FC_NV_A vectors, which reads fewer rows, is used instead.  On AVX2, 2048 x 2048, one
  * thread, 3x3 against 5x2 (medians of alternating runs): float32 kh=5 +13% (rows 8 KiB apart),
  * kh=6 +20%, float64 kh=5 +4%, kh=6 +29%; 4x2 did +12% at kh=5 but only +6% for float64, 2x4
- * and 2x5 lost.  With rows 64 bytes longer (no aliasing) 3x3 is 3-5% slower than 5x2, so it is
- * only the fallback.  Where the two shapes are equal no path switches.
+ * and 2x5 lost.  Where rows do not alias (rows 32 bytes to 2 KiB longer), 3x3 is 0-7% slower
+ * than 5x2, so it is only the fallback.  Where the two shapes are equal no path switches.
  */
 #ifndef FASTCORR_SIMD_H
 #define FASTCORR_SIMD_H
