@@ -5,8 +5,8 @@ parallel with OpenMP.  See ``show_config()`` for the path in use.
 """
 from ._version import __version__
 from . import _dispatch  # selects the SIMD path (honours FASTCORR_SIMD) before any call
-from ._api import convolve2d, correlate2d
-from ._api1d import convolve, correlate
+from ._signal import convolve2d, correlate2d
+from ._numpy import convolve, correlate
 from ._config import show_config
 
 __all__ = ["correlate2d", "convolve2d", "correlate", "convolve", "show_config", "__version__"]

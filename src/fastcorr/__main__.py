@@ -10,7 +10,8 @@ import sys
 import numpy as np
 
 from . import _bench
-from ._api import _resolve_workers, correlate2d
+from ._engine.threads import resolve_workers as _resolve_workers
+from ._signal import correlate2d
 from ._config import show_config
 
 CHECK_SIZE = 1024

@@ -1,0 +1,221 @@
+"""Runs a Plan on the compiled core.
+
+The core (_core.pyx) computes, for stacks of float32 or float64 images (signals) with
+unit-stride rows and C-contiguous kernels of the same dtype, into outputs that overlap neither:
+the valid 2-D correlation (optionally stored rotated by 180 degrees), the 2-D correlation of
+each image extended by a row map and a column map, and the valid 1-D correlation.  Everything
+else is arranged here: conversion to a layout the core reads (only when the input is not one
+already), the batch as one stack axis, complex data as real correlations of its parts, the
+extended windows of 1-D signals, where a result is allocated, and the way back to the caller's
+axes and `out=`.
+"""
+import math
+
+import numpy as np
+
+from .. import _core
+from .dtypes import real_dtype
+from .layout import contiguous, kernel_stack, readable, stack, unit_last_stride
+
+# Images of at most this many pixels get their 'full'/'same' result from whole extended images
+# rather than from an interior read in place plus a frame: for a stack of 32x32 images the
+# frame's many short pieces cost several times the interior (measured at 32x32, 64x64 and
+# 128x128; at 128x128 the two were within noise).
+SMALL_IMAGE = 128 * 128
+# The most a thread's buffer of extended rows holds: the core's one L2 budget.
+EXTEND_BYTES = 256 * 1024
+# Signals (all of a stack) of at most this many samples are extended whole when a window
+# leaves them: one extended copy and one core call cost less than the three calls of an
+# interior plus two ends (1,000 samples, 'same': 7 us against 14).
+PAD_WHOLE_1D = 1 << 14
+# The page size the CPU compares load and store addresses modulo (see `empty_apart`), and the
+# result size from which fastcorr places the results it allocates.
+_PAGE = 4096
+_APART_MIN_BYTES = 1 << 20
+
+
+def run(plan):
+    """The result of `plan`: a new array in the caller's axis order, or `plan.out` filled."""
+    core = len(plan.core_shape)
+    correlate = _correlate_2d if core == 2 else _correlate_1d
+    if plan.dtype.kind == "c":
+        result = _correlate_parts(correlate, plan)
+    elif plan.target is not None:
+        correlate(plan.x, plan.w, plan.target, plan, plan.fill)
+        return plan.out
+    else:
+        # Valid windows start inside the image: the interior starts at the first element.
+        result = empty_apart(plan.shape, plan.dtype, plan.x,
+                             0 if plan.maps is None else _first_inside(plan))
+        correlate(plan.x, plan.w, _result_stack(result, plan), plan, plan.fill)
+    if plan.rotate and core == 1:
+        result = result[..., ::-1].copy()
+    if plan.axes is not None:
+        ndim = result.ndim
+        result = np.moveaxis(result, range(ndim - core, ndim), plan.axes)
+    if plan.out is None:
+        return result
+    np.copyto(plan.out, result)
+    return plan.out
+
+
+def _result_stack(result, plan):
+    """A new result array as the (B, *core) stack the core writes."""
+    if not plan.batch:
+        return result[None]
+    return unit_last_stride(result.reshape((-1,) + plan.core_shape), writeable=True)
+
+
+def _first_inside(plan):
+    """The flat index of the first output whose window starts inside the image: where a
+    result's interior starts, for `empty_apart`."""
+    first = 0
+    for start, length in zip(plan.starts, plan.core_shape):
+        first = first * length + (-start if start < 0 else 0)
+    return first
+
+
+def empty_apart(shape, dtype, image, first):
+    """np.empty(shape, dtype) placed so that its flat element `first` (where the interior's
+    result starts) lies half a page away from image's first element, modulo the 4 KiB page.
+
+    The kernel's loads run a few blocks ahead of its stores; when an output row starts within
+    a few hundred bytes of its input rows modulo 4 KiB, loads collide with pending stores in
+    the CPU's page-offset address check.  A 'same' result has the input's row stride, so it
+    stays at one offset for every row, and a fresh array lands where the allocator puts it:
+    2048x2048 float32, K=5, measured 3.9 ms at an offset of 64 B against 1.9 ms at 2 KiB.
+    Results under _APART_MIN_BYTES (which sit in cache whatever their offset) are plain
+    np.empty: placing one costs microseconds, more than the effect.
+    """
+    dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    size = math.prod(shape)
+    if size * dtype.itemsize < _APART_MIN_BYTES:
+        return np.empty(shape, dtype)
+    buf = np.empty(size + _PAGE // dtype.itemsize, dtype)
+    gap = (image.ctypes.data + _PAGE // 2 - buf.ctypes.data - first * dtype.itemsize) % _PAGE
+    start = gap // dtype.itemsize
+    return buf[start:start + size].reshape(shape)
+
+
+# --------------------------------------------------------------------------- 2-D
+def _correlate_2d(x, w, y, plan, fill):
+    """y[i] = correlation of x[i] (extended by the plan's maps) with w[i] or w[0]; stacks of one
+    real dtype in layouts the core reads and writes, y overlapping neither.
+
+    The extension is the core's (`_core.correlate_extended_batch`): no padded copy of an image
+    is made.  Large images have their interior (the windows inside the image) read in place and
+    only a frame at most K-1 wide computed from extended rows, built per work unit into
+    per-thread buffers of at most EXTEND_BYTES (extra memory O(K * (M + N)) per thread); small
+    images, and kernels larger than the image, are extended whole, a block of rows at a time.
+    """
+    if plan.maps is None:
+        _core.correlate_valid_batch(x, w, y, plan.n_threads, plan.rotate)
+        return
+    _, m, n = x.shape
+    _, p, q = w.shape
+    top, left = -plan.starts[0], -plan.starts[1]
+    interior = m >= p and n >= q and m * n > SMALL_IMAGE and top >= 0 and left >= 0
+    _core.correlate_extended_batch(x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
+                                   EXTEND_BYTES, top if interior else -1,
+                                   left if interior else -1)
+
+
+# --------------------------------------------------------------------------- 1-D
+def _correlate_1d(x, w, y, plan, fill):
+    """y[i, j] = sum_t x~[i, start + j + t] * w[i or 0, t], x~ = x extended by the plan's rule;
+    stacks x (B, N) with unit-stride rows, w (1 or B, K) and y (B, L), real, one dtype.
+
+    The outputs whose window lies inside x run the valid 1-D kernel on x itself; the at most
+    K-1 at each end whose window leaves x come from an extended copy of the <= 2K-2 samples
+    they read.  Stacks of at most PAD_WHOLE_1D samples are extended whole instead.
+    """
+    if plan.maps is None:
+        _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
+        return
+    n, k, length = x.shape[-1], w.shape[-1], y.shape[-1]
+    lo = plan.starts[0]
+    index = plan.maps[0]
+    if x.size <= PAD_WHOLE_1D:
+        _core.correlate_valid_1d_batch(_extended(x, lo, index, fill), w, y, plan.n_threads)
+        return
+    inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
+    inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
+    if inner_lo < inner_hi:
+        _core.correlate_valid_1d_batch(x[:, lo + inner_lo:lo + inner_hi + k - 1], w,
+                                       y[:, inner_lo:inner_hi], plan.n_threads)
+    for j0, j1 in ((0, inner_lo), (inner_hi, length)):
+        if j0 < j1:
+            _core.correlate_valid_1d_batch(_extended(x, lo + j0, index[j0:j1 + k - 1], fill),
+                                           w, y[:, j0:j1], plan.n_threads)
+
+
+def _extended(x, start, index, fill):
+    """The samples start .. start + len(index) - 1 of every row of x (B, N), as the map
+    `index` extends them (`fill` where it says -1), in a new C-contiguous array.
+
+    The samples inside x are one slice, copied as such; only the few outside go through the
+    map.
+    """
+    n, length = x.shape[-1], len(index)
+    block = np.empty((x.shape[0], length), dtype=x.dtype)
+    a, b = min(max(-start, 0), length), max(min(n - start, length), 0)
+    a, b = (a, b) if a < b else (0, 0)
+    block[:, a:b] = x[:, start + a:start + b]
+    for part in (slice(0, a), slice(b, length)) if a < b else (slice(0, length),):
+        outside = index[part]
+        if len(outside):
+            block[:, part] = fill if outside[0] < 0 else x[:, outside]
+    return block
+
+
+# --------------------------------------------------------------------------- complex
+def _real_parts(a, real):
+    """(real part, imaginary part or None) of `a` as arrays the core reads, in `real`.
+
+    The parts of a complex array are views with a column stride of two items, which the SIMD
+    loads cannot use, so they are copied (deinterleaved) once.
+    """
+    if a.dtype.kind != "c":
+        return readable(a, real), None
+    return contiguous(a.real, real), contiguous(a.imag, real)
+
+
+def _correlate_parts(correlate, plan):
+    """The plan's complex result from real correlations of the parts of its image and kernel
+    (already oriented: no conjugation here).
+
+    With x = a + ib and k = c + id, x*k = (ac - bd) + i(ad + bc): four real correlations, two
+    when one side is real.  The three-product (Gauss) form ``c(a + b) - b(c + d)``,
+    ``c(a + b) + a(d - c)`` would save a quarter of the arithmetic, but it bounds the error of
+    each part only by the magnitudes of both parts, so a small real part next to a large
+    imaginary one would lose its relative accuracy; four products keep each part as accurate as
+    a real correlation, and the extra pass costs little next to the deinterleaving every complex
+    input needs anyway.
+    """
+    real = real_dtype(plan.dtype)
+    core = len(plan.core_shape)
+    a, b = _real_parts(plan.image, real)
+    c, d = _real_parts(plan.kernel, real)
+    fill_re, fill_im = real.type(plan.fill.real), real.type(plan.fill.imag)
+    if b is None and fill_im != 0:
+        # A real image extended with a complex fill value (complex kernel): its imaginary part
+        # is zero inside and fill.imag outside.  Rare enough to pay for a zero image.
+        b = np.zeros_like(a)
+    shape, first = plan.shape, _first_inside(plan)
+
+    def corr(x, k, f):
+        y = empty_apart(shape, real, x, first)
+        correlate(stack(x, plan.batch, core), kernel_stack(k, plan.batch, core, real),
+                  _result_stack(y, plan), plan, f)
+        return y
+
+    result = np.empty(shape, plan.dtype)
+    re = corr(a, c, fill_re)
+    if b is not None and d is not None:
+        re -= corr(b, d, fill_im)
+    result.real = re
+    im = corr(a, d, fill_re) if d is not None else None
+    if b is not None:
+        im = corr(b, c, fill_im) if im is None else np.add(im, corr(b, c, fill_im), out=im)
+    result.imag = 0 if im is None else im
+    return result

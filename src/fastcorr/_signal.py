@@ -1,0 +1,239 @@
+"""The scipy.signal face: correlate2d and convolve2d with scipy.signal's names, defaults,
+modes, boundaries and errors, on the engine.
+
+What is scipy's here: which input is the image (in1, except in 'valid' mode where the larger
+one is), how 'same' centres the result (differently for correlation and convolution when the
+kernel has an even side), the boundary names, and the rotation of a swapped 'valid'
+correlation.  Everything else is the engine's (`_engine.plan`, `_engine.execute`).
+"""
+import numpy as np
+
+from ._engine.checks import check_choice, check_fillvalue
+from ._engine.dtypes import result_dtype
+from ._engine.execute import run
+from ._engine.plan import build, operands
+
+_MODES = ("full", "valid", "same")
+# scipy.signal's boundary names, each mapped to the engine's rule (see _engine.boundary).
+_BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
+               "symmetric": "symm"}
+_BOUNDARY_NAMES = tuple(_BOUNDARIES)
+
+
+def _plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
+    """The plan of correlate2d (convolve=False) or convolve2d (True)."""
+    if type(mode) is not str or mode not in _MODES:
+        check_choice(mode, _MODES, "mode")
+    rule = _BOUNDARIES.get(boundary) if type(boundary) is str else None
+    if rule is None:
+        check_choice(boundary, _BOUNDARY_NAMES, "boundary")
+    a1, a2, axes = operands(in1, in2, ("in1", "in2"), 2, axes)
+    dtype = result_dtype(a1, a2, ("in1", "in2"))
+    fill = check_fillvalue(fillvalue, dtype)
+    (m, n), (p, q) = a1.shape[-2:], a2.shape[-2:]
+    image, small, names, rotate = a1, a2, ("in1", "in2"), False
+    if mode == "valid":
+        # Either input may be the larger, in every dimension.  Convolution is commutative;
+        # correlation with the inputs swapped is the correlation rotated by 180 degrees,
+        # conjugation staying on the second argument.
+        if not (m >= p and n >= q):
+            if not (p >= m and q >= n):
+                raise ValueError(
+                    "For 'valid' mode, one must be at least as large as the other in every "
+                    f"dimension (in1 has shape {a1.shape[-2:]}, in2 has shape "
+                    f"{a2.shape[-2:]})")
+            image, small, names, rotate = a2, a1, ("in2", "in1"), not convolve
+            (m, n), (p, q) = (p, q), (m, n)
+        starts, shape = (0, 0), (m - p + 1, n - q + 1)
+    elif mode == "full":
+        starts, shape = (1 - p, 1 - q), (m + p - 1, n + q - 1)
+    elif convolve:
+        # 'same' crops the full result to in1's shape, starting at ((P-1)//2, (Q-1)//2) for
+        # convolution and (P//2, Q//2) for correlation: scipy's centring, which differs
+        # between the two for even kernels.
+        starts, shape = ((p - 1) // 2 + 1 - p, (q - 1) // 2 + 1 - q), (m, n)
+    else:
+        starts, shape = (p // 2 + 1 - p, q // 2 + 1 - q), (m, n)
+    if convolve:
+        kernel = small[..., ::-1, ::-1]
+    else:
+        kernel = np.conj(small) if small.dtype.kind == "c" else small
+    return build(image, kernel, dtype, starts, shape, (rule, rule), fill, rotate, out, workers,
+                 axes, names)
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=None, out=None,
+                workers=None):
+    """Cross-correlate two 2-D arrays.
+
+    ``out[i, j] = sum_{a, b} in1[i + a, j + b] * conj(in2[a, b])`` with the modes, boundaries
+    and complex semantics of :func:`scipy.signal.correlate2d`.  Computed directly (no FFT) by
+    SIMD kernels for this CPU, on several threads.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input: the image, 2-D (or a stack of images, with `axes`).
+    in2 : array_like
+        Second input: the kernel, 2-D (or a stack of them, with `axes`), conjugated if complex.
+        In 'valid' mode either input may be the larger one, but one must be at least as large as the other in every dimension;
+        if `in2` is the larger, the result is scipy's: the correlation of `in2` with
+        ``conj(in1)``, rotated by 180 degrees.  In 'full' and 'same' modes `in2` may be larger
+        than `in1` in any dimension.
+    mode : {'full', 'valid', 'same'}, optional
+        'full' (default, as scipy): every overlap, shape ``(M + P - 1, N + Q - 1)``.  'valid':
+        only where `in2` lies inside `in1`, shape ``(M - P + 1, N - Q + 1)``.  'same': shape ``(M, N)``, the full result cropped starting
+        at ``(P // 2, Q // 2)``, as scipy centres it.
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        How `in1` is extended outside its edges in 'full' and 'same' modes: 'fill' with
+        `fillvalue`, 'wrap' periodically ('circular' is accepted too), 'symm' by mirroring with
+        the edge sample repeated ('symmetric' too).  Ignored (but checked) in 'valid' mode.
+    fillvalue : scalar, optional
+        The value outside `in1` for ``boundary='fill'``; default 0.  It may be complex when the
+        result is complex.
+    axes : pair of ints, optional
+        The two axes of `in1` that hold the images (fastcorr's extension; scipy takes 2-D
+        arrays only).  Without `axes` both inputs must be 2-D, as in scipy, and anything else
+        raises ValueError: an (H, W, 3) colour image is not silently read as H images of
+        W x 3 pixels.  With `axes`, every other axis of `in1` is a batch: `in2` is either
+        2-D (one kernel for every image) or has as many dimensions as `in1` (as in
+        :func:`scipy.signal.fftconvolve`: `axes` name its image axes too, and its other axes
+        broadcast against `in1`'s the NumPy way, so each image can have its own kernel).  So
+        ``correlate2d(rgb, k, axes=(0, 1))`` filters each channel of an (H, W, 3) image and
+        ``correlate2d(stack, k, axes=(-2, -1))`` each image of an (N, H, W) stack.  The result
+        keeps the input's axis order.
+    out : ndarray, optional
+        Array of exactly the result's shape and dtype to write the result into.  It may overlap
+        the inputs (the result is then computed into a temporary first).
+    workers : int, optional
+        Threads to use.  None (default) uses OpenMP's current setting, so ``OMP_NUM_THREADS`` and
+        ``threadpoolctl.threadpool_limits`` apply; -1 means all CPUs, -2 all but one, and so on.
+        Small problems run on one thread whatever the setting.
+
+    Returns
+    -------
+    ndarray
+        The correlation.  float32 inputs give float32 (computed in float32), float64 or mixed
+        float32/float64 give float64, bool and integers float64, float16 float32; complex64
+        with float32 (or float16) gives complex64, complex with anything wider complex128.
+
+    Raises
+    ------
+    TypeError
+        An input has an object, string or extended-precision dtype; `mode`, `boundary`,
+        `out` or `workers` has the wrong type; `out` has the wrong dtype.
+    ValueError
+        An input is not 2-D (without `axes`), or is empty; the batch dimensions do not
+        broadcast; in 'valid' mode neither input is at least as large as the other in both
+        image dimensions; `mode` or `boundary` is unknown; `fillvalue` is not a number, has more than one element, or is
+        complex for a real result; `axes` are out of range or repeated; `out` has the wrong shape or is
+        read-only; `workers` is 0.
+
+    See Also
+    --------
+    convolve2d : the same with `in2` rotated by 180 degrees and not conjugated.
+    correlate : 1-D correlation.
+    scipy.signal.correlate2d : the reference semantics.
+
+    Notes
+    -----
+    Each output is a sum of ``P * Q`` products accumulated in the result's precision, so its
+    rounding error is bounded by about ``P * Q * eps * sum |in1 * in2|`` over the window.  NaN
+    and Inf propagate as in the plain sum: no zero tap is skipped.
+
+    The border of a 'full' or 'same' result (a frame at most ``P - 1`` rows and ``Q - 1``
+    columns wide) is computed from blocks of extended rows of `in1` that each thread builds in
+    a small buffer, never from a padded copy of a large image, in the same parallel loop as the
+    interior, so these modes run at about the speed of 'valid'; small images (stacks of them)
+    are extended whole, one at a time, the same way.  Complex inputs are computed
+    as four real correlations of the real and imaginary parts (two if one input is real).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastcorr
+    >>> image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> kernel = np.array([[1, 0], [0, -1]], dtype=np.float32)
+    >>> fastcorr.correlate2d(image, kernel, mode="valid")
+    array([[-5., -5., -5.],
+           [-5., -5., -5.],
+           [-5., -5., -5.]], dtype=float32)
+    >>> fastcorr.correlate2d(image, kernel, mode="same", boundary="wrap")
+    array([[-5., -5., -5., -1.],
+           [-5., -5., -5., -1.],
+           [-5., -5., -5., -1.],
+           [11., 11., 11., 15.]], dtype=float32)
+    >>> fastcorr.correlate2d([[1, 2, 3]], [[1j, 1]], mode="full")
+    array([[1.+0.j, 2.-1.j, 3.-2.j, 0.-3.j]])
+    >>> stack = np.ones((10, 4, 4), dtype=np.float32)   # ten 4x4 images
+    >>> fastcorr.correlate2d(stack, kernel, mode="same", axes=(-2, -1)).shape
+    (10, 4, 4)
+    """
+    return run(_plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve=False))
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=None, out=None,
+               workers=None):
+    """Convolve two 2-D arrays.
+
+    ``out[i, j] = sum_{a, b} in1[i - a, j - b] * in2[a, b]`` (indices relative to the mode's
+    origin) with the modes, boundaries and complex semantics of
+    :func:`scipy.signal.convolve2d`: correlation with `in2` rotated by 180 degrees (and not
+    conjugated).  Convolution is commutative, so in 'valid' mode the smaller input is the
+    kernel whichever argument it is; the larger one is never copied to be flipped.
+
+    Parameters
+    ----------
+    in1 : array_like
+        First input, 2-D (or a stack, with `axes`).
+    in2 : array_like
+        Second input, 2-D (or a stack, with `axes`).  Either input may be the larger in 'valid' mode, but one must be at
+        least as large as the other in every dimension; 'full' and 'same' accept any shapes.
+    mode : {'full', 'valid', 'same'}, optional
+        As in `correlate2d` (default 'full', as scipy), except that 'same' crops the
+        full result starting at ``((P - 1) // 2, (Q - 1) // 2)``, scipy's centring for
+        convolution.
+    boundary : {'fill', 'wrap', 'symm'}, optional
+        How `in1` is extended in 'full' and 'same' modes (see `correlate2d`).
+    fillvalue : scalar, optional
+        The value outside `in1` for ``boundary='fill'``; default 0.
+    axes : pair of ints, optional
+        The two axes of `in1` that hold the images; without them both inputs must be 2-D
+        (see `correlate2d`).
+    out : ndarray, optional
+        Array of exactly the result's shape and dtype to write the result into; may overlap the
+        inputs.
+    workers : int, optional
+        Threads to use; None uses OpenMP's current setting, -1 all CPUs (see `correlate2d`).
+
+    Returns
+    -------
+    ndarray
+        The convolution, dtype as in `correlate2d`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `correlate2d`.
+
+    See Also
+    --------
+    correlate2d : the same without rotating the kernel.
+    convolve : 1-D convolution.
+    scipy.signal.convolve2d : the reference semantics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastcorr
+    >>> image = np.arange(16, dtype=np.float64).reshape(4, 4)
+    >>> kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
+    >>> fastcorr.convolve2d(image, kernel, mode="valid")
+    array([[5., 5., 5.],
+           [5., 5., 5.],
+           [5., 5., 5.]])
+    >>> fastcorr.convolve2d(image, kernel, mode="full")[:2]
+    array([[ 0.,  1.,  2.,  3.,  0.],
+           [ 4.,  5.,  5.,  5., -3.]])
+    """
+    return run(_plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve=True))
