@@ -235,7 +235,8 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
                           floating[:, :, :] out, int n_threads, bint rotate=False):
     """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1),
     stored rotated by 180 degrees if `rotate` (scipy's result when in2 is the larger input): the
-    kernel writes each tile mirrored, so no second pass over the output is needed.
+    kernel stores each tile's columns reversed and _tile_unit its rows upwards, so no second
+    pass over the output is needed.
 
     Layout rules as correlate_valid, per image; images may sit at any stride from each other.
     One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
@@ -338,7 +339,9 @@ cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nog
     cdef const _TileJob *job = <const _TileJob *>job_
     cdef Py_ssize_t i = t // job.tiles_per_img, tile = t % job.tiles_per_img
     cdef Py_ssize_t r0 = (tile // job.n_tc) * job.tile_rows, c0 = (tile % job.n_tc) * job.tile_cols
-    # A rotated store starts each tile at its mirror image and walks rows upwards.
+    # A rotated tile goes to the opposite corner of the output: y addresses where its row 0 and
+    # column 0 land, the kernel reverses the columns (see fc_corr_f32_fn) and the negative ldy
+    # the rows.
     cdef Py_ssize_t yr = job.oh - 1 - r0 if job.rotate else r0
     cdef Py_ssize_t yc = job.ow - 1 - c0 if job.rotate else c0
     cdef const char *x = job.x + i * job.x_img + r0 * job.x_row + c0 * job.item

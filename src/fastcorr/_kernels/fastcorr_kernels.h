@@ -16,8 +16,13 @@ extern "C" {
 
 /* One output tile of a 'valid' correlation:
  *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
- * for r < rows, c < cols; with mirror != 0 the value goes to y[r*ldy - c] instead (columns
- * mirrored about y, which with a negative ldy stores the tile rotated by 180 degrees).
+ * for r < rows, c < cols.  With rotate != 0 the columns are stored reversed: the value goes to
+ * y[r*ldy - c] instead, so y addresses column 0, the rightmost of the cols elements each tile
+ * row writes.  The tile function reverses only the columns; the caller reverses the rows by
+ * pointing y into the output row where tile row 0 belongs (the bottom one) and passing a
+ * negative ldy.  Together the two store the tile rotated by 180 degrees, which is how the core's
+ * `rotate` gives scipy's valid-mode result when in2 is the larger input without a second pass
+ * over the output.
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
@@ -25,10 +30,10 @@ extern "C" {
  * input row, for rows narrower than one vector). */
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, float *scratch, int mirror);
+                               ptrdiff_t cols, float *scratch, int rotate);
 typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, ptrdiff_t kh,
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, double *scratch, int mirror);
+                               ptrdiff_t cols, double *scratch, int rotate);
 
 /* A run of n outputs of a 1-D 'valid' correlation:
  *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
