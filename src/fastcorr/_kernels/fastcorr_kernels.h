@@ -86,6 +86,11 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
     return n > WAYS && (n - 1) * gap < 2 * LINE ? rows_aliased : rows;
 }
 
+/* The widest vector of any path, in elements (AVX-512 float32).  It sizes the scratch of
+ * fc_scratch_elems for every path at once, so the caller need not know which path runs;
+ * simd.h refuses to compile a path with wider vectors. */
+#define FC_MAX_LANES 16
+
 /* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
  * every path. */
 size_t fc_scratch_elems(ptrdiff_t kw);
