@@ -40,10 +40,9 @@ _MAX_THREADS = 1 << 15
 # 128x128; at 128x128 the two were within noise).
 _SMALL_IMAGE = 128 * 128
 # The most a thread's buffer of extended rows holds (the core cuts its work units to fit, down
-# to about one kernel's size).  256 KiB is half the L2 of a Zen 3 core, where it was measured,
-# so the buffer stays in cache next to the kernel's reads; it covers whole images up to 128x128
-# with kernels up to about 128x128 (float32) or 50x50 (float64) in 'same' mode.
-_EXTEND_BYTES = 256 * 1024
+# to about one kernel's size): the core's one L2 budget (its size explained in
+# _kernels/fastcorr_kernels.h), a name of its own here so that tests can move it.
+_EXTEND_BYTES = _core.L2_BUDGET_BYTES
 # The page size the CPU compares load and store addresses modulo (see `_empty_apart`), and the
 # result size from which fastcorr places the results it allocates.
 _PAGE = 4096

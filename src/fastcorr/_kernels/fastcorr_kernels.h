@@ -86,6 +86,16 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
     return n > WAYS && (n - 1) * gap < 2 * LINE ? rows_aliased : rows;
 }
 
+/* The L2 budget of one thread's working set, in bytes: the core sizes two things to it.  Tiles
+ * are as wide as fits this many bytes of the input rows a band reads (nr + kh - 1 of them; the
+ * next band re-reads kh - 1, which must still be in L2 for its loads to stay cheap).  The
+ * buffer of extended rows a 'full'/'same' work unit builds holds at most this much, so it stays
+ * in cache next to the kernel's reads; that covers whole images up to 128x128 with kernels up
+ * to about 128x128 (float32) or 50x50 (float64) in 'same' mode.  256 KiB is half the L2 of a
+ * Zen 3 core, where it was measured.  The kernels themselves never read it: it is here so that
+ * the core and the Python layer (_core.L2_BUDGET_BYTES) share one value. */
+#define FC_L2_BUDGET_BYTES (256 * 1024)
+
 /* The widest vector of any path, in elements (AVX-512 float32).  It sizes the scratch of
  * fc_scratch_elems for every path at once, so the caller need not know which path runs;
  * simd.h refuses to compile a path with wider vectors. */
