@@ -96,15 +96,27 @@ cdef enum:
 
 # ----------------------------------------------------------------------------- dispatch
 def compiled_paths():
-    """[(name, description, lanes_f32, lanes_f64, block_rows, block_vectors_1d), ...] compiled
-    into this build."""
+    """The paths compiled into this build, in order of preference (best last): one dict each,
+    with the path's `name` and `description`, its vector widths (`lanes_float32`,
+    `lanes_float64`) and its register-block shapes (`block_rows`, `block_vectors_1d`,
+    `small_kernel_rows`, `small_block_rows`, `small_block_rows_aliased`; see fc_kernel_table).
+    """
     cdef int i
     cdef const fc_kernel_table *t
     result = []
     for i in range(fc_n_compiled()):
         t = fc_compiled(i)
-        result.append((t.name.decode(), t.description.decode(), t.lanes_f32, t.lanes_f64,
-                       t.block_rows, t.block_vectors_1d))
+        result.append({
+            "name": t.name.decode(),
+            "description": t.description.decode(),
+            "lanes_float32": t.lanes_f32,
+            "lanes_float64": t.lanes_f64,
+            "block_rows": t.block_rows,
+            "block_vectors_1d": t.block_vectors_1d,
+            "small_kernel_rows": t.small_kernel_rows,
+            "small_block_rows": t.small_block_rows,
+            "small_block_rows_aliased": t.small_block_rows_aliased,
+        })
     return result
 
 

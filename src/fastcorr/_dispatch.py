@@ -14,7 +14,7 @@ ENV_VAR = "FASTCORR_SIMD"
 
 def compiled_paths():
     """Names of the paths compiled into this build, in order of preference (best last)."""
-    return [name for name, *_ in _core.compiled_paths()]
+    return [path["name"] for path in _core.compiled_paths()]
 
 
 def supported_paths():
