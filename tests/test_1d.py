@@ -71,10 +71,10 @@ def test_grid(op, mode, dtype, ends, monkeypatch):
 def _block_outputs(dtype):
     """(lanes, outputs per full block of the 1-D kernel) on the active path."""
     active = _dispatch.active()
-    for name, _, lanes32, lanes64, _, vectors in _core.compiled_paths():
-        if name == active:
-            lanes = lanes32 if dtype == np.float32 else lanes64
-            return lanes, lanes * vectors
+    for path in _core.compiled_paths():
+        if path["name"] == active:
+            lanes = path["lanes_float32" if dtype == np.float32 else "lanes_float64"]
+            return lanes, lanes * path["block_vectors_1d"]
     raise AssertionError(f"active path {active} is not compiled")
 
 

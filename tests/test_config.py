@@ -57,6 +57,8 @@ def test_show_config_dicts(capsys):
         assert l32 * 4 == l64 * 8 or (l32, l64) == (1, 1), (name, l32, l64)
         assert info["block_rows"] >= 1
         assert info["block_vectors_1d"] >= 1
+        assert min(info["small_kernel_rows"], info["small_block_rows"],
+                   info["small_block_rows_aliased"]) >= 1, (name, info)
 
     omp = cfg["openmp"]
     assert {"runtime", "version", "library", "max_threads", "num_procs"} <= set(omp)

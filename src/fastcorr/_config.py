@@ -24,14 +24,13 @@ def _config():
     return {
         "fastcorr": {"version": __version__, "python": sys.version.split()[0]},
         "simd": {
-            "compiled": [name for name, *_ in compiled],
+            "compiled": [path["name"] for path in compiled],
             "supported": _dispatch.supported_paths(),
             "selected": _dispatch.active(),
             "forced_by": _dispatch.ENV_VAR if _dispatch.forced() else None,
             "paths": {
-                name: {"description": desc, "lanes_float32": l32, "lanes_float64": l64,
-                       "block_rows": rows, "block_vectors_1d": vectors_1d}
-                for name, desc, l32, l64, rows, vectors_1d in compiled
+                path["name"]: {key: value for key, value in path.items() if key != "name"}
+                for path in compiled
             },
         },
         "openmp": {

@@ -50,6 +50,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     int fc_cpu_supports(const char *name)
     int fc_select(const char *name)
     const fc_kernel_table *fc_active()
+    enum: FC_L2_BUDGET_BYTES
 
 cdef extern from *:
     """
@@ -71,36 +72,51 @@ cdef extern from *:
     const int fc_openmp_version
     const char *fc_openmp_vendor
 
-# Tiles are the OpenMP work units: bands of register blocks, about TILE_ROWS output rows high and
-# as wide as fits TILE_INPUT_BYTES of input rows (a band reads nr + kh - 1 input rows, and the
-# next band re-reads kh - 1 of them, which must still be in L2 for the loads to stay cheap).
-DEF TILE_ROWS = 48
-DEF TILE_INPUT_BYTES = 262144
-# Work between two checks for Ctrl-C, per thread: the tiles run in chunks of about this many
-# multiply-adds, and between chunks the GIL is taken back to look for signals, so a
-# KeyboardInterrupt lands within milliseconds on the SIMD paths (a few tenths of a second on the
-# scalar path) instead of after a call that may take minutes.  A tile never exceeds it either.
-DEF CHUNK_FMAS = 200000000
-# 1-D work units: runs of at most this many outputs of one signal (64 KiB of float32), short
-# enough to balance two threads on a 10^5-sample signal, long enough that a run's start-up
-# (its input's first cache misses) is noise.
-DEF RUN_OUTPUTS = 16384
-# Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread costs
-# a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
-DEF MIN_FMAS_PER_THREAD = 131072
+# The one L2 budget (see fastcorr_kernels.h), for the Python layer.
+L2_BUDGET_BYTES = FC_L2_BUDGET_BYTES
+
+cdef enum:
+    # Tiles are the OpenMP work units: bands of register blocks, about TILE_ROWS output rows
+    # high and as wide as fits FC_L2_BUDGET_BYTES of input rows.
+    TILE_ROWS = 48
+    # Work between two checks for Ctrl-C, per thread: the tiles run in chunks of about this
+    # many multiply-adds, and between chunks the GIL is taken back to look for signals, so a
+    # KeyboardInterrupt lands within milliseconds on the SIMD paths (a few tenths of a second
+    # on the scalar path) instead of after a call that may take minutes.  A tile never exceeds
+    # it either.
+    CHUNK_FMAS = 200000000
+    # 1-D work units: runs of at most this many outputs of one signal (64 KiB of float32),
+    # short enough to balance two threads on a 10^5-sample signal, long enough that a run's
+    # start-up (its input's first cache misses) is noise.
+    RUN_OUTPUTS = 16384
+    # Below this many multiply-adds a call runs on one thread: waking a second OpenMP thread
+    # costs a few microseconds, about what one core does in 2^17 FMAs at the AVX2 rate.
+    MIN_FMAS_PER_THREAD = 131072
 
 
 # ----------------------------------------------------------------------------- dispatch
 def compiled_paths():
-    """[(name, description, lanes_f32, lanes_f64, block_rows, block_vectors_1d), ...] compiled
-    into this build."""
+    """The paths compiled into this build, in order of preference (best last): one dict each,
+    with the path's `name` and `description`, its vector widths (`lanes_float32`,
+    `lanes_float64`) and its register-block shapes (`block_rows`, `block_vectors_1d`,
+    `small_kernel_rows`, `small_block_rows`, `small_block_rows_aliased`; see fc_kernel_table).
+    """
     cdef int i
     cdef const fc_kernel_table *t
     result = []
     for i in range(fc_n_compiled()):
         t = fc_compiled(i)
-        result.append((t.name.decode(), t.description.decode(), t.lanes_f32, t.lanes_f64,
-                       t.block_rows, t.block_vectors_1d))
+        result.append({
+            "name": t.name.decode(),
+            "description": t.description.decode(),
+            "lanes_float32": t.lanes_f32,
+            "lanes_float64": t.lanes_f64,
+            "block_rows": t.block_rows,
+            "block_vectors_1d": t.block_vectors_1d,
+            "small_kernel_rows": t.small_kernel_rows,
+            "small_block_rows": t.small_block_rows,
+            "small_block_rows_aliased": t.small_block_rows_aliased,
+        })
     return result
 
 
@@ -235,7 +251,8 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
                           floating[:, :, :] out, int n_threads, bint rotate=False):
     """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1),
     stored rotated by 180 degrees if `rotate` (scipy's result when in2 is the larger input): the
-    kernel writes each tile mirrored, so no second pass over the output is needed.
+    kernel stores each tile's columns reversed and _tile_unit its rows upwards, so no second
+    pass over the output is needed.
 
     Layout rules as correlate_valid, per image; images may sit at any stride from each other.
     One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
@@ -283,7 +300,7 @@ cdef Py_ssize_t _plan_tiles(_TileJob *job, Py_ssize_t n_img, int n_threads) noex
         nr = fc_small_band_rows(job.table.small_block_rows, job.table.small_block_rows_aliased,
                                 kh, job.x_row)
     cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
-    cdef Py_ssize_t tile_cols = max(TILE_INPUT_BYTES // ((nr + kh - 1) * job.item), 64)
+    cdef Py_ssize_t tile_cols = max(FC_L2_BUDGET_BYTES // ((nr + kh - 1) * job.item), 64)
     # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving
     # a thread idle.
     cdef Py_ssize_t n_tc = (ow + tile_cols - 1) // tile_cols
@@ -338,7 +355,9 @@ cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nog
     cdef const _TileJob *job = <const _TileJob *>job_
     cdef Py_ssize_t i = t // job.tiles_per_img, tile = t % job.tiles_per_img
     cdef Py_ssize_t r0 = (tile // job.n_tc) * job.tile_rows, c0 = (tile % job.n_tc) * job.tile_cols
-    # A rotated store starts each tile at its mirror image and walks rows upwards.
+    # A rotated tile goes to the opposite corner of the output: y addresses where its row 0 and
+    # column 0 land, the kernel reverses the columns (see fc_corr_f32_fn) and the negative ldy
+    # the rows.
     cdef Py_ssize_t yr = job.oh - 1 - r0 if job.rotate else r0
     cdef Py_ssize_t yc = job.ow - 1 - c0 if job.rotate else c0
     cdef const char *x = job.x + i * job.x_img + r0 * job.x_row + c0 * job.item
@@ -473,7 +492,10 @@ cdef struct _Piece:
     const Py_ssize_t *colmap
     Py_ssize_t band_rows, chunk_cols, n_cc, units_per_img
 
-DEF MAX_PIECES = 4
+# A frame has at most four pieces (top, bottom, left, right), or one when the whole image is
+# extended.
+cdef enum:
+    MAX_PIECES = 4
 
 
 cdef struct _BoundaryJob:
@@ -495,7 +517,7 @@ cdef struct _BoundaryJob:
 def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
                              floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
                              const Py_ssize_t[::1] colmap, double fill, int n_threads,
-                             Py_ssize_t buffer_bytes=262144, Py_ssize_t top=-1,
+                             Py_ssize_t buffer_bytes=FC_L2_BUDGET_BYTES, Py_ssize_t top=-1,
                              Py_ssize_t left=-1):
     """out[i] = valid correlation of image i extended by a boundary rule with w[i] (or w[0]):
     the 'full' and 'same' modes.

@@ -1,8 +1,8 @@
 """Selection of the SIMD kernel path, once, at import.
 
 The compiled dispatcher picks the best path this CPU supports.  ``FASTCORR_SIMD`` forces one
-(``scalar``, ``baseline``, ``avx2``, ``avx512``): for tests, for benchmarking one path against
-another, and as an escape hatch if a path misbehaves on some CPU.  Asking for a path the CPU
+(``scalar``, ``baseline``, ``avx2``, ``avx512``, in any case): for tests, for benchmarking one
+path against another, and as an escape hatch if a path misbehaves on some CPU.  Asking for a path the CPU
 cannot run is an error here, at import, rather than a SIGILL later.
 """
 import os
@@ -14,7 +14,7 @@ ENV_VAR = "FASTCORR_SIMD"
 
 def compiled_paths():
     """Names of the paths compiled into this build, in order of preference (best last)."""
-    return [name for name, *_ in _core.compiled_paths()]
+    return [path["name"] for path in _core.compiled_paths()]
 
 
 def supported_paths():
@@ -23,8 +23,9 @@ def supported_paths():
 
 
 def select(name=None):
-    """Make `name` the active path (None: the best supported).  Returns the active name."""
-    code = _core.select_path(name)
+    """Make `name` the active path (None: the best supported), in any case (``AVX2`` is
+    ``avx2``).  Returns the active name."""
+    code = _core.select_path(None if name is None else name.lower())
     if code == -1:
         raise ValueError(
             f"{ENV_VAR}={name!r} is not a SIMD path of this build; "

@@ -2,7 +2,7 @@
  * is compared with a long-double reference on shapes that hit every block kind (main blocks,
  * single rows, single vectors, the zero-padded tail), with NaN/Inf checks.  Its plain C interface
  * lets it be cross-compiled for aarch64 and run under qemu, which is how the NEON path is tested
- * on an x86 machine (tools/test_neon.sh).
+ * on an x86 machine (tools/test_kernels_c.sh aarch64).
  *
  * Tolerance: each output is a sum of n = kh*kw products rounded in the working precision, so
  * |error| <= (n + 1) * eps * sum|w||x| (gamma_n ~ n*u, eps = 2u gives a factor-2 margin). */
@@ -26,7 +26,7 @@ static int failures = 0;
 
 #define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
     static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
-                               ptrdiff_t kh, ptrdiff_t kw, int special, int mirror,             \
+                               ptrdiff_t kh, ptrdiff_t kw, int special, int rotate,             \
                                ptrdiff_t ld_alias)                                              \
     {                                                                                             \
         const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldy = cols + 5;                  \
@@ -40,8 +40,9 @@ static int failures = 0;
             x[(ih - 1) * ldx + iw - 1] = (T)NAN;                                                 \
             x[(ih / 2) * ldx + iw - 2 + (iw < 2)] = (T)INFINITY;                                 \
         }                                                                                         \
-        /* mirrored: column c lands at y[r*ldy + cols-1-c], inside the same columns */           \
-        t->corr_##SUFFIX(x, ldx, w, kh, kw, mirror ? y + cols - 1 : y, ldy, rows, cols, s, mirror); \
+        /* rotate with a positive ldy reverses the columns only: column c lands at            \
+         * y[r*ldy + cols-1-c], inside the same columns (Python tests the negative ldy) */     \
+        t->corr_##SUFFIX(x, ldx, w, kh, kw, rotate ? y + cols - 1 : y, ldy, rows, cols, s, rotate); \
         for (ptrdiff_t r = 0; r < rows; r++) {                                                    \
             for (ptrdiff_t c = 0; c < cols; c++) {                                                \
                 long double ref = 0, mag = 0;                                                     \
@@ -51,7 +52,7 @@ static int failures = 0;
                         ref += p;                                                                 \
                         mag += fabsl(p);                                                          \
                     }                                                                             \
-                const long double got = y[r * ldy + (mirror ? cols - 1 - c : c)];               \
+                const long double got = y[r * ldy + (rotate ? cols - 1 - c : c)];               \
                 int ok;                                                                           \
                 if (isnan(ref)) ok = isnan(got);                                                 \
                 else if (isinf(ref)) ok = got == ref;                                            \
@@ -59,7 +60,7 @@ static int failures = 0;
                 if (!ok && failures++ < 10)                                                      \
                     printf("FAIL %s " #SUFFIX " rows=%td cols=%td k=%tdx%td at (%td,%td): "    \
                            "%Lg vs %Lg%s\n", t->name, rows, cols, kh, kw, r, c, got, ref,      \
-                           mirror ? " (mirrored)" : "");                                        \
+                           rotate ? " (rotate)" : "");                                          \
             }                                                                                     \
             for (ptrdiff_t c = cols; c < ldy; c++) /* padding past the tile must be untouched */ \
                 if (y[r * ldy + c] != (T)12345 && failures++ < 10)                               \

@@ -22,8 +22,10 @@ from .layout import contiguous, kernel_stack, readable, stack, unit_last_stride
 # frame's many short pieces cost several times the interior (measured at 32x32, 64x64 and
 # 128x128; at 128x128 the two were within noise).
 SMALL_IMAGE = 128 * 128
-# The most a thread's buffer of extended rows holds: the core's one L2 budget.
-EXTEND_BYTES = 256 * 1024
+# The most a thread's buffer of extended rows holds: the core's one L2 budget (see
+# FC_L2_BUDGET_BYTES in _kernels/fastcorr_kernels.h), a module attribute so tests can force
+# the smallest and the largest blocks.
+EXTEND_BYTES = _core.L2_BUDGET_BYTES
 # Signals (all of a stack) of at most this many samples are extended whole when a window
 # leaves them: one extended copy and one core call cost less than the three calls of an
 # interior plus two ends (1,000 samples, 'same': 7 us against 14).

@@ -67,7 +67,19 @@
 #include "corr1d_tmpl.h"
 
 const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
-    FC_STR(FC_ISA),          FC_ISA_DESCRIPTION,       FC_CAT3(fc_corr, f32, FC_ISA),
-    FC_CAT3(fc_corr, f64, FC_ISA), FC_CAT3(fc_corr1d, f32, FC_ISA),
-    FC_CAT3(fc_corr1d, f64, FC_ISA), FC_CAT3(fc_fma_probe, f32, FC_ISA),
-    FC_CAT3(fc_fma_probe, f64, FC_ISA), VF32_L, VF64_L, FC_NR, FC1_NV, FC_KH_S, FC_NR_S, FC_NR_A};
+    .name = FC_STR(FC_ISA),
+    .description = FC_ISA_DESCRIPTION,
+    .corr_f32 = FC_CAT3(fc_corr, f32, FC_ISA),
+    .corr_f64 = FC_CAT3(fc_corr, f64, FC_ISA),
+    .corr1d_f32 = FC_CAT3(fc_corr1d, f32, FC_ISA),
+    .corr1d_f64 = FC_CAT3(fc_corr1d, f64, FC_ISA),
+    .fma_probe_f32 = FC_CAT3(fc_fma_probe, f32, FC_ISA),
+    .fma_probe_f64 = FC_CAT3(fc_fma_probe, f64, FC_ISA),
+    .lanes_f32 = VF32_L,
+    .lanes_f64 = VF64_L,
+    .block_rows = FC_NR,
+    .block_vectors_1d = FC1_NV,
+    .small_kernel_rows = FC_KH_S,
+    .small_block_rows = FC_NR_S,
+    .small_block_rows_aliased = FC_NR_A,
+};

@@ -15,13 +15,13 @@ static inline const S_T *FN(fc_pad_row)(const S_T *src, ptrdiff_t n, ptrdiff_t w
     return buf;
 }
 
-/* Stores one row of nv accumulator vectors at y, or with `mirror` at y[0], y[-1], ... (lanes
- * reversed). */
-static FC_INLINE void FN(fc_store_row)(const V_T *acc, int nv, S_T *FC_RESTRICT y, int mirror)
+/* Stores one row of nv accumulator vectors at y, or with `rotate` at y[0], y[-1], ... (lanes
+ * reversed: the row's columns stored right to left, see fc_corr_f32_fn). */
+static FC_INLINE void FN(fc_store_row)(const V_T *acc, int nv, S_T *FC_RESTRICT y, int rotate)
 {
     FC_UNROLL
     for (int v = 0; v < nv; v++) {
-        if (mirror)
+        if (rotate)
             V_STORE(y - v * V_L - (V_L - 1), V_REVERSE(acc[v]));
         else
             V_STORE(y + v * V_L, acc[v]);
@@ -61,8 +61,8 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
  * the rows in between run with all nr active.  (Unrolling the taps too, for compile-time widths
  * 3, 5 and 7, measured slower: the straight-line code spilled accumulators.)
  *
- * With `mirror`, column c of the block is stored at y[-c] (lanes reversed), so a result can be
- * written rotated without a second pass over it.
+ * With `rotate`, column c of the block is stored at y[-c] (lanes reversed), so a result can be
+ * written rotated without a second pass over it (the caller's negative ldy reverses the rows).
  *
  * With `tail`, the block is the last, partial vector of a row (ncols < lanes): each input row is
  * first copied into a zero-padded buffer so the same full-width loads can be used without reading
@@ -70,7 +70,7 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
 static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                    const S_T *FC_RESTRICT w, ptrdiff_t kh, ptrdiff_t kw,
                                    S_T *FC_RESTRICT y, ptrdiff_t ldy, ptrdiff_t ncols,
-                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int mirror)
+                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int rotate)
 {
     V_T acc[FC_NR][FC_NV];
     FC_UNROLL
@@ -94,9 +94,9 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         if (tail) {
             S_T lanes[V_L];
             V_STORE(lanes, acc[ii][0]);
-            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + (mirror ? -c : c)] = lanes[c];
+            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + (rotate ? -c : c)] = lanes[c];
         } else {
-            FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
+            FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
         }
     }
 }
@@ -119,7 +119,7 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
  * same order in every block kind of this path. */
 static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                     const S_T *FC_RESTRICT w, ptrdiff_t kw, S_T *FC_RESTRICT y,
-                                    ptrdiff_t ldy, int kh, int nr, int nv, int mirror)
+                                    ptrdiff_t ldy, int kh, int nr, int nv, int rotate)
 {
     V_T acc[FC_SB_R][FC_SB_V];
     FC_UNROLL
@@ -143,7 +143,7 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         }
     }
     FC_UNROLL
-    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, mirror);
+    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
 }
 
 /* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
@@ -151,17 +151,17 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
  * fc_sband_<KH> for the FC_NR_S x FC_NV_S block, fc_sband_a_<KH> for the aliased-rows one. */
 #define FC_SBAND(NAME, KH, NR, NV)                                                              \
     static void FN(NAME)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kw, S_T *y,       \
-                         ptrdiff_t ldy, ptrdiff_t cols, int mirror)                             \
+                         ptrdiff_t ldy, ptrdiff_t cols, int rotate)                             \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = mirror ? -1 : 1;                   \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = rotate ? -1 : 1;                   \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, mirror);             \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, rotate);             \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, mirror);              \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, rotate);              \
         if (j < cols)                                                                           \
             FN(fc_sblock)(x + cols - V_L, ldx, w, kw, y + dir * (cols - V_L), ldy, KH, NR, 1,   \
-                          mirror);                                                              \
+                          rotate);                                                              \
     }
 #define FC_SBANDS(KH)                                                                           \
     FC_SBAND(FC_CAT2(fc_sband, KH), KH, FC_NR_S, FC_NV_S)                                       \
@@ -203,20 +203,20 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
 #define FC_BAND(NR)                                                                             \
     static void FN(FC_CAT2(fc_band, NR))(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, \
                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,    \
-                                         S_T *scratch, int mirror)                              \
+                                         S_T *scratch, int rotate)                              \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = mirror ? -1 : 1;                  \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = rotate ? -1 : 1;                  \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, mirror); \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, rotate); \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, mirror); \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, rotate); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
             FN(fc_block)(x + cols - V_L, ldx, w, kh, kw, y + dir * (cols - V_L), ldy, 0, scratch, \
-                         NR, 1, 0, mirror);                                                     \
+                         NR, 1, 0, rotate);                                                     \
         else if (j < cols)                                                                      \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, cols - j, scratch, NR, 1, 1,  \
-                         mirror);                                                               \
+                         rotate);                                                               \
     }
 FC_BAND(1)
 FC_BAND(2)
@@ -239,7 +239,7 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
 };
 
 void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
-                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int mirror)
+                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int rotate)
 {
     /* Bands of nr = min(kh, FC_NR) rows, top to bottom, each walking its rows left to right: input
      * is read in row order, which the hardware prefetchers follow (a column-strip order, which
@@ -255,7 +255,7 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
         const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr)
-            band(x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, mirror);
+            band(x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, rotate);
         x += i * ldx;
         y += i * ldy;
         rows -= i;
@@ -263,10 +263,10 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
     const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
     ptrdiff_t i = 0;
     for (; i + nr <= rows; i += nr)
-        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, mirror);
+        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, rotate);
     if (i < rows)
         FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch,
-                               mirror);
+                               rotate);
 }
 
 double FN(fc_fma_probe)(long iters)

@@ -72,8 +72,9 @@ static const fc_kernel_table *fc_current = NULL;
 
 size_t fc_scratch_elems(ptrdiff_t kw)
 {
-    /* One zero-padded input row for the last partial vector: widest vector + kw - 1, rounded. */
-    return (size_t)kw + 2 * 16;
+    /* One zero-padded input row for the last partial vector: fc_pad_row writes V_L + kw - 1
+     * elements; two widest vectors leave room to spare on every path. */
+    return (size_t)kw + 2 * FC_MAX_LANES;
 }
 
 int fc_n_compiled(void) { return FC_N_TABLES; }

@@ -16,8 +16,13 @@ extern "C" {
 
 /* One output tile of a 'valid' correlation:
  *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
- * for r < rows, c < cols; with mirror != 0 the value goes to y[r*ldy - c] instead (columns
- * mirrored about y, which with a negative ldy stores the tile rotated by 180 degrees).
+ * for r < rows, c < cols.  With rotate != 0 the columns are stored reversed: the value goes to
+ * y[r*ldy - c] instead, so y addresses column 0, the rightmost of the cols elements each tile
+ * row writes.  The tile function reverses only the columns; the caller reverses the rows by
+ * pointing y into the output row where tile row 0 belongs (the bottom one) and passing a
+ * negative ldy.  Together the two store the tile rotated by 180 degrees, which is how the core's
+ * `rotate` gives scipy's valid-mode result when in2 is the larger input without a second pass
+ * over the output.
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
@@ -25,10 +30,10 @@ extern "C" {
  * input row, for rows narrower than one vector). */
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, float *scratch, int mirror);
+                               ptrdiff_t cols, float *scratch, int rotate);
 typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, ptrdiff_t kh,
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, double *scratch, int mirror);
+                               ptrdiff_t cols, double *scratch, int rotate);
 
 /* A run of n outputs of a 1-D 'valid' correlation:
  *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
@@ -80,6 +85,21 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
     /* Crowded: the n rows' starts fall within two cache lines of one another, modulo a way. */
     return n > WAYS && (n - 1) * gap < 2 * LINE ? rows_aliased : rows;
 }
+
+/* The L2 budget of one thread's working set, in bytes: the core sizes two things to it.  Tiles
+ * are as wide as fits this many bytes of the input rows a band reads (nr + kh - 1 of them; the
+ * next band re-reads kh - 1, which must still be in L2 for its loads to stay cheap).  The
+ * buffer of extended rows a 'full'/'same' work unit builds holds at most this much, so it stays
+ * in cache next to the kernel's reads; that covers whole images up to 128x128 with kernels up
+ * to about 128x128 (float32) or 50x50 (float64) in 'same' mode.  256 KiB is half the L2 of a
+ * Zen 3 core, where it was measured.  The kernels themselves never read it: it is here so that
+ * the core and the Python layer (_core.L2_BUDGET_BYTES) share one value. */
+#define FC_L2_BUDGET_BYTES (256 * 1024)
+
+/* The widest vector of any path, in elements (AVX-512 float32).  It sizes the scratch of
+ * fc_scratch_elems for every path at once, so the caller need not know which path runs;
+ * simd.h refuses to compile a path with wider vectors. */
+#define FC_MAX_LANES 16
 
 /* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
  * every path. */

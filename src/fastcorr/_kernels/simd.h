@@ -22,6 +22,8 @@
 #ifndef FASTCORR_SIMD_H
 #define FASTCORR_SIMD_H
 
+#include "fastcorr_kernels.h" /* FC_MAX_LANES */
+
 #if defined(FC_ISA_AVX512)
 #include <immintrin.h>
 #define FC_ISA avx512
@@ -198,7 +200,10 @@
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
 #endif
 
-/* Widest vector any path uses, in elements; sizes the per-thread scratch for every path. */
-#define FC_MAX_LANES 16
+/* fc_scratch_elems sizes every path's scratch for vectors of at most FC_MAX_LANES elements: a
+ * wider path would overrun it. */
+#if VF32_L > FC_MAX_LANES || VF64_L > FC_MAX_LANES
+#error "a path's vectors are wider than FC_MAX_LANES (fastcorr_kernels.h): raise it"
+#endif
 
 #endif
