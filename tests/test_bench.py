@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fastcorr import _bench
+from fastcorr._bench.timing import best_times
 
 
 def test_best_times_alternates_between_callables():
@@ -17,8 +17,8 @@ def test_best_times_alternates_between_callables():
     sampled interleaved in time."""
     calls = []
     fns = [lambda: calls.append("a"), lambda: calls.append("b")]
-    results = _bench.best_times(fns, firsts=[1.0, 1.0], rounds=3, repeats=2, budget=100.0,
-                                min_sample=0.0)
+    results = best_times(fns, firsts=[1.0, 1.0], rounds=3, repeats=2, budget=100.0,
+                         min_sample=0.0)
     assert calls == ["a", "a", "b", "b"] * 3
     assert [(samples, number) for _, samples, number in results] == [(6, 1), (6, 1)]
     assert all(0 < t < 1.0 for t, _, _ in results)
@@ -28,12 +28,12 @@ def test_best_times_budget_and_short_calls():
     """The budget caps the samples (at least one per round); calls shorter than min_sample are
     looped within a sample and timed per call."""
     calls = []
-    (t, samples, number), = _bench.best_times([lambda: calls.append(1)], firsts=[10.0],
-                                              rounds=2, repeats=50, budget=1.0)
+    (t, samples, number), = best_times([lambda: calls.append(1)], firsts=[10.0], rounds=2,
+                                       repeats=50, budget=1.0)
     assert (samples, number) == (2, 1) and len(calls) == 2
     calls.clear()
-    (t, samples, number), = _bench.best_times([lambda: calls.append(1)], firsts=[0.25],
-                                              rounds=1, repeats=3, budget=100.0, min_sample=1.0)
+    (t, samples, number), = best_times([lambda: calls.append(1)], firsts=[0.25], rounds=1,
+                                       repeats=3, budget=100.0, min_sample=1.0)
     assert number == 4 and samples == 3 and len(calls) == 12
 
 
