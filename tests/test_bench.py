@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from fastcorr import __version__
 from fastcorr._bench.timing import best_times
 
 
@@ -35,6 +36,13 @@ def test_best_times_budget_and_short_calls():
     (t, samples, number), = best_times([lambda: calls.append(1)], firsts=[0.25], rounds=1,
                                        repeats=3, budget=100.0, min_sample=1.0)
     assert number == 4 and samples == 3 and len(calls) == 12
+
+
+def test_version_flag():
+    proc = subprocess.run([sys.executable, "-m", "fastcorr", "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"fastcorr {__version__}\n"
 
 
 def test_quick_run_end_to_end(tmp_path):

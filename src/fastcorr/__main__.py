@@ -2,7 +2,8 @@
 
 With no arguments: the ``show_config()`` report, then one speed check against
 scipy.signal.correlate2d on the same arrays, with the result verified.  ``bench`` runs the full
-side-by-side benchmark (see ``python -m fastcorr bench --help``).
+side-by-side benchmark (see ``python -m fastcorr bench --help``); ``--version`` prints the
+version.
 """
 import argparse
 import sys
@@ -16,6 +17,7 @@ from ._bench.timing import best_times, timed_call
 from ._bench.verify import compare
 from ._config import show_config
 from ._engine.threads import resolve_workers
+from ._version import __version__
 
 CHECK_SIZE = 1024
 CHECK_K = 5
@@ -109,6 +111,7 @@ def main(argv=None):
         prog="python -m fastcorr",
         description="Without a command: show fastcorr's configuration and check its speed and "
                     "correctness against scipy.signal.correlate2d on this machine.")
+    parser.add_argument("--version", action="version", version=f"fastcorr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     bench = sub.add_parser(
         "bench", help="side-by-side benchmark against scipy, OpenCV and torch",
