@@ -1,42 +1,64 @@
 """asv benchmarks: fastcorr's valid 2-D correlation, and the peers it is measured against.
 
-The grid matches ``python -m fastcorr bench``: a 2048x2048 image, square kernels K = 3..31,
+The grid, the arrays and the peers are ``python -m fastcorr bench``'s own (src/fastcorr/_bench/
+cases.py and peers.py): images of cases.DEFAULT_SIZES, square kernels cases.DEFAULT_KERNELS,
 float32 and float64, one thread and all usable CPUs; then 'same'/'full' against 'valid' (Modes),
-1-D correlation of 4,000,000 samples (OneD) and a stack of 10,000 small images (Batch).  Correctness of every library's result is checked
-by ``python -m fastcorr bench``, not here: asv tracks speed across commits.
+1-D correlation of a long signal (OneD) and a stack of small images (Batch).  Correctness of
+every library's result is checked by ``python -m fastcorr bench``, not here: asv tracks speed
+across commits.
 """
+import importlib.util
 import os
+import sys
 import time
 
 import numpy as np
 
 import fastcorr
 
-SIZE = 2048
-KERNELS = [3, 5, 7, 9, 11, 15, 21, 31]
-DTYPES = ["float32", "float64"]
+
+def _load(name):
+    """src/fastcorr/_bench/<name>.py of this source tree, as a module of its own.
+
+    asv runs these benchmarks against builds of older commits too, where fastcorr._bench may
+    be missing or different; the grid must be the same for every commit of one run, so it is
+    read from the tree the benchmarks come from (the two modules import nothing from fastcorr).
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src",
+                        "fastcorr", "_bench", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_fastcorr_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cases = _load("cases")
+peers = _load("peers")
+
+(SIZE, _), = cases.DEFAULT_SIZES
+KERNELS = list(cases.DEFAULT_KERNELS)
+DTYPES = list(cases.DTYPES)
 # "all" rather than a number, so results from machines with different CPU counts share keys.
 WORKERS = [1, "all"]
-# scipy.signal.correlate2d needs seconds to minutes on the full image for large K.
-SIGNAL_CROP = 256
-
-
-def _usable_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _threads(workers):
-    return _usable_cpus() if workers == "all" else workers
+    if workers != "all":
+        return workers
+    # Imported here: builds older than fastcorr._engine lose only the "all" cases.
+    from fastcorr._engine.threads import cpu_count
+    return cpu_count()
 
 
-def _arrays(shape, dtype, k):
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, shape).astype(dtype)
-    w = rng.uniform(-1, 1, (k, k)).astype(dtype)
-    return x, w
+def _peer(column):
+    """The peer of `column`; asv skips the benchmark (NotImplementedError) without it."""
+    peer = peers.by_column(column)
+    try:
+        peer.require()
+    except (ImportError, OSError) as exc:
+        raise NotImplementedError(f"{peer.label}: {peer.package} is not importable ({exc})")
+    return peer
 
 
 class _Grid:
@@ -44,7 +66,7 @@ class _Grid:
     param_names = ["dtype", "K", "workers"]
 
     def setup(self, dtype, k, workers):
-        self.x, self.w = _arrays((SIZE, SIZE), dtype, k)
+        self.x, self.w = cases.image((SIZE, SIZE), dtype), cases.kernel(k, dtype)
         self.n = _threads(workers)
         self.out_shape = (SIZE - k + 1, SIZE - k + 1)
 
@@ -57,22 +79,22 @@ class Correlate(_Grid):
         self.out = np.empty(self.out_shape, dtype)
 
     def time_fastcorr(self, dtype, k, workers):
-        fastcorr.correlate2d(self.x, self.w, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", workers=self.n)
 
     def time_fastcorr_out(self, dtype, k, workers):
-        fastcorr.correlate2d(self.x, self.w, out=self.out, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", out=self.out, workers=self.n)
 
     def peakmem_fastcorr(self, dtype, k, workers):
         # Includes the inputs made in setup: a rise means fastcorr started allocating
         # temporaries (a copy of the image, a second output).
-        fastcorr.correlate2d(self.x, self.w, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", workers=self.n)
 
     def track_gflops_fastcorr(self, dtype, k, workers):
-        fastcorr.correlate2d(self.x, self.w, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", workers=self.n)
         best = float("inf")
         for _ in range(5):
             t0 = time.perf_counter()
-            fastcorr.correlate2d(self.x, self.w, workers=self.n)
+            fastcorr.correlate2d(self.x, self.w, mode="valid", workers=self.n)
             best = min(best, time.perf_counter() - t0)
         oh, ow = self.out_shape
         return 2.0 * oh * ow * k * k / best / 1e9
@@ -80,91 +102,86 @@ class Correlate(_Grid):
     track_gflops_fastcorr.unit = "GFLOP/s"
 
 
-class CV2Filter2D(_Grid):
-    """OpenCV's filter2D, the fastest peer: correlation with the anchor at the top-left."""
+class _PeerGrid(_Grid):
+    """A peer on the grid, called as the benchmark calls it (peers.py), on its crop if it has
+    one and on one thread if it has no threads."""
+
+    column = None
 
     def setup(self, dtype, k, workers):
-        try:
-            import cv2
-        except ImportError:
-            raise NotImplementedError("cv2 (opencv-python-headless) is not installed")
+        peer = _peer(self.column)
         super().setup(dtype, k, workers)
-        self.cv2 = cv2
-        cv2.setNumThreads(self.n)
+        crop = peer.crop(self.x.shape, k, quick=False)
+        x = self.x if crop is None else np.ascontiguousarray(self.x[:crop[0], :crop[1]])
+        self.call = peer.call(x, self.w, self.n if peer.threaded else 1)
+
+
+class CV2Filter2D(_PeerGrid):
+    """OpenCV's filter2D, the fastest peer: correlation with the anchor at the top-left."""
+
+    column = "cv2"
 
     def time_cv2_filter2D(self, dtype, k, workers):
-        oh, ow = self.out_shape
-        self.cv2.filter2D(self.x, -1, self.w, anchor=(0, 0),
-                          borderType=self.cv2.BORDER_CONSTANT)[:oh, :ow]
+        self.call()
 
 
-class ScipyFFTConvolve(_Grid):
+class ScipyFFTConvolve(_PeerGrid):
     """scipy.signal.fftconvolve with the kernel flipped: correlation by FFT."""
 
+    column = "fftconvolve"
     # 0.1-0.5 s a call at 2048x2048: fewer samples keep the class near two minutes.
     repeat = (1, 5, 10.0)
     timeout = 180
 
-    def setup(self, dtype, k, workers):
-        try:
-            from scipy import fft, signal
-        except ImportError:
-            raise NotImplementedError("scipy is not installed")
-        super().setup(dtype, k, workers)
-        self.fft, self.signal = fft, signal
-
     def time_scipy_fftconvolve(self, dtype, k, workers):
-        # fftconvolve has no workers= of its own; scipy.fft's context applies to it.
-        with self.fft.set_workers(self.n):
-            self.signal.fftconvolve(self.x, self.w[::-1, ::-1], mode="valid")
+        self.call()
 
 
-class ScipySignalCorrelate2dCrop:
-    """scipy.signal.correlate2d on a 256x256 crop: single-threaded, about 1 GFLOP/s."""
+class ScipySignalCorrelate2dCrop(_PeerGrid):
+    """scipy.signal.correlate2d, single-threaded at about 1 GFLOP/s, on the crop the benchmark
+    gives it (peers.py: the whole image only for the smallest kernels)."""
 
+    column = "signal.correlate2d"
     params = [DTYPES, KERNELS]
     param_names = ["dtype", "K"]
 
     def setup(self, dtype, k):
-        try:
-            from scipy import signal
-        except ImportError:
-            raise NotImplementedError("scipy is not installed")
-        self.signal = signal
-        self.x, self.w = _arrays((SIGNAL_CROP, SIGNAL_CROP), dtype, k)
+        super().setup(dtype, k, 1)
 
     def time_scipy_signal_correlate2d(self, dtype, k):
-        self.signal.correlate2d(self.x, self.w, mode="valid")
+        self.call()
 
 
 class SmallImage:
-    """128x128 float32 with a 3x3 kernel: per-call overhead rather than arithmetic."""
+    """cases.SMALL_CASE (128x128 float32, 3x3): per-call overhead rather than arithmetic."""
 
     params = [WORKERS]
     param_names = ["workers"]
 
     def setup(self, workers):
-        self.x, self.w = _arrays((128, 128), "float32", 3)
+        shape, dtype, k = cases.SMALL_CASE
+        self.x, self.w = cases.image(shape, dtype), cases.kernel(k, dtype)
         self.n = _threads(workers)
-        self.out = np.empty((126, 126), np.float32)
+        self.out = np.empty((shape[0] - k + 1, shape[1] - k + 1), dtype)
 
     def time_fastcorr(self, workers):
-        fastcorr.correlate2d(self.x, self.w, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", workers=self.n)
 
     def time_fastcorr_out(self, workers):
-        fastcorr.correlate2d(self.x, self.w, out=self.out, workers=self.n)
+        fastcorr.correlate2d(self.x, self.w, mode="valid", out=self.out, workers=self.n)
 
 
 class Modes:
     """'same' and 'full' with a fill and a reflecting boundary, against 'valid' on the same
     image: their frame is computed from small strips, so they should track 'valid' closely."""
 
-    params = [["valid", "same", "full"], ["fill", "symm"], [3, 7, 15]]
+    params = [["valid", *cases.MODES], [b for b, _ in cases.MODE_BOUNDARIES],
+              cases.modes_kernels(cases.QUICK_KERNELS)]
     param_names = ["mode", "boundary", "K"]
 
     def setup(self, mode, boundary, k):
-        self.x, self.w = _arrays((SIZE, SIZE), "float32", k)
-        self.n = _usable_cpus()
+        self.x, self.w = cases.image((SIZE, SIZE), "float32"), cases.kernel(k, "float32")
+        self.n = _threads("all")
 
     def time_correlate2d(self, mode, boundary, k):
         fastcorr.correlate2d(self.x, self.w, mode, boundary, workers=self.n)
@@ -175,37 +192,45 @@ class Modes:
 
 
 class OneD:
-    """fastcorr.correlate on 4,000,000 samples (the issue's 1-D figures), and the peers."""
+    """fastcorr.correlate on cases.ONE_D_SAMPLES samples (the issue's 1-D figures), and the
+    1-D peers."""
 
-    params = [["float32", "float64"], [3, 8, 16, 64, 256, 1024]]
+    params = [DTYPES, list(cases.ONE_D_KERNELS)]
     param_names = ["dtype", "K"]
     timeout = 180
 
     def setup(self, dtype, k):
-        rng = np.random.default_rng(0)
-        self.x = rng.uniform(-1, 1, 4_000_000).astype(dtype)
-        self.v = rng.uniform(-1, 1, k).astype(dtype)
-        self.n = _usable_cpus()
+        self.x, self.v = cases.signal_1d(dtype), cases.taps_1d(k, dtype)
+        self.n = _threads("all")
+        # A missing peer skips its own method only (NotImplementedError there), not the class.
+        self.peer_calls = {}
+        for peer in peers.ONE_D_PEERS:
+            try:
+                self.peer_calls[peer.column] = _peer(peer.column).call(
+                    self.x, self.v, self.n if peer.threaded else 1)
+            except NotImplementedError as exc:
+                self.peer_calls[peer.column] = exc
+
+    def _run_peer(self, column):
+        call = self.peer_calls[column]
+        if isinstance(call, NotImplementedError):
+            raise call
+        call()
 
     def time_fastcorr_correlate(self, dtype, k):
-        fastcorr.correlate(self.x, self.v, workers=self.n)
+        fastcorr.correlate(self.x, self.v, mode="valid", workers=self.n)
 
     def time_numpy_correlate(self, dtype, k):
-        np.correlate(self.x, self.v, "valid")
+        self._run_peer("numpy")
 
     def time_scipy_oaconvolve(self, dtype, k):
-        try:
-            from scipy import fft, signal
-        except ImportError:
-            raise NotImplementedError("scipy is not installed")
-        with fft.set_workers(self.n):
-            signal.oaconvolve(self.x, self.v[::-1], mode="valid")
+        self._run_peer("oaconvolve")
 
     def track_gflops_fastcorr(self, dtype, k):
         best = float("inf")
         for _ in range(5):
             t0 = time.perf_counter()
-            fastcorr.correlate(self.x, self.v, workers=self.n)
+            fastcorr.correlate(self.x, self.v, mode="valid", workers=self.n)
             best = min(best, time.perf_counter() - t0)
         return 2.0 * (len(self.x) - k + 1) * k / best / 1e9
 
@@ -213,18 +238,19 @@ class OneD:
 
 
 class Batch:
-    """10,000 images of 32x32 (one parallel loop over images and tiles) against one image of
-    the same total size."""
+    """cases.BATCH_CASE (10,000 images of 32x32: one parallel loop over images and tiles)
+    against one image of the same total size."""
 
-    params = [["valid", "same"], ["stack", "one image"]]
-    param_names = ["mode", "layout"]
+    params = [list(cases.BATCH_MODES), ["stack", "one image"], list(cases.BATCH_KERNELS)]
+    param_names = ["mode", "layout", "K"]
 
-    def setup(self, mode, layout):
-        rng = np.random.default_rng(0)
-        shape = (10_000, 32, 32) if layout == "stack" else (3200, 3200)
-        self.x = rng.uniform(-1, 1, shape).astype("float32")
-        self.w = rng.uniform(-1, 1, (3, 3)).astype("float32")
-        self.n = _usable_cpus()
+    def setup(self, mode, layout, k):
+        stack, big = cases.batch_images()
+        self.x = stack if layout == "stack" else big
+        # One kernel for every image: a leading axis of 1 broadcasts over the stack.
+        w = cases.kernel(k, "float32")
+        self.w = w[None] if layout == "stack" else w
+        self.n = _threads("all")
 
-    def time_correlate2d(self, mode, layout):
-        fastcorr.correlate2d(self.x, self.w, mode, workers=self.n)
+    def time_correlate2d(self, mode, layout, k):
+        fastcorr.correlate2d(self.x, self.w, mode, axes=(-2, -1), workers=self.n)

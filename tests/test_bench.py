@@ -7,9 +7,13 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from fastcorr import _bench
+from fastcorr import __version__
+from fastcorr._bench.timing import best_times
+from fastcorr._bench.verify import SampledReference, compare
+from reference import correlate1d_reference, correlate2d_valid_reference
 
 
 def test_best_times_alternates_between_callables():
@@ -17,8 +21,8 @@ def test_best_times_alternates_between_callables():
     sampled interleaved in time."""
     calls = []
     fns = [lambda: calls.append("a"), lambda: calls.append("b")]
-    results = _bench.best_times(fns, firsts=[1.0, 1.0], rounds=3, repeats=2, budget=100.0,
-                                min_sample=0.0)
+    results = best_times(fns, firsts=[1.0, 1.0], rounds=3, repeats=2, budget=100.0,
+                         min_sample=0.0)
     assert calls == ["a", "a", "b", "b"] * 3
     assert [(samples, number) for _, samples, number in results] == [(6, 1), (6, 1)]
     assert all(0 < t < 1.0 for t, _, _ in results)
@@ -28,13 +32,83 @@ def test_best_times_budget_and_short_calls():
     """The budget caps the samples (at least one per round); calls shorter than min_sample are
     looped within a sample and timed per call."""
     calls = []
-    (t, samples, number), = _bench.best_times([lambda: calls.append(1)], firsts=[10.0],
-                                              rounds=2, repeats=50, budget=1.0)
+    (t, samples, number), = best_times([lambda: calls.append(1)], firsts=[10.0], rounds=2,
+                                       repeats=50, budget=1.0)
     assert (samples, number) == (2, 1) and len(calls) == 2
     calls.clear()
-    (t, samples, number), = _bench.best_times([lambda: calls.append(1)], firsts=[0.25],
-                                              rounds=1, repeats=3, budget=100.0, min_sample=1.0)
+    (t, samples, number), = best_times([lambda: calls.append(1)], firsts=[0.25], rounds=1,
+                                       repeats=3, budget=100.0, min_sample=1.0)
     assert number == 4 and samples == 3 and len(calls) == 12
+
+
+@pytest.mark.parametrize("shape, kernel_shape", [((40, 50), (3, 4)), ((300,), (7,))],
+                         ids=["2-D", "1-D"])
+def test_sampled_reference_passes_exact_and_catches_errors(shape, kernel_shape):
+    """The check every timed result passes: the exact result (rounded to float32) is within
+    tolerance; an error of 1e-3 at a corner (always sampled), a NaN, or a wrong shape is not."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    w = rng.uniform(-1, 1, kernel_shape).astype(np.float32)
+    reference = (correlate2d_valid_reference if len(shape) == 2 else correlate1d_reference)
+    exact = reference(x, w, np.float64).astype(np.float32)
+    ref = SampledReference(x, w, rng)
+    ok, detail = ref.check(exact)
+    assert ok, detail
+    corner = (-1,) * len(shape)
+    for bad in (exact[corner] + np.float32(1e-3), np.nan):
+        wrong = exact.copy()
+        wrong[corner] = bad
+        ok, detail = ref.check(wrong)
+        assert not ok and "at " in detail
+    assert not ref.check(exact[..., 1:])[0]
+
+
+def test_compare_passes_rounding_and_catches_errors():
+    """python -m fastcorr's check against the peer: float32 rounding passes, one output off by
+    1e-3 (or NaN) fails, and the message counts the outputs that differ."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (30, 20)).astype(np.float32)
+    w = rng.uniform(-1, 1, (5, 5)).astype(np.float32)
+    exact = correlate2d_valid_reference(x, w, np.float64)
+    assert compare(exact.astype(np.float32), exact, x, w) == (True, "")
+    for bad in (exact[3, 4] + 1e-3, np.nan):
+        wrong = exact.astype(np.float32)
+        wrong[3, 4] = bad
+        ok, message = compare(wrong, exact, x, w, ("fastcorr", "peer"))
+        assert not ok and message.startswith("1 of 416 outputs differ from peer"), message
+
+
+def test_version_flag():
+    proc = subprocess.run([sys.executable, "-m", "fastcorr", "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"fastcorr {__version__}\n"
+
+
+def test_wrong_fastcorr_result_fails_the_run(monkeypatch, tmp_path, capsys):
+    """A fastcorr result that is off shows up as WRONG, is not timed, and fails the run (exit
+    status 1), in the valid grid and in the modes section alike."""
+    import argparse
+
+    from fastcorr import _bench
+    from fastcorr._bench import sections
+
+    exact = sections.correlate2d
+    monkeypatch.setattr(sections, "correlate2d", lambda *args, **kw: exact(*args, **kw) + 1)
+    monkeypatch.setattr(_bench.peers, "load", lambda: ({}, []))  # fastcorr alone: quicker
+    parser = argparse.ArgumentParser()
+    _bench.add_arguments(parser)
+    path = tmp_path / "bench.json"
+    args = parser.parse_args(["--quick", "--only", "2d", "--only", "modes", "--sizes", "40",
+                              "--kernels", "3", "--json", str(path)])
+    assert _bench.run(args) == 1
+    out, err = capsys.readouterr()
+    assert "WRONG" in out and "ERROR: fastcorr failed verification" in err
+    data = json.loads(path.read_text())
+    ours = [r for r in data["results"] if r["column"] in ("fastcorr", "fastcorr_out")]
+    assert ours and all(r["status"] == "WRONG" and "time_s" not in r for r in ours)
+    assert all(m[c]["status"] == "WRONG" for m in data["modes"]
+               for c in ("valid", "same_fill", "same_symm", "full_fill", "full_symm"))
 
 
 def test_quick_run_end_to_end(tmp_path):

@@ -1,0 +1,173 @@
+"""``python -m fastcorr bench``: fastcorr side by side with the libraries people use instead.
+
+Every library runs in this one process, on the same arrays and with the same thread count, and
+every result is checked against a float64 reference before it is timed, so a fast wrong answer
+shows up as WRONG rather than as a speed.  fastcorr's only runtime dependency is NumPy: scipy,
+OpenCV, torch and matplotlib are imported here, lazily, and a missing one is skipped with a note.
+
+After the valid-mode grid come three shorter sections (``--only`` picks sections): 'same' and
+'full' against 'valid' per output pixel, 1-D correlation of a long signal against a plain copy,
+numpy.correlate and scipy.signal.oaconvolve, and a stack of small images against one large one.
+
+The package, in reading order: cases.py (what is measured, on which arrays), peers.py (against
+what), timing.py (how calls are timed), verify.py (how results are checked), machine.py (the
+machine and its FMA peak), sections.py (the four sections, as records), render.py (console,
+JSON, plot).  This module holds the command line and runs the sections in order.
+"""
+import time
+
+import numpy as np
+
+from .. import _core
+from .._engine.threads import cpu_count
+from . import cases, machine, peers, render, sections
+from .timing import Timer
+from .verify import N_SAMPLED
+
+SECTIONS = ("2d", "modes", "1d", "batch")
+
+DESCRIPTION = (f"fastcorr against {peers.listing(peers.PEERS)} on the same arrays with the same "
+               "thread count; every result verified before it is timed.")
+
+
+def _parse_sizes(text):
+    sizes = []
+    for item in text.split(","):
+        parts = item.lower().split("x")
+        if len(parts) == 1:
+            parts *= 2
+        h, w = (int(p) for p in parts)
+        if h < 1 or w < 1:
+            raise ValueError(item)
+        sizes.append((h, w))
+    return sizes
+
+
+def _parse_kernels(text):
+    ks = [int(k) for k in text.split(",")]
+    if any(k < 1 for k in ks):
+        raise ValueError(text)
+    return ks
+
+
+def add_arguments(parser):
+    """Add the ``bench`` options to an argparse parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``bench`` subcommand's parser.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> parser.parse_args(["--quick", "--sizes", "512,64x32"]).sizes
+    [(512, 512), (64, 32)]
+    """
+    kernels = ",".join(map(str, cases.DEFAULT_KERNELS))
+    quick_kernels = ",".join(map(str, cases.QUICK_KERNELS))
+    size = cases.DEFAULT_SIZES[0][0]
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer kernel sizes, fewer repeats, slow peers on smaller crops "
+                             "(about 30 s)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="save every measurement, the FMA peaks and the machine description")
+    parser.add_argument("--plot", metavar="PATH.png",
+                        help="plot GFLOP/s against kernel size per library (needs matplotlib)")
+    parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
+                        help=f"image sizes, e.g. {size} or 1024,4096x512 (default {size})")
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only this section (repeatable): 2d (valid mode against the "
+                             "peers), modes (same/full vs valid), 1d (long signals), batch "
+                             "(many small images); default all")
+    parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
+                        help=f"square kernel sizes (default {kernels}; --quick {quick_kernels})")
+
+
+def _settings(quick, sizes, kernels, workers, timer):
+    """The run's choices, as the JSON's ``settings``."""
+    (shape, dtype, k), quick_index = cases.SMALL_CASE, 1 if quick else 0
+    return {"quick": quick, "sizes": [list(s) for s in sizes], "kernels": list(kernels),
+            "workers": workers, "small_case": {"size": list(shape), "dtype": dtype, "K": k},
+            "seed": cases.SEED, "sampled_positions": N_SAMPLED, **timer.settings,
+            "crop_flops": {p.column: p.crop_flops[quick_index]
+                           for p in peers.PEERS if p.crop_flops}}
+
+
+def run(args):
+    """Run the benchmark described by parsed ``bench`` arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        With ``quick``, ``json``, ``plot``, ``sizes``, ``only`` and ``kernels`` as
+        `add_arguments` defines them.
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 1 if fastcorr itself failed verification.
+    """
+    quick = bool(args.quick)
+    chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
+    sizes = tuple(args.sizes) if args.sizes else cases.DEFAULT_SIZES
+    kernels = tuple(args.kernels) if args.kernels else (
+        cases.QUICK_KERNELS if quick else cases.DEFAULT_KERNELS)
+    n_cpus = cpu_count()
+    workers = [1] if n_cpus == 1 else [1, n_cpus]
+    versions, notes = peers.load()
+    grid_peers = [p for p in peers.PEERS if p.package in versions]
+    one_d_peers = [p for p in peers.ONE_D_PEERS if p.package in versions]
+
+    render.opening(quick, n_cpus, _core.active_path(), notes)
+    peaks_start, probe = machine.measure_peaks(workers)
+    timer = Timer(quick)
+    render.peaks_and_timing(peaks_start, probe, workers, timer.settings)
+    progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick))
+    setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
+                           peaks=peaks_start, timer=timer,
+                           rng=np.random.default_rng(cases.SEED), progress=progress)
+
+    report = {"results": [], "bandwidth": [], "in2_larger": None, "modes": None,
+              "one_d": None, "batch": None}
+    t0 = time.perf_counter()
+    if "2d" in chosen:
+        grid = render.show_grid(sections.valid_grid(setup, grid_peers), progress)
+        report["results"] = [row for case in grid for row in case["rows"]]
+        report["bandwidth"] = [case["bandwidth"] for case in grid if case["bandwidth"]]
+        report["in2_larger"] = render.show_in2_larger(sections.in2_larger(setup), progress)
+    if "modes" in chosen:
+        report["modes"] = render.show_modes(sections.modes(setup), sizes[0], workers[-1],
+                                            progress)
+    if "1d" in chosen:
+        report["one_d"] = render.show_one_d(sections.one_d(setup, one_d_peers), workers[-1],
+                                            one_d_peers, progress)
+    if "batch" in chosen:
+        report["batch"] = render.show_batch(sections.batch(setup), workers[-1], progress)
+    elapsed = time.perf_counter() - t0
+
+    # On a shared machine another process can hold a core while the peak is measured; a result
+    # above 100% of such a peak would be nonsense, so a second measurement at the end guards
+    # the summary's "% peak" against one unlucky moment: the higher of the two counts.
+    peaks_end, _ = machine.measure_peaks(workers)
+    peaks = {key: max(g, peaks_end[key]) for key, g in peaks_start.items()}
+    render.peaks_recheck(peaks_start, peaks_end)
+    sections.set_pct_peak(report["results"], peaks)
+    if report["results"]:
+        render.summary(report["results"],
+                       [p.column for p in peers.PEERS if p.package not in versions])
+    failed = sections.fastcorr_failed(report)
+    render.closing(elapsed, failed)
+
+    if args.json or args.plot:
+        info = machine.machine_info(versions)
+    if args.json:
+        render.write_json(args.json, render.as_json(
+            machine=info, settings=_settings(quick, sizes, kernels, workers, timer),
+            peaks=peaks, peaks_start=peaks_start, peaks_end=peaks_end, notes=notes,
+            report=report, elapsed=elapsed))
+    if args.plot:
+        render.plot(args.plot, report["results"], peaks, sizes[-1], workers[-1], kernels, info)
+    return 1 if failed else 0

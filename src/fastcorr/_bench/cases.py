@@ -1,0 +1,129 @@
+"""What the benchmark measures: the grid of cases, and the arrays every library is given.
+
+``python -m fastcorr bench`` and the asv suite (benchmarks/bench_correlate.py) both take their
+cases from here.  Every array comes from its own seed, derived from what it is (shape, dtype,
+kernel size), so every library, every run and asv's setup see exactly the same numbers.
+
+This module imports nothing from fastcorr: the asv suite loads it from the source tree, to
+measure old builds of fastcorr on today's grid.
+"""
+import math
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+
+# The valid-mode grid against the peers: square kernels from bandwidth-bound (3x3) to FMA-bound.
+DEFAULT_SIZES = ((2048, 2048),)
+DEFAULT_KERNELS = (3, 5, 7, 9, 11, 15, 21, 31)
+QUICK_KERNELS = (3, 7, 15)
+# Small enough that call overhead, not arithmetic, decides the time.
+SMALL_CASE = ((128, 128), "float32", 3)
+# The in2-larger call (arguments swapped) uses this kernel when the grid has it.
+IN2_LARGER_KERNEL = 7
+
+# Modes section: 'same' and 'full' against 'valid', each with a fill and a reflecting boundary,
+# named as fastcorr names them and as np.pad does (the check pads explicitly); the frame work
+# these add is what is measured, so kernels stay at most MODES_MAX_KERNEL.
+MODES = ("same", "full")
+MODE_BOUNDARIES = (("fill", "constant"), ("symm", "symmetric"))
+MODES_MAX_KERNEL = 15
+
+# 1-D section (issue 4's figures): a long signal, kernels from bandwidth-bound to FMA-bound.
+ONE_D_SAMPLES = 4_000_000
+ONE_D_KERNELS = (2, 3, 4, 5, 8, 16, 32, 64, 128, 256, 512, 1024)
+ONE_D_QUICK_KERNELS = (3, 8, 64, 256)
+
+# Batch section: many small float32 images against one image of the same total size.
+BATCH_CASE = (10_000, 32)
+BATCH_KERNELS = (3, 5)
+BATCH_MODES = ("valid", "same")
+
+SEED = 0
+
+
+# --------------------------------------------------------------------------- the grid
+def grid(sizes, kernels, workers):
+    """The valid-mode cases, then the small case, each once.
+
+    Parameters
+    ----------
+    sizes : sequence of (int, int)
+        Image shapes.
+    kernels : sequence of int
+        Square kernel sides.
+    workers : sequence of int
+        Thread counts.
+
+    Returns
+    -------
+    list of (shape, dtype, K, workers)
+        Every combination, the small case's at the end; a kernel larger than its image (no
+        valid output) is left out.
+
+    Examples
+    --------
+    >>> grid([(64, 64)], [3, 99], [1])[:2]
+    [((64, 64), 'float32', 3, 1), ((64, 64), 'float64', 3, 1)]
+    """
+    cases = [(shape, dtype, k, n) for shape in sizes for dtype in DTYPES
+             for k in kernels for n in workers]
+    shape, dtype, k = SMALL_CASE
+    cases += [(shape, dtype, k, n) for n in workers]
+    return [case for case in dict.fromkeys(cases) if case[2] <= min(case[0])]
+
+
+def in2_larger_kernel(kernels):
+    """The kernel side of the in2-larger call: IN2_LARGER_KERNEL if the grid has it."""
+    return IN2_LARGER_KERNEL if IN2_LARGER_KERNEL in kernels else kernels[0]
+
+
+def modes_kernels(kernels):
+    """The grid's kernels the modes section uses (the first one if none is small enough)."""
+    return [k for k in kernels if k <= MODES_MAX_KERNEL] or [kernels[0]]
+
+
+def one_d_kernels(quick):
+    """The 1-D section's kernel lengths."""
+    return ONE_D_QUICK_KERNELS if quick else ONE_D_KERNELS
+
+
+def batch_shapes():
+    """(shape of the stack, shape of the one image with as many pixels)."""
+    count, side = BATCH_CASE
+    big = int(round(math.sqrt(count * side * side)))
+    return (count, side, side), (big, big)
+
+
+# --------------------------------------------------------------------------- the data
+def image(shape, dtype):
+    """The image of the valid grid for `shape` and `dtype`: uniform in [-1, 1)."""
+    rng = np.random.default_rng([SEED, *shape, DTYPES.index(dtype)])
+    return rng.uniform(-1, 1, shape).astype(dtype)
+
+
+def kernel(k, dtype):
+    """The k x k kernel for `dtype`: uniform in [-1, 1)."""
+    rng = np.random.default_rng([SEED, k, 1000 + DTYPES.index(dtype)])
+    return rng.uniform(-1, 1, (k, k)).astype(dtype)
+
+
+def signal_1d(dtype):
+    """The 1-D section's long signal (ONE_D_SAMPLES samples) for `dtype`."""
+    rng = np.random.default_rng([SEED, 7, DTYPES.index(dtype)])
+    return rng.uniform(-1, 1, ONE_D_SAMPLES).astype(dtype)
+
+
+def taps_1d(k, dtype):
+    """The 1-D section's kernel of length `k` for `dtype`."""
+    rng = np.random.default_rng([SEED, 7, DTYPES.index(dtype), k])
+    return rng.uniform(-1, 1, k).astype(dtype)
+
+
+def batch_images():
+    """(stack of small float32 images, one float32 image of the same total size)."""
+    stack_shape, big_shape = batch_shapes()
+    rng = np.random.default_rng([SEED, 9])
+    stack = rng.uniform(-1, 1, stack_shape).astype(np.float32)
+    big = rng.uniform(-1, 1, big_shape).astype(np.float32)
+    return stack, big

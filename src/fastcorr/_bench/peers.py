@@ -1,0 +1,214 @@
+"""The libraries fastcorr is measured against, each described once.
+
+``python -m fastcorr bench`` and the asv suite (benchmarks/bench_correlate.py) both take their
+peers from here.  fastcorr's only runtime dependency is NumPy, so a peer's library is imported
+only when a run asks for it (`load`, `Peer.require`), and a missing one is skipped with a note.
+
+This module imports nothing from fastcorr: the asv suite loads it from the source tree, to
+measure old builds of fastcorr against today's peers.
+"""
+import importlib
+import math
+
+import numpy as np
+
+
+class Peer:
+    """One library's way of computing a valid correlation.
+
+    Parameters
+    ----------
+    label : str
+        Its name in the console and the JSON's ``library``.
+    column : str
+        Its column in the summary table and the JSON's ``column`` (``x_<column>`` in the 1-D
+        section's records).
+    package : str
+        The package it needs; `require` imports it, and its version goes into the JSON.
+    call : callable
+        ``call(x, w, n_threads)`` sets the library's thread count and returns a zero-argument
+        callable producing the valid correlation of `x` with `w`, cropping, flipping and
+        wrapping included, since a user pays for them too.
+    threaded : bool
+        False for a library that runs on one thread whatever it is asked, whose measurement is
+        then shared between thread counts.
+    fft_from : dict, optional
+        Kernel size (number of taps, per dtype name) from which the library answers by FFT, so
+        its error may be an FFT's; None if it never does.
+    crop_flops : (float, float), optional
+        For a library with no fast path (about 0.5-2 GFLOP/s): the most FLOPs one call may
+        cost, in a full run and with ``--quick``.  On a 2048x2048 image with K=31 it would need
+        seconds to minutes per call, and its GFLOP/s does not depend on the image size, so a
+        crop measures the same rate.  None: never cropped.
+    """
+
+    def __init__(self, label, column, package, call, threaded, fft_from=None, crop_flops=None):
+        self.label, self.column, self.package, self.call = label, column, package, call
+        self.threaded, self.fft_from, self.crop_flops = threaded, fft_from, crop_flops
+
+    def require(self):
+        """Import the library; ImportError (or OSError, for a broken binary) if it cannot be.
+
+        Returns
+        -------
+        str
+            The package's version.
+        """
+        return _import(self.package)
+
+    def uses_fft(self, dtype, taps):
+        """Whether the library may answer a kernel of `taps` taps in `dtype` by FFT."""
+        return self.fft_from is not None and taps >= self.fft_from[dtype]
+
+    def crop(self, shape, k, quick):
+        """The crop of an image of `shape` this library is timed on with a k x k kernel.
+
+        Returns
+        -------
+        (int, int) or None
+            The largest square-ish crop (a multiple of 16) whose valid correlation costs at
+            most `crop_flops`, or None when the whole image fits (or the library has no cap).
+        """
+        if self.crop_flops is None:
+            return None
+        cap = self.crop_flops[1 if quick else 0]
+        h, w = shape
+        if 2.0 * (h - k + 1) * (w - k + 1) * k * k <= cap:
+            return None
+        side = int(math.sqrt(cap / (2.0 * k * k))) + k - 1
+        side = max(side // 16 * 16, 4 * k, 64)
+        return (min(h, side), min(w, side))
+
+
+# --------------------------------------------------------------------------- how each is called
+def _cv2_filter2d(x, w, n_threads):
+    import cv2
+    cv2.setNumThreads(n_threads)
+    oh, ow = x.shape[0] - w.shape[0] + 1, x.shape[1] - w.shape[1] + 1
+    # Anchor (0, 0) puts the window's top-left corner on the output pixel, which makes
+    # filter2D's (correlation) output at [:oh, :ow] the valid one.
+    return lambda: cv2.filter2D(x, -1, w, anchor=(0, 0),
+                                borderType=cv2.BORDER_CONSTANT)[:oh, :ow]
+
+
+def _ndimage_correlate(x, w, n_threads):
+    from scipy import ndimage
+    # ndimage centres the kernel at index size//2 along each axis (origin=0), so the output
+    # whose window starts at (0, 0) sits at (kh//2, kw//2); (k-1)//2 would be off by one for
+    # even k.
+    kh, kw = w.shape
+    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    r0, c0 = kh // 2, kw // 2
+    return lambda: ndimage.correlate(x, w, mode="constant")[r0:r0 + oh, c0:c0 + ow]
+
+
+def _signal_correlate2d(x, w, n_threads):
+    from scipy import signal
+    return lambda: signal.correlate2d(x, w, mode="valid")
+
+
+def _fftconvolve(x, w, n_threads):
+    from scipy import fft, signal
+
+    def run():
+        # fftconvolve takes no workers= but runs on scipy.fft, which honours this.
+        with fft.set_workers(n_threads):
+            return signal.fftconvolve(x, np.flip(w), mode="valid")
+    return run
+
+
+def _torch_conv2d(x, w, n_threads):
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(n_threads)
+    xt = torch.from_numpy(x)[None, None]
+    wt = torch.from_numpy(w)[None, None]
+
+    def run():
+        with torch.no_grad():
+            return F.conv2d(xt, wt).numpy()[0, 0]
+    return run
+
+
+def _numpy_correlate(x, v, n_threads):
+    return lambda: np.correlate(x, v, "valid")
+
+
+def _oaconvolve(x, v, n_threads):
+    from scipy import fft, signal
+
+    def run():
+        with fft.set_workers(n_threads):  # as for fftconvolve
+            return signal.oaconvolve(x, np.flip(v), mode="valid")
+    return run
+
+
+_ALWAYS = {"float32": 1, "float64": 1}
+
+# The 2-D peers, in the summary table's column order.
+PEERS = (
+    # OpenCV switches to a DFT for large kernels (area >= 130 float32, >= 50 float64 in the
+    # versions read), so its error may be an FFT's.
+    Peer("cv2.filter2D", "cv2", "cv2", _cv2_filter2d, threaded=True,
+         fft_from={"float32": 130, "float64": 50}),
+    Peer("scipy.ndimage.correlate", "ndimage", "scipy", _ndimage_correlate, threaded=False,
+         crop_flops=(6e8, 1.2e8)),
+    Peer("scipy.signal.correlate2d", "signal.correlate2d", "scipy", _signal_correlate2d,
+         threaded=False, crop_flops=(1.5e8, 3e7)),
+    Peer("scipy.signal.fftconvolve", "fftconvolve", "scipy", _fftconvolve, threaded=True,
+         fft_from=_ALWAYS),
+    Peer("torch conv2d", "torch", "torch", _torch_conv2d, threaded=True),
+)
+
+# The 1-D section's peers, in its table's column order.
+ONE_D_PEERS = (
+    Peer("numpy.correlate", "numpy", "numpy", _numpy_correlate, threaded=False),
+    Peer("scipy.signal.oaconvolve", "oaconvolve", "scipy", _oaconvolve, threaded=True,
+         fft_from=_ALWAYS),
+)
+
+# Per package: the modules its peers use, and an install hint for the note when it is missing.
+_PACKAGES = {
+    "numpy": ((), ""),
+    "scipy": (("scipy.fft", "scipy.ndimage", "scipy.signal"), ""),
+    "cv2": ((), " (pip install opencv-python-headless)"),
+    "torch": (("torch.nn.functional",), ""),
+}
+
+
+def _import(package):
+    modules, _ = _PACKAGES[package]
+    for name in modules:
+        importlib.import_module(name)
+    return importlib.import_module(package).__version__
+
+
+def by_column(column):
+    """The peer (2-D or 1-D) whose column is `column`."""
+    return next(p for p in PEERS + ONE_D_PEERS if p.column == column)
+
+
+def listing(peers):
+    """The peers' labels as ``a, b and c``."""
+    labels = [p.label for p in peers]
+    return ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
+
+
+def load():
+    """Import every peer's package once.
+
+    Returns
+    -------
+    versions : dict
+        Version of each package that imported, by package name.
+    notes : list of str
+        One line per package that did not, naming the peers skipped for it.
+    """
+    versions, notes = {}, []
+    for package, (_, hint) in _PACKAGES.items():
+        try:
+            versions[package] = _import(package)
+        except (ImportError, OSError) as exc:  # torch raises OSError for a broken library
+            skipped = [p for p in PEERS + ONE_D_PEERS if p.package == package]
+            notes.append(f"{package} not importable ({exc}): skipping {listing(skipped)}{hint}")
+    return versions, notes

@@ -1,0 +1,369 @@
+"""How the benchmark shows its records: the console, the JSON file, the plot.
+
+The console functions named ``show_*`` take a section's records as they arrive (the section
+measures while they iterate), print a row for each, and return them as a list.
+"""
+import json
+import sys
+
+from .._version import __version__
+from . import cases
+from .machine import cpu_model, load_average
+from .peers import PEERS
+from .verify import N_SAMPLED
+
+
+# --------------------------------------------------------------------------- formatting
+def fmt_time(seconds):
+    """`seconds` with a unit that keeps three significant digits readable.
+
+    Examples
+    --------
+    >>> fmt_time(2.5e-5), fmt_time(0.0123), fmt_time(3.0)
+    ('25.0 us', '12.3 ms', '3.00 s')
+    """
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_ratio(ratio):
+    """A speed ratio as ``150x``, ``43x``, ``3.1x`` or ``0.62x``.
+
+    Examples
+    --------
+    >>> fmt_ratio(150.2), fmt_ratio(3.14), fmt_ratio(0.617)
+    ('150x', '3.1x', '0.62x')
+    """
+    if ratio >= 10:
+        return f"{ratio:.0f}x"
+    if ratio >= 1:
+        return f"{ratio:.1f}x"
+    return f"{ratio:.2f}x"
+
+
+def fmt_shape(shape):
+    """``HxW``."""
+    return f"{shape[0]}x{shape[1]}"
+
+
+def fmt_peaks(peaks):
+    """FMA peaks by (dtype, threads) on one line."""
+    return ", ".join(f"{d} {n} thread{'s' if n > 1 else ''} {g:.1f}"
+                     for (d, n), g in peaks.items())
+
+
+class Progress:
+    """[i/N] lines on stderr: one overwritten line on a terminal, plain lines otherwise.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps the run will take.
+    """
+
+    def __init__(self, total):
+        self.total, self.i = total, 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, text):
+        """Announce the next measurement."""
+        self.i += 1
+        msg = f"[{self.i}/{self.total}] {text}..."
+        sys.stderr.write(f"\r{msg}\033[K" if self.tty else msg + "\n")
+        sys.stderr.flush()
+
+    def clear(self):
+        """Remove the progress line before a result is printed (on a terminal)."""
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- console: the run
+def opening(quick, n_cpus, active_path, notes):
+    """The run's first lines: what is benchmarked on what, and the peers left out."""
+    print(f"fastcorr {__version__} benchmark{' (--quick)' if quick else ''}: "
+          f"{cpu_model()}, {n_cpus} usable CPUs, SIMD path {active_path}, "
+          f"load average {load_average()}")
+    for note in notes:
+        print(f"note: {note}")
+
+
+def peaks_and_timing(peaks, probe, workers, settings):
+    """The FMA peak measured at the start, a warning if the threads do not scale, and how
+    the run times and checks."""
+    print("FMA peak (GFLOP/s, measured now): " + fmt_peaks(peaks) + f" [{probe} FMA probe]")
+    n = workers[-1]
+    scaling = peaks[("float32", n)] / peaks[("float32", 1)]
+    if n > 1 and scaling < 0.75 * n:
+        # A lower multi-thread peak than the thread count allows means the threads did not
+        # get a core each: SMT siblings, or other processes (see load average) using them.
+        print(f"WARNING: the {n}-thread FMA peak is only {scaling:.2f}x the 1-thread one "
+              f"(load average {load_average()}): the CPUs are shared or are SMT siblings, "
+              f"so {n}-thread results understate an idle machine")
+    s = settings
+    print(f"timing: a verifying warm-up call, then best of up to "
+          f"{s['rounds'] * s['repeats']} samples in {s['rounds']} round(s) that alternate "
+          f"between the libraries of a case (at most {s['budget']:g} s per library and "
+          f"case); every result checked at "
+          f"{N_SAMPLED} random positions + corners against float64 dot products")
+
+
+def peaks_recheck(start, end):
+    """A note if the FMA peak measured at the end differs from the start's by over 10%."""
+    if any(abs(end[k] / start[k] - 1) > 0.1 for k in end):
+        print(f"\nnote: FMA peak re-measured at the end differs by more than 10% "
+              f"(other load on the machine?): {fmt_peaks(end)}; the summary's % peak "
+              "uses the higher of the two measurements")
+
+
+def closing(elapsed, failed):
+    """The run's time, and on stderr whether fastcorr failed a check."""
+    print(f"\ntotal {elapsed:.0f} s")
+    if failed:
+        print("ERROR: fastcorr failed verification (see WRONG or ERROR above)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- console: sections
+def show_grid(grid, progress):
+    """Each case of the valid grid: a row per library, fastcorr's memory traffic for 3x3."""
+    shown = []
+    for case in grid:
+        progress.clear()
+        _print_case(case)
+        shown.append(case)
+    return shown
+
+
+def _print_case(case):
+    (oh, ow), n = case["out_shape"], case["workers"]
+    k = case["K"]
+    print(f"\n{case['dtype']} {fmt_shape(case['size'])}, {k}x{k} kernel, workers={n}: output "
+          f"{oh}x{ow}, {case['flops'] / 1e9:.3g} GFLOP; FMA peak {case['peak']:.1f} GFLOP/s")
+    print(f"  {'library':<26s}{'time':>11s}{'GFLOP/s':>10s}{'% peak':>9s}"
+          f"{'fastcorr is':>13s}")
+    for r in case["rows"]:
+        if r["status"] != "ok":
+            print(f"  {r['library']:<26s}{r['status']:>11s}   {r['check']}")
+            continue
+        ratio = fmt_ratio(r["ratio"]) if "ratio" in r else ""
+        notes = []
+        if r.get("crop"):
+            notes.append(f"timed on a {fmt_shape(r['crop'])} crop")
+        if r.get("threads") == 1 and n > 1:
+            notes.append("1 thread (no threading)")
+        if r.get("reused_from_workers"):
+            notes.append("measured once, reused")
+        print(f"  {r['library']:<26s}{fmt_time(r['time_s']):>11s}{r['gflops']:>10.2f}"
+              f"{r['pct_peak']:>8.1f}%{ratio:>13s}" + (f"   [{'; '.join(notes)}]"
+                                                       if notes else ""))
+    bw = case["bandwidth"]
+    if bw:
+        print(f"  memory: fastcorr moves {bw['bytes'] / 1e6:.1f} MB (in + out) at "
+              f"{bw['fastcorr_gbs']:.1f} GB/s; np.copyto of the image: "
+              f"{bw['copyto_gbs']:.1f} GB/s (read + write, 1 thread)")
+
+
+def show_in2_larger(rec, progress):
+    """The swapped-arguments call against the normal one."""
+    progress.clear()
+    k, t_swap, t_normal = rec["K"], rec["time_swapped_s"], rec["time_normal_s"]
+    print(f"\nin2 larger: correlate2d(w, x) on float32 {fmt_shape(rec['size'])}, {k}x{k}, "
+          f"workers={rec['workers']}: {fmt_time(t_swap)} vs {fmt_time(t_normal)} for "
+          f"correlate2d(x, w) -> {rec['ratio']:.2f}x the time; "
+          + ("result equals the normal one rotated 180 degrees" if rec["verified"] else
+             "RESULT DIFFERS from the normal one rotated 180 degrees"))
+    return rec
+
+
+def show_modes(records, shape, n, progress):
+    """Output Mpixel/s of 'valid', and of 'same'/'full' with their ratio to it."""
+    names = [f"{m}_{b}" for m in cases.MODES for b, _ in cases.MODE_BOUNDARIES]
+    print(f"\nModes: float32 {fmt_shape(shape)}, workers={n}; output Mpixel/s and the "
+          "ratio to 'valid' (per output pixel); results checked at sampled positions "
+          "against float64 dot products over the np.pad-extended image")
+    print(f"  {'K':>3s}  {'valid':>8s}" + "".join(f"  {name.replace('_', '/'):>17s}"
+                                                 for name in names))
+    shown = []
+    for rec in records:
+        valid = f"{rec['valid_mpix_s']:>8.0f}" if "valid_mpix_s" in rec else f"{'WRONG':>8s}"
+        cells = [f"{rec[c]['mpix_s']:7.0f} ({rec[c]['ratio']:.2f}x)" if "ratio" in rec[c]
+                 else f"{rec[c]['mpix_s']:7.0f}" if "mpix_s" in rec[c] else rec[c]["status"]
+                 for c in names]
+        progress.clear()
+        print(f"  {rec['K']:>3d}  {valid}" + "".join(f"  {c:>17s}" for c in cells))
+        for c in ["valid"] + names:
+            if rec.get(c, {}).get("status"):
+                print(f"       {c}: {rec[c]['status']}: {rec[c]['check']}")
+        shown.append(rec)
+    return shown
+
+
+def show_one_d(records, n, peers, progress):
+    """Time, GB/s against np.copyto, GFLOP/s, % peak, and the ratio to each 1-D peer."""
+    print(f"\n1-D: correlate(x, v, 'valid'), {cases.ONE_D_SAMPLES:,} samples, workers={n} "
+          "(numpy.correlate: 1 thread; oaconvolve with v reversed, under "
+          "scipy.fft.set_workers); each result checked at sampled positions")
+    heads = ["dtype", "K", "time", "GB/s", "copyto GB/s", "% copyto", "GFLOP/s", "% peak"] \
+        + [f"x {p.column}" for p in peers]
+    print("  " + "  ".join(f"{h:>12s}" for h in heads))
+    shown = []
+    for rec in records:
+        progress.clear()
+        if "status" in rec:
+            print(f"  {rec['dtype']:>12s}  {rec['K']:>12d}  {rec['status']}: {rec['check']}")
+        else:
+            cells = [rec["dtype"], str(rec["K"]), fmt_time(rec["time_s"]), f"{rec['gbs']:.1f}",
+                     f"{rec['copyto_gbs']:.1f}", f"{100 * rec['gbs'] / rec['copyto_gbs']:.0f}%",
+                     f"{rec['gflops']:.1f}", f"{rec['pct_peak']:.0f}%"]
+            cells += ["-" if rec[f"x_{p.column}"] is None else fmt_ratio(rec[f"x_{p.column}"])
+                      for p in peers]
+            print("  " + "  ".join(f"{c:>12s}" for c in cells))
+        shown.append(rec)
+    print("  GB/s = (signal + result bytes) / time; copyto = np.copyto of the signal (read "
+          "+ write, 1 thread); " + " / ".join(f"x {p.column}" for p in peers)
+          + ": how many times faster fastcorr is")
+    return shown
+
+
+def show_batch(records, n, progress):
+    """Output Mpixel/s of the stack and of the one image, and their ratio."""
+    (count, side, _), (big_side, _) = cases.batch_shapes()
+    print(f"\nBatches: {count:,} images of {side}x{side} against one {big_side}x{big_side} "
+          f"image, float32, workers={n}: output Mpixel/s")
+    shown = []
+    for rec in records:
+        progress.clear()
+        if "status" in rec:
+            print(f"  {rec['status']}: {rec['check']}")
+        print(f"  K={rec['K']} {rec['mode']:5s}: stack {rec['stack_mpix_s']:7.0f}, one image "
+              f"{rec['image_mpix_s']:7.0f} -> ratio {rec['ratio']:.2f}")
+        shown.append(rec)
+    return shown
+
+
+def summary(results, missing):
+    """The table of the valid grid: fastcorr's GFLOP/s and how many times faster than each
+    peer, per case; `missing` lists the peer columns not installed."""
+    cols = [p.column for p in PEERS]
+    heads = ["dtype", "size", "workers", "K", "fastcorr GFLOP/s", "% peak"] + \
+            [f"x vs {c}" for c in cols]
+    by_case = {}
+    for r in results:
+        by_case.setdefault((tuple(r["size"]), r["dtype"], r["workers"], r["K"]), {})[
+            r["column"]] = r
+    small = cases.SMALL_CASE[0]
+    order = sorted(by_case, key=lambda c: (c[0] == small, c[1], -c[0][0], c[2], c[3]))
+    table = []
+    for case in order:
+        recs = by_case[case]
+        fc = recs["fastcorr"]
+        row = [case[1], fmt_shape(case[0]), str(case[2]), str(case[3])]
+        if fc["status"] == "ok":
+            row += [f"{fc['gflops']:.1f}", f"{fc['pct_peak']:.0f}%"]
+        else:
+            row += [fc["status"], "-"]
+        for c in cols:
+            r = recs.get(c)
+            if r is None:
+                row.append("-")
+            elif r["status"] != "ok":
+                row.append(r["status"])
+            elif "ratio" not in r:
+                row.append("n/a")
+            else:
+                row.append(fmt_ratio(r["ratio"]) + ("*" if r.get("crop") else ""))
+        table.append(row)
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(heads)]
+    print("\nSummary (headline fastcorr call: no out=; ratio = fastcorr GFLOP/s / peer "
+          "GFLOP/s, above 1x means fastcorr is faster)")
+    print("  ".join(h.rjust(wd) for h, wd in zip(heads, widths)))
+    for t in table:
+        print("  ".join(v.rjust(wd) for v, wd in zip(t, widths)))
+    print("  * peer timed on a crop of the image (too slow for the full one); its GFLOP/s "
+          "is compared")
+    print("  signal.correlate2d and ndimage run on 1 thread whatever workers= says; "
+          "ndimage and cv2 also compute the border, which the FLOP count does not include")
+    if missing:
+        print(f"  - not installed: {', '.join(missing)}")
+
+
+# --------------------------------------------------------------------------- JSON and plot
+def as_json(*, machine, settings, peaks, peaks_start, peaks_end, notes, report, elapsed):
+    """The whole run as the JSON document ``--json`` writes (docs/benchmark.json's schema).
+
+    Parameters
+    ----------
+    machine : dict
+        `machine.machine_info`.
+    settings : dict
+        The run's choices and timing settings.
+    peaks, peaks_start, peaks_end : dict
+        FMA peaks by (dtype, threads): the higher of the two, at the start, at the end.
+    notes : list of str
+        Peers skipped, and why.
+    report : dict
+        The sections' records: ``results``, ``bandwidth``, ``in2_larger``, ``modes``,
+        ``one_d``, ``batch`` (None for a section not run).
+    elapsed : float
+        Seconds the sections took.
+    """
+    return {
+        "machine": machine,
+        "settings": settings,
+        "fma_peak_gflops": [{"dtype": d, "threads": n, "gflops": g,
+                             "start": peaks_start[(d, n)], "end": peaks_end[(d, n)]}
+                            for (d, n), g in peaks.items()],
+        "notes": notes,
+        **report,
+        "elapsed_s": elapsed,
+    }
+
+
+def write_json(path, data):
+    """Write `data` to `path` and say so."""
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1, default=float)
+    print(f"measurements written to {path}")
+
+
+def plot(path, results, peaks, shape, n, kernels, machine):
+    """GFLOP/s against kernel size per library, one panel per dtype, for one image shape and
+    thread count, with the FMA peak as a line (needs matplotlib; a note without it)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")  # a file is wanted, not a window; works without a display
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"note: matplotlib not installed, no plot written to {path} "
+              "(pip install matplotlib)")
+        return
+    dtypes = cases.DTYPES
+    fig, axes = plt.subplots(1, len(dtypes), figsize=(6 * len(dtypes), 4.5), squeeze=False)
+    for ax, dtype in zip(axes[0], dtypes):
+        recs = [r for r in results if tuple(r["size"]) == shape
+                and r["dtype"] == dtype and r["workers"] == n and r["status"] == "ok"
+                and r["column"] != "fastcorr_out"]
+        for lib in dict.fromkeys(r["library"] for r in recs):
+            pts = sorted((r["K"], r["gflops"]) for r in recs if r["library"] == lib)
+            cropped = any(r.get("crop") for r in recs if r["library"] == lib)
+            ax.plot(*zip(*pts), marker="o", lw=2.5 if lib == "fastcorr" else 1.2,
+                    label=lib + (" (crop)" if cropped else ""))
+        ax.axhline(peaks[(dtype, n)], color="grey", ls="--", lw=1,
+                   label=f"FMA peak, {n} threads")
+        ax.set_yscale("log")
+        ax.set_xlabel("kernel size K (KxK)")
+        ax.set_ylabel("GFLOP/s (2*out_h*out_w*K*K / time)")
+        ax.set_title(f"{dtype}, {fmt_shape(shape)}, workers={n}")
+        ax.set_xticks(list(kernels))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"fastcorr {__version__} vs peers: valid 2-D correlation on "
+                 f"{machine['cpu_model']} ({machine['cpus_usable']} CPUs)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"plot written to {path}")

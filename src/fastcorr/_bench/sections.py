@@ -1,0 +1,372 @@
+"""The benchmark's four sections, each yielding plain-dict records.
+
+A section makes its data (cases.py), checks every result (verify.py) before timing it
+(timing.py), and yields one record per row of its table as soon as it is measured.  It prints
+nothing (render.py shows the records as they arrive) and keeps nothing after the run.
+
+- '2d': `valid_grid`, the valid-mode grid against the peers (one record per case, holding a row
+  per library), then `in2_larger`, fastcorr with its arguments swapped.
+- 'modes': `modes`, 'same' and 'full' against 'valid', per output pixel.
+- '1d': `one_d`, a long signal against a plain copy and the 1-D peers.
+- 'batch': `batch`, a stack of small images against one large one.
+
+FLOP count everywhere: ``2 * out_h * out_w * kh * kw`` for the valid output, whatever work a
+library actually does (ndimage and OpenCV also compute the border, FFTs do something else).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import correlate, correlate2d
+from . import cases
+from .timing import Timer, timed_call
+from .verify import SampledReference
+
+# The JSON columns of fastcorr's own rows in the valid grid.
+FASTCORR_COLUMNS = ("fastcorr", "fastcorr_out")
+
+
+@dataclass
+class Setup:
+    """What the sections share in one run.
+
+    Attributes
+    ----------
+    quick : bool
+        ``--quick``.
+    sizes : tuple of (int, int)
+        Image shapes of the valid grid; the first is also in2_larger's and the modes'.
+    kernels : tuple of int
+        Square kernel sides of the valid grid (and, up to 15, of the modes).
+    workers : list of int
+        Thread counts: 1, and all usable CPUs; the other sections use the last.
+    peaks : dict
+        FMA peak GFLOP/s by (dtype, threads), measured at the start.
+    timer : Timer
+        Times the verified calls side by side.
+    rng : numpy.random.Generator
+        Picks the output positions every check samples.
+    progress : render.Progress
+        Told (``step``) before each measurement.
+    """
+
+    quick: bool
+    sizes: tuple
+    kernels: tuple
+    workers: list
+    peaks: dict
+    timer: Timer
+    rng: np.random.Generator
+    progress: object
+
+
+def steps(chosen, sizes, kernels, workers, quick):
+    """Number of progress steps the chosen sections take."""
+    counts = {"2d": len(cases.grid(sizes, kernels, workers)) + 1,
+              "modes": len(cases.modes_kernels(kernels)),
+              "1d": len(cases.DTYPES) * len(cases.one_d_kernels(quick)),
+              "batch": len(cases.BATCH_KERNELS) * len(cases.BATCH_MODES)}
+    return sum(counts[name] for name in chosen)
+
+
+def measure(setup, calls):
+    """Verify one call's result for each ``(fn, checker, fft)`` of `calls`, then time the
+    verified ones side by side; a result that fails its check is not timed.
+
+    Returns
+    -------
+    list of dict
+        Per call: ``status`` ('ok', 'WRONG' or 'ERROR'), ``check`` (the checker's detail or the
+        exception) and, when timed, ``time_s``, ``samples`` and ``calls_per_sample``.
+    """
+    out, timed = [], []
+    for fn, checker, fft in calls:
+        try:
+            result, first = timed_call(fn)
+        except Exception as exc:  # a peer rejecting a dtype or size must not end the run
+            out.append({"status": "ERROR", "check": f"{type(exc).__name__}: {exc}"})
+            continue
+        ok, detail = checker.check(result, fft=fft)
+        del result
+        out.append({"status": "ok" if ok else "WRONG", "check": detail})
+        if ok:
+            timed.append((out[-1], fn, first))
+    if timed:
+        records, fns, firsts = zip(*timed)
+        for m, (best, samples, number) in zip(records, setup.timer.best(fns, firsts)):
+            m.update(time_s=best, samples=samples, calls_per_sample=number)
+    return out
+
+
+def set_pct_peak(rows, peaks):
+    """Give every measured row of the valid grid its ``pct_peak`` of `peaks`."""
+    for r in rows:
+        if r["status"] == "ok":
+            r["pct_peak"] = 100.0 * r["gflops"] / peaks[(r["dtype"], r["workers"])]
+
+
+def _copy_gbs(setup, x):
+    """GB/s of np.copyto of `x` (read + write, one thread): the memory's pace for comparison."""
+    dst = np.empty_like(x)
+    t, = setup.timer.times(lambda: np.copyto(dst, x))
+    return 2.0 * x.nbytes / t / 1e9
+
+
+# --------------------------------------------------------------------------- '2d'
+def valid_grid(setup, peers):
+    """fastcorr and the `peers` on every case of the valid-mode grid (cases.grid).
+
+    Yields
+    ------
+    dict
+        Per case: ``size``, ``dtype``, ``K``, ``workers``, ``out_shape``, ``flops``, ``peak``
+        (the FMA peak the rows' ``pct_peak`` refers to), ``rows`` (one record per library:
+        fastcorr, fastcorr with ``out=``, then the peers, as the JSON's ``results``) and
+        ``bandwidth`` (fastcorr's memory traffic for the 3x3 kernel, else None).
+    """
+    shared = {}  # a one-thread peer's measurement, by case without the thread count
+    copy_gbs = {}  # np.copyto's pace, by (shape, dtype)
+    for shape, dtype, k, n in cases.grid(setup.sizes, setup.kernels, setup.workers):
+        case = _valid_case(setup, peers, shared, shape, dtype, k, n)
+        fc = case["rows"][0]
+        if k == 3 and (shape, dtype, k) != cases.SMALL_CASE and fc["status"] == "ok":
+            if (shape, dtype) not in copy_gbs:
+                copy_gbs[(shape, dtype)] = _copy_gbs(setup, cases.image(shape, dtype))
+            moved = (shape[0] * shape[1] + case["out_shape"][0] * case["out_shape"][1]) \
+                * np.dtype(dtype).itemsize
+            case["bandwidth"] = {"size": list(shape), "dtype": dtype, "K": 3, "workers": n,
+                                 "bytes": moved, "fastcorr_gbs": moved / fc["time_s"] / 1e9,
+                                 "copyto_gbs": copy_gbs[(shape, dtype)]}
+        yield case
+
+
+def _valid_case(setup, peers, shared, shape, dtype, k, n):
+    x, w = cases.image(shape, dtype), cases.kernel(k, dtype)
+    oh, ow = shape[0] - k + 1, shape[1] - k + 1
+    flops = 2.0 * oh * ow * k * k
+    checker = SampledReference(x, w, setup.rng)
+    base = {"size": list(shape), "dtype": dtype, "K": k, "workers": n, "flops": flops}
+    out = np.empty((oh, ow), dtype)
+    rows = [dict(base, library="fastcorr", column="fastcorr", crop=None),
+            dict(base, library="fastcorr (out=)", column="fastcorr_out", crop=None)]
+    calls = [(lambda: correlate2d(x, w, mode="valid", workers=n), checker, False),
+             (lambda: correlate2d(x, w, mode="valid", out=out, workers=n), checker, False)]
+    measured = [(row, None) for row in rows]  # (row, key to share it under), as in `calls`
+    # fastcorr (twice) and the peers are timed side by side; a peer that runs on one thread
+    # whatever workers= says is measured once per case and reused for the other counts.
+    for peer in peers:
+        crop = peer.crop(shape, k, setup.quick)
+        threads = n if peer.threaded else 1
+        row = dict(base, library=peer.label, column=peer.column,
+                   crop=list(crop) if crop else None, threads=threads)
+        if crop is not None:
+            row["flops"] = 2.0 * (crop[0] - k + 1) * (crop[1] - k + 1) * k * k
+        rows.append(row)
+        key = (shape, dtype, k, peer.column)
+        if not peer.threaded and key in shared:
+            row.update(shared[key], reused_from_workers=1)
+            continue
+        if crop is None:
+            px, pchk = x, checker
+        else:
+            px = np.ascontiguousarray(x[:crop[0], :crop[1]])
+            pchk = SampledReference(px, w, setup.rng)
+        calls.append((peer.call(px, w, threads), pchk, peer.uses_fft(dtype, k * k)))
+        measured.append((row, None if peer.threaded else key))
+    setup.progress.step(f"{dtype} {shape[0]}x{shape[1]} K={k} workers={n}: fastcorr and "
+                        f"{len(calls) - 2} peers, each verified, then timed side by side")
+    for (row, key), m in zip(measured, measure(setup, calls)):
+        row.update(m)
+        if key is not None:
+            shared[key] = m
+    for row in rows:
+        if row["status"] == "ok":
+            row["gflops"] = row["flops"] / row["time_s"] / 1e9
+    set_pct_peak(rows, setup.peaks)
+    fc = rows[0]
+    if fc["status"] == "ok":
+        for row in rows[2:]:
+            if row["status"] == "ok":
+                row["ratio"] = fc["gflops"] / row["gflops"]
+    return {"size": shape, "dtype": dtype, "K": k, "workers": n, "out_shape": (oh, ow),
+            "flops": flops, "peak": setup.peaks[(dtype, n)], "rows": rows, "bandwidth": None}
+
+
+def in2_larger(setup):
+    """fastcorr with the arguments swapped (scipy allows either order in 'valid' mode).
+
+    Returns
+    -------
+    dict
+        The JSON's ``in2_larger``: both times, their ratio, and whether the swapped result is
+        the normal one rotated by 180 degrees.
+    """
+    shape = setup.sizes[0]
+    k = cases.in2_larger_kernel(setup.kernels)
+    n = setup.workers[-1]
+    x, w = cases.image(shape, "float32"), cases.kernel(k, "float32")
+    setup.progress.step(f"float32 {shape[0]}x{shape[1]} K={k} workers={n} correlate2d(w, x)")
+
+    def normal():
+        return correlate2d(x, w, mode="valid", workers=n)
+
+    def swapped():
+        return correlate2d(w, x, mode="valid", workers=n)
+
+    expected, t_first = timed_call(normal)
+    # The swapped call is defined as the normal result rotated by 180 degrees, computed by
+    # the same kernel, so it must match exactly.
+    ok = bool(np.array_equal(swapped(), expected[::-1, ::-1]))
+    (t_normal, _, _), (t_swap, _, _) = setup.timer.best([normal, swapped], [t_first, None])
+    return {"size": list(shape), "dtype": "float32", "K": k, "workers": n,
+            "time_normal_s": t_normal, "time_swapped_s": t_swap, "ratio": t_swap / t_normal,
+            "verified": ok}
+
+
+# --------------------------------------------------------------------------- 'modes'
+def modes(setup):
+    """'same' and 'full' (with a fill and a reflecting boundary) against 'valid': output
+    pixels per second, since the three modes produce different numbers of outputs.
+
+    Yields
+    ------
+    dict
+        Per kernel: ``valid_mpix_s``, and per mode and boundary (``same_fill``, ...) its
+        ``mpix_s`` and ``ratio`` to valid; a call that failed its check has ``status`` and
+        ``check`` instead (as has ``valid``, then).
+    """
+    shape = setup.sizes[0]
+    n = setup.workers[-1]
+    x = cases.image(shape, "float32")
+    for k in cases.modes_kernels(setup.kernels):
+        w = cases.kernel(k, "float32")
+        setup.progress.step(f"modes float32 {shape[0]}x{shape[1]} K={k}")
+        names = ["valid"]
+        calls = [(lambda: correlate2d(x, w, mode="valid", workers=n),
+                  SampledReference(x, w, setup.rng), False)]
+        pixels = [(shape[0] - k + 1) * (shape[1] - k + 1)]
+        for mode in cases.MODES:
+            before, after = ((k - 1) // 2, k // 2) if mode == "same" else (k - 1, k - 1)
+            for boundary, np_mode in cases.MODE_BOUNDARIES:
+                # The reference: the valid correlation of the explicitly extended image.
+                extended = np.pad(x, ((before, after), (before, after)), mode=np_mode)
+                calls.append((lambda mode=mode, boundary=boundary:
+                              correlate2d(x, w, mode, boundary, workers=n),
+                              SampledReference(extended, w, setup.rng), False))
+                names.append(f"{mode}_{boundary}")
+                pixels.append((shape[0] + before + after - k + 1)
+                              * (shape[1] + before + after - k + 1))
+        rec = {"size": list(shape), "K": k, "workers": n}
+        valid, *others = measure(setup, calls)
+        if valid["status"] == "ok":
+            rec["valid_mpix_s"] = pixels[0] / valid["time_s"] / 1e6
+        else:
+            rec["valid"] = {"status": valid["status"], "check": valid["check"]}
+        for name, size, m in zip(names[1:], pixels[1:], others):
+            if m["status"] != "ok":
+                rec[name] = {"status": m["status"], "check": m["check"]}
+                continue
+            rec[name] = {"mpix_s": size / m["time_s"] / 1e6}
+            if "valid_mpix_s" in rec:
+                rec[name]["ratio"] = rec[name]["mpix_s"] / rec["valid_mpix_s"]
+        yield rec
+
+
+# --------------------------------------------------------------------------- '1d'
+def one_d(setup, peers):
+    """fastcorr.correlate on a long signal against a plain copy (short kernels are
+    bandwidth-bound) and the 1-D `peers`.
+
+    Yields
+    ------
+    dict
+        Per dtype and kernel length: time, GB/s against np.copyto's, GFLOP/s, % of peak, and
+        ``x_<peer column>``, how many times faster fastcorr is (None where the peer failed its
+        check); ``status`` and ``check`` instead of the figures if fastcorr failed its own.
+    """
+    n = setup.workers[-1]
+    for dtype in cases.DTYPES:
+        x = cases.signal_1d(dtype)
+        copy_gbs = _copy_gbs(setup, x)
+        for k in cases.one_d_kernels(setup.quick):
+            v = cases.taps_1d(k, dtype)
+            setup.progress.step(f"1-D {dtype} K={k}")
+            checker = SampledReference(x, v, setup.rng)
+            calls = [(lambda: correlate(x, v, mode="valid", workers=n), checker, False)]
+            calls += [(peer.call(x, v, n if peer.threaded else 1), checker,
+                       peer.uses_fft(dtype, k)) for peer in peers]
+            ours, *theirs = measure(setup, calls)
+            rec = {"dtype": dtype, "K": k, "samples": len(x), "workers": n}
+            if ours["status"] != "ok":
+                yield dict(rec, status=ours["status"], check=ours["check"])
+                continue
+            t = ours["time_s"]
+            out_len = len(x) - k + 1
+            rec.update(time_s=t, gbs=(x.nbytes + out_len * x.itemsize) / t / 1e9,
+                       copyto_gbs=copy_gbs, gflops=2.0 * out_len * k / t / 1e9)
+            rec["pct_peak"] = 100.0 * rec["gflops"] / setup.peaks[(dtype, n)]
+            for peer, m in zip(peers, theirs):
+                rec["x_" + peer.column] = m["time_s"] / t if m["status"] == "ok" else None
+            yield rec
+
+
+# --------------------------------------------------------------------------- 'batch'
+def batch(setup):
+    """A stack of small images (one parallel loop over images and tiles) against one large
+    image of the same total size, float32: output pixels per second.
+
+    Yields
+    ------
+    dict
+        Per kernel and mode: ``stack_mpix_s``, ``image_mpix_s`` and their ``ratio``; with
+        ``status`` 'WRONG' and ``check`` if a sampled image of the stack failed its check.
+    """
+    n = setup.workers[-1]
+    stack, big = cases.batch_images()
+    count = len(stack)
+    for k in cases.BATCH_KERNELS:
+        w = cases.kernel(k, "float32")
+        for mode in cases.BATCH_MODES:
+            setup.progress.step(f"batch K={k} {mode}")
+
+            def stacked(mode=mode):
+                # One kernel for every image: a leading axis of 1 broadcasts over the stack.
+                return correlate2d(stack, w[None], mode, axes=(-2, -1), workers=n)
+
+            def one_image(mode=mode):
+                return correlate2d(big, w, mode, workers=n)
+
+            result = stacked()
+            pad = (0, 0) if mode == "valid" else ((k - 1) // 2, k // 2)
+            failures = []
+            for i in (0, count // 2, count - 1):
+                ok, detail = SampledReference(np.pad(stack[i], (pad, pad)), w, setup.rng,
+                                              n=20).check(result[i])
+                if not ok:
+                    failures.append(f"image {i}: {detail}")
+            t_stack, t_big = setup.timer.times(stacked, one_image)
+            px_stack = result.size / t_stack
+            px_big = (big.shape[0] - (k - 1 if mode == "valid" else 0)) ** 2 / t_big
+            rec = {"K": k, "mode": mode, "stack_mpix_s": px_stack / 1e6,
+                   "image_mpix_s": px_big / 1e6, "ratio": px_stack / px_big}
+            if failures:
+                rec.update(status="WRONG", check="; ".join(failures))
+            yield rec
+
+
+def fastcorr_failed(report):
+    """Whether any fastcorr result of the run failed its check.
+
+    Parameters
+    ----------
+    report : dict
+        The sections' records under the JSON's keys (``results``, ``in2_larger``, ``modes``,
+        ``one_d``, ``batch``; None for a section not run).
+    """
+    def bad(entry):
+        return isinstance(entry, dict) and entry.get("status", "ok") != "ok"
+
+    return (any(bad(r) for r in report["results"] if r["column"] in FASTCORR_COLUMNS)
+            or (report["in2_larger"] or {}).get("verified") is False
+            or any(bad(v) for rec in report["modes"] or () for v in rec.values())
+            or any(bad(rec) for rec in (report["one_d"] or []) + (report["batch"] or [])))
