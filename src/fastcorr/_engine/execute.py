@@ -156,18 +156,19 @@ def _extended(x, start, index, fill):
     `index` extends them (`fill` where it says -1), in a new C-contiguous array.
 
     The samples inside x are one slice, copied as such; only the few outside go through the
-    map.
+    map, or are the fill value (one np.zeros/np.full for the whole block: each further numpy
+    assignment costs about as much as correlating a short signal).
     """
     n, length = x.shape[-1], len(index)
-    block = np.empty((x.shape[0], length), dtype=x.dtype)
     a, b = min(max(-start, 0), length), max(min(n - start, length), 0)
-    a, b = (a, b) if a < b else (0, 0)
-    block[:, a:b] = x[:, start + a:start + b]
-    for part in (slice(0, a), slice(b, length)) if a < b else (slice(0, length),):
-        outside = index[part]
-        if len(outside):
-            block[:, part] = fill if outside[0] < 0 else x[:, outside]
-    return block
+    if index[0] < 0 or index[-1] < 0:  # the fill rule: every outside position is -1
+        block = (np.zeros if fill == 0 else np.full)((x.shape[0], length),
+                                                      *(() if fill == 0 else (fill,)),
+                                                      dtype=x.dtype)
+        if a < b:
+            block[:, a:b] = x[:, start + a:start + b]
+        return block
+    return np.take(x, index, axis=-1)
 
 
 # --------------------------------------------------------------------------- complex

@@ -14,12 +14,14 @@ test) are skipped where the arguments already are what those calls would return,
 several times the arithmetic of a 128x128 image with a 3x3 kernel.  The plan is the same either
 way; the tests run both roads and compare.
 """
+import functools
+
 import numpy as np
 
 from . import boundary
 from .checks import check_axes, check_out
 from .dtypes import as_array, result_dtype
-from .layout import kernel_stack, readable, ready, stack, writable_stack
+from .layout import contiguous, kernel_stack, readable, ready, stack, writable_stack
 from .threads import resolve_workers
 
 FAST_ROAD = True
@@ -127,10 +129,9 @@ def build(image, kernel, dtype, starts, core_shape, rules, fill, rotate, out, wo
     plan.core_shape, plan.starts, plan.fill, plan.rotate = core_shape, starts, fill, rotate
     plan.axes, plan.out = axes, out
     plan.x = plan.w = plan.target = None
-    if FAST_ROAD and image.ndim == core and kernel.ndim == core and ready(image, dtype) \
-            and ready(kernel, dtype):
+    if FAST_ROAD and image.ndim == core and kernel.ndim == core and ready(image, dtype):
         # What the general road below returns for these arrays, without its calls.
-        plan.batch, plan.x, plan.w = (), image[None], kernel[None]
+        plan.batch, plan.x, plan.w = (), image[None], contiguous(kernel, dtype)[None]
     else:
         plan.batch = _batch_shape(image, kernel, core, names)
         if dtype.kind != "c":
@@ -153,8 +154,10 @@ def _batch_shape(image, kernel, core, names):
             "broadcast (each leading dimension must match or be 1)") from None
 
 
+@functools.lru_cache(maxsize=256)
 def _maps(image_shape, kernel_shape, starts, core_shape, rules):
-    """Per axis index maps of the extended image, or None when every window lies inside."""
+    """Per axis index maps of the extended image, or None when every window lies inside
+    (cached: calls with one geometry share their maps)."""
     for s, length, k, n in zip(starts, core_shape, kernel_shape, image_shape):
         if s < 0 or s + length + k - 1 > n:
             break
