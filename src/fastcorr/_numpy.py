@@ -54,8 +54,9 @@ def _plan(a, v, mode, axes, workers, convolve):
         signal, kernel = (np.conj(v) if v.dtype.kind == "c" else v), a
         lo = k - start - length
         names, rotate = ("v", "a"), True
-    return build(signal, kernel, dtype, (lo,), (length,), ("fill",), dtype.type(0), rotate,
-                 None, workers, axes, names)
+    # numpy's windows extend the signal with zeros (a Python 0.0 serves real and complex).
+    return build(signal, kernel, dtype, (lo,), (length,), ("fill",), 0.0, rotate, None, workers,
+                 axes, names)
 
 
 def correlate(a, v, mode="valid", *, axes=None, workers=None):

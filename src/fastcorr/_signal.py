@@ -6,6 +6,8 @@ one is), how 'same' centres the result (differently for correlation and convolut
 kernel has an even side), the boundary names, and the rotation of a swapped 'valid'
 correlation.  Everything else is the engine's (`_engine.plan`, `_engine.execute`).
 """
+import functools
+
 import numpy as np
 
 from ._engine.checks import check_choice, check_fillvalue
@@ -18,6 +20,7 @@ _MODES = ("full", "valid", "same")
 _BOUNDARIES = {"fill": "fill", "wrap": "wrap", "circular": "wrap", "symm": "symm",
                "symmetric": "symm"}
 _BOUNDARY_NAMES = tuple(_BOUNDARIES)
+_NAMES, _SWAPPED_NAMES = ("in1", "in2"), ("in2", "in1")
 
 
 def _plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
@@ -27,39 +30,43 @@ def _plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
     rule = _BOUNDARIES.get(boundary) if type(boundary) is str else None
     if rule is None:
         check_choice(boundary, _BOUNDARY_NAMES, "boundary")
-    a1, a2, axes = operands(in1, in2, ("in1", "in2"), 2, axes)
-    dtype = result_dtype(a1, a2, ("in1", "in2"))
+    a1, a2, axes = operands(in1, in2, _NAMES, 2, axes)
+    dtype = result_dtype(a1, a2, _NAMES)
     fill = check_fillvalue(fillvalue, dtype)
-    (m, n), (p, q) = a1.shape[-2:], a2.shape[-2:]
-    image, small, names, rotate = a1, a2, ("in1", "in2"), False
-    if mode == "valid":
-        # Either input may be the larger, in every dimension.  Convolution is commutative;
-        # correlation with the inputs swapped is the correlation rotated by 180 degrees,
-        # conjugation staying on the second argument.
-        if not (m >= p and n >= q):
-            if not (p >= m and q >= n):
-                raise ValueError(
-                    "For 'valid' mode, one must be at least as large as the other in every "
-                    f"dimension (in1 has shape {a1.shape[-2:]}, in2 has shape "
-                    f"{a2.shape[-2:]})")
-            image, small, names, rotate = a2, a1, ("in2", "in1"), not convolve
-            (m, n), (p, q) = (p, q), (m, n)
-        starts, shape = (0, 0), (m - p + 1, n - q + 1)
-    elif mode == "full":
-        starts, shape = (1 - p, 1 - q), (m + p - 1, n + q - 1)
-    elif convolve:
-        # 'same' crops the full result to in1's shape, starting at ((P-1)//2, (Q-1)//2) for
-        # convolution and (P//2, Q//2) for correlation: scipy's centring, which differs
-        # between the two for even kernels.
-        starts, shape = ((p - 1) // 2 + 1 - p, (q - 1) // 2 + 1 - q), (m, n)
-    else:
-        starts, shape = (p // 2 + 1 - p, q // 2 + 1 - q), (m, n)
+    swapped, starts, shape = _geometry(mode, convolve, a1.shape[-2:], a2.shape[-2:])
+    image, small = (a2, a1) if swapped else (a1, a2)
     if convolve:
         kernel = small[..., ::-1, ::-1]
     else:
         kernel = np.conj(small) if small.dtype.kind == "c" else small
-    return build(image, kernel, dtype, starts, shape, (rule, rule), fill, rotate, out, workers,
-                 axes, names)
+    # Convolution is commutative; correlation with the inputs swapped is the correlation
+    # rotated by 180 degrees, conjugation staying on the second argument.
+    return build(image, kernel, dtype, starts, shape, (rule, rule), fill,
+                 swapped and not convolve, out, workers, axes, _SWAPPED_NAMES if swapped else _NAMES)
+
+
+@functools.lru_cache(maxsize=256)
+def _geometry(mode, convolve, shape1, shape2):
+    """(swapped, starts, shape): whether in2 is the image (scipy's 'valid' rule: either input
+    may be the larger, in every dimension), where the first output's window starts in the
+    image, and the result's shape.  Cached: repeated calls share one geometry."""
+    (m, n), (p, q) = shape1, shape2
+    if mode == "valid":
+        if m >= p and n >= q:
+            return False, (0, 0), (m - p + 1, n - q + 1)
+        if p >= m and q >= n:
+            return True, (0, 0), (p - m + 1, q - n + 1)
+        raise ValueError(
+            "For 'valid' mode, one must be at least as large as the other in every dimension "
+            f"(in1 has shape {shape1}, in2 has shape {shape2})")
+    if mode == "full":
+        return False, (1 - p, 1 - q), (m + p - 1, n + q - 1)
+    # 'same' crops the full result to in1's shape, starting at ((P-1)//2, (Q-1)//2) for
+    # convolution and (P//2, Q//2) for correlation: scipy's centring, which differs between
+    # the two for even kernels.
+    if convolve:
+        return False, ((p - 1) // 2 + 1 - p, (q - 1) // 2 + 1 - q), (m, n)
+    return False, (p // 2 + 1 - p, q // 2 + 1 - q), (m, n)
 
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=None, out=None,

@@ -7,6 +7,7 @@ and numpy compute it in float64), float64 never narrowed.
 import numpy as np
 
 _CACHE = {}
+_PAIRS = {}
 
 
 def working_dtype(dtype, name):
@@ -47,10 +48,13 @@ def working_dtype(dtype, name):
 
 def result_dtype(a1, a2, names):
     """The dtype the correlation of arrays `a1` and `a2` is computed and returned in."""
-    if a1.dtype is a2.dtype:
-        return working_dtype(a1.dtype, names[0])
+    try:
+        return _PAIRS[a1.dtype, a2.dtype]
+    except KeyError:
+        pass
     dt1, dt2 = working_dtype(a1.dtype, names[0]), working_dtype(a2.dtype, names[1])
-    return dt1 if dt1 is dt2 else np.promote_types(dt1, dt2)
+    result = _PAIRS[a1.dtype, a2.dtype] = dt1 if dt1 is dt2 else np.promote_types(dt1, dt2)
+    return result
 
 
 def real_dtype(dtype):

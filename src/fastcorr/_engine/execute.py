@@ -17,6 +17,7 @@ from .. import _core
 from .dtypes import real_dtype
 from .layout import contiguous, kernel_stack, readable, stack, unit_last_stride
 
+_FUSED = ((np.float32, "float"), (np.float64, "double"))
 # Images of at most this many pixels get their 'full'/'same' result from whole extended images
 # rather than from an interior read in place plus a frame: for a stack of 32x32 images the
 # frame's many short pieces cost several times the interior (measured at 32x32, 64x64 and
@@ -30,6 +31,11 @@ EXTEND_BYTES = _core.L2_BUDGET_BYTES
 # leaves them: one extended copy and one core call cost less than the three calls of an
 # interior plus two ends (1,000 samples, 'same': 7 us against 14).
 PAD_WHOLE_1D = 1 << 14
+# The core's entry points per dtype: the fused functions' own dispatch on their arguments'
+# types costs a fifth of a microsecond a call, a sizeable part of a small image's.
+_VALID_2D = {np.dtype(t): _core.correlate_valid_batch[n] for t, n in _FUSED}
+_EXTENDED_2D = {np.dtype(t): _core.correlate_extended_batch[n] for t, n in _FUSED}
+_VALID_1D = {np.dtype(t): _core.correlate_valid_1d_batch[n] for t, n in _FUSED}
 # The page size the CPU compares load and store addresses modulo (see `empty_apart`), and the
 # result size from which fastcorr places the results it allocates.
 _PAGE = 4096
@@ -50,6 +56,8 @@ def run(plan):
         result = empty_apart(plan.shape, plan.dtype, plan.x,
                              0 if plan.maps is None else _first_inside(plan))
         correlate(plan.x, plan.w, _result_stack(result, plan), plan, plan.fill)
+        if plan.axes is None and not (plan.rotate and core == 1) and plan.out is None:
+            return result  # the common call: nothing to move, reverse or copy
     if plan.rotate and core == 1:
         result = result[..., ::-1].copy()
     if plan.axes is not None:
@@ -111,13 +119,13 @@ def _correlate_2d(x, w, y, plan, fill):
     images, and kernels larger than the image, are extended whole, a block of rows at a time.
     """
     if plan.maps is None:
-        _core.correlate_valid_batch(x, w, y, plan.n_threads, plan.rotate)
+        _VALID_2D[x.dtype](x, w, y, plan.n_threads, plan.rotate)
         return
     _, m, n = x.shape
     _, p, q = w.shape
     top, left = -plan.starts[0], -plan.starts[1]
     interior = m >= p and n >= q and m * n > SMALL_IMAGE and top >= 0 and left >= 0
-    _core.correlate_extended_batch(x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
+    _EXTENDED_2D[x.dtype](x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
                                    EXTEND_BYTES, top if interior else -1,
                                    left if interior else -1)
 
@@ -132,43 +140,44 @@ def _correlate_1d(x, w, y, plan, fill):
     they read.  Stacks of at most PAD_WHOLE_1D samples are extended whole instead.
     """
     if plan.maps is None:
-        _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
+        _VALID_1D[x.dtype](x, w, y, plan.n_threads)
         return
     n, k, length = x.shape[-1], w.shape[-1], y.shape[-1]
     lo = plan.starts[0]
-    index = plan.maps[0]
+    index, rule = plan.maps[0], plan.rules[0]
     if x.size <= PAD_WHOLE_1D:
-        _core.correlate_valid_1d_batch(_extended(x, lo, index, fill), w, y, plan.n_threads)
+        _VALID_1D[x.dtype](_extended(x, lo, index, rule, fill), w, y,
+                                       plan.n_threads)
         return
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
     if inner_lo < inner_hi:
-        _core.correlate_valid_1d_batch(x[:, lo + inner_lo:lo + inner_hi + k - 1], w,
+        _VALID_1D[x.dtype](x[:, lo + inner_lo:lo + inner_hi + k - 1], w,
                                        y[:, inner_lo:inner_hi], plan.n_threads)
     for j0, j1 in ((0, inner_lo), (inner_hi, length)):
         if j0 < j1:
-            _core.correlate_valid_1d_batch(_extended(x, lo + j0, index[j0:j1 + k - 1], fill),
+            _VALID_1D[x.dtype](_extended(x, lo + j0, index[j0:j1 + k - 1], rule, fill),
                                            w, y[:, j0:j1], plan.n_threads)
 
 
-def _extended(x, start, index, fill):
-    """The samples start .. start + len(index) - 1 of every row of x (B, N), as the map
-    `index` extends them (`fill` where it says -1), in a new C-contiguous array.
+def _extended(x, start, index, rule, fill):
+    """The samples start .. start + len(index) - 1 of every row of x (B, N), extended by
+    `rule` (whose map over those positions is `index`), in a new C-contiguous array.
 
-    The samples inside x are one slice, copied as such; only the few outside go through the
-    map, or are the fill value (one np.zeros/np.full for the whole block: each further numpy
-    assignment costs about as much as correlating a short signal).
+    With the fill rule the block is one np.zeros/np.full and one copy of the samples inside x:
+    each further numpy call costs about as much as correlating a short signal.
     """
+    if rule != "fill":
+        return np.take(x, index, axis=-1)
     n, length = x.shape[-1], len(index)
+    if fill == 0:
+        block = np.zeros((x.shape[0], length), dtype=x.dtype)
+    else:
+        block = np.full((x.shape[0], length), fill, dtype=x.dtype)
     a, b = min(max(-start, 0), length), max(min(n - start, length), 0)
-    if index[0] < 0 or index[-1] < 0:  # the fill rule: every outside position is -1
-        block = (np.zeros if fill == 0 else np.full)((x.shape[0], length),
-                                                      *(() if fill == 0 else (fill,)),
-                                                      dtype=x.dtype)
-        if a < b:
-            block[:, a:b] = x[:, start + a:start + b]
-        return block
-    return np.take(x, index, axis=-1)
+    if a < b:
+        block[:, a:b] = x[:, start + a:start + b]
+    return block
 
 
 # --------------------------------------------------------------------------- complex

@@ -50,11 +50,11 @@ class Plan:
         Per core axis, the image position where the first output's window starts (negative
         when it starts outside the image; 0 when every window lies inside: the image is then
         cropped to the windows).
-    maps : tuple of ndarray or None
-        Per core axis, the index map of the extended image (`boundary.index_map`), or None when
-        every window lies inside the image.
+    rules, maps : tuple of str, tuple of ndarray or None
+        Per core axis, the boundary rule (see `boundary`) and the index map of the extended
+        image (`boundary.index_map`); maps is None when every window lies inside the image.
     fill : scalar
-        The value of map entries -1, in `dtype`.
+        The value of map entries -1 (a Python or numpy scalar, complex for complex results).
     rotate : bool
         Store the result reversed along every core axis.
     out, target : ndarray or None
@@ -65,7 +65,8 @@ class Plan:
     n_threads : int
     """
     __slots__ = ("image", "kernel", "x", "w", "dtype", "batch", "core_shape", "shape",
-                 "starts", "maps", "fill", "rotate", "out", "target", "axes", "n_threads")
+                 "starts", "rules", "maps", "fill", "rotate", "out", "target", "axes",
+                 "n_threads")
 
 
 def operands(in1, in2, names, core_ndim, axes, scalar_ok=False):
@@ -127,6 +128,7 @@ def build(image, kernel, dtype, starts, core_shape, rules, fill, rotate, out, wo
         starts = (0,) * core
     plan.image, plan.kernel, plan.dtype = image, kernel, dtype
     plan.core_shape, plan.starts, plan.fill, plan.rotate = core_shape, starts, fill, rotate
+    plan.rules = rules
     plan.axes, plan.out = axes, out
     plan.x = plan.w = plan.target = None
     if FAST_ROAD and image.ndim == core and kernel.ndim == core and ready(image, dtype):
