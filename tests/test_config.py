@@ -1,15 +1,14 @@
-"""show_config(): its printed report, its dict form, and that workers=None follows OpenMP's
-current thread count (so OMP_NUM_THREADS and threadpoolctl limits apply)."""
+"""What this build is: show_config()'s printed report and dict form, and
+``python -m fastcorr --version``.  (That workers=None follows OpenMP's current thread count is
+in test_workers.py.)"""
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import fastcorr
 from fastcorr import _dispatch
-from reference import assert_within_bound, correlate2d_valid_reference, error_bound
 
 
 def test_show_config_prints_report(capsys, simd_path):
@@ -85,55 +84,10 @@ def test_show_config_bad_mode(mode):
         fastcorr.show_config(mode=mode)
 
 
-# ----------------------------------------------------------------------------- threads
-def _max_threads():
-    return fastcorr.show_config(mode="dicts")["openmp"]["max_threads"]
-
-
-def test_threadpoolctl_limits_are_respected():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    rng = np.random.default_rng(0)
-    image = rng.standard_normal((200, 300)).astype(np.float32)
-    kernel = rng.standard_normal((5, 5)).astype(np.float32)
-    expected = correlate2d_valid_reference(image, kernel, np.float32)
-    bound = error_bound(image, kernel, np.float32)
-
-    # An outer limit of 3 (not the machine's count) makes the "restored" check meaningful
-    # whatever OMP_NUM_THREADS the suite runs under.
-    with threadpoolctl.threadpool_limits(limits=3, user_api="openmp"):
-        assert _max_threads() == 3
-        with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
-            assert _max_threads() == 1
-            result = fastcorr.correlate2d(image, kernel)  # workers=None: the OpenMP setting
-            assert _max_threads() == 1
-            assert_within_bound(result, expected, bound, "inside threadpool_limits(1)")
-        assert _max_threads() == 3
-        assert_within_bound(fastcorr.correlate2d(image, kernel), expected, bound, "limits=3")
-
-
-def test_threadpoolctl_sees_fastcorr_openmp():
-    """threadpoolctl can only limit fastcorr if it finds the OpenMP runtime fastcorr uses."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    library = fastcorr.show_config(mode="dicts")["openmp"]["library"]
-    if library is None:
-        pytest.skip("OpenMP library path not available on this platform")
-    info = threadpoolctl.threadpool_info()
-    paths = [os.path.realpath(i["filepath"]) for i in info if i["user_api"] == "openmp"]
-    assert os.path.realpath(library) in paths
-
-
-def test_omp_num_threads_environment():
-    """OMP_NUM_THREADS sets the thread count workers=None uses (checked in a child process,
-    where the runtime reads it at start-up)."""
-    code = (
-        "import fastcorr, numpy as np; "
-        "print(fastcorr.show_config(mode='dicts')['openmp']['max_threads']); "
-        "r = fastcorr.correlate2d(np.ones((50, 60)), np.ones((3, 3))); "
-        "print(bool((r == 9).all()))"
-    )
-    for n in ("1", "3"):
-        env = dict(os.environ, OMP_NUM_THREADS=n)
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.split() == [n, "True"]
+def test_version_on_the_command_line():
+    """``python -m fastcorr --version`` prints the version and exits 0."""
+    proc = subprocess.run([sys.executable, "-m", "fastcorr", "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert fastcorr.__version__ in proc.stdout.split() or \
+        proc.stdout.strip().endswith(fastcorr.__version__), proc.stdout

@@ -1,5 +1,9 @@
-"""SIMD path selection: FASTCORR_SIMD at import (in child interpreters, since the choice is made
-once per process), the in-process switch, and the binary itself (no AVX outside the kernels)."""
+"""SIMD paths: FASTCORR_SIMD at import (in child interpreters, since the choice is made once per
+process), the in-process switch, the binary itself (no AVX outside the kernels), and the
+kernels' geometry on every path this CPU has: output sizes that leave every vector and block
+remainder, kernel sizes around the tap groups, rows that alias in the cache, complex parts.
+
+Results are checked against the oracle within the error bound (faces.check; oracle.py)."""
 import os
 import platform
 import re
@@ -8,10 +12,13 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import fastcorr
 from fastcorr import _dispatch
+from faces import CORRELATE, CORRELATE2D, FACES, FACES_1D, FACES_2D, check, dtype_id, \
+    random_array
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 COMPILED = _dispatch.compiled_paths()
@@ -35,8 +42,7 @@ CHILD_CORRELATE = """
     import numpy as np
     import fastcorr
     sys.path.insert(0, {tests_dir!r})
-    from reference import (assert_within_bound, correlate2d_valid_reference,
-                           convolve2d_valid_reference, error_bound)
+    from oracle import assert_within_bound, error_bound, exact
 
     cfg = fastcorr.show_config(mode="dicts")
     assert cfg["simd"]["selected"] == {path!r}, cfg["simd"]
@@ -49,14 +55,20 @@ CHILD_CORRELATE = """
             image = rng.standard_normal(image_shape).astype(dtype)
             kernel = rng.standard_normal(kernel_shape).astype(dtype)
             for workers in (1, 2):
-                got = fastcorr.correlate2d(image, kernel, workers=workers)
+                got = fastcorr.correlate2d(image, kernel, "valid", workers=workers)
                 assert got.dtype == dtype
-                assert_within_bound(got, correlate2d_valid_reference(image, kernel, dtype),
-                                    error_bound(image, kernel, dtype), f"{{image_shape}}")
-                got = fastcorr.convolve2d(kernel, image, workers=workers)
-                assert_within_bound(got, convolve2d_valid_reference(kernel, image, dtype),
-                                    error_bound(kernel, image, dtype, op="convolve"),
+                assert_within_bound(got, exact("correlate2d", image, kernel, dtype, "valid"),
+                                    error_bound("correlate2d", image, kernel, dtype, "valid"),
                                     f"{{image_shape}}")
+                got = fastcorr.convolve2d(kernel, image, "same", workers=workers)
+                assert_within_bound(got, exact("convolve2d", kernel, image, dtype, "same"),
+                                    error_bound("convolve2d", kernel, image, dtype, "same"),
+                                    f"{{image_shape}}")
+                signal, taps = image.ravel(), kernel.ravel()
+                got = fastcorr.correlate(signal, taps, "full", workers=workers)
+                assert_within_bound(got, exact("correlate", signal, taps, dtype, "full"),
+                                    error_bound("correlate", signal, taps, dtype, "full"),
+                                    f"{{image_shape}} 1-D")
     # The forced path is still the one in use after the calls.
     assert fastcorr.show_config(mode="dicts")["simd"]["selected"] == {path!r}
     print("OK", {path!r})
@@ -108,7 +120,7 @@ def test_path_name_in_any_case(path):
     assert proc.stdout.split() == [path, "FASTCORR_SIMD"]
 
 
-@pytest.mark.parametrize("name", ["avx3", "AVX3", "neon-ish", "sse2", "native"], ids=repr)
+@pytest.mark.parametrize("name", ["avx3", "AVX3", "neon-ish", "sse2", "native", "avx 2"], ids=repr)
 def test_unknown_path_fails_at_import(name):
     """The error names the variable, the value as given and every path of this build."""
     proc = run_child("import fastcorr", simd=name)
@@ -117,6 +129,22 @@ def test_unknown_path_fails_at_import(name):
     assert last.startswith("ValueError"), proc.stderr
     assert f"FASTCORR_SIMD={name!r}" in last
     assert all(path in last for path in COMPILED), last
+
+
+@pytest.mark.parametrize("spelling", ["AVX2", "Avx512", "SCALAR", "Baseline"])
+def test_path_names_in_any_case(spelling):
+    """FASTCORR_SIMD=AVX2 selects the avx2 path: the names are case-insensitive."""
+    path = spelling.lower()
+    if path not in SUPPORTED:
+        pytest.skip(f"this CPU cannot run {path}")
+    code = """
+        import fastcorr
+        cfg = fastcorr.show_config(mode="dicts")["simd"]
+        print(cfg["selected"], cfg["forced_by"])
+    """
+    proc = run_child(code, simd=spelling)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [path, "FASTCORR_SIMD"]
 
 
 def test_select_in_process_roundtrip(simd_path):
@@ -237,3 +265,145 @@ def test_baseline_and_scalar_kernels_have_no_fma_or_avx(disassembly):
         if re.search(r"_(scalar|baseline)(\.|$)", name):
             bad = [ln.strip() for ln in lines if re.search(r"\tv[a-z0-9]+\s", ln)]
             assert not bad, f"{name} contains VEX-encoded instructions: {bad[:3]}"
+
+
+# ----------------------------------------------------------------------------- the kernels
+FLOATS = [np.float32, np.float64]
+
+# (image shape, kernel shape): 1x1 kernels, kernel == image, single rows/columns, odd/even,
+# tall/wide, kernels wider/taller than 31 and widths straddling vector multiples.
+SHAPE_CASES = [
+    ((1, 1), (1, 1)),
+    ((9, 13), (1, 1)),
+    ((7, 7), (7, 7)),
+    ((4, 37), (4, 37)),
+    ((1, 50), (1, 5)),
+    ((1, 50), (1, 50)),
+    ((50, 1), (6, 1)),
+    ((50, 1), (1, 1)),
+    ((10, 10), (3, 3)),
+    ((10, 11), (2, 4)),
+    ((12, 19), (5, 6)),
+    ((13, 40), (4, 9)),
+    ((200, 6), (7, 3)),
+    ((6, 200), (3, 7)),
+    ((37, 45), (33, 35)),
+    ((40, 70), (32, 31)),
+    ((20, 33), (8, 2)),
+    ((17, 25), (1, 17)),
+    ((25, 17), (17, 1)),
+    ((8, 90), (5, 70)),
+]
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=lambda w: f"workers={w}")
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_shape_cases_every_path(simd_path, face, dtype, workers):
+    rng = np.random.default_rng(1234)
+    for image_shape, kernel_shape in SHAPE_CASES:
+        image = random_array(rng, image_shape, dtype)
+        kernel = random_array(rng, kernel_shape, dtype)
+        check(face, image, kernel, dtype, "valid", workers=workers,
+              context=f"[simd={simd_path}]")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_random_shapes_every_path(simd_path, face, dtype):
+    rng = np.random.default_rng(99)
+    for trial in range(80):
+        kh, kw = rng.integers(1, 12, size=2)
+        oh, ow = rng.integers(1, 30, size=2)
+        image = random_array(rng, (oh + kh - 1, ow + kw - 1), dtype)
+        kernel = random_array(rng, (kh, kw), dtype)
+        # Alternate which argument is the larger so both sides of scipy's swap rule are hit.
+        args = (image, kernel) if trial % 2 == 0 else (kernel, image)
+        check(face, *args, dtype, "valid", workers=1 + trial % 2,
+              context=f"[simd={simd_path}]")
+
+
+# Kernel shapes cycled through the sweep below: 1x1, single row/column, odd and even sizes.
+SWEEP_KERNELS = [(1, 1), (3, 3), (2, 4), (5, 1), (1, 6), (4, 5), (7, 2)]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_output_size_sweep(simd_path, dtype):
+    """Output widths 1..52 cover every vector-remainder and tail length for 2-, 4-, 8- and
+    16-lane vectors, after zero, one or two strips of several vectors (an AVX2 float32 strip is
+    24 columns); heights 1..11 cover every remainder of the 4- and 6-row register blocks and,
+    after one and two bands, of the small-kernel block's 5 rows (4 on SSE2; NEON's and
+    AVX-512's 8 are covered by tests/c/test_kernels.c)."""
+    rng = np.random.default_rng(7)
+    for oh in range(1, 12):
+        for ow in range(1, 53):
+            kh, kw = SWEEP_KERNELS[(oh * 53 + ow) % len(SWEEP_KERNELS)]
+            image = random_array(rng, (oh + kh - 1, ow + kw - 1), dtype)
+            kernel = random_array(rng, (kh, kw), dtype)
+            check(CORRELATE2D, image, kernel, dtype, "valid", workers=1, use_peer=False,
+                  context=f"[simd={simd_path}, out {oh}x{ow}]")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("kh", [4, 5, 6], ids=lambda k: f"kh={k}")
+def test_rows_a_multiple_of_4kib_apart(simd_path, dtype, kh):
+    """Input rows a multiple of 4 KiB apart (power-of-two widths, and a narrower view of such
+    rows) switch kernels of 5 and 6 rows to the small block that reads fewer input rows, in the
+    kernel's bands and the core's tiles alike (fc_small_band_rows); 4 rows stay on the usual
+    block.  Output heights leave every remainder of either block's bands, in one tile and in
+    several."""
+    rng = np.random.default_rng(kh)
+    width = 4096 // np.dtype(dtype).itemsize
+    for oh in (1, 2, 3, 4, 7, 8, 100, 101):
+        image = random_array(rng, (oh + kh - 1, width), dtype)
+        kernel = random_array(rng, (kh, 9 - kh), dtype)
+        for face in FACES_2D:
+            check(face, image, kernel, dtype, "valid", workers=2, context=f"[simd={simd_path}]")
+        wide = random_array(rng, (oh + kh - 1, 2 * width), dtype)
+        check(CORRELATE2D, wide[:, 3:200], kernel, dtype, "valid", workers=1, use_peer=False,
+              context=f"[simd={simd_path}, 8 KiB row stride]")
+
+
+def _block_outputs(dtype):
+    """(lanes, outputs per full block of the 1-D kernel) on the active path, as show_config
+    reports them."""
+    info = fastcorr.show_config(mode="dicts")["simd"]["paths"][_dispatch.active()]
+    lanes = info["lanes_float32"] if dtype == np.float32 else info["lanes_float64"]
+    return lanes, lanes * info["block_vectors_1d"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_1d_every_block_kind(simd_path, dtype):
+    """Every block kind of the 1-D kernel on each SIMD path: output runs below one vector
+    (zero-padded copy), single vectors with an overlapped last one, full blocks with an
+    overlapped last block; tap counts below one vector, at and around whole tap groups."""
+    rng = np.random.default_rng(301)
+    lanes, block = _block_outputs(dtype)
+    outputs = sorted({1, lanes - 1, lanes, lanes + 1, block - 1, block, block + 1,
+                      2 * block + lanes // 2 + 1, 5 * block - 1} - {0})
+    for n_out in outputs:
+        for k in (1, 2, lanes - 1, lanes + 1, 4 * lanes, 7 * lanes + 3, 13 * lanes - 1):
+            k = max(k, 1)
+            a = random_array(rng, n_out + k - 1, dtype)
+            v = random_array(rng, k, dtype)
+            check(CORRELATE, a, v, dtype, "valid", workers=2,
+                  context=f"[simd={simd_path}] outputs={n_out} K={k}")
+    for n, k in [(3000, 5), (2100, 40), (3100, 100), (4100, 600)]:
+        a = random_array(rng, n, dtype)
+        v = random_array(rng, k, dtype)
+        for face, mode in ((FACES_1D[1], "full"), (CORRELATE, "same")):
+            check(face, a, v, dtype, mode, workers=2, context=f"[simd={simd_path}]")
+        check(CORRELATE, v, a, dtype, "full", workers=1, context=f"[simd={simd_path}] swapped")
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=dtype_id)
+def test_complex_every_path(simd_path, dtype):
+    """Complex data as real correlations of the parts, on each path, every face."""
+    rng = np.random.default_rng(203)
+    for image_shape, kernel_shape in (((17, 45), (3, 4)), ((30, 33), (7, 2))):
+        image = random_array(rng, image_shape, dtype)
+        kernel = random_array(rng, kernel_shape, dtype)
+        for face in FACES:
+            x, w = (image, kernel) if face.core_ndim == 2 else (image.ravel(), kernel.ravel())
+            for mode, workers in (("valid", 1), ("same", 2), ("full", 1)):
+                check(face, x, w, dtype, mode, workers=workers, context=f"[simd={simd_path}]")

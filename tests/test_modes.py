@@ -1,32 +1,26 @@
-"""'full' and 'same' modes with the 'fill', 'wrap' and 'symm' boundaries of correlate2d and
-convolve2d, against two oracles, for float32/float64/complex64/complex128.
+"""Modes and boundaries: 'valid', 'same' and 'full' of every face, the 'fill', 'wrap' and
+'symm' boundaries and the fill value of the 2-D faces, odd and even kernels, kernels larger
+than the image, the valid-mode swap when in2 is the larger, and every way the engine builds a
+'full'/'same' result (the `frame` and `ends` fixtures).
 
-Tolerances (reference.py): against the NumPy oracle (np.pad + valid correlation in a wider
-type) the error must be within ``error_bound`` = (n + 1) * eps * (|ext(in1)| (*) |in2|) + tiny
-elementwise, n = P*Q, ext = in1 extended by the boundary rule; against scipy.signal, which also
-rounds in the result dtype, within twice that.  Complex results part by part.
+Tolerances (oracle.py): within ``error_bound`` = (n + 1) * eps * (|ext(in1)| (*) |in2|) + tiny
+elementwise of the oracle, within twice it of scipy.signal / numpy, which also round in the
+result dtype.  Complex results part by part.
 """
-import tracemalloc
-
 import numpy as np
 import pytest
-import scipy.signal
 
 import fastcorr
-from fastcorr import _api
-
-from reference import (assert_within_bound, correlate2d_reference, dtype_id, error_bound,
-                       fill_scalar, random_array)
+from faces import CONVOLVE2D, CORRELATE2D, FACES_1D, FACES_2D, check, dtype_id, random_array
+from oracle import assert_within_bound
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 MODES = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
-FUNCS = {"correlate": (fastcorr.correlate2d, scipy.signal.correlate2d),
-         "convolve": (fastcorr.convolve2d, scipy.signal.convolve2d)}
 
 # (image shape, kernel shape): odd and even kernels, 1x1, kernel == image, and kernels larger
-# than the image in rows, in columns and in both (full and same allow them; valid only when
-# one input is at least as large as the other in every dimension).
+# than the image in rows, in columns and in both ('full' and 'same' allow them; 'valid' only
+# when one input is at least as large as the other in every dimension).
 SHAPES = [
     ((9, 11), (3, 3)),
     ((9, 11), (4, 2)),
@@ -54,35 +48,12 @@ def valid_allowed(shape1, shape2):
             or all(b >= a for a, b in zip(shape1, shape2)))
 
 
-def check(op, in1, in2, dtype, mode, boundary="fill", fillvalue=0, context="", **kwargs):
-    """fastcorr's result against the NumPy oracle and scipy.signal; returns it."""
-    func, scipy_func = FUNCS[op]
-    in1_before, in2_before = np.copy(in1), np.copy(in2)
-    result = func(in1, in2, mode, boundary, fillvalue, **kwargs)
-    assert np.array_equal(in1, in1_before, equal_nan=True) and \
-        np.array_equal(in2, in2_before, equal_nan=True), "an input was modified"
-    dtype = np.dtype(dtype)
-    assert result.dtype == dtype, f"{context}: dtype {result.dtype}, expected {dtype}"
-    ctx = (f"{op} {np.shape(in1)} * {np.shape(in2)} {dtype} mode={mode} boundary={boundary} "
-           f"fillvalue={fillvalue} {context}")
-    bound = error_bound(in1, in2, dtype, op, mode, boundary, fillvalue)
-    reference = correlate2d_reference(in1, in2, dtype, mode, boundary, fillvalue, op=op)
-    assert_within_bound(result, reference, bound, ctx + " vs NumPy oracle")
-    a, b = np.asarray(in1).astype(dtype), np.asarray(in2).astype(dtype)
-    with np.errstate(invalid="ignore"):
-        # scipy drops a zero imaginary part with a warning and mishandles some scalar types:
-        # give it the value itself.
-        expected = scipy_func(a, b, mode, boundary, fill_scalar(fillvalue, dtype))
-    assert_within_bound(result, expected, 2 * bound, ctx + " vs scipy.signal")
-    return result
-
-
-# ----------------------------------------------------------------------------- the grid
+# ----------------------------------------------------------------------------- 2-D grid
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("op", list(FUNCS))
-def test_grid(frame, op, mode, boundary, dtype):
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_grid(frame, face, mode, boundary, dtype):
     """Every mode x boundary x dtype, over odd/even kernels and kernels larger than the image
     in one or both dimensions (in 'valid', where scipy rejects those, both must reject them)."""
     rng = np.random.default_rng(100)
@@ -91,20 +62,20 @@ def test_grid(frame, op, mode, boundary, dtype):
         image = random_array(rng, image_shape, dtype)
         kernel = random_array(rng, kernel_shape, dtype)
         if mode == "valid" and not valid_allowed(image_shape, kernel_shape):
-            for func in FUNCS[op]:
+            for func in (face.func, face.peer):
                 with pytest.raises(ValueError, match="at least as large"):
                     func(image, kernel, mode, boundary)
             continue
         for fill in fills:
             for workers in (1, 2):
-                check(op, image, kernel, dtype, mode, boundary, fill, workers=workers)
+                check(face, image, kernel, dtype, mode, boundary, fill, workers=workers)
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=lambda w: f"workers={w}")
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("mode", ["full", "same"])
-@pytest.mark.parametrize("op", list(FUNCS))
-def test_every_path(frame, simd_path, op, mode, boundary, workers):
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_every_path(frame, simd_path, face, mode, boundary, workers):
     """Images wide enough that the interior tiles, the top/bottom bands and the side bands all
     run full vectors and partial tails on each SIMD path."""
     rng = np.random.default_rng(101)
@@ -114,7 +85,7 @@ def test_every_path(frame, simd_path, op, mode, boundary, workers):
         image = random_array(rng, image_shape, dtype)
         kernel = random_array(rng, kernel_shape, dtype)
         fill = 0.5 if boundary == "fill" else 0
-        check(op, image, kernel, dtype, mode, boundary, fill, workers=workers,
+        check(face, image, kernel, dtype, mode, boundary, fill, workers=workers,
               context=f"[simd={simd_path}]")
 
 
@@ -126,8 +97,8 @@ def test_large_multithreaded(frame, mode, boundary, dtype):
     rng = np.random.default_rng(102)
     image = random_array(rng, (260, 700), dtype)
     kernel = random_array(rng, (6, 5), dtype)
-    for op in FUNCS:
-        check(op, image, kernel, dtype, mode, boundary, 0.25, workers=2)
+    for face in FACES_2D:
+        check(face, image, kernel, dtype, mode, boundary, 0.25, workers=2)
 
 
 def test_random_shapes(frame):
@@ -136,208 +107,13 @@ def test_random_shapes(frame):
     for trial in range(60):
         m, n, p, q = rng.integers(1, 14, size=4)
         dtype = DTYPES[trial % 4]
-        op = list(FUNCS)[trial % 2]
+        face = FACES_2D[trial % 2]
         mode = ["full", "same"][(trial // 2) % 2]
         boundary = BOUNDARIES[trial % 3]
         image = random_array(rng, (m, n), dtype)
         kernel = random_array(rng, (p, q), dtype)
-        check(op, image, kernel, dtype, mode, boundary, fill_values(dtype)[trial % 2],
+        check(face, image, kernel, dtype, mode, boundary, fill_values(dtype)[trial % 2],
               workers=1 + trial % 2)
-
-
-# ----------------------------------------------------------------------------- semantics
-def test_same_centring_by_hand():
-    """scipy's 'same' centring, independent of both oracles: correlate2d([[1, 2, 3]],
-    [[1, 10]]) in 'full' is [[10, 21, 32, 3]] and 'same' starts at column Q//2 = 1; convolve2d
-    gives [[1, 12, 23, 30]] in 'full' and 'same' starts at (Q-1)//2 = 0."""
-    image = [[1.0, 2.0, 3.0]]
-    kernel = [[1.0, 10.0]]
-    np.testing.assert_array_equal(fastcorr.correlate2d(image, kernel, "full"), [[10, 21, 32, 3]])
-    np.testing.assert_array_equal(fastcorr.correlate2d(image, kernel, "same"), [[21, 32, 3]])
-    np.testing.assert_array_equal(fastcorr.convolve2d(image, kernel, "full"), [[1, 12, 23, 30]])
-    np.testing.assert_array_equal(fastcorr.convolve2d(image, kernel, "same"), [[1, 12, 23]])
-    # The boundaries by hand: a 1x3 kernel picking the left neighbour.
-    pick_left = [[1.0, 0.0, 0.0]]
-    np.testing.assert_array_equal(
-        fastcorr.correlate2d(image, pick_left, "same", "fill", 7), [[7, 1, 2]])
-    np.testing.assert_array_equal(
-        fastcorr.correlate2d(image, pick_left, "same", "wrap"), [[3, 1, 2]])
-    np.testing.assert_array_equal(
-        fastcorr.correlate2d(image, pick_left, "same", "symm"), [[1, 1, 2]])
-
-
-def test_oracle_self_check():
-    """The oracle against scipy on small integers, where every sum is exact: any indexing,
-    padding or centring mistake in reference.py shows up as inequality."""
-    rng = np.random.default_rng(104)
-    for image_shape, kernel_shape in SHAPES:
-        a = rng.integers(-9, 10, size=image_shape).astype(np.float64)
-        b = rng.integers(-9, 10, size=kernel_shape).astype(np.float64)
-        for op, (_, scipy_func) in FUNCS.items():
-            for mode in ("full", "same"):
-                for boundary in BOUNDARIES:
-                    np.testing.assert_array_equal(
-                        correlate2d_reference(a, b, np.float64, mode, boundary, 3, op=op),
-                        scipy_func(a, b, mode, boundary, 3),
-                        err_msg=f"{op} {mode} {boundary} {image_shape} {kernel_shape}")
-
-
-@pytest.mark.parametrize("boundary", BOUNDARIES)
-@pytest.mark.parametrize("mode", ["full", "same"])
-def test_nan_inf_in_the_frame(frame, mode, boundary):
-    """NaN and Inf at the corners reach the border outputs (and, for 'wrap', the opposite
-    side) exactly as in the plain sum."""
-    rng = np.random.default_rng(105)
-    for dtype in (np.float32, np.float64):
-        image = random_array(rng, (12, 30), dtype)
-        image[0, 0] = np.nan
-        image[-1, -1] = np.inf
-        image[-1, 3] = -np.inf
-        kernel = random_array(rng, (3, 4), dtype)
-        with np.errstate(invalid="ignore"):
-            result = check("correlate", image, kernel, dtype, mode, boundary, 2.0)
-        assert np.isnan(result).any() and np.isinf(result).any()
-    # A NaN fill value poisons exactly the outputs whose window leaves the image.
-    image = random_array(rng, (10, 20), np.float64)
-    result = fastcorr.correlate2d(image, np.ones((3, 3)), mode, "fill", np.nan)
-    inside = np.zeros(result.shape, bool)
-    off = (2, 2) if mode == "full" else (1, 1)
-    inside[off[0]:off[0] + 8, off[1]:off[1] + 18] = True
-    assert np.array_equal(np.isnan(result), ~inside)
-
-
-# ----------------------------------------------------------------------------- fillvalue
-@pytest.mark.parametrize(
-    "fillvalue", [2, 2.5, True, np.float32(-1.25), np.int64(3), np.array(4.0), np.array([0.5]),
-                  np.array([[1.5]]), 2 + 0j],
-    ids=["int", "float", "bool", "np.float32", "np.int64", "0-d", "1-elem", "1x1", "complex-0j"])
-def test_fillvalue_forms(fillvalue):
-    rng = np.random.default_rng(106)
-    image = random_array(rng, (7, 9), np.float64)
-    kernel = random_array(rng, (3, 2), np.float64)
-    check("correlate", image, kernel, np.float64, "full", "fill", fillvalue)
-    check("convolve", image, kernel, np.float64, "same", "fill", fillvalue)
-
-
-def test_fillvalue_is_rounded_to_the_result_dtype():
-    """A float32 result extends the image with float32(fillvalue), as scipy does."""
-    image = np.ones((3, 3), np.float32)
-    kernel = np.array([[1, 0], [0, 0]], np.float32)  # out[0, 0] is the fill value alone
-    result = fastcorr.correlate2d(image, kernel, "full", "fill", 0.1)
-    assert result.dtype == np.float32
-    assert result[0, 0] == np.float32(0.1)
-
-
-def test_complex_fill_with_real_image_and_complex_kernel():
-    """The extended image is complex outside a real image: the imaginary fill must count."""
-    rng = np.random.default_rng(107)
-    image = random_array(rng, (6, 8), np.float64)
-    kernel = random_array(rng, (3, 4), np.complex128)
-    for op in FUNCS:
-        for mode in ("full", "same"):
-            check(op, image, kernel, np.complex128, mode, "fill", 1 - 2j)
-
-
-def test_boundary_aliases():
-    rng = np.random.default_rng(108)
-    image = random_array(rng, (6, 7), np.float64)
-    kernel = random_array(rng, (3, 3), np.float64)
-    for alias, name in (("circular", "wrap"), ("symmetric", "symm")):
-        np.testing.assert_array_equal(fastcorr.correlate2d(image, kernel, "same", alias),
-                                      fastcorr.correlate2d(image, kernel, "same", name))
-
-
-# ----------------------------------------------------------------------------- layouts, out=
-@pytest.mark.parametrize("mode", ["full", "same"])
-def test_layouts(make_layout, in1_layout, mode):
-    rng = np.random.default_rng(109)
-    image = random_array(rng, (13, 22), np.float64)
-    kernel = random_array(rng, (4, 3), np.float64)
-    for boundary in BOUNDARIES:
-        check("correlate", make_layout(image, in1_layout), make_layout(kernel, in1_layout),
-              np.float64, mode, boundary, 0.5)
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
-@pytest.mark.parametrize("mode", ["full", "same"])
-def test_out(mode, dtype):
-    rng = np.random.default_rng(110)
-    image = random_array(rng, (11, 17), dtype)
-    kernel = random_array(rng, (4, 5), dtype)
-    shape = (14, 21) if mode == "full" else (11, 17)
-    for make in (lambda: np.empty(shape, dtype),
-                 lambda: np.empty((2 * shape[0], shape[1] + 3), dtype)[::2, 3:],
-                 lambda: np.asfortranarray(np.empty(shape, dtype))):
-        out = make()
-        result = check("correlate", image, kernel, dtype, mode, "symm", out=out)
-        assert result is out
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
-@pytest.mark.parametrize("op", list(FUNCS))
-def test_same_mode_in_place(frame, op, dtype):
-    """'same' has in1's shape, so out may be in1 itself: the frame and the interior both
-    read in1, which must not change until every output is computed."""
-    rng = np.random.default_rng(111)
-    for boundary in BOUNDARIES:
-        image = random_array(rng, (15, 19), dtype)
-        kernel = random_array(rng, (4, 3), dtype)
-        expected = correlate2d_reference(image, kernel, dtype, "same", boundary, op=op)
-        bound = error_bound(image, kernel, dtype, op, "same", boundary)
-        result = FUNCS[op][0](image, kernel, "same", boundary, out=image)
-        assert result is image
-        assert_within_bound(result, expected, bound, f"{op} same in place {boundary}")
-
-
-# ----------------------------------------------------------------------------- memory
-@pytest.mark.parametrize("boundary", BOUNDARIES)
-def test_no_padded_copy_of_the_image(boundary):
-    """The design promise: extra memory O(K * (M + N)), not a padded copy of the image.
-    Peak traced allocation (numpy reports its buffers to tracemalloc) beyond the result itself
-    stays far below the image's size."""
-    image = np.random.default_rng(112).standard_normal((1000, 1200))
-    kernel = np.ones((7, 7))
-    fastcorr.correlate2d(image, kernel, "full", boundary)  # warm up any lazy allocation
-    tracemalloc.start()
-    try:
-        result = fastcorr.correlate2d(image, kernel, "full", boundary, workers=2)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    extra = peak - result.nbytes
-    assert extra < image.nbytes / 10, f"{extra} bytes beyond the result for a {image.nbytes}-byte image"
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.complex128], ids=dtype_id)
-def test_result_placed_apart_from_the_input(dtype):
-    """A result fastcorr allocates is an ordinary C-contiguous, writeable array whose interior
-    starts half a page (mod 4 KiB) from in1's data, the placement that keeps the kernel's loads
-    clear of its pending stores (see _api._empty_apart; the size from which it does so is
-    lowered here to a page); smaller results are plain np.empty."""
-    rng = np.random.default_rng(107)
-    image = random_array(rng, (64, 256), dtype)
-    kernel = random_array(rng, (5, 5), dtype)
-    captured = []
-    real = _api._empty_apart
-
-    def spy(shape, dtype_, x, first):
-        y = real(shape, dtype_, x, first)
-        captured.append((y, x, first))
-        return y
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_api, "_empty_apart", spy)
-        mp.setattr(_api, "_APART_MIN_BYTES", 4096)
-        for mode in ("same", "full"):
-            result = check("correlate", image, kernel, dtype, mode)
-            assert result.flags.c_contiguous and result.flags.writeable
-    assert captured
-    for y, x, first in captured:
-        assert (y.ctypes.data + first * y.itemsize - x.ctypes.data) % 4096 == 2048
-    small = _api._empty_apart((3, 4), np.float64, image.real, 0)
-    assert small.shape == (3, 4) and small.base is None
-    # 64 KiB at most: under the default size.
-    assert fastcorr.correlate2d(image, kernel, "same").base is None
 
 
 @pytest.mark.parametrize("mode", ["full", "same"])
@@ -350,5 +126,149 @@ def test_side_bands_with_several_tile_columns(mode):
     kernel = random_array(rng, (21, 25), np.float64)
     for boundary in BOUNDARIES:
         for workers in (1, 2):
-            check("correlate", image, kernel, np.float64, mode, boundary, -0.5,
+            check(FACES_2D[0], image, kernel, np.float64, mode, boundary, -0.5,
                   workers=workers)
+
+
+# ----------------------------------------------------------------------------- valid swap
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+@pytest.mark.parametrize(
+    "small_shape, big_shape",
+    [((3, 4), (10, 12)), ((1, 1), (5, 6)), ((6, 2), (6, 9)), ((2, 7), (8, 7)), ((5, 5), (40, 33))],
+    ids=["3x4<10x12", "1x1<5x6", "6x2<6x9", "2x7<8x7", "5x5<40x33"],
+)
+def test_valid_with_in2_larger(face, dtype, small_shape, big_shape):
+    """scipy's 'valid' takes either input as the larger: correlate2d then gives
+    correlate2d(in2, in1) rotated by 180 degrees (real data), convolve2d is commutative."""
+    rng = np.random.default_rng(5)
+    small = random_array(rng, small_shape, dtype)
+    big = random_array(rng, big_shape, dtype)
+    swapped = check(face, small, big, dtype, "valid")
+    # The rule itself, without the oracle: fastcorr against fastcorr with in1 the larger.
+    direct = face(big, small, "valid")
+    bound = 2 * face.bound(big, small, dtype, "valid")
+    if face.convolve:
+        assert_within_bound(swapped, direct, bound, "commutativity")
+    else:
+        assert_within_bound(swapped, direct[::-1, ::-1], bound[::-1, ::-1], "rotation rule")
+
+
+# ----------------------------------------------------------------------------- by hand
+def test_values_by_hand():
+    """Hand-computed cases, independent of the oracle and the peers."""
+    image = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
+    # image[i, j] - image[i + 1, j + 1] is -4 everywhere.
+    np.testing.assert_array_equal(CORRELATE2D(image, kernel, "valid"), np.full((2, 2), -4.0))
+    # Convolution flips the kernel: image[i + 1, j + 1] - image[i, j] = +4.
+    np.testing.assert_array_equal(CONVOLVE2D(image, kernel, "valid"), np.full((2, 2), 4.0))
+    # in2 larger: correlate([[1, 2, 3]], [[1, 10]]) = [[21, 32]], rotated by 180 degrees.
+    np.testing.assert_array_equal(CORRELATE2D([[1, 10]], [[1, 2, 3]], "valid"), [[32, 21]])
+    # scipy's 'same' centring: correlate2d([[1, 2, 3]], [[1, 10]]) in 'full' is
+    # [[10, 21, 32, 3]] and 'same' starts at column Q//2 = 1; convolve2d gives
+    # [[1, 12, 23, 30]] in 'full' and 'same' starts at (Q-1)//2 = 0.
+    row, pair = [[1.0, 2.0, 3.0]], [[1.0, 10.0]]
+    np.testing.assert_array_equal(CORRELATE2D(row, pair, "full"), [[10, 21, 32, 3]])
+    np.testing.assert_array_equal(CORRELATE2D(row, pair, "same"), [[21, 32, 3]])
+    np.testing.assert_array_equal(CONVOLVE2D(row, pair, "full"), [[1, 12, 23, 30]])
+    np.testing.assert_array_equal(CONVOLVE2D(row, pair, "same"), [[1, 12, 23]])
+    # The boundaries: a 1x3 kernel picking the left neighbour.
+    pick_left = [[1.0, 0.0, 0.0]]
+    np.testing.assert_array_equal(CORRELATE2D(row, pick_left, "same", "fill", 7), [[7, 1, 2]])
+    np.testing.assert_array_equal(CORRELATE2D(row, pick_left, "same", "wrap"), [[3, 1, 2]])
+    np.testing.assert_array_equal(CORRELATE2D(row, pick_left, "same", "symm"), [[1, 1, 2]])
+
+
+def test_values_by_hand_1d():
+    """numpy's windows on values worked out by hand: the lags of the definition
+    c[k] = sum_n a[n+k] v[n] whichever input is the longer, and numpy's 'same' centring."""
+    a, v = [1.0, 2.0, 3.0], [0.0, 1.0, 0.5]
+    np.testing.assert_array_equal(fastcorr.correlate(a, v, "valid"), [3.5])
+    np.testing.assert_array_equal(fastcorr.convolve(a, v, "full"), [0, 1, 2.5, 4, 1.5])
+    # a = [1, 2], v = [1, 10, 100]: lag -2 is a[0] v[2] = 100, lag -1 a[0] v[1] + a[1] v[2]
+    # = 210, lag 0 1 + 20 = 21, lag 1 a[1] v[0] = 2.
+    short, long_ = [1.0, 2.0], [1.0, 10.0, 100.0]
+    np.testing.assert_array_equal(fastcorr.correlate(short, long_, "full"), [100, 210, 21, 2])
+    np.testing.assert_array_equal(fastcorr.correlate(short, long_, "valid"), [210, 21])
+    # numpy's 'same' for the swapped case starts at len(a) // 2, not at (len(a) - 1) // 2 as
+    # the unswapped rule would.
+    np.testing.assert_array_equal(fastcorr.correlate(short, long_, "same"), [210, 21, 2])
+    np.testing.assert_array_equal(np.correlate(short, long_, "same"), [210, 21, 2])
+
+
+# ----------------------------------------------------------------------------- 1-D
+# Lengths: shorter and longer kernel (numpy's swap), equal lengths, single samples, and
+# kernels of one to many vectors of taps, with and without a partial last tap group.
+LENGTHS = [(1, 1), (7, 1), (1, 7), (5, 5), (9, 4), (4, 9), (2, 6), (30, 8), (8, 30),
+           (1500, 3), (2100, 16), (3000, 64), (5000, 128), (4100, 200), (300, 129),
+           (129, 300), (2600, 512), (2050, 1024), (1024, 1030)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("face", FACES_1D, ids=repr)
+def test_grid_1d(ends, face, mode, dtype):
+    """Every mode and dtype over the lengths above, with the outputs at the ends computed both
+    ways (the `ends` fixture)."""
+    rng = np.random.default_rng(300)
+    for n, k in LENGTHS:
+        a = random_array(rng, n, dtype)
+        v = random_array(rng, k, dtype)
+        check(face, a, v, dtype, mode, workers=1 + (n + k) % 2)
+
+
+def test_random_lengths():
+    rng = np.random.default_rng(303)
+    for trial in range(80):
+        n, k = rng.integers(1, 300, size=2)
+        dtype = DTYPES[trial % 4]
+        check(FACES_1D[trial % 2], random_array(rng, n, dtype), random_array(rng, k, dtype),
+              dtype, MODES[trial % 3])
+
+
+# ----------------------------------------------------------------------------- fillvalue
+@pytest.mark.parametrize(
+    "fillvalue", [2, 2.5, True, np.float32(-1.25), np.int64(3), np.array(4.0), np.array([0.5]),
+                  np.array([[1.5]]), 2 + 0j, 2**70],
+    ids=["int", "float", "bool", "np.float32", "np.int64", "0-d", "1-elem", "1x1", "complex-0j",
+         "2**70"])
+def test_fillvalue_forms(fillvalue):
+    """Every form scipy accepts for a fill value; a Python int beyond int64 is a float fill,
+    as scipy takes it."""
+    rng = np.random.default_rng(106)
+    image = random_array(rng, (7, 9), np.float64)
+    kernel = random_array(rng, (3, 2), np.float64)
+    for face, mode in zip(FACES_2D, ("full", "same")):
+        check(face, image, kernel, np.float64, mode, "fill", fillvalue)
+
+
+def test_fillvalue_is_rounded_to_the_result_dtype():
+    """A float32 result extends the image with float32(fillvalue), as scipy does."""
+    image = np.ones((3, 3), np.float32)
+    kernel = np.array([[1, 0], [0, 0]], np.float32)  # out[0, 0] is the fill value alone
+    result = FACES_2D[0](image, kernel, "full", "fill", 0.1)
+    assert result.dtype == np.float32
+    assert result[0, 0] == np.float32(0.1)
+
+
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_complex_fill_with_real_image_and_complex_kernel(face):
+    """The extended image is complex outside a real image: the imaginary fill must count."""
+    rng = np.random.default_rng(107)
+    image = random_array(rng, (6, 8), np.float64)
+    kernel = random_array(rng, (3, 4), np.complex128)
+    for mode in ("full", "same"):
+        check(face, image, kernel, np.complex128, mode, "fill", 1 - 2j)
+
+
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_boundary_aliases(face):
+    """scipy's other spellings, 'circular' and 'symmetric', name the same rules."""
+    rng = np.random.default_rng(108)
+    image = random_array(rng, (6, 7), np.float64)
+    kernel = random_array(rng, (3, 3), np.float64)
+    for alias, name in (("circular", "wrap"), ("symmetric", "symm")):
+        np.testing.assert_array_equal(face(image, kernel, "same", alias),
+                                      face(image, kernel, "same", name))
+        check(face, image, kernel, np.float64, "full", alias)

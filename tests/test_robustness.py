@@ -1,5 +1,5 @@
 """fastcorr inside other people's processes: concurrent callers, fork, Ctrl-C, huge arrays,
-memory (issue 5, guarantees 1-5).
+memory.
 
 Anything that can hang or crash the interpreter (fork, SIGINT, absurd shapes) runs in a
 subprocess with a deadline, so a hang or a segfault fails that one test instead of taking the
@@ -24,34 +24,11 @@ from numpy.lib.stride_tricks import as_strided
 
 import fastcorr
 from fastcorr import _dispatch
-from reference import assert_within_bound, correlate2d_valid_reference, error_bound
+from faces import CORRELATE2D, random_array
+from oracle import assert_within_bound, error_bound, exact
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-
-try:  # 'same'/'full' and boundaries (another engineer's work): used when present.
-    from reference import correlate2d_reference
-
-    fastcorr.correlate2d(np.ones((3, 3)), np.ones((2, 2)), mode="same", boundary="wrap")
-    MODES = [("valid", "fill"), ("same", "wrap"), ("full", "fill"), ("same", "symm")]
-except (ImportError, ValueError, TypeError):
-    correlate2d_reference = None
-    MODES = [("valid", "fill")]
-
-try:  # the 1-D functions (another engineer's work): used when present.
-    from reference import correlate1d_reference, error_bound_1d
-
-    HAVE_1D = hasattr(fastcorr, "correlate") and hasattr(fastcorr, "convolve")
-except ImportError:
-    HAVE_1D = False
-
-
-def reference_and_bound(op, in1, in2, dtype, mode="valid", boundary="fill"):
-    if mode == "valid" and boundary == "fill" and correlate2d_reference is None:
-        expected = (correlate2d_valid_reference(in1, in2, dtype) if op == "correlate"
-                    else correlate2d_valid_reference(in1, np.asarray(in2)[::-1, ::-1], dtype))
-        return expected, error_bound(in1, in2, dtype, op=op)
-    expected = correlate2d_reference(in1, in2, dtype, mode, boundary, op=op)
-    return expected, error_bound(in1, in2, dtype, op=op, mode=mode, boundary=boundary)
+MODES = [("valid", "fill"), ("same", "wrap"), ("full", "fill"), ("same", "symm")]
 
 
 def run_script(source, timeout=60, env=None):
@@ -108,16 +85,17 @@ def _thread_problems(index):
             image = np.asfortranarray(image)[::-1]
         op = "correlate" if (index + j) % 2 == 0 else "convolve"
         mode, boundary = MODES[(index + j) % len(MODES)]
-        result_dtype = fastcorr.correlate2d(image[:kh, :kw], kernel).dtype
-        if j == 2 and HAVE_1D:  # one problem per thread in 1-D: a signal and a short kernel
+        result_dtype = fastcorr.correlate2d(image[:kh, :kw], kernel, "valid").dtype
+        if j == 2:  # one problem per thread in 1-D: a signal and a short kernel
             signal_1d, taps = image.reshape(-1), kernel.reshape(-1)
-            expected = correlate1d_reference(signal_1d, taps, result_dtype, mode, op)
-            bound = error_bound_1d(signal_1d, taps, result_dtype, mode, op)
+            expected = exact(op, signal_1d, taps, result_dtype, mode)
+            bound = error_bound(op, signal_1d, taps, result_dtype, mode)
             func = fastcorr.correlate if op == "correlate" else fastcorr.convolve
             kwargs = {"mode": mode, "workers": THREAD_WORKERS[index]}
             problems.append((func, signal_1d, taps, kwargs, expected, bound, result_dtype))
             continue
-        expected, bound = reference_and_bound(op, image, kernel, result_dtype, mode, boundary)
+        expected = exact(op + "2d", image, kernel, result_dtype, mode, boundary)
+        bound = error_bound(op + "2d", image, kernel, result_dtype, mode, boundary)
         func = fastcorr.correlate2d if op == "correlate" else fastcorr.convolve2d
         kwargs = {"mode": mode, "boundary": boundary, "workers": THREAD_WORKERS[index]}
         problems.append((func, image, kernel, kwargs, expected, bound, result_dtype))
@@ -170,7 +148,7 @@ def test_concurrent_callers_share_out_arrays_disjointly():
 
     def worker(b):
         for _ in range(50):
-            fastcorr.correlate2d(image[b], kernel, out=views[b], workers=2)
+            fastcorr.correlate2d(image[b], kernel, "valid", out=views[b], workers=2)
 
     threads = [threading.Thread(target=worker, args=(b,)) for b in range(bands)]
     for t in threads:
@@ -178,11 +156,37 @@ def test_concurrent_callers_share_out_arrays_disjointly():
     for t in threads:
         t.join(60)
     for b in range(bands):
-        expected = correlate2d_valid_reference(image[b], kernel, np.float32)
-        assert_within_bound(views[b], expected, error_bound(image[b], kernel, np.float32),
+        assert_within_bound(views[b], exact("correlate2d", image[b], kernel, np.float32, "valid"),
+                            error_bound("correlate2d", image[b], kernel, np.float32, "valid"),
                             f"band {b}")
     gaps = out[66::67]
     assert np.all(gaps == 12345.0), "a thread wrote outside its out= view"
+
+
+def test_concurrent_calls_each_multithreaded():
+    """Calls release the GIL; concurrent calls (each multithreaded itself) must not share
+    scratch memory or output buffers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(77)
+    jobs = []
+    for i in range(12):
+        dtype = (np.float32, np.float64)[i % 2]
+        image = random_array(rng, (90 + i, 150 + 7 * i), dtype)
+        kernel = random_array(rng, (3 + i % 4, 2 + i % 5), dtype)
+        jobs.append((image, kernel, dtype))
+
+    def run(job):
+        image, kernel, _ = job
+        return [CORRELATE2D(image, kernel, "valid", workers=2) for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, jobs))
+    for (image, kernel, dtype), outs in zip(jobs, results):
+        expected = CORRELATE2D.exact(image, kernel, dtype, "valid")
+        bound = CORRELATE2D.bound(image, kernel, dtype, "valid")
+        for out in outs:
+            assert_within_bound(out, expected, bound, f"concurrent {image.shape}*{kernel.shape}")
 
 
 # ============================================================================ 2. fork
@@ -190,17 +194,17 @@ FORK_PRELUDE = """
     import os, sys, time
     import numpy as np
     import fastcorr
-    from reference import correlate2d_valid_reference, error_bound, assert_within_bound
+    from oracle import assert_within_bound, error_bound, exact
 
     rng = np.random.default_rng(0)
     # ~5 M multiply-adds: the core really uses two OpenMP threads for it.
     image = rng.standard_normal((300, 400))
     kernel = rng.standard_normal((7, 7))
-    expected = correlate2d_valid_reference(image, kernel, np.float64)
-    bound = error_bound(image, kernel, np.float64)
+    expected = exact("correlate2d", image, kernel, np.float64, "valid")
+    bound = error_bound("correlate2d", image, kernel, np.float64, "valid")
 
     def check(workers):
-        assert_within_bound(fastcorr.correlate2d(image, kernel, workers=workers),
+        assert_within_bound(fastcorr.correlate2d(image, kernel, "valid", workers=workers),
                             expected, bound, f"workers={workers}")
 
     check(2)  # the parent's OpenMP thread pool now exists
@@ -247,7 +251,7 @@ def test_fork_multiprocessing_pool():
     import multiprocessing
 
     def job(workers):
-        out = fastcorr.correlate2d(image, kernel, workers=workers)
+        out = fastcorr.correlate2d(image, kernel, "valid", workers=workers)
         return float(np.max(np.abs(out - expected) - bound))
 
     ctx = multiprocessing.get_context("fork")
@@ -271,12 +275,12 @@ def test_fork_before_first_parallel_call():
     """Forking before the parent ever ran a parallel region is fine today and must stay so."""
     proc = run_script("""
     import os, numpy as np, fastcorr
-    from reference import correlate2d_valid_reference, error_bound, assert_within_bound
+    from oracle import assert_within_bound, error_bound, exact
     image = np.random.default_rng(1).standard_normal((300, 400)); kernel = np.ones((7, 7))
     pid = os.fork()
-    out = fastcorr.correlate2d(image, kernel, workers=2)
-    assert_within_bound(out, correlate2d_valid_reference(image, kernel, np.float64),
-                        error_bound(image, kernel, np.float64))
+    out = fastcorr.correlate2d(image, kernel, "valid", workers=2)
+    assert_within_bound(out, exact("correlate2d", image, kernel, np.float64, "valid"),
+                        error_bound("correlate2d", image, kernel, np.float64, "valid"))
     if pid == 0:
         os._exit(0)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
@@ -296,13 +300,13 @@ CTRL_C_SCRIPT = """
     # shell (nohup, a CI runner's background step) inherits SIGINT ignored, and Python then
     # installs no handler, so the signal would never reach the call under test.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from reference import correlate2d_valid_reference, error_bound, assert_within_bound
+    from oracle import assert_within_bound, error_bound, exact
 
     image = np.ones((6000, 6000))
     kernel = np.ones((127, 127))
     print("READY", flush=True)
     try:
-        result = fastcorr.correlate2d(image, kernel, workers=2)
+        result = fastcorr.correlate2d(image, kernel, "valid", workers=2)
     except KeyboardInterrupt:
         print("INTERRUPTED", flush=True)
     else:
@@ -313,9 +317,10 @@ CTRL_C_SCRIPT = """
     small = np.random.default_rng(0).standard_normal((50, 60))
     small_kernel = np.random.default_rng(1).standard_normal((4, 5))
     for w in (2, 1):
-        assert_within_bound(fastcorr.correlate2d(small, small_kernel, workers=w),
-                            correlate2d_valid_reference(small, small_kernel, np.float64),
-                            error_bound(small, small_kernel, np.float64))
+        assert_within_bound(fastcorr.correlate2d(small, small_kernel, "valid", workers=w),
+                            exact("correlate2d", small, small_kernel, np.float64, "valid"),
+                            error_bound("correlate2d", small, small_kernel, np.float64,
+                                        "valid"))
     print("OK", flush=True)
 """
 
@@ -395,7 +400,7 @@ def test_huge_result_more_than_2_31_elements():
     block = np.random.default_rng(31).standard_normal(period).astype(np.float32)
     signal_1d = np.resize(block, width + kw + kh)
     x = as_strided(signal_1d, shape=(kh + 1, width + kw - 1), strides=(4, 4), writeable=False)
-    out = fastcorr.correlate2d(x, kernel, workers=2)
+    out = fastcorr.correlate2d(x, kernel, "valid", workers=2)
     assert out.shape == (2, width) and out.dtype == np.float32 and out.size > 2**31
     rng = np.random.default_rng(5)
     cols = [0, 1, 7, 8, 23, 24, 2**29, 2**30 - 1, 2**30, 2**30 + 1, width - 9, width - 8,
@@ -405,7 +410,6 @@ def test_huge_result_more_than_2_31_elements():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_1D, reason="no 1-D functions in this build")
 def test_huge_1d_signal():
     """A float32 signal of 2^31 + 1000 samples with a 5-tap kernel (the issue's example):
     8.6 GB in, 8.6 GB out, correct at sampled positions including the very end."""
@@ -445,21 +449,23 @@ def test_row_offsets_beyond_2_31_elements():
     x = as_strided(in_buf, shape=(3, width + 2), strides=(4 * gap, 4))
     x[...] = np.random.default_rng(9).standard_normal((3, width + 2))
     dense = np.array(x)
-    expected = correlate2d_valid_reference(dense, kernel, np.float32)
-    bound = error_bound(dense, kernel, np.float32)
+    expected = exact("correlate2d", dense, kernel, np.float32, "valid")
+    bound = error_bound("correlate2d", dense, kernel, np.float32, "valid")
     out = as_strided(out_buf, shape=(2, width), strides=(4 * gap, 4))
     previous = _dispatch.active()
     try:
         for path in _dispatch.supported_paths():
             _dispatch.select(path)
             out[...] = np.nan
-            result = fastcorr.correlate2d(x, kernel, out=out, workers=2)
+            result = fastcorr.correlate2d(x, kernel, "valid", out=out, workers=2)
             assert result is out
             assert_within_bound(out, expected, bound, f"8 GiB row strides, simd={path}")
-            flipped = fastcorr.correlate2d(x[::-1], kernel, workers=1)  # negative 8 GiB stride
-            assert_within_bound(flipped, correlate2d_valid_reference(dense[::-1], kernel,
-                                                                     np.float32),
-                                error_bound(dense[::-1], kernel, np.float32),
+            # A negative 8 GiB stride.
+            flipped = fastcorr.correlate2d(x[::-1], kernel, "valid", workers=1)
+            assert_within_bound(flipped, exact("correlate2d", dense[::-1], kernel, np.float32,
+                                               "valid"),
+                                error_bound("correlate2d", dense[::-1], kernel, np.float32,
+                                            "valid"),
                                 f"-8 GiB row stride, simd={path}")
     finally:
         _dispatch.select(previous)
@@ -472,22 +478,23 @@ def test_row_offsets_beyond_2_31_elements():
 # memory whatever their shape.
 HUGE_CASES = {
     "in1 2^40 x 2^40 (copy needed)":
-        "as_strided(np.zeros(1, np.float32), shape=(2**40, 2**40), strides=(0, 0)), k11",
+        "as_strided(np.zeros(1, np.float32), shape=(2**40, 2**40), strides=(0, 0)), k11, 'valid'",
     "in1 2^40 rows of a real row":
-        "as_strided(np.zeros(2**12, np.float32), shape=(2**40, 2**12), strides=(0, 4)), k11",
+        "as_strided(np.zeros(2**12, np.float32), shape=(2**40, 2**12), strides=(0, 4)), k11, "
+        "'valid'",
     "in1 2^62 x 4":
-        "as_strided(np.zeros(1, np.float32), shape=(2**62, 4), strides=(0, 0)), k11",
+        "as_strided(np.zeros(1, np.float32), shape=(2**62, 4), strides=(0, 0)), k11, 'valid'",
     "in1 2^31+1 x 2^31+1 unit columns, 2x2 kernel":
         "as_strided(np.zeros(2**31 + 1, np.float32), shape=(2**31 + 1, 2**31 + 1), "
-        "strides=(0, 4), writeable=False), np.ones((2, 2), np.float32)",
+        "strides=(0, 4), writeable=False), np.ones((2, 2), np.float32), 'valid'",
     "in2 2^40 x 2^40, in1 small (swap)":
         "np.ones((3, 3), np.float32), "
-        "as_strided(np.zeros(1, np.float32), shape=(2**40, 2**40), strides=(0, 0))",
+        "as_strided(np.zeros(1, np.float32), shape=(2**40, 2**40), strides=(0, 0)), 'valid'",
     "full mode 2^40 x 2^30":
         "as_strided(np.zeros(2**30, np.float32), shape=(2**40, 2**30), strides=(0, 4)), "
         "np.ones((2, 2), np.float32), 'full'",
     "out 2^40 x 2^40 zero-stride":
-        "np.ones((6, 6)), np.ones((2, 2)), "
+        "np.ones((6, 6)), np.ones((2, 2)), 'valid', "
         "out=as_strided(np.zeros(1), shape=(2**40, 2**40), strides=(0, 0))",
 }
 
@@ -495,8 +502,6 @@ HUGE_CASES = {
 @pytest.mark.parametrize("case", list(HUGE_CASES))
 def test_overflowing_shapes_raise(case):
     args = HUGE_CASES[case]
-    if "'full'" in args and correlate2d_reference is None:
-        pytest.skip("'full' mode not available")
     proc = run_script(f"""
     import numpy as np, fastcorr
     from numpy.lib.stride_tricks import as_strided
@@ -533,21 +538,21 @@ def _call_mix():
                 for workers in (1, 2):
                     calls.append(lambda f=func, a=image, k=kernel, m=mode, b=boundary, w=workers:
                                  f(a, k, mode=m, boundary=b, workers=w))
-            calls.append(lambda f=func, a=image, k=kernel: f(k, a))  # swapped
-            calls.append(lambda f=func, a=image, k=kernel: f(np.asfortranarray(a)[::-1], k[:, ::-1]))
-    if HAVE_1D:
-        for dtype in (np.float32, np.float64, np.complex128):
-            signal_1d = rng.standard_normal(600).astype(dtype)
-            for taps in (rng.standard_normal(5), rng.standard_normal(150)):  # both 1-D folds
-                taps = taps.astype(dtype)
-                for mode in ("valid", "same", "full"):
-                    calls.append(lambda a=signal_1d, v=taps, m=mode:
-                                 fastcorr.correlate(a, v, m, workers=2))
-                    calls.append(lambda a=signal_1d, v=taps, m=mode: fastcorr.convolve(v, a, m))
+            calls.append(lambda f=func, a=image, k=kernel: f(k, a, "valid"))  # swapped
+            calls.append(lambda f=func, a=image, k=kernel:
+                         f(np.asfortranarray(a)[::-1], k[:, ::-1], "valid"))
+    for dtype in (np.float32, np.float64, np.complex128):
+        signal_1d = rng.standard_normal(600).astype(dtype)
+        for taps in (rng.standard_normal(5), rng.standard_normal(150)):  # both 1-D folds
+            taps = taps.astype(dtype)
+            for mode in ("valid", "same", "full"):
+                calls.append(lambda a=signal_1d, v=taps, m=mode:
+                             fastcorr.correlate(a, v, m, workers=2))
+                calls.append(lambda a=signal_1d, v=taps, m=mode: fastcorr.convolve(v, a, m))
     image = rng.standard_normal((23, 37))
     out = np.empty((20, 35))
-    calls.append(lambda: fastcorr.correlate2d(image, np.ones((4, 3)), out=out))
-    calls.append(lambda: fastcorr.convolve2d(image, np.ones((4, 3)), out=out[::-1]))
+    calls.append(lambda: fastcorr.correlate2d(image, np.ones((4, 3)), "valid", out=out))
+    calls.append(lambda: fastcorr.convolve2d(image, np.ones((4, 3)), "valid", out=out[::-1]))
     return calls
 
 
@@ -561,15 +566,16 @@ def _bad_call_mix():
     readonly = np.empty((298, 398))
     readonly.flags.writeable = False
     calls = [
-        lambda: fastcorr.correlate2d(big_f, kernel, out=np.empty((10, 10))),
-        lambda: fastcorr.correlate2d(big_i, kernel, out=np.empty((298, 398), np.float32)),
-        lambda: fastcorr.convolve2d(big_f, kernel, out=readonly),
-        lambda: fastcorr.correlate2d(big_f, kernel, workers=0),
-        lambda: fastcorr.correlate2d(big_i, kernel, workers="2"),
+        lambda: fastcorr.correlate2d(big_f, kernel, "valid", out=np.empty((10, 10))),
+        lambda: fastcorr.correlate2d(big_i, kernel, "valid",
+                                     out=np.empty((298, 398), np.float32)),
+        lambda: fastcorr.convolve2d(big_f, kernel, "valid", out=readonly),
+        lambda: fastcorr.correlate2d(big_f, kernel, "valid", workers=0),
+        lambda: fastcorr.correlate2d(big_i, kernel, "valid", workers="2"),
         lambda: fastcorr.convolve2d(big_f, kernel, mode="nope"),
-        lambda: fastcorr.correlate2d(big_f, np.ones((3, 3), object)),
-        lambda: fastcorr.correlate2d(big_f, np.ones((500, 2))),
-        lambda: fastcorr.correlate2d(big_f, kernel, out=[[0.0]]),
+        lambda: fastcorr.correlate2d(big_f, np.ones((3, 3), object), "valid"),
+        lambda: fastcorr.correlate2d(big_f, np.ones((500, 2)), "valid"),
+        lambda: fastcorr.correlate2d(big_f, kernel, "valid", out=[[0.0]]),
     ]
     return calls
 
@@ -649,3 +655,42 @@ def test_fuzz_script_runs_clean():
                           capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "fuzz: PASS" in proc.stdout
+
+
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+def test_no_padded_copy_of_the_image(boundary):
+    """The design promise: extra memory O(K * (M + N)), not a padded copy of the image.
+    Peak traced allocation (numpy reports its buffers to tracemalloc) beyond the result itself
+    stays far below the image's size."""
+    import tracemalloc
+
+    image = np.random.default_rng(112).standard_normal((1000, 1200))
+    kernel = np.ones((7, 7))
+    fastcorr.correlate2d(image, kernel, "full", boundary)  # warm up any lazy allocation
+    tracemalloc.start()
+    try:
+        result = fastcorr.correlate2d(image, kernel, "full", boundary, workers=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    extra = peak - result.nbytes
+    assert extra < image.nbytes / 10, (
+        f"{extra} bytes beyond the result for a {image.nbytes}-byte image")
+
+
+def test_signal_is_not_copied():
+    """The design promise: the long signal is read in place by the 1-D kernel, so the call
+    allocates little beyond its result."""
+    import tracemalloc
+
+    a = np.random.default_rng(308).standard_normal(1_000_000)
+    for k in (5, 64, 256):
+        v = np.ones(k)
+        fastcorr.correlate(a, v, "full")
+        tracemalloc.start()
+        try:
+            result = fastcorr.correlate(a, v, "full", workers=2)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak - result.nbytes < a.nbytes / 20, f"K={k}: {peak - result.nbytes} bytes extra"

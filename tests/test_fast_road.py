@@ -1,0 +1,146 @@
+"""The fast road and the general road: the same plan, the same core, so the same bits and the
+same errors.
+
+The commonest calls (C-contiguous float32/float64 arrays of the right dimensions) take a
+shorter road to their plan.  ``fastcorr._engine.plan.FAST_ROAD`` (True by default) turns that
+road off, sending every call down the general one; each call below is made both ways and must
+give bit-for-bit the same result (out= included), or the same exception class and message.
+"""
+import numpy as np
+import pytest
+
+from faces import FACES_1D, FACES_2D, dtype_id
+
+
+def outcome(call):
+    """('result', bytes, dtype, shape) or ('error', class, message) of `call()`."""
+    try:
+        result = call()
+    except Exception as exc:  # noqa: BLE001 - the class is what is compared
+        return ("error", type(exc), str(exc))
+    result = np.asarray(result)
+    return ("result", np.ascontiguousarray(result).tobytes(), result.dtype, result.shape)
+
+
+def both_roads(monkeypatch, make_call):
+    """The outcome of the call `make_call()` builds, on the fast road and on the general road
+    (a fresh call each time, so an out= of the first cannot feed the second)."""
+    from fastcorr._engine import plan
+
+    assert plan.FAST_ROAD is True, "the fast road is on by default"
+    fast = outcome(make_call())
+    monkeypatch.setattr(plan, "FAST_ROAD", False)
+    general = outcome(make_call())
+    monkeypatch.setattr(plan, "FAST_ROAD", True)
+    return fast, general
+
+
+def assert_same(fast, general):
+    assert fast[0] == general[0], f"fast road: {fast[:3]!r}, general road: {general[:3]!r}"
+    if fast[0] == "error":
+        assert fast[1:] == general[1:], f"fast road raised {fast[1:]}, general {general[1:]}"
+    else:
+        assert fast[2:] == general[2:], "dtype/shape differ between the roads"
+        assert fast[1] == general[1], "the roads give different bits"
+
+
+def _data(shape, dtype, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("use_out", [False, True], ids=["new result", "out="])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_2d_calls(monkeypatch, face, dtype, mode, boundary, use_out):
+    for image_shape, kernel_shape, fill in (((64, 70), (3, 3), 0), ((40, 33), (4, 6), 1.5),
+                                            ((130, 140), (5, 5), -2), ((5, 6), (5, 6), 0.25)):
+        image = _data(image_shape, dtype, 1)
+        kernel = _data(kernel_shape, dtype, 2)
+        shape = face(image, kernel, mode, boundary, fill).shape
+
+        def make_call():
+            out = np.full(shape, np.nan, dtype) if use_out else None
+            kwargs = {"out": out} if use_out else {}
+
+            def call():
+                result = face(image, kernel, mode, boundary, fill, **kwargs)
+                assert out is None or result is out
+                return result
+            return call
+
+        assert_same(*both_roads(monkeypatch, make_call))
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_1D, ids=repr)
+def test_1d_calls(monkeypatch, face, dtype, mode):
+    for n, k in ((1000, 5), (20_000, 64), (300, 129), (50, 50)):
+        a, v = _data(n, dtype, 3), _data(k, dtype, 4)
+        assert_same(*both_roads(monkeypatch, lambda: lambda: face(a, v, mode)))
+
+
+IMAGE = np.arange(48, dtype=np.float64).reshape(6, 8) / 7
+KERNEL = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
+BAD_2D = {
+    "mode": dict(mode="nope"),
+    "mode type": dict(mode=None),
+    "boundary": dict(mode="same", boundary="nope"),
+    "fillvalue size": dict(mode="full", fillvalue=[1.0, 2.0]),
+    "fillvalue complex": dict(mode="full", fillvalue=1 + 1j),
+    "fillvalue str": dict(mode="full", fillvalue="1"),
+    "out shape": dict(mode="valid", out=np.zeros((6, 5))),
+    "out dtype": dict(mode="valid", out=np.zeros((5, 6))),
+    "out read-only": dict(mode="valid", out=np.zeros((5, 6))[...].copy()),
+    "workers 0": dict(mode="same", workers=0),
+    "workers float": dict(mode="same", workers=1.5),
+    "workers too negative": dict(mode="same", workers=-10_000),
+}
+BAD_2D["out read-only"]["out"].flags.writeable = False
+
+
+@pytest.mark.parametrize("what", list(BAD_2D))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_2d_bad_calls(monkeypatch, face, dtype, what):
+    kwargs = dict(BAD_2D[what])
+    if "out" in kwargs:
+        # The result's dtype, except where the dtype is what is wrong.
+        other = np.float64 if dtype == np.float32 else np.float32
+        out = kwargs["out"].astype(other if what == "out dtype" else dtype)
+        out.flags.writeable = kwargs["out"].flags.writeable
+        kwargs["out"] = out
+    image, kernel = IMAGE.astype(dtype), KERNEL.astype(dtype)
+    fast, general = both_roads(monkeypatch, lambda: lambda: face.func(image, kernel, **kwargs))
+    assert fast[0] == "error", f"{what} was accepted"
+    assert_same(fast, general)
+
+
+SHAPE_ERRORS_2D = {"neither larger": ((5, 3), (3, 5)), "empty": ((0, 3), (2, 2)),
+                   "3-D without axes": ((2, 6, 8), (2, 2)), "1-D": ((8,), (2, 2))}
+
+
+@pytest.mark.parametrize("what", list(SHAPE_ERRORS_2D))
+@pytest.mark.parametrize("face", FACES_2D, ids=repr)
+def test_2d_shape_errors(monkeypatch, face, what):
+    in1, in2 = (np.ones(shape) for shape in SHAPE_ERRORS_2D[what])
+    fast, general = both_roads(monkeypatch, lambda: lambda: face.func(in1, in2, "valid"))
+    assert fast[0] == "error", f"{what} was accepted"
+    assert_same(fast, general)
+
+
+A, V = np.arange(20.0), np.ones(3)
+BAD_1D = {"mode": ((A, V, "nope"), {}), "workers 0": ((A, V), {"workers": 0}),
+          "empty": ((A, np.ones(0)), {}), "2-D without axes": ((np.ones((2, 20)), V), {}),
+          "workers str": ((A, V), {"workers": "2"})}
+
+
+@pytest.mark.parametrize("what", list(BAD_1D))
+@pytest.mark.parametrize("face", FACES_1D, ids=repr)
+def test_1d_bad_calls(monkeypatch, face, what):
+    args, kwargs = BAD_1D[what]
+    fast, general = both_roads(monkeypatch, lambda: lambda: face.func(*args, **kwargs))
+    assert fast[0] == "error", f"{what} was accepted"
+    assert_same(fast, general)
