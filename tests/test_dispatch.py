@@ -106,20 +106,6 @@ def test_unsupported_path_fails_at_import(path):
     assert path in last
 
 
-@pytest.mark.parametrize("path", SUPPORTED, ids=lambda p: f"FASTCORR_SIMD={p}")
-def test_path_name_in_any_case(path):
-    """FASTCORR_SIMD=AVX2 (or Avx512, ...) forces the path as its lower-case name does."""
-    spelling = path.upper() if SUPPORTED.index(path) % 2 else path.capitalize()
-    code = """
-        import fastcorr
-        cfg = fastcorr.show_config(mode="dicts")["simd"]
-        print(cfg["selected"], cfg["forced_by"])
-    """
-    proc = run_child(code, simd=spelling)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [path, "FASTCORR_SIMD"]
-
-
 @pytest.mark.parametrize("name", ["avx3", "AVX3", "neon-ish", "sse2", "native", "avx 2"], ids=repr)
 def test_unknown_path_fails_at_import(name):
     """The error names the variable, the value as given and every path of this build."""
