@@ -50,7 +50,8 @@ names = {n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/"
 need = ["src/fastcorr/_core.pyx", "src/fastcorr/_kernels/corr_kernels.c",
         "src/fastcorr/_kernels/dispatch.c", "src/fastcorr/_kernels/fastcorr_kernels.h",
         "src/fastcorr/_kernels/simd.h", "src/fastcorr/_kernels/corr_tmpl.h",
-        "setup.py", "pyproject.toml", "README.md", "tests/conftest.py", "tests/reference.py"]
+        "setup.py", "pyproject.toml", "README.md", "tests/conftest.py", "tests/oracle.py",
+        "src/fastcorr/_engine/plan.py", "src/fastcorr/_bench/cases.py"]
 missing = [n for n in need if n not in names]
 stray = [n for n in names if n.endswith((".so", ".o", ".pyc"))]
 print(f"{len(names)} entries; kernel files:",

@@ -54,8 +54,9 @@ def _plan(a, v, mode, axes, workers, convolve):
         signal, kernel = (np.conj(v) if v.dtype.kind == "c" else v), a
         lo = k - start - length
         names, rotate = ("v", "a"), True
-    # numpy's windows extend the signal with zeros (a Python 0.0 serves real and complex).
-    return build(signal, kernel, dtype, (lo,), (length,), ("fill",), 0.0, rotate, None, workers,
+    # numpy sums each window over its overlap with the signal: the rule 'none' (computed as a
+    # zero fill, which a Python 0.0 gives real and complex data alike).
+    return build(signal, kernel, dtype, (lo,), (length,), ("none",), 0.0, rotate, None, workers,
                  axes, names)
 
 
@@ -94,10 +95,11 @@ def correlate(a, v, mode="valid", *, axes=None, workers=None):
     Raises
     ------
     TypeError
-        An input has an unsupported dtype; `mode` or `workers` has the wrong type.
+        `mode` is not a string (as numpy); `workers` is not an int.
     ValueError
-        An input is not 1-D (without `axes`) or is empty; the batch dimensions do not
-        broadcast; `mode` is unknown; `axes` is out of range; `workers` is 0.
+        An input is not a numeric array, has an unsupported dtype, is not 1-D (without
+        `axes`) or is empty; the batch dimensions do not broadcast; `mode` is unknown; `axes`
+        is malformed or out of range; `workers` is 0.
 
     See Also
     --------

@@ -26,10 +26,10 @@ _NAMES, _SWAPPED_NAMES = ("in1", "in2"), ("in2", "in1")
 def _plan(in1, in2, mode, boundary, fillvalue, axes, out, workers, convolve):
     """The plan of correlate2d (convolve=False) or convolve2d (True)."""
     if type(mode) is not str or mode not in _MODES:
-        check_choice(mode, _MODES, "mode")
+        check_choice(mode, _MODES, "mode", ValueError)
     rule = _BOUNDARIES.get(boundary) if type(boundary) is str else None
     if rule is None:
-        check_choice(boundary, _BOUNDARY_NAMES, "boundary")
+        check_choice(boundary, _BOUNDARY_NAMES, "boundary", ValueError)
     a1, a2, axes = operands(in1, in2, _NAMES, 2, axes)
     dtype = result_dtype(a1, a2, _NAMES)
     fill = check_fillvalue(fillvalue, dtype)
@@ -127,14 +127,15 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=Non
     Raises
     ------
     TypeError
-        An input has an object, string or extended-precision dtype; `mode`, `boundary`,
-        `out` or `workers` has the wrong type; `out` has the wrong dtype.
+        `out` is not an ndarray or has the wrong dtype; `workers` is not an int.
     ValueError
-        An input is not 2-D (without `axes`), or is empty; the batch dimensions do not
-        broadcast; in 'valid' mode neither input is at least as large as the other in both
-        image dimensions; `mode` or `boundary` is unknown; `fillvalue` is not a number, has more than one element, or is
-        complex for a real result; `axes` are out of range or repeated; `out` has the wrong shape or is
-        read-only; `workers` is 0.
+        As scipy.signal raises it: an input is not a numeric array, has an object, string or
+        extended-precision dtype, is not 2-D (without `axes`) or is empty; the batch
+        dimensions do not broadcast; in 'valid' mode neither input is at least as large as
+        the other in both image dimensions; `mode` or `boundary` is not one of the names
+        above; `fillvalue` is not a number, has more than one element, or is complex for a
+        real result; `axes` are malformed, out of range or repeated; `out` has the wrong
+        shape or is read-only; `workers` is 0.
 
     See Also
     --------

@@ -16,6 +16,11 @@ rule       extension            scipy.signal              scipy.ndimage         
 'nearest'  ``a a a | a b c d``  -                         'nearest'             REPLICATE
 =========  ===================  ========================  ====================  =============
 
+and 'none': the positions outside are absent, so a window sums over its overlap with the input
+only (numpy.correlate's and numpy.convolve's ends).  It reads like 'fill' with 0 (index -1), and
+differs from it only where a kernel tap is Inf or NaN: Inf * 0 is NaN, an absent term is
+nothing.
+
 Each rule is periodic or clamped however far outside the input a position lies (as scipy is
 for kernels larger than the image).
 """
@@ -23,7 +28,7 @@ import functools
 
 import numpy as np
 
-RULES = ("fill", "wrap", "symm", "mirror", "nearest")
+RULES = ("fill", "wrap", "symm", "mirror", "nearest", "none")
 
 
 def position(i, n, rule):
@@ -31,7 +36,7 @@ def position(i, n, rule):
     (-1: the fill value), in Python integers."""
     if 0 <= i < n:
         return i
-    if rule == "fill":
+    if rule in ("fill", "none"):
         return -1
     if rule == "wrap":
         return i % n
@@ -48,7 +53,7 @@ def position(i, n, rule):
 
 def _positions(index, n, rule):
     """`position` for an array of positions."""
-    if rule == "fill":
+    if rule in ("fill", "none"):
         return np.where((index >= 0) & (index < n), index, -1)
     if rule == "wrap":
         return np.mod(index, n)

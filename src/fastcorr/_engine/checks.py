@@ -5,17 +5,16 @@ import numbers
 import numpy as np
 
 
-def check_choice(value, choices, name):
-    """`value` if it is one of the strings `choices`; TypeError for a non-string, ValueError
-    for an unknown one."""
+def check_choice(value, choices, name, wrong_type=TypeError):
+    """`value` if it is one of the strings `choices`; `wrong_type` for a non-string (numpy's
+    TypeError; scipy.signal answers every mode it does not know with ValueError), ValueError
+    for an unknown string."""
     if type(value) is str and value in choices:  # the common case, first
         return value
+    listed = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if value not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
-    return value
+        raise wrong_type(f"{name} must be one of {listed}, got {type(value).__name__}")
+    raise ValueError(f"{name} must be one of {listed}, got {value!r}")
 
 
 def check_fillvalue(fillvalue, dtype):
@@ -50,14 +49,15 @@ def check_fillvalue(fillvalue, dtype):
     if value.dtype.kind not in "biufc":
         raise ValueError(f"fillvalue must be a number, got an array of dtype {value.dtype}")
     if value.size != 1:
-        raise ValueError(
-            f"fillvalue must be a scalar or an array with one element, got shape {value.shape}")
+        raise ValueError("`fillvalue` must be scalar or an array with one element, got shape "
+                         f"{value.shape}")
     value = value.reshape(())[()]
     if value.dtype.kind == "c" and dtype.kind != "c":
         if value.imag != 0:
             raise ValueError(
-                f"fillvalue {value!r} is complex but the result dtype is {dtype}: pass complex "
-                "inputs for a complex fill, or a real fillvalue")
+                "could not cast `fillvalue` directly to the output type: "
+                f"{value!r} is complex but the result dtype is {dtype} (pass complex inputs "
+                "for a complex fill, or a real fillvalue)")
         value = value.real
     with np.errstate(over="ignore"):  # a float64 fill too large for float32 becomes inf
         return dtype.type(value)
@@ -65,17 +65,18 @@ def check_fillvalue(fillvalue, dtype):
 
 def check_axes(axes, ndim, count, name="axes"):
     """`axes` as `count` distinct non-negative axis numbers of an `ndim`-D array, the NumPy
-    way (negative ones count from the end)."""
+    way (negative ones count from the end); ValueError otherwise, as scipy.signal.fftconvolve
+    raises."""
     if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) and count == 1:
         axes = (axes,)
     try:
         items = tuple(axes)
     except TypeError:
-        raise TypeError(f"{name} must be a sequence of {count} ints, got "
-                        f"{type(axes).__name__}") from None
+        raise ValueError(f"{name} must be a sequence of {count} ints, got "
+                         f"{type(axes).__name__}") from None
     if len(items) != count or not all(isinstance(a, numbers.Integral)
                                       and not isinstance(a, bool) for a in items):
-        raise TypeError(f"{name} must be {count} int{'s' if count > 1 else ''}, got {axes!r}")
+        raise ValueError(f"{name} must be {count} int{'s' if count > 1 else ''}, got {axes!r}")
     normal = tuple(int(a) + ndim if a < 0 else int(a) for a in items)
     if any(not 0 <= a < ndim for a in normal):
         raise ValueError(f"{name} {axes!r} out of range for {ndim}-D inputs")

@@ -11,7 +11,8 @@ _PAIRS = {}
 
 
 def working_dtype(dtype, name):
-    """The dtype an input of `dtype` is computed in.
+    """The dtype an input of `dtype` is computed in, or ValueError naming the input (the class
+    scipy.signal raises for a type it cannot convolve).
 
     float32 stays float32, float64 stays float64, complex64 stays complex64 and complex128
     stays complex128 (no silent up- or down-cast); float16 is computed in float32; bool and
@@ -28,7 +29,7 @@ def working_dtype(dtype, name):
     if dtype.kind in "fc":
         real_size = dtype.itemsize // (2 if dtype.kind == "c" else 1)
         if real_size > 8:
-            raise TypeError(
+            raise ValueError(
                 f"{name} has dtype {dtype} (extended precision), which fastcorr does not "
                 "support: it computes in float32/float64 (complex64/complex128 for complex "
                 "data); cast explicitly if that precision is enough")
@@ -40,7 +41,7 @@ def working_dtype(dtype, name):
     elif dtype.kind in "biu":
         result = np.dtype(np.float64)
     else:
-        raise TypeError(f"{name} has dtype {dtype}, which fastcorr cannot correlate; "
+        raise ValueError(f"{name} has dtype {dtype}, which fastcorr cannot correlate; "
                         "it accepts bool, integer, floating-point and complex arrays")
     _CACHE[dtype] = result
     return result
@@ -65,10 +66,11 @@ def real_dtype(dtype):
 
 def as_array(arr, name):
     """`arr` as a plain ndarray (a view of a subclass: np.matrix, for one, cannot hold the batch
-    axis the core works with), or TypeError naming the argument."""
+    axis the core works with), or ValueError naming the argument (the class scipy.signal and
+    numpy raise for what is not a numeric array)."""
     if isinstance(arr, np.ndarray):
         return arr if type(arr) is np.ndarray else arr.view(np.ndarray)
     try:
         return np.asarray(arr)
     except (ValueError, TypeError) as exc:  # ragged nested sequences and the like
-        raise TypeError(f"{name} cannot be converted to a numeric array: {exc}") from None
+        raise ValueError(f"{name} cannot be converted to a numeric array: {exc}") from None

@@ -17,7 +17,6 @@ from .. import _core
 from .dtypes import real_dtype
 from .layout import contiguous, kernel_stack, readable, stack, unit_last_stride
 
-_FUSED = ((np.float32, "float"), (np.float64, "double"))
 # Images of at most this many pixels get their 'full'/'same' result from whole extended images
 # rather than from an interior read in place plus a frame: for a stack of 32x32 images the
 # frame's many short pieces cost several times the interior (measured at 32x32, 64x64 and
@@ -31,11 +30,6 @@ EXTEND_BYTES = _core.L2_BUDGET_BYTES
 # leaves them: one extended copy and one core call cost less than the three calls of an
 # interior plus two ends (1,000 samples, 'same': 7 us against 14).
 PAD_WHOLE_1D = 1 << 14
-# The core's entry points per dtype: the fused functions' own dispatch on their arguments'
-# types costs a fifth of a microsecond a call, a sizeable part of a small image's.
-_VALID_2D = {np.dtype(t): _core.correlate_valid_batch[n] for t, n in _FUSED}
-_EXTENDED_2D = {np.dtype(t): _core.correlate_extended_batch[n] for t, n in _FUSED}
-_VALID_1D = {np.dtype(t): _core.correlate_valid_1d_batch[n] for t, n in _FUSED}
 # The page size the CPU compares load and store addresses modulo (see `empty_apart`), and the
 # result size from which fastcorr places the results it allocates.
 _PAGE = 4096
@@ -119,13 +113,16 @@ def _correlate_2d(x, w, y, plan, fill):
     images, and kernels larger than the image, are extended whole, a block of rows at a time.
     """
     if plan.maps is None:
-        _VALID_2D[x.dtype](x, w, y, plan.n_threads, plan.rotate)
+        _core.correlate_valid_batch(x, w, y, plan.n_threads, plan.rotate)
         return
     _, m, n = x.shape
     _, p, q = w.shape
+    if "none" in plan.rules:
+        raise NotImplementedError("the boundary rule 'none' (overlap-only sums) is implemented "
+                                  "for 1-D correlations only")
     top, left = -plan.starts[0], -plan.starts[1]
     interior = m >= p and n >= q and m * n > SMALL_IMAGE and top >= 0 and left >= 0
-    _EXTENDED_2D[x.dtype](x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
+    _core.correlate_extended_batch(x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
                                    EXTEND_BYTES, top if interior else -1,
                                    left if interior else -1)
 
@@ -140,24 +137,40 @@ def _correlate_1d(x, w, y, plan, fill):
     they read.  Stacks of at most PAD_WHOLE_1D samples are extended whole instead.
     """
     if plan.maps is None:
-        _VALID_1D[x.dtype](x, w, y, plan.n_threads)
+        _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
         return
     n, k, length = x.shape[-1], w.shape[-1], y.shape[-1]
     lo = plan.starts[0]
     index, rule = plan.maps[0], plan.rules[0]
-    if x.size <= PAD_WHOLE_1D:
-        _VALID_1D[x.dtype](_extended(x, lo, index, rule, fill), w, y,
-                                       plan.n_threads)
-        return
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
-    if inner_lo < inner_hi:
-        _VALID_1D[x.dtype](x[:, lo + inner_lo:lo + inner_hi + k - 1], w,
-                                       y[:, inner_lo:inner_hi], plan.n_threads)
-    for j0, j1 in ((0, inner_lo), (inner_hi, length)):
-        if j0 < j1:
-            _VALID_1D[x.dtype](_extended(x, lo + j0, index[j0:j1 + k - 1], rule, fill),
-                                           w, y[:, j0:j1], plan.n_threads)
+    ends = [(j0, j1) for j0, j1 in ((0, inner_lo), (inner_hi, length)) if j0 < j1]
+    if x.size <= PAD_WHOLE_1D:
+        _core.correlate_valid_1d_batch(_extended(x, lo, index, rule, fill), w, y,
+                                       plan.n_threads)
+    else:
+        if inner_lo < inner_hi:
+            _core.correlate_valid_1d_batch(x[:, lo + inner_lo:lo + inner_hi + k - 1], w,
+                                           y[:, inner_lo:inner_hi], plan.n_threads)
+        for j0, j1 in ends:
+            _core.correlate_valid_1d_batch(
+                _extended(x, lo + j0, index[j0:j1 + k - 1], rule, fill), w, y[:, j0:j1],
+                plan.n_threads)
+    if rule == "none" and ends and not np.isfinite(w).all():
+        # An Inf or NaN tap met a zero of the extension: recompute those outputs over the
+        # overlap alone (rare, so plain numpy).
+        for j0, j1 in ends:
+            _overlap_sums(x, w, y[:, j0:j1], lo + j0)
+
+
+def _overlap_sums(x, w, y, start):
+    """y[i, j] = sum over the t with 0 <= start + j + t < N of x[i, start + j + t] * w[i, t]."""
+    n, k = x.shape[-1], w.shape[-1]
+    positions = start + np.arange(y.shape[-1])[:, None] + np.arange(k)
+    inside = (positions >= 0) & (positions < n)
+    terms = np.take(x, np.clip(positions, 0, n - 1), axis=-1) * w[:, None, :]
+    with np.errstate(invalid="ignore"):
+        y[...] = np.where(inside, terms, 0).sum(axis=-1)
 
 
 def _extended(x, start, index, rule, fill):
@@ -167,7 +180,7 @@ def _extended(x, start, index, rule, fill):
     With the fill rule the block is one np.zeros/np.full and one copy of the samples inside x:
     each further numpy call costs about as much as correlating a short signal.
     """
-    if rule != "fill":
+    if rule not in ("fill", "none"):
         return np.take(x, index, axis=-1)
     n, length = x.shape[-1], len(index)
     if fill == 0:
