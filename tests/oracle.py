@@ -186,7 +186,6 @@ def _lags_1d(x, w, first, count, wide):
     with np.errstate(invalid="ignore"):
         products = windows * w.astype(wide)
     return np.where((positions >= 0) & (positions < n), products, 0).sum(axis=1)
-    return out
 
 
 # ----------------------------------------------------------------------------- one item

@@ -12,7 +12,7 @@ import numpy as np
 from ._engine.checks import check_choice
 from ._engine.dtypes import result_dtype
 from ._engine.execute import run
-from ._engine.plan import build, operands
+from ._engine.plan import bind, geometry, operands, recall, remember
 
 _MODES = ("valid", "same", "full")
 
@@ -33,6 +33,15 @@ def _window(n, k, mode, convolve):
 
 def _plan(a, v, mode, axes, workers, convolve):
     """The plan of correlate (convolve=False) or convolve (True)."""
+    key = None
+    if axes is None and type(a) is np.ndarray and type(v) is np.ndarray and a.ndim == v.ndim == 1:
+        # Everything the geometry depends on; a call that repeats one seen before skips the
+        # checks below, which that call passed.
+        key = (convolve, mode, a.shape, v.shape, a.dtype, v.dtype)
+        known = recall(key)
+        if known is not None:
+            swapped, known_geometry = known
+            return bind(known_geometry, *_oriented(a, v, swapped, convolve), None, workers)
     if type(mode) is not str or mode not in _MODES:
         check_choice(mode, _MODES, "mode")
     a, v, axes = operands(a, v, ("a", "v"), 1, axes, scalar_ok=convolve)
@@ -41,23 +50,33 @@ def _plan(a, v, mode, axes, workers, convolve):
     start, length = _window(n, k, mode, convolve)
     # Every case is a correlation window of the longer input (the signal) with the shorter
     # one (the kernel), so the work is proportional to the output times the shorter length.
-    names, rotate = ("a", "v"), False
+    swapped = n < k
     if convolve:
-        signal, kernel = (a, v[..., ::-1]) if n >= k else (v, a[..., ::-1])
         lo = start - (min(n, k) - 1)
-    elif n >= k:
-        signal, kernel = a, np.conj(v) if v.dtype.kind == "c" else v
+    elif not swapped:
         lo = start - (k - 1)
     else:
         # z[i] = sum_m a[m] conj(v[m - lag]) = sum_m conj(v)[m + t] a[m] with t = K-1-i: the
         # correlation of conj(v) with a, read backwards (numpy's swap, reverse, conjugate).
-        signal, kernel = (np.conj(v) if v.dtype.kind == "c" else v), a
         lo = k - start - length
-        names, rotate = ("v", "a"), True
+    signal, kernel = _oriented(a, v, swapped, convolve)
     # numpy sums each window over its overlap with the signal: the rule 'none' (computed as a
     # zero fill, which a Python 0.0 gives real and complex data alike).
-    return build(signal, kernel, dtype, (lo,), (length,), ("none",), 0.0, rotate, None, workers,
-                 axes, names)
+    g = geometry(signal.shape, kernel.shape, dtype, (lo,), (length,), ("none",), 0.0,
+                 swapped and not convolve, axes, ("v", "a") if swapped else ("a", "v"))
+    if key is not None:
+        remember(key, (swapped, g))
+    return bind(g, signal, kernel, None, workers)
+
+
+def _oriented(a, v, swapped, convolve):
+    """(signal, kernel): the longer input is the signal; the kernel is reversed for a
+    convolution, and `v` conjugated for a complex correlation (numpy's swapped correlation
+    conjugates v and correlates it with a, read backwards)."""
+    if convolve:
+        return (v, a[..., ::-1]) if swapped else (a, v[..., ::-1])
+    conj_v = np.conj(v) if v.dtype.kind == "c" else v
+    return (conj_v, a) if swapped else (a, conj_v)
 
 
 def correlate(a, v, mode="valid", *, axes=None, workers=None):

@@ -38,25 +38,27 @@ _APART_MIN_BYTES = 1 << 20
 
 def run(plan):
     """The result of `plan`: a new array in the caller's axis order, or `plan.out` filled."""
-    core = len(plan.core_shape)
+    g = plan.geometry
+    core = len(g.core_shape)
     correlate = _correlate_2d if core == 2 else _correlate_1d
-    if plan.dtype.kind == "c":
+    if g.dtype.kind == "c":
         result = _correlate_parts(correlate, plan)
     elif plan.target is not None:
-        correlate(plan.x, plan.w, plan.target, plan, plan.fill)
+        correlate(plan.x, plan.w, plan.target, plan, g.fill)
         return plan.out
     else:
         # Valid windows start inside the image: the interior starts at the first element.
-        result = empty_apart(plan.shape, plan.dtype, plan.x,
-                             0 if plan.maps is None else _first_inside(plan))
-        correlate(plan.x, plan.w, _result_stack(result, plan), plan, plan.fill)
-        if plan.axes is None and not (plan.rotate and core == 1) and plan.out is None:
+        result = empty_apart(g.shape, g.dtype, plan.x,
+                             0 if g.maps is None else _first_inside(plan))
+        correlate(plan.x, plan.w, _result_stack(result, plan) if g.batch else result[None],
+                  plan, g.fill)
+        if g.axes is None and not (g.rotate and core == 1) and plan.out is None:
             return result  # the common call: nothing to move, reverse or copy
-    if plan.rotate and core == 1:
+    if g.rotate and core == 1:
         result = result[..., ::-1].copy()
-    if plan.axes is not None:
+    if g.axes is not None:
         ndim = result.ndim
-        result = np.moveaxis(result, range(ndim - core, ndim), plan.axes)
+        result = np.moveaxis(result, range(ndim - core, ndim), g.axes)
     if plan.out is None:
         return result
     np.copyto(plan.out, result)
@@ -65,16 +67,18 @@ def run(plan):
 
 def _result_stack(result, plan):
     """A new result array as the (B, *core) stack the core writes."""
-    if not plan.batch:
-        return result[None]
-    return unit_last_stride(result.reshape((-1,) + plan.core_shape), writeable=True)
+    g = plan.geometry
+    if not g.batch:
+        return result[None]  # what the reshape below gives, without its cost
+    return unit_last_stride(result.reshape((-1,) + g.core_shape), writeable=True)
 
 
 def _first_inside(plan):
     """The flat index of the first output whose window starts inside the image: where a
     result's interior starts, for `empty_apart`."""
+    g = plan.geometry
     first = 0
-    for start, length in zip(plan.starts, plan.core_shape):
+    for start, length in zip(g.starts, g.core_shape):
         first = first * length + (-start if start < 0 else 0)
     return first
 
@@ -112,17 +116,18 @@ def _correlate_2d(x, w, y, plan, fill):
     per-thread buffers of at most EXTEND_BYTES (extra memory O(K * (M + N)) per thread); small
     images, and kernels larger than the image, are extended whole, a block of rows at a time.
     """
-    if plan.maps is None:
-        _core.correlate_valid_batch(x, w, y, plan.n_threads, plan.rotate)
+    g = plan.geometry
+    if g.maps is None:
+        _core.correlate_valid_batch(x, w, y, plan.n_threads, g.rotate)
         return
     _, m, n = x.shape
     _, p, q = w.shape
-    if "none" in plan.rules:
+    if "none" in g.rules:
         raise NotImplementedError("the boundary rule 'none' (overlap-only sums) is implemented "
                                   "for 1-D correlations only")
-    top, left = -plan.starts[0], -plan.starts[1]
+    top, left = -g.starts[0], -g.starts[1]
     interior = m >= p and n >= q and m * n > SMALL_IMAGE and top >= 0 and left >= 0
-    _core.correlate_extended_batch(x, w, y, plan.maps[0], plan.maps[1], fill, plan.n_threads,
+    _core.correlate_extended_batch(x, w, y, g.maps[0], g.maps[1], fill, plan.n_threads,
                                    EXTEND_BYTES, top if interior else -1,
                                    left if interior else -1)
 
@@ -136,12 +141,13 @@ def _correlate_1d(x, w, y, plan, fill):
     K-1 at each end whose window leaves x come from an extended copy of the <= 2K-2 samples
     they read.  Stacks of at most PAD_WHOLE_1D samples are extended whole instead.
     """
-    if plan.maps is None:
+    g = plan.geometry
+    if g.maps is None:
         _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
         return
     n, k, length = x.shape[-1], w.shape[-1], y.shape[-1]
-    lo = plan.starts[0]
-    index, rule = plan.maps[0], plan.rules[0]
+    lo = g.starts[0]
+    index, rule = g.maps[0], g.rules[0]
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
     ends = [(j0, j1) for j0, j1 in ((0, inner_lo), (inner_hi, length)) if j0 < j1]
@@ -156,9 +162,10 @@ def _correlate_1d(x, w, y, plan, fill):
             _core.correlate_valid_1d_batch(
                 _extended(x, lo + j0, index[j0:j1 + k - 1], rule, fill), w, y[:, j0:j1],
                 plan.n_threads)
-    if rule == "none" and ends and not np.isfinite(w).all():
-        # An Inf or NaN tap met a zero of the extension: recompute those outputs over the
-        # overlap alone (rare, so plain numpy).
+    if rule == "none" and ends and not math.isfinite(np.vdot(w, w)):
+        # An Inf or NaN tap may have met a zero of the extension: recompute those outputs
+        # over the overlap alone (rare, so plain numpy; w.w is the cheapest test of every tap
+        # at once, and a finite w whose squares overflow only takes this exact road too).
         for j0, j1 in ends:
             _overlap_sums(x, w, y[:, j0:j1], lo + j0)
 
@@ -217,24 +224,25 @@ def _correlate_parts(correlate, plan):
     a real correlation, and the extra pass costs little next to the deinterleaving every complex
     input needs anyway.
     """
-    real = real_dtype(plan.dtype)
-    core = len(plan.core_shape)
+    g = plan.geometry
+    real = real_dtype(g.dtype)
+    core = len(g.core_shape)
     a, b = _real_parts(plan.image, real)
     c, d = _real_parts(plan.kernel, real)
-    fill_re, fill_im = real.type(plan.fill.real), real.type(plan.fill.imag)
+    fill_re, fill_im = real.type(g.fill.real), real.type(g.fill.imag)
     if b is None and fill_im != 0:
         # A real image extended with a complex fill value (complex kernel): its imaginary part
         # is zero inside and fill.imag outside.  Rare enough to pay for a zero image.
         b = np.zeros_like(a)
-    shape, first = plan.shape, _first_inside(plan)
+    shape, first = g.shape, _first_inside(plan)
 
     def corr(x, k, f):
         y = empty_apart(shape, real, x, first)
-        correlate(stack(x, plan.batch, core), kernel_stack(k, plan.batch, core, real),
+        correlate(stack(x, g.batch, core), kernel_stack(k, g.batch, core, real),
                   _result_stack(y, plan), plan, f)
         return y
 
-    result = np.empty(shape, plan.dtype)
+    result = np.empty(shape, g.dtype)
     re = corr(a, c, fill_re)
     if b is not None and d is not None:
         re -= corr(b, d, fill_im)

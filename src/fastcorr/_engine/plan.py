@@ -2,45 +2,44 @@
 
 A face decides, by its peer's conventions, which input is the image, how the kernel is
 oriented (flipped for a convolution, conjugated for a complex correlation) and where the
-result's first window starts along each axis; `operands` and `build` do the rest the same way
-for every face: dimensions and axes, the result dtype, the batch broadcast, the boundary rule of
-each axis as an index map, where the result goes (`out=` in place or a temporary) and the
-thread count.
+result's first window starts along each axis; `operands`, `geometry` and `bind` do the rest the
+same way for every face: dimensions and axes, the result dtype, the batch broadcast, the
+boundary rule of each axis as an index map, where the result goes (`out=` in place or a
+temporary) and the thread count.
 
-The commonest calls (C-contiguous arrays of the result's dtype, no batch, no out= or a
-C-contiguous one) take a shorter road through the same steps: while `FAST_ROAD` is true, steps
-whose general form costs microseconds of numpy calls (broadcasting, np.require, the self-overlap
-test) are skipped where the arguments already are what those calls would return, which is
-several times the arithmetic of a 128x128 image with a 3x3 kernel.  The plan is the same either
-way; the tests run both roads and compare.
+A plan is a `Geometry`, everything that follows from the arguments' shapes, dtypes and options
+alone, bound to the call's arrays.  The commonest calls take a shorter road to the same plan
+while `FAST_ROAD` is true:
+
+- their geometry is remembered (`recall`/`remember`), keyed by what it depends on, so a call
+  that repeats an earlier one's shapes and options skips the face's checks and arithmetic;
+- C-contiguous inputs of the result's dtype with no batch are bound as they are, skipping
+  steps whose general form costs microseconds of numpy calls (broadcasting, np.require, the
+  self-overlap test) and would return them unchanged.
+
+Those steps cost several times the arithmetic of a 128x128 image with a 3x3 kernel.  The plan
+is the same on either road; the tests run both and compare bits and errors.
 """
-import functools
 
 import numpy as np
 
 from . import boundary
 from .checks import check_axes, check_out
-from .dtypes import as_array, result_dtype
+from .dtypes import as_array
 from .layout import contiguous, kernel_stack, readable, ready, stack, writable_stack
 from .threads import resolve_workers
 
 FAST_ROAD = True
 
 
-class Plan:
-    """One correlation, normalised: ``result[b, i, j] = sum_ab kernel[b, a, b'] *
-    extended(image[b])[start_0 + i + a, start_1 + j + b']`` (and the 1-D analogue), with the
-    batch index b broadcast over `batch`.
+class Geometry:
+    """What a call computes, from its arguments' shapes, dtypes and options alone (never
+    changed once made, so calls that repeat them share it): ``result[b, i, j] = sum_ab
+    kernel[b, a, b'] * extended(image[b])[start_0 + i + a, start_1 + j + b']`` (and the 1-D
+    analogue), with the batch index b broadcast over `batch`.
 
     Attributes
     ----------
-    image, kernel : ndarray
-        The image (signal) and the oriented kernel, their core axes last, leading axes
-        broadcastable to `batch`, in the caller's dtype and layout.
-    x, w : ndarray or None
-        For real results, image and kernel as the core reads them: stacks (B, *core) and
-        (1 or B, *kernel core) in the result dtype (None for complex results, whose real
-        parts execute makes).
     dtype : numpy.dtype
         The result dtype (real or complex).
     batch, core_shape, shape : tuple of int
@@ -49,24 +48,74 @@ class Plan:
     starts : tuple of int
         Per core axis, the image position where the first output's window starts (negative
         when it starts outside the image; 0 when every window lies inside: the image is then
-        cropped to the windows).
+        cropped to the windows, by `crop`).
     rules, maps : tuple of str, tuple of ndarray or None
         Per core axis, the boundary rule (see `boundary`) and the index map of the extended
         image (`boundary.index_map`); maps is None when every window lies inside the image.
+    crop : tuple of slice or None
+        The part of the image the windows read, when they all lie inside it and start at an
+        offset.
     fill : scalar
         The value of map entries -1 (a Python or numpy scalar, complex for complex results).
     rotate : bool
         Store the result reversed along every core axis.
+    axes : tuple of int or None
+        Where the core axes go in the caller's result (None: last).
+    names : pair of str
+        The caller's names of image and kernel, for messages.
+    """
+    __slots__ = ("dtype", "batch", "core_shape", "shape", "starts", "rules", "maps", "crop",
+                 "fill", "rotate", "axes", "names")
+
+
+class Plan:
+    """A `Geometry` bound to one call's arrays.
+
+    Attributes
+    ----------
+    geometry : Geometry
+    image, kernel : ndarray
+        The image (signal) and the oriented kernel, their core axes last, leading axes
+        broadcastable to the batch, in the caller's dtype and layout.
+    x, w : ndarray or None
+        For real results, image and kernel as the core reads them: stacks (B, *core) and
+        (1 or B, *kernel core) in the result dtype (None for complex results, whose real
+        parts execute makes).
     out, target : ndarray or None
         The caller's `out=` (in the caller's axis order), and a ``(B, *core_shape)`` view of it
         the core writes in place, or None when the result goes through a temporary first.
-    axes : tuple of int or None
-        Where the core axes go in the caller's result (None: last).
     n_threads : int
     """
-    __slots__ = ("image", "kernel", "x", "w", "dtype", "batch", "core_shape", "shape",
-                 "starts", "rules", "maps", "fill", "rotate", "out", "target", "axes",
-                 "n_threads")
+    __slots__ = ("geometry", "image", "kernel", "x", "w", "out", "target", "n_threads")
+
+
+# Geometries of earlier calls, by the key a face makes of everything a geometry depends on; a
+# small bound, as a program calls with a few shapes (cleared when full).
+_GEOMETRIES = {}
+_MAX_GEOMETRIES = 256
+
+
+def recall(key):
+    """The value remembered for `key` (a face's tuple of the call's options, shapes and
+    dtypes), or None: never on the general road, or for an unhashable argument."""
+    if not FAST_ROAD:
+        return None
+    try:
+        return _GEOMETRIES.get(key)
+    except TypeError:
+        return None
+
+
+def remember(key, value):
+    """Remember `value` for `key` (see `recall`); returns `value`."""
+    if FAST_ROAD:
+        try:
+            if len(_GEOMETRIES) >= _MAX_GEOMETRIES:
+                _GEOMETRIES.clear()
+            _GEOMETRIES[key] = value
+        except TypeError:
+            pass
+    return value
 
 
 def operands(in1, in2, names, core_ndim, axes, scalar_ok=False):
@@ -113,41 +162,60 @@ def operands(in1, in2, names, core_ndim, axes, scalar_ok=False):
     return a1, a2, axes
 
 
-def build(image, kernel, dtype, starts, core_shape, rules, fill, rotate, out, workers, axes,
-          names):
-    """The Plan of one call (see `Plan` for the arguments; `rules` is the boundary rule of each
-    core axis, `names` the caller's names of image and kernel for messages)."""
-    plan = Plan()
+def geometry(image_shape, kernel_shape, dtype, starts, core_shape, rules, fill, rotate, axes,
+             names):
+    """The Geometry of a call on an image and a kernel of these shapes (core axes last); see
+    `Geometry` for the other arguments."""
+    g = Geometry()
     core = len(core_shape)
-    kernel_core = kernel.shape[kernel.ndim - core:]
-    plan.maps = _maps(image.shape[image.ndim - core:], kernel_core, starts, core_shape, rules)
-    if plan.maps is None and any(starts):
+    kernel_core = kernel_shape[len(kernel_shape) - core:]
+    g.maps = _maps(image_shape[len(image_shape) - core:], kernel_core, starts, core_shape,
+                   rules)
+    g.crop = None
+    if g.maps is None and any(starts):
         # Every window inside the image, from an offset: the image cropped to them.
-        image = image[(Ellipsis,) + tuple(slice(s, s + length + k - 1) for s, length, k
-                                          in zip(starts, core_shape, kernel_core))]
+        g.crop = (Ellipsis,) + tuple(slice(s, s + length + k - 1) for s, length, k
+                                     in zip(starts, core_shape, kernel_core))
         starts = (0,) * core
-    plan.image, plan.kernel, plan.dtype = image, kernel, dtype
-    plan.core_shape, plan.starts, plan.fill, plan.rotate = core_shape, starts, fill, rotate
-    plan.rules = rules
-    plan.axes, plan.out = axes, out
+    g.dtype, g.core_shape, g.starts, g.rules = dtype, core_shape, starts, rules
+    g.fill, g.rotate, g.axes, g.names = fill, rotate, axes, names
+    g.batch = _batch_shape(image_shape[:len(image_shape) - core],
+                           kernel_shape[:len(kernel_shape) - core], names)
+    g.shape = g.batch + core_shape
+    return g
+
+
+def bind(g, image, kernel, out, workers):
+    """The Plan of geometry `g` on these arrays (shaped as `g` was made for)."""
+    plan = Plan()
+    core = len(g.core_shape)
+    if g.crop is not None:
+        image = image[g.crop]
+    plan.geometry, plan.image, plan.kernel, plan.out = g, image, kernel, out
     plan.x = plan.w = plan.target = None
-    if FAST_ROAD and image.ndim == core and kernel.ndim == core and ready(image, dtype):
+    if FAST_ROAD and not g.batch and image.ndim == core and ready(image, g.dtype):
         # What the general road below returns for these arrays, without its calls.
-        plan.batch, plan.x, plan.w = (), image[None], contiguous(kernel, dtype)[None]
-    else:
-        plan.batch = _batch_shape(image, kernel, core, names)
-        if dtype.kind != "c":
-            plan.x = stack(readable(image, dtype), plan.batch, core)
-            plan.w = kernel_stack(kernel, plan.batch, core, dtype)
-    plan.shape = plan.batch + core_shape
+        plan.x = image[None]
+        plan.w = (kernel if ready(kernel, g.dtype) else contiguous(kernel, g.dtype))[None]
+    elif g.dtype.kind != "c":
+        plan.x = stack(readable(image, g.dtype), g.batch, core)
+        plan.w = kernel_stack(kernel, g.batch, core, g.dtype)
     if out is not None:
         plan.target = _target(plan, out)
     plan.n_threads = resolve_workers(workers)
     return plan
 
 
-def _batch_shape(image, kernel, core, names):
-    lead1, lead2 = image.shape[:image.ndim - core], kernel.shape[:kernel.ndim - core]
+def build(image, kernel, dtype, starts, core_shape, rules, fill, rotate, out, workers, axes,
+          names):
+    """The Plan of one call: `geometry` bound to the arrays."""
+    return bind(geometry(image.shape, kernel.shape, dtype, starts, core_shape, rules, fill,
+                         rotate, axes, names), image, kernel, out, workers)
+
+
+def _batch_shape(lead1, lead2, names):
+    if not lead1 and not lead2:
+        return ()
     try:
         return np.broadcast_shapes(lead1, lead2)
     except ValueError:
@@ -156,7 +224,6 @@ def _batch_shape(image, kernel, core, names):
             "broadcast (each leading dimension must match or be 1)") from None
 
 
-@functools.lru_cache(maxsize=256)
 def _maps(image_shape, kernel_shape, starts, core_shape, rules):
     """Per axis index maps of the extended image, or None when every window lies inside
     (cached: calls with one geometry share their maps)."""
@@ -172,13 +239,14 @@ def _maps(image_shape, kernel_shape, starts, core_shape, rules):
 def _target(plan, out):
     """A (B, *core) view of `out` the core can write in place, or None (out overlaps an input,
     or has no such view); raises if `out` cannot receive the result at all."""
-    core = len(plan.core_shape)
-    shape = plan.shape
-    caller_shape = shape if plan.axes is None else caller_order(shape, plan.axes)
-    fast = FAST_ROAD and plan.axes is None and type(out) is np.ndarray and \
-        out.shape == shape and ready(out, plan.dtype) and out.flags.writeable
+    g = plan.geometry
+    core = len(g.core_shape)
+    shape = g.shape
+    caller_shape = shape if g.axes is None else caller_order(shape, g.axes)
+    fast = FAST_ROAD and g.axes is None and type(out) is np.ndarray and \
+        out.shape == shape and ready(out, g.dtype) and out.flags.writeable
     if not fast:
-        check_out(out, caller_shape, plan.dtype)
+        check_out(out, caller_shape, g.dtype)
     if np.may_share_memory(out, plan.image) or np.may_share_memory(out, plan.kernel):
         return None
     if fast:
@@ -186,8 +254,8 @@ def _target(plan, out):
         # own stack.
         return out[None]
     moved = out
-    if plan.axes is not None:
-        moved = np.moveaxis(out, plan.axes, range(len(shape) - core, len(shape)))
+    if g.axes is not None:
+        moved = np.moveaxis(out, g.axes, range(len(shape) - core, len(shape)))
     return writable_stack(moved, core)
 
 
