@@ -50,8 +50,7 @@ def run(plan):
         # Valid windows start inside the image: the interior starts at the first element.
         result = empty_apart(g.shape, g.dtype, plan.x,
                              0 if g.maps is None else _first_inside(plan))
-        correlate(plan.x, plan.w, _result_stack(result, plan) if g.batch else result[None],
-                  plan, g.fill)
+        correlate(plan.x, plan.w, _result_stack(result, plan), plan, g.fill)
         if g.axes is None and not (g.rotate and core == 1) and plan.out is None:
             return result  # the common call: nothing to move, reverse or copy
     if g.rotate and core == 1:
