@@ -86,6 +86,8 @@ def peer_of(face, in1, in2, **kwargs):
 def test_unknown_mode(face, mode):
     in1, in2 = image_for(face), kernel_for(face)
     raises_untouched(face, ValueError, r"\bmode\b", in1, in2, mode=mode)
+    if face.core_ndim == 1 and np.lib.NumpyVersion(np.__version__) < "2.0.0" and mode:
+        return  # numpy 1.x read a mode by its first letter, in any case; fastcorr as numpy 2
     peer_raises(ValueError, peer_of, face, in1, in2, mode=mode)
 
 

@@ -62,11 +62,16 @@ def test_scipy_suite(variant, tmp_path):
         outcomes[f"{case.get('classname')}::{case.get('name')}"] = kind
     for cls in CLASSES:
         ran = [k for k in outcomes if f".{cls}::" in k]
-        assert len(ran) >= 4, f"{cls}: only {len(ran)} tests ran\n{output}"
+        # scipy 1.15 has 3 tests in TestCorrelate2d, 1.17 more.
+        assert len(ran) >= 3, f"{cls}: only {len(ran)} tests ran\n{output}"
     assert not [k for k, v in outcomes.items() if v in ("failure", "error")], output
-    expected_xfail = variant == "plain"
-    xfailed = [k for k, v in outcomes.items() if v == "xfailed"]
-    assert bool(xfailed) == expected_xfail, f"xfailed: {xfailed}\n{output}"
+    reported = json.loads(report.read_text())
+    # Exactly the tests marked (those comparing dtypes, in the plain variant) failed, each for
+    # the documented difference (strict xfail); the scipy-dtypes variant marks none.
+    xfailed = sorted(k.rsplit(".", 1)[-1].split("[")[0] for k, v in outcomes.items()
+                     if v == "xfailed")
+    assert xfailed == sorted(reported["xfail_marked"]), f"xfailed: {xfailed}\n{output}"
+    assert variant == "plain" or not xfailed
     # fastcorr really ran in place of scipy.
-    calls = json.loads(report.read_text())["calls"]
+    calls = reported["calls"]
     assert calls.get("correlate2d", 0) > 0 and calls.get("convolve2d", 0) > 0, calls
