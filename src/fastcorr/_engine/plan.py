@@ -193,24 +193,19 @@ def bind(g, image, kernel, out, workers):
         image = image[g.crop]
     plan.geometry, plan.image, plan.kernel, plan.out = g, image, kernel, out
     plan.x = plan.w = plan.target = None
-    if FAST_ROAD and not g.batch and image.ndim == core and ready(image, g.dtype):
+    if g.dtype.kind == "c":
+        pass  # execute makes the real parts
+    elif FAST_ROAD and not g.batch and image.ndim == core and ready(image, g.dtype):
         # What the general road below returns for these arrays, without its calls.
         plan.x = image[None]
         plan.w = (kernel if ready(kernel, g.dtype) else contiguous(kernel, g.dtype))[None]
-    elif g.dtype.kind != "c":
+    else:
         plan.x = stack(readable(image, g.dtype), g.batch, core)
         plan.w = kernel_stack(kernel, g.batch, core, g.dtype)
     if out is not None:
         plan.target = _target(plan, out)
     plan.n_threads = resolve_workers(workers)
     return plan
-
-
-def build(image, kernel, dtype, starts, core_shape, rules, fill, rotate, out, workers, axes,
-          names):
-    """The Plan of one call: `geometry` bound to the arrays."""
-    return bind(geometry(image.shape, kernel.shape, dtype, starts, core_shape, rules, fill,
-                         rotate, axes, names), image, kernel, out, workers)
 
 
 def _batch_shape(lead1, lead2, names):
