@@ -2,8 +2,8 @@
 
 The compiled dispatcher picks the best path this CPU supports.  ``FASTCORR_SIMD`` forces one
 (``scalar``, ``baseline``, ``avx2``, ``avx512``, in any case): for tests, for benchmarking one
-path against another, and as an escape hatch if a path misbehaves on some CPU.  Asking for a path the CPU
-cannot run is an error here, at import, rather than a SIGILL later.
+path against another, and as an escape hatch if a path misbehaves on some CPU.  Asking for a
+path the CPU cannot run is an error here, at import, rather than a SIGILL later.
 """
 import os
 
