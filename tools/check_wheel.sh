@@ -183,7 +183,7 @@ import fastcorr
 rng = np.random.default_rng(0)
 x = rng.standard_normal((64, 80)).astype(np.float32)
 w = rng.standard_normal((5, 3)).astype(np.float32)
-got = fastcorr.correlate2d(x, w)
+got = fastcorr.correlate2d(x, w, mode="valid")
 windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), w.shape)
 want = np.einsum("ijab,ab->ij", windows, w.astype(np.float64))
 assert got.dtype == np.float32 and got.shape == (60, 78), (got.dtype, got.shape)

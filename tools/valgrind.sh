@@ -20,15 +20,15 @@ python=${PYTHON:-python}
 log=${VALGRIND_LOG:-/tmp/fastcorr-valgrind.log}
 if [ "$#" -eq 0 ]; then
     set -- \
-        "tests/test_correlate2d.py::test_shape_cases_every_path" \
+        "tests/test_dispatch.py::test_shape_cases_every_path" \
+        "tests/test_dispatch.py::test_complex_every_path" \
+        "tests/test_dispatch.py::test_1d_every_block_kind" \
         "tests/test_accuracy.py::test_inf_combinations" \
         "tests/test_accuracy.py::test_nan_does_not_leak_into_neighbouring_outputs" \
-        "tests/test_bad_input.py::test_out_layouts_are_written_correctly"
-    for t in tests/test_modes.py::test_every_path tests/test_modes.py::test_nan_inf_in_the_frame \
-             tests/test_complex.py::test_every_path tests/test_1d.py::test_every_path \
-             tests/test_1d.py::test_inf_next_to_the_window_with_leftover_taps; do
-        [ -e "$top/${t%%::*}" ] && set -- "$@" "$t"
-    done
+        "tests/test_accuracy.py::test_nan_inf_in_the_frame" \
+        "tests/test_accuracy.py::test_inf_next_to_the_window_with_leftover_taps" \
+        "tests/test_modes.py::test_every_path" \
+        "tests/test_out.py::test_out_layouts_numpy_makes_are_accepted"
 fi
 start=$(date +%s)
 cd "$top"
