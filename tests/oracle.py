@@ -318,23 +318,15 @@ def assert_within_bound(result, reference, bound, context=""):
         assert_within_bound(np.real(result), np.real(reference), bound, context + " (real)")
         assert_within_bound(np.imag(result), np.imag(reference), bound, context + " (imag)")
         return
-    ref_nan = np.isnan(reference)
-    res_nan = np.isnan(result)
-    if not np.array_equal(res_nan, ref_nan):
-        where = np.argwhere(res_nan != ref_nan)
-        raise AssertionError(
-            f"{context}: NaN mask differs from the reference at {len(where)} positions, "
-            f"first {tuple(where[0])}: result {result[tuple(where[0])]!r}, "
-            f"reference {reference[tuple(where[0])]!r}")
-    for sign in (1, -1):
-        ref_inf = reference == sign * np.inf
-        res_inf = result == sign * np.inf
-        if not np.array_equal(res_inf, ref_inf):
-            where = np.argwhere(res_inf != ref_inf)
+    for label, mask in (("NaN", np.isnan), ("+Inf", lambda a: a == np.inf),
+                        ("-Inf", lambda a: a == -np.inf)):
+        differ = mask(result) != mask(reference)
+        if differ.any():
+            where = tuple(np.argwhere(differ)[0])
             raise AssertionError(
-                f"{context}: {'+' if sign > 0 else '-'}Inf mask differs from the reference at "
-                f"{len(where)} positions, first {tuple(where[0])}: result "
-                f"{result[tuple(where[0])]!r}, reference {reference[tuple(where[0])]!r}")
+                f"{context}: {label} mask differs from the reference at {int(differ.sum())} "
+                f"positions, first {where}: result {result[where]!r}, reference "
+                f"{reference[where]!r}")
     finite = np.isfinite(reference)
     err = np.abs(result[finite].astype(reference.dtype) - reference[finite])
     allowed = np.broadcast_to(np.asarray(bound), reference.shape)[finite]

@@ -272,3 +272,26 @@ def test_boundary_aliases(face):
         np.testing.assert_array_equal(face(image, kernel, "same", alias),
                                       face(image, kernel, "same", name))
         check(face, image, kernel, np.float64, "full", alias)
+
+
+# ----------------------------------------------------------------------------- boundary rules
+@pytest.mark.parametrize("rule, pad_mode", [("wrap", "wrap"), ("symm", "symmetric"),
+                                            ("mirror", "reflect"), ("nearest", "edge"),
+                                            ("fill", "constant"), ("none", "constant")])
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_boundary_rules_extend_as_numpy_pad(rule, pad_mode, n):
+    """Every rule of the engine's boundary module (the faces' modes map onto them) extends an
+    axis as np.pad's mode of the same extension does, however far outside the input (kernels
+    larger than the image read positions several periods away); -1 stands for the fill value,
+    both through the vectorised path (long ends) and the per-position one (short ends)."""
+    from fastcorr._engine import boundary
+
+    for before, after in ((3, 2), (70, 90), (2 * n + 1, 0)):
+        positions = np.arange(n)
+        pad = {"constant_values": -1} if pad_mode == "constant" else {}
+        expected = np.pad(positions, (before, after), mode=pad_mode, **pad)
+        boundary.index_map.cache_clear()
+        got = boundary.index_map(-before, n + after, n, rule)
+        assert np.array_equal(got, expected), (rule, n, before, after, got, expected)
+        assert [boundary.position(i, n, rule) for i in range(-before, n + after)] == \
+            expected.tolist()
