@@ -235,18 +235,6 @@ cdef int _check_strides(str who, const Py_ssize_t *xs, const Py_ssize_t *ys, int
 
 
 # ----------------------------------------------------------------------------- correlation
-def correlate_valid(x, w, out, int n_threads, bint rotate=False):
-    """out = valid correlation of the 2-D x with the 2-D w, on n_threads threads (rotated by
-    180 degrees if `rotate`).
-
-    x and out may have any row stride (a sub-array of a larger image, overlapping rows of a
-    strided view of a 1-D signal) but their columns must be unit-stride, which is what the
-    kernels' vector loads and stores assume; w is C-contiguous.  out must not overlap x or w
-    (the caller computes into a temporary when it would).
-    """
-    correlate_valid_batch(x[None], w[None], out[None], n_threads, rotate)
-
-
 def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
                           floating[:, :, :] out, int n_threads, bint rotate=False):
     """out[i] = valid correlation of x[i] with w[i] (or with w[0] for every i if len(w) == 1),
@@ -254,8 +242,11 @@ def correlate_valid_batch(const floating[:, :, :] x, const floating[:, :, ::1] w
     kernel stores each tile's columns reversed and _tile_unit its rows upwards, so no second
     pass over the output is needed.
 
-    Layout rules as correlate_valid, per image; images may sit at any stride from each other.
-    One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
+    x and out may have any row stride (a sub-array of a larger image, overlapping rows of a
+    strided view of a 1-D signal) but their columns must be unit-stride, which is what the
+    kernels' vector loads and stores assume; w is C-contiguous.  out must not overlap x or w
+    (the caller computes into a temporary when it would).  Images may sit at any stride from
+    each other.  One parallel loop covers (image, tile) pairs, so a stack of small images keeps every thread
     busy where one image alone would not.
     """
     cdef Py_ssize_t n_img = x.shape[0], kh = w.shape[1], kw = w.shape[2]

@@ -28,9 +28,6 @@ import functools
 
 import numpy as np
 
-RULES = ("fill", "wrap", "symm", "mirror", "nearest", "none")
-
-
 def position(i, n, rule):
     """The input position that position `i` of an axis of length `n` takes its value from
     (-1: the fill value), in Python integers."""
