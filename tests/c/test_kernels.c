@@ -115,9 +115,57 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
 DEFINE_CHECK1D(float, f32, FLT_EPSILON)
 DEFINE_CHECK1D(double, f64, DBL_EPSILON)
 
+/* The L1 geometry read once, and the aliasing rule on geometries set by hand. */
+static void check_l1_rule(void)
+{
+    const fc_l1_geometry *g = fc_l1();
+    printf("L1d: %d bytes, %d-way, %d-byte lines, %d sets (source %d)\n", g->size_bytes, g->ways,
+           g->line_bytes, g->sets, g->source);
+    if (g->ways < 1 || g->line_bytes < 16 || g->sets < 1 ||
+        g->size_bytes != g->ways * g->sets * g->line_bytes) {
+        printf("FAIL implausible L1 geometry\n");
+        failures++;
+    }
+    if (fc_l1_alias.ways != g->ways || fc_l1_alias.way_bytes != g->sets * g->line_bytes ||
+        fc_l1_alias.line_bytes != g->line_bytes) {
+        printf("FAIL fc_l1_alias does not match the geometry read\n");
+        failures++;
+    }
+    const fc_l1_alias_geometry saved = fc_l1_alias;
+    static const struct {
+        int ways, way_bytes;
+        ptrdiff_t rows, kh, row_bytes, expect;
+    } cases[] = {
+        {8, 4096, 5, 4, 4096, 5},     /* 8 rows fit 8 ways */
+        {8, 4096, 5, 5, 4096, 3},     /* 9 do not */
+        {8, 4096, 5, 5, 8192, 3},
+        {8, 4096, 5, 5, -4096, 3},    /* bottom-up rows */
+        {8, 4096, 5, 5, 4096 - 8, 3}, /* starts 8 bytes apart: 64 over 9 rows */
+        {8, 4096, 5, 5, 4096 + 16, 5},
+        {8, 4096, 5, 5, 4096 + 64, 5},
+        {8, 4096, 5, 5, 2048, 5},
+        {12, 4096, 8, 5, 8192, 8},    /* 12 rows fit 12 ways */
+        {12, 4096, 8, 6, 8192, 3},
+        {8, 8192, 5, 5, 4096, 5},     /* 4 KiB apart is half a way here */
+        {8, 8192, 5, 5, 8192, 3},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fc_l1_alias.ways = cases[i].ways;
+        fc_l1_alias.way_bytes = cases[i].way_bytes;
+        fc_l1_alias.line_bytes = 64;
+        const ptrdiff_t got = fc_small_band_rows(cases[i].rows, 3, cases[i].kh, cases[i].row_bytes);
+        if (got != cases[i].expect && failures++ < 10)
+            printf("FAIL fc_small_band_rows(%td, 3, %td, %td) with %d ways of %d bytes: %td, "
+                   "expected %td\n", cases[i].rows, cases[i].kh, cases[i].row_bytes,
+                   cases[i].ways, cases[i].way_bytes, got, cases[i].expect);
+    }
+    fc_l1_alias = saved;
+}
+
 int main(void)
 {
     int tested = 0;
+    check_l1_rule();
     for (int i = 0; i < fc_n_compiled(); i++) {
         const fc_kernel_table *t = fc_compiled(i);
         if (fc_cpu_supports(t->name) != 1) {
@@ -147,14 +195,22 @@ int main(void)
             check_f64(t, 2, 5, 40, 33, special, 0, 0);
             cases += 4;
         }
-        /* Rows 4 KiB apart, as in power-of-two-wide images. */
-        for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
-            for (ptrdiff_t k = 1; k <= 9; k += 2) {
-                const ptrdiff_t cols = 3 + 29 * (k & 3);
-                check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), (int)(k & 2), 1024);
-                check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), (int)(rows & 2), 512);
-                cases += 2;
-            }
+        /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
+         * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
+         * band crowds, so both small blocks run whatever the L1 here. */
+        const fc_l1_alias_geometry here = fc_l1_alias;
+        const fc_l1_alias_geometry l1s[] = {here, {8, 4096, 64}, {1 << 20, 4096, 64}};
+        for (size_t j = 0; j < sizeof(l1s) / sizeof(l1s[0]); j++) {
+            fc_l1_alias = l1s[j];
+            for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
+                for (ptrdiff_t k = 1; k <= 9; k += 2) {
+                    const ptrdiff_t cols = 3 + 29 * (k & 3);
+                    check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), (int)(k & 2), 1024);
+                    check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), (int)(rows & 2), 512);
+                    cases += 2;
+                }
+        }
+        fc_l1_alias = here;
         printf("%s (%s): %d cases\n", t->name, t->description, cases);
         tested++;
     }

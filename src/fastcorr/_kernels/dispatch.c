@@ -6,20 +6,24 @@
 
 #include <string.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h> /* sysconf, and glibc's _SC_LEVEL1_DCACHE_* */
+#endif
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define FC_X86 1
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-static void fc_cpuid(int leaf, int sub, unsigned r[4])
+static void fc_cpuid(unsigned leaf, unsigned sub, unsigned r[4])
 {
     int regs[4];
-    __cpuidex(regs, leaf, sub);
+    __cpuidex(regs, (int)leaf, (int)sub);
     for (int i = 0; i < 4; i++) r[i] = (unsigned)regs[i];
 }
 static unsigned long long fc_xgetbv0(void) { return _xgetbv(0); }
 #else
 #include <cpuid.h>
-static void fc_cpuid(int leaf, int sub, unsigned r[4])
+static void fc_cpuid(unsigned leaf, unsigned sub, unsigned r[4])
 {
     r[0] = r[1] = r[2] = r[3] = 0;
     __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
@@ -56,6 +60,97 @@ static int fc_has_avx512f(void)
     return (fc_xgetbv0() & 0xe6) == 0xe6; /* opmask, ZMM_Hi256 and Hi16_ZMM state too */
 }
 #endif
+
+/* ---------------------------------------------------------------------- L1 data cache geometry */
+
+fc_l1_alias_geometry fc_l1_alias = {FC_L1_DEFAULT_WAYS, FC_L1_DEFAULT_SIZE / FC_L1_DEFAULT_WAYS,
+                                    FC_L1_DEFAULT_LINE};
+
+/* Fills g if the numbers make a cache (a hypervisor may pass on zeros or nonsense); 0 if not. */
+static int fc_l1_set(fc_l1_geometry *g, long long ways, long long line, long long sets, int source)
+{
+    const long long size = ways * line * sets;
+    if (ways < 1 || sets < 1 || line < 16 || line > 4096 || (line & (line - 1)) != 0 ||
+        size > (64LL << 20))
+        return 0;
+    g->size_bytes = (int)size;
+    g->ways = (int)ways;
+    g->line_bytes = (int)line;
+    g->sets = (int)sets;
+    g->source = source;
+    return 1;
+}
+
+#if defined(FC_X86)
+/* The level-1 data cache among the subleaves of a deterministic cache parameters leaf (Intel's
+ * 4 and AMD's 0x8000001D share the layout); 0 if it lists none. */
+static int fc_l1_from_cpuid(unsigned leaf, int source, fc_l1_geometry *g)
+{
+    for (unsigned sub = 0; sub < 64; sub++) {
+        unsigned r[4];
+        fc_cpuid(leaf, sub, r);
+        const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
+        if (type == 0) break; /* no more caches */
+        if (type != 1 || level != 1) continue;
+        const long long ways = (long long)(r[1] >> 22) + 1;
+        const long long partitions = (long long)((r[1] >> 12) & 0x3ff) + 1;
+        const long long line = (long long)(r[1] & 0xfff) + 1;
+        const long long sets = (long long)r[2] + 1;
+        /* Lines that share a tag (partitions, 1 on every L1 known) count as one longer line for
+         * the set index. */
+        if ((r[0] >> 9) & 1) /* fully associative: one set holds every line */
+            return fc_l1_set(g, ways * sets, partitions * line, 1, source);
+        return fc_l1_set(g, ways, partitions * line, sets, source);
+    }
+    return 0;
+}
+#endif
+
+static void fc_l1_read(fc_l1_geometry *g)
+{
+#if defined(FC_X86)
+    unsigned r[4];
+    fc_cpuid(0, 0, r);
+    if (r[0] >= 4 && fc_l1_from_cpuid(4, FC_L1_FROM_CPUID_4, g)) return;
+    fc_cpuid(0x80000000u, 0, r);
+    if (r[0] >= 0x8000001Du) {
+        fc_cpuid(0x80000001u, 0, r);
+        if (((r[2] >> 22) & 1) &&
+            fc_l1_from_cpuid(0x8000001Du, FC_L1_FROM_CPUID_8000001D, g))
+            return;
+    }
+#endif
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL1_DCACHE_ASSOC) && \
+    defined(_SC_LEVEL1_DCACHE_LINESIZE)
+    {
+        /* glibc answers 0 (or -1) where it does not know: the default stands in then. */
+        const long size = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+        const long ways = sysconf(_SC_LEVEL1_DCACHE_ASSOC);
+        const long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+        if (size > 0 && ways > 0 && line > 0 && size % (ways * line) == 0 &&
+            fc_l1_set(g, ways, line, size / (ways * line), FC_L1_FROM_SYSCONF))
+            return;
+    }
+#endif
+    fc_l1_set(g, FC_L1_DEFAULT_WAYS, FC_L1_DEFAULT_LINE,
+              FC_L1_DEFAULT_SIZE / (FC_L1_DEFAULT_WAYS * FC_L1_DEFAULT_LINE), FC_L1_FROM_DEFAULT);
+}
+
+/* Read on the first call, which fc_select makes at import with the GIL held, so no two threads
+ * race to fill it. */
+const fc_l1_geometry *fc_l1(void)
+{
+    static fc_l1_geometry geometry;
+    static int done = 0;
+    if (!done) {
+        fc_l1_read(&geometry);
+        fc_l1_alias.ways = geometry.ways;
+        fc_l1_alias.way_bytes = geometry.size_bytes / geometry.ways;
+        fc_l1_alias.line_bytes = geometry.line_bytes;
+        done = 1;
+    }
+    return &geometry;
+}
 
 /* Compiled paths in order of preference, best last. */
 static const fc_kernel_table *const fc_tables[] = {
@@ -96,6 +191,7 @@ int fc_cpu_supports(const char *name)
 
 int fc_select(const char *name)
 {
+    fc_l1(); /* before any kernel of the chosen path can run: they read fc_l1_alias */
     if (name == NULL) {
         for (int i = FC_N_TABLES - 1; i >= 0; i--) {
             if (fc_cpu_supports(fc_tables[i]->name) == 1) {

@@ -66,24 +66,64 @@ typedef struct {
     int small_block_rows_aliased; /* ... and of its variant for rows that alias in L1 */
 } fc_kernel_table;
 
+/* The L1 data cache of the CPU this process runs on, as fc_l1() reads it once: from cpuid's
+ * deterministic cache parameters (Intel leaf 4, AMD leaf 0x8000001D), else from sysconf where the
+ * C library has the _SC_LEVEL1_DCACHE_* names (glibc), else the FC_L1_DEFAULT_* geometry.
+ * size_bytes == ways * sets * line_bytes; a fully associative cache is reported as one set of
+ * size/line ways, which no band ever crowds. */
+enum {
+    FC_L1_FROM_DEFAULT = 0,
+    FC_L1_FROM_CPUID_4 = 1,         /* Intel */
+    FC_L1_FROM_CPUID_8000001D = 2,  /* AMD (topology extensions) */
+    FC_L1_FROM_SYSCONF = 3
+};
+typedef struct {
+    int size_bytes, ways, line_bytes, sets;
+    int source; /* FC_L1_FROM_* */
+} fc_l1_geometry;
+const fc_l1_geometry *fc_l1(void);
+
+/* The geometry assumed where none can be read: the 32 KiB, 8-way L1D with 64-byte lines of x86
+ * cores from Haswell and Zen through Skylake-SP and Zen 4. */
+#define FC_L1_DEFAULT_SIZE (32 * 1024)
+#define FC_L1_DEFAULT_WAYS 8
+#define FC_L1_DEFAULT_LINE 64
+
+/* The part of the geometry fc_small_band_rows reads, once per tile.  dispatch.c defines it with
+ * the default geometry's values, and fc_l1() (which fc_select, and so fc_active, calls before
+ * any path is chosen) sets it from the geometry it reads; a kernel never sees it unset. */
+typedef struct {
+    int ways;       /* lines one set holds */
+    int way_bytes;  /* size / ways = sets * line: addresses this far apart share a set */
+    int line_bytes;
+} fc_l1_alias_geometry;
+extern fc_l1_alias_geometry fc_l1_alias;
+
+/* Input rows whose starts, modulo the way size, lie within this many cache lines of one another
+ * crowd the same sets. */
+#define FC_ALIAS_NEAR_LINES 2
+
 /* Output rows of a small-kernel band (see fc_sblock in corr_tmpl.h) for a kh-row kernel whose
  * input rows are row_bytes apart: `rows`, or `rows_aliased` when the rows + kh - 1 input rows a
- * band reads would crowd into the same L1 sets.  The L1 caches of the CPUs these paths run on
- * (x86 since Haswell and Zen) map addresses 4 KiB apart to one set of 8 (or 12) ways, so in an
- * image whose rows are a multiple of 4 KiB long (a power-of-two width) all of a block's input
- * rows share one set, and past 8 of them they evict each other within every block: at float32
- * 2048 x 2048, K=5, the 9 rows of the 5-row block ran at 64-67 GFLOP/s on one AVX2 thread
- * against 76-81 with rows 64 bytes longer.  The kernel and the core's tile planner both ask
+ * band reads would crowd into the same L1 sets.  An L1 of `ways` ways maps addresses one way
+ * size apart (4 KiB on x86 since Haswell and Zen: 32 KiB / 8 ways, and 48 KiB / 12 ways on Ice
+ * Lake, Sapphire Rapids and Zen 5) to the same set, so in an image whose rows are a multiple of
+ * the way size long (a power-of-two width) all of a block's input rows share sets, and past
+ * `ways` of them they evict each other within every block: at float32 2048 x 2048, K=5, the 9
+ * rows of AVX2's 5-row block ran at 64-67 GFLOP/s on one thread of an 8-way, 32 KiB L1 against
+ * 76-81 with rows 64 bytes longer.  The ways and the way size are this CPU's (fc_l1_alias); the
+ * switch was measured only on that 8-way L1.  The kernel and the core's tile planner both ask
  * this function, so bands and tiles agree. */
 static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliased, ptrdiff_t kh,
                                            ptrdiff_t row_bytes)
 {
-    enum { WAY_BYTES = 4096, WAYS = 8, LINE = 64 };
-    const ptrdiff_t n = rows + kh - 1;
-    ptrdiff_t gap = (row_bytes < 0 ? -row_bytes : row_bytes) % WAY_BYTES;
-    if (gap > WAY_BYTES / 2) gap = WAY_BYTES - gap;
-    /* Crowded: the n rows' starts fall within two cache lines of one another, modulo a way. */
-    return n > WAYS && (n - 1) * gap < 2 * LINE ? rows_aliased : rows;
+    const ptrdiff_t n = rows + kh - 1, way = fc_l1_alias.way_bytes;
+    if (n <= fc_l1_alias.ways) return rows;
+    ptrdiff_t gap = (row_bytes < 0 ? -row_bytes : row_bytes) % way;
+    if (gap > way / 2) gap = way - gap;
+    /* Crowded: the n rows' starts fall within FC_ALIAS_NEAR_LINES lines of one another. */
+    return (n - 1) * gap < FC_ALIAS_NEAR_LINES * (ptrdiff_t)fc_l1_alias.line_bytes ? rows_aliased
+                                                                                   : rows;
 }
 
 /* The L2 budget of one thread's working set, in bytes: the core sizes two things to it.  Tiles
