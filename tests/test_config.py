@@ -1,6 +1,7 @@
-"""What this build is: show_config()'s printed report and dict form, and
-``python -m fastcorr --version``.  (That workers=None follows OpenMP's current thread count is
-in test_workers.py.)"""
+"""What this build is: show_config()'s printed report and dict form (with the L1 geometry read
+at import), and ``python -m fastcorr --version``.  (That workers=None follows OpenMP's current
+thread count is in test_workers.py.)"""
+import glob
 import os
 import subprocess
 import sys
@@ -8,7 +9,9 @@ import sys
 import pytest
 
 import fastcorr
-from fastcorr import _dispatch
+from fastcorr import _core, _dispatch
+
+L1_SOURCES = {"cpuid leaf 4", "cpuid leaf 0x8000001D", "sysconf", "default"}
 
 
 def test_show_config_prints_report(capsys, simd_path):
@@ -25,6 +28,11 @@ def test_show_config_prints_report(capsys, simd_path):
     for name in unsupported:
         line = next(ln for ln in text.splitlines() if ln.split() and ln.split()[0] == name)
         assert "not supported" in line
+    cache = [ln for ln in text.splitlines() if ln.startswith("L1 data cache:")]
+    assert len(cache) == 1, text
+    l1 = _core.l1_geometry()
+    assert f"{l1['ways']}-way" in cache[0] and f"({l1['source']})" in cache[0], cache[0]
+    assert f"{simd_path}'s small-kernel block" in text
 
 
 def test_show_config_stdout_mode_explicit(capsys):
@@ -35,7 +43,7 @@ def test_show_config_stdout_mode_explicit(capsys):
 def test_show_config_dicts(capsys):
     cfg = fastcorr.show_config(mode="dicts")
     assert capsys.readouterr().out == ""  # dict mode does not print
-    assert set(cfg) == {"fastcorr", "simd", "openmp"}
+    assert set(cfg) == {"fastcorr", "simd", "openmp", "cache"}
     assert cfg["fastcorr"]["version"] == fastcorr.__version__
 
     simd = cfg["simd"]
@@ -68,6 +76,61 @@ def test_show_config_dicts(capsys):
     assert omp["num_procs"] >= 1
     if sys.platform.startswith("linux"):
         assert omp["library"] and os.path.exists(omp["library"])
+
+    cache = cfg["cache"]
+    assert set(cache) == {"size_bytes", "ways", "line_bytes", "sets", "way_bytes", "source",
+                          "near_lines", "aliased_from_kh"}
+    assert cache["source"] in L1_SOURCES
+    assert min(cache["size_bytes"], cache["ways"], cache["sets"], cache["near_lines"]) >= 1
+    assert cache["line_bytes"] >= 16
+    assert cache["size_bytes"] == cache["ways"] * cache["sets"] * cache["line_bytes"]
+    assert cache["way_bytes"] == cache["sets"] * cache["line_bytes"]
+    info = simd["paths"][simd["selected"]]
+    kh = cache["aliased_from_kh"]
+    if kh is None:
+        # No kernel height the small block serves reads more rows than the L1 has ways, or the
+        # path has no aliased-rows shape.
+        assert (info["small_block_rows"] + info["small_kernel_rows"] - 1 <= cache["ways"]
+                or info["small_block_rows"] == info["small_block_rows_aliased"]), (info, cache)
+    else:
+        # The first height whose band reads more rows than the L1 has ways.
+        rows = info["small_block_rows"]
+        assert 1 <= kh <= info["small_kernel_rows"]
+        assert rows + kh - 1 > cache["ways"] and (kh == 1 or rows + kh - 2 <= cache["ways"])
+
+
+def _sysfs_l1_data_cache():
+    """{size_bytes, ways, line_bytes, sets} of cpu0's level-1 data cache as Linux reports it
+    in /sys, or None where it does not."""
+    for index in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
+        def read(name):
+            with open(os.path.join(index, name)) as f:
+                return f.read().strip()
+        try:
+            if read("level") != "1" or read("type") != "Data":
+                continue
+            size = read("size")
+            scale = {"K": 1024, "M": 1024 ** 2}.get(size[-1], 1)
+            return {"size_bytes": int(size.rstrip("KM")) * scale,
+                    "ways": int(read("ways_of_associativity")),
+                    "line_bytes": int(read("coherency_line_size")),
+                    "sets": int(read("number_of_sets"))}
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def test_l1_geometry_matches_linux_sysfs():
+    """The geometry read with cpuid (or sysconf) is the one the Linux kernel reports."""
+    sysfs = _sysfs_l1_data_cache()
+    if sysfs is None:
+        pytest.skip("no level-1 data cache in /sys/devices/system/cpu/cpu0/cache")
+    l1 = _core.l1_geometry()
+    if l1["source"] == "default":
+        pytest.skip("the L1 geometry could not be read here; the default is in use")
+    if sysfs["ways"] == 0:  # fully associative: fastcorr calls it one set of every line
+        sysfs["ways"], sysfs["sets"] = sysfs["size_bytes"] // sysfs["line_bytes"], 1
+    assert {key: l1[key] for key in sysfs} == sysfs
 
 
 def test_show_config_dicts_on_x86_describe_lane_counts():

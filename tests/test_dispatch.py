@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import fastcorr
-from fastcorr import _dispatch
+from fastcorr import _core, _dispatch
 from faces import CORRELATE, CORRELATE2D, FACES, FACES_1D, FACES_2D, check, dtype_id, \
     random_array
 
@@ -330,14 +330,61 @@ def test_output_size_sweep(simd_path, dtype):
                   context=f"[simd={simd_path}, out {oh}x{ow}]")
 
 
+# An 8-way L1 of 4 KiB ways (x86 from Haswell and Zen through Skylake-SP and Zen 4), where the
+# aliased-rows switch was measured: there every path with such a block uses it from kh = 5
+# (AVX2's 5 rows) or kh = 2 (AVX-512's 8).
+L1_8_WAY = (8, 4096, 64)
+
+
+@pytest.fixture(params=["this CPU", "8-way"], ids=lambda g: f"L1={g}")
+def l1_rule(request):
+    """The aliasing rule on this CPU's L1, and on an 8-way L1 of 4 KiB ways set in its place, so
+    both small blocks of every path run on any machine (on a 12-way L1, AVX2's never switches).
+    Yields (ways, way_bytes, line_bytes)."""
+    if request.param == "this CPU":
+        l1 = _core.l1_geometry()
+        yield l1["ways"], l1["way_bytes"], l1["line_bytes"]
+        return
+    previous = _core._set_l1_alias(*L1_8_WAY)
+    try:
+        yield L1_8_WAY
+    finally:
+        _core._set_l1_alias(*previous)
+
+
+def test_small_band_rule_follows_the_l1(l1_rule):
+    """fc_small_band_rows, as the core's tile planner asks it: on row strides a multiple of the
+    way size a small-kernel band switches to the aliased-rows block exactly when it reads more
+    input rows than the L1 has ways; rows one cache line longer spread over the sets and never
+    switch; kernels taller than the small block's limit keep the main block."""
+    ways, way, _line = l1_rule
+    switched = 0
+    for info in _core.compiled_paths():
+        name, rows = info["name"], info["small_block_rows"]
+        aliased = info["small_block_rows_aliased"]
+        for kh in range(1, info["small_kernel_rows"] + 1):
+            expected = aliased if rows + kh - 1 > ways else rows
+            for stride in (way, 2 * way, 4 * way, -way):
+                assert _core.small_band_rows(name, kh, stride) == expected, (name, kh, stride)
+            assert _core.small_band_rows(name, kh, way + 64) == rows, (name, kh)
+            assert _core.small_band_rows(name, kh, 3 * way + 64 * 5) == rows, (name, kh)
+            switched += expected != rows
+        kh = info["small_kernel_rows"] + 1
+        assert _core.small_band_rows(name, kh, way) == min(kh, info["block_rows"]), name
+    if l1_rule == L1_8_WAY and any(p["small_block_rows"] != p["small_block_rows_aliased"]
+                                   for p in _core.compiled_paths()):
+        assert switched  # the rule does switch somewhere
+
+
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 @pytest.mark.parametrize("kh", [4, 5, 6], ids=lambda k: f"kh={k}")
-def test_rows_a_multiple_of_4kib_apart(simd_path, dtype, kh):
+def test_rows_a_multiple_of_4kib_apart(simd_path, dtype, kh, l1_rule):
     """Input rows a multiple of 4 KiB apart (power-of-two widths, and a narrower view of such
-    rows) switch kernels of 5 and 6 rows to the small block that reads fewer input rows, in the
-    kernel's bands and the core's tiles alike (fc_small_band_rows); 4 rows stay on the usual
-    block.  Output heights leave every remainder of either block's bands, in one tile and in
-    several."""
+    rows) switch a small-kernel band whose input rows outnumber the L1's ways to the small
+    block that reads fewer rows, in the kernel's bands and the core's tiles alike
+    (fc_small_band_rows): on the 8-way L1 AVX2's 5-row block switches at kh = 5 and 6 and not
+    at 4, AVX-512's 8-row block at all three; on a 12-way L1 only AVX-512's, at kh = 6.  Output
+    heights leave every remainder of either block's bands, in one tile and in several."""
     rng = np.random.default_rng(kh)
     width = 4096 // np.dtype(dtype).itemsize
     for oh in (1, 2, 3, 4, 7, 8, 100, 101):

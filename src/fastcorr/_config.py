@@ -1,5 +1,6 @@
 """show_config(): what this build of fastcorr is and what it runs on."""
 import sys
+import textwrap
 
 from . import _core, _dispatch
 from ._version import __version__
@@ -16,6 +17,46 @@ def _loaded_openmp_library():
     except OSError:
         pass
     return None
+
+
+def _kib(n):
+    return f"{n // 1024} KiB" if n % 1024 == 0 else f"{n} bytes"
+
+
+def _cache(path):
+    """The L1 geometry, and from which kernel height `path`'s small-kernel block switches to its
+    aliased-rows shape on rows a multiple of the way size apart (None: at none)."""
+    cache = _core.l1_geometry()
+    info = next(p for p in _core.compiled_paths() if p["name"] == path)
+    cache["near_lines"] = _core.ALIAS_NEAR_LINES
+    cache["aliased_from_kh"] = next(
+        (kh for kh in range(1, info["small_kernel_rows"] + 1)
+         if _core.small_band_rows(path, kh, cache["way_bytes"]) != info["small_block_rows"]),
+        None)
+    return cache
+
+
+def _cache_lines(cache, path, info):
+    """show_config's report of the L1 and of what the aliasing rule selects on `path`."""
+    way = _kib(cache["way_bytes"])
+    lines = [f"L1 data cache: {_kib(cache['size_bytes'])}, {cache['ways']}-way, "
+             f"{cache['line_bytes']}-byte lines, {way} per way ({cache['source']})"]
+    rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
+    if rows == aliased:
+        return lines + [f"  {path}'s small-kernel block ({rows} rows) has no aliased-rows shape"]
+    rule = (f"a band reads more than {cache['ways']} input rows that start within "
+            f"{cache['near_lines']} lines of each other modulo {way}")
+    if cache["aliased_from_kh"] is None:
+        most = rows + info["small_kernel_rows"] - 1
+        text = (f"{path}'s small-kernel block ({rows} rows) would switch to its aliased-rows "
+                f"shape ({aliased} rows) when {rule}; its bands read at most {most}, so it "
+                f"never does on this CPU")
+    else:
+        text = (f"{path}'s small-kernel block ({rows} rows) switches to its aliased-rows shape "
+                f"({aliased} rows) when {rule}: kh >= {cache['aliased_from_kh']} on rows a "
+                f"multiple of {way} long (power-of-two widths)")
+    return lines + textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ",
+                                 break_on_hyphens=False)
 
 
 def _config():
@@ -40,11 +81,12 @@ def _config():
             "max_threads": max_threads,
             "num_procs": procs,
         },
+        "cache": _cache(_dispatch.active()),
     }
 
 
 def show_config(mode="stdout"):
-    """Show the version, the SIMD paths and the OpenMP runtime fastcorr uses.
+    """Show the version, the SIMD paths, the OpenMP runtime and the L1 cache fastcorr uses.
 
     Parameters
     ----------
@@ -54,16 +96,26 @@ def show_config(mode="stdout"):
     Returns
     -------
     dict or None
-        With ``mode='dicts'``: ``{'fastcorr': {...}, 'simd': {...}, 'openmp': {...}}`` where
-        ``simd`` holds the paths compiled in, those this CPU supports, the one selected and
-        whether ``FASTCORR_SIMD`` forced it, and ``openmp`` the runtime, its version date
-        (``_OPENMP``) and its current thread count.  Otherwise None.
+        With ``mode='dicts'``: ``{'fastcorr': {...}, 'simd': {...}, 'openmp': {...},
+        'cache': {...}}`` where ``simd`` holds the paths compiled in, those this CPU supports,
+        the one selected and whether ``FASTCORR_SIMD`` forced it; ``openmp`` the runtime, its
+        version date (``_OPENMP``) and its current thread count; and ``cache`` the L1 data
+        cache geometry read at import (``size_bytes``, ``ways``, ``line_bytes``, ``sets``,
+        ``way_bytes``, ``source``: ``'cpuid leaf 4'``, ``'cpuid leaf 0x8000001D'``,
+        ``'sysconf'`` or ``'default'``), with ``near_lines`` (input rows whose starts lie
+        within that many lines of one another, modulo ``way_bytes``, share sets) and
+        ``aliased_from_kh``: the smallest kernel height at which the selected path's
+        small-kernel block switches to its aliased-rows shape on rows a multiple of
+        ``way_bytes`` apart (None if at none).  Otherwise None.
 
     Examples
     --------
     >>> import fastcorr
     >>> cfg = fastcorr.show_config(mode="dicts")
     >>> cfg["simd"]["selected"] in cfg["simd"]["supported"]
+    True
+    >>> l1 = cfg["cache"]
+    >>> l1["size_bytes"] == l1["ways"] * l1["sets"] * l1["line_bytes"]
     True
     """
     if mode not in ("stdout", "dicts"):
@@ -90,5 +142,6 @@ def show_config(mode="stdout"):
     ]
     if omp["library"]:
         lines.append(f"  library: {omp['library']}")
+    lines += _cache_lines(cfg["cache"], simd["selected"], simd["paths"][simd["selected"]])
     print("\n".join(lines))
     return None

@@ -42,6 +42,18 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int small_kernel_rows
         int small_block_rows
         int small_block_rows_aliased
+    ctypedef struct fc_l1_geometry:
+        int size_bytes, ways, line_bytes, sets, source
+    const fc_l1_geometry *fc_l1()
+    ctypedef struct fc_l1_alias_geometry:
+        int ways, way_bytes, line_bytes
+    fc_l1_alias_geometry fc_l1_alias
+    enum:
+        FC_L1_FROM_DEFAULT
+        FC_L1_FROM_CPUID_4
+        FC_L1_FROM_CPUID_8000001D
+        FC_L1_FROM_SYSCONF
+        FC_ALIAS_NEAR_LINES
     Py_ssize_t fc_small_band_rows(Py_ssize_t rows, Py_ssize_t rows_aliased, Py_ssize_t kh,
                                   Py_ssize_t row_bytes)
     size_t fc_scratch_elems(Py_ssize_t kw)
@@ -134,6 +146,71 @@ def select_path(name):
 
 def active_path():
     return fc_active().name.decode()
+
+
+# ----------------------------------------------------------------------------- L1 geometry
+fc_l1()  # read once, before any kernel runs (fc_select reads it too)
+
+_L1_SOURCES = {
+    FC_L1_FROM_CPUID_4: "cpuid leaf 4",
+    FC_L1_FROM_CPUID_8000001D: "cpuid leaf 0x8000001D",
+    FC_L1_FROM_SYSCONF: "sysconf",
+    FC_L1_FROM_DEFAULT: "default",
+}
+
+# Rows whose starts lie within this many cache lines of one another, modulo the way size, crowd
+# the same L1 sets (see fc_small_band_rows).
+ALIAS_NEAR_LINES = FC_ALIAS_NEAR_LINES
+
+
+def l1_geometry():
+    """The L1 data cache geometry read at import (fc_l1): a dict with `size_bytes`, `ways`,
+    `line_bytes`, `sets`, `way_bytes` (the distance at which addresses share a set) and
+    `source` ('cpuid leaf 4', 'cpuid leaf 0x8000001D', 'sysconf' or 'default')."""
+    cdef const fc_l1_geometry *g = fc_l1()
+    return {
+        "size_bytes": g.size_bytes,
+        "ways": g.ways,
+        "line_bytes": g.line_bytes,
+        "sets": g.sets,
+        "way_bytes": g.sets * g.line_bytes,
+        "source": _L1_SOURCES[g.source],
+    }
+
+
+cdef inline Py_ssize_t _band_rows(const fc_kernel_table *t, Py_ssize_t kh,
+                                  Py_ssize_t row_bytes) noexcept nogil:
+    """Output rows of the bands t's kernel cuts for a kh-row kernel whose input rows are
+    row_bytes apart: for kernels of at most small_kernel_rows rows, the small block's rows
+    (fewer where input rows alias in L1), else min(kh, block_rows)."""
+    if kh <= t.small_kernel_rows:
+        return fc_small_band_rows(t.small_block_rows, t.small_block_rows_aliased, kh, row_bytes)
+    return min(kh, <Py_ssize_t>t.block_rows)
+
+
+def small_band_rows(str path, Py_ssize_t kh, Py_ssize_t row_bytes):
+    """Output rows of the bands the named path's kernel (and the tile planner) uses for a
+    kh-row kernel whose input rows are row_bytes apart, on this CPU's L1: its small block's
+    `small_block_rows`, or `small_block_rows_aliased` where the rows crowd the L1 sets, for
+    kh <= `small_kernel_rows`; min(kh, `block_rows`) for taller kernels."""
+    cdef int i
+    for i in range(fc_n_compiled()):
+        if fc_compiled(i).name.decode() == path:
+            return _band_rows(fc_compiled(i), kh, row_bytes)
+    raise ValueError(f"{path!r} is not a SIMD path of this build")
+
+
+def _set_l1_alias(int ways, int way_bytes, int line_bytes):
+    """For tests only: make the aliasing rule see an L1 of `ways` ways of `way_bytes` with
+    `line_bytes` lines (so every machine runs both small blocks) and return the previous
+    (ways, way_bytes, line_bytes).  Not thread-safe: no call may be running."""
+    if ways < 1 or way_bytes < 1 or line_bytes < 1:
+        raise ValueError("ways, way_bytes and line_bytes must be positive")
+    previous = (fc_l1_alias.ways, fc_l1_alias.way_bytes, fc_l1_alias.line_bytes)
+    fc_l1_alias.ways = ways
+    fc_l1_alias.way_bytes = way_bytes
+    fc_l1_alias.line_bytes = line_bytes
+    return previous
 
 
 # ----------------------------------------------------------------------------- OpenMP
@@ -283,13 +360,8 @@ cdef Py_ssize_t _plan_tiles(_TileJob *job, Py_ssize_t n_img, int n_threads) noex
     """Cuts each image's output (job.oh x job.ow) into tiles for n_threads threads: sets the
     job's tiling fields and returns the number of tiles."""
     cdef Py_ssize_t oh = job.oh, ow = job.ow, kh = job.kh, kw = job.kw
-    # Tile heights are whole bands of rows, as the kernel cuts them: for kernels of at most
-    # small_kernel_rows rows, the small block's rows (fewer where input rows alias), else
-    # nr = min(kh, block_rows).
-    cdef Py_ssize_t nr = min(kh, <Py_ssize_t>job.table.block_rows)
-    if kh <= job.table.small_kernel_rows:
-        nr = fc_small_band_rows(job.table.small_block_rows, job.table.small_block_rows_aliased,
-                                kh, job.x_row)
+    # Tile heights are whole bands of rows, as the kernel cuts them.
+    cdef Py_ssize_t nr = _band_rows(job.table, kh, job.x_row)
     cdef Py_ssize_t bands = max(TILE_ROWS // nr, 1)
     cdef Py_ssize_t tile_cols = max(FC_L2_BUDGET_BYTES // ((nr + kh - 1) * job.item), 64)
     # Enough tiles to balance the threads: make tiles shorter (down to one band) before leaving
