@@ -64,8 +64,11 @@ def test_show_config_dicts(capsys):
         assert l32 * 4 == l64 * 8 or (l32, l64) == (1, 1), (name, l32, l64)
         assert info["block_rows"] >= 1
         assert info["block_vectors_1d"] >= 1
-        assert min(info["small_kernel_rows"], info["small_block_rows"],
-                   info["small_block_rows_aliased"]) >= 1, (name, info)
+        # One block shape per kernel height the small-kernel block serves, each at most as
+        # many rows as the block it replaces where rows alias.
+        rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
+        assert len(rows) == len(aliased) == info["small_kernel_rows"] >= 1, (name, info)
+        assert all(1 <= a <= r for r, a in zip(rows, aliased)), (name, info)
 
     omp = cfg["openmp"]
     assert {"runtime", "version", "library", "max_threads", "num_procs"} <= set(omp)
@@ -86,17 +89,12 @@ def test_show_config_dicts(capsys):
     assert cache["size_bytes"] == cache["ways"] * cache["sets"] * cache["line_bytes"]
     assert cache["way_bytes"] == cache["sets"] * cache["line_bytes"]
     info = simd["paths"][simd["selected"]]
-    kh = cache["aliased_from_kh"]
-    if kh is None:
-        # No kernel height the small block serves reads more rows than the L1 has ways, or the
-        # path has no aliased-rows shape.
-        assert (info["small_block_rows"] + info["small_kernel_rows"] - 1 <= cache["ways"]
-                or info["small_block_rows"] == info["small_block_rows_aliased"]), (info, cache)
-    else:
-        # The first height whose band reads more rows than the L1 has ways.
-        rows = info["small_block_rows"]
-        assert 1 <= kh <= info["small_kernel_rows"]
-        assert rows + kh - 1 > cache["ways"] and (kh == 1 or rows + kh - 2 <= cache["ways"])
+    rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
+    # The first kernel height whose band reads more rows than the L1 has ways, with a shape of
+    # its own for that case; None if there is none.
+    crowded = [h for h in range(1, len(rows) + 1)
+               if rows[h - 1] + h - 1 > cache["ways"] and aliased[h - 1] != rows[h - 1]]
+    assert cache["aliased_from_kh"] == (crowded[0] if crowded else None), (info, cache)
 
 
 def _sysfs_l1_data_cache():

@@ -360,9 +360,10 @@ def test_small_band_rule_follows_the_l1(l1_rule):
     ways, way, _line = l1_rule
     switched = 0
     for info in _core.compiled_paths():
-        name, rows = info["name"], info["small_block_rows"]
-        aliased = info["small_block_rows_aliased"]
+        name = info["name"]
         for kh in range(1, info["small_kernel_rows"] + 1):
+            rows = info["small_block_rows"][kh - 1]
+            aliased = info["small_block_rows_aliased"][kh - 1]
             expected = aliased if rows + kh - 1 > ways else rows
             for stride in (way, 2 * way, 4 * way, -way):
                 assert _core.small_band_rows(name, kh, stride) == expected, (name, kh, stride)

@@ -29,10 +29,10 @@ def _cache(path):
     cache = _core.l1_geometry()
     info = next(p for p in _core.compiled_paths() if p["name"] == path)
     cache["near_lines"] = _core.ALIAS_NEAR_LINES
+    rows = info["small_block_rows"]
     cache["aliased_from_kh"] = next(
-        (kh for kh in range(1, info["small_kernel_rows"] + 1)
-         if _core.small_band_rows(path, kh, cache["way_bytes"]) != info["small_block_rows"]),
-        None)
+        (kh for kh in range(1, len(rows) + 1)
+         if _core.small_band_rows(path, kh, cache["way_bytes"]) != rows[kh - 1]), None)
     return cache
 
 
@@ -42,19 +42,19 @@ def _cache_lines(cache, path, info):
     lines = [f"L1 data cache: {_kib(cache['size_bytes'])}, {cache['ways']}-way, "
              f"{cache['line_bytes']}-byte lines, {way} per way ({cache['source']})"]
     rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
+    shapes = f"{' '.join(map(str, rows))} rows for kernels of 1..{len(rows)} rows"
     if rows == aliased:
-        return lines + [f"  {path}'s small-kernel block ({rows} rows) has no aliased-rows shape"]
+        return lines + [f"  {path}'s small-kernel blocks ({shapes}) have no aliased-rows shapes"]
     rule = (f"a band reads more than {cache['ways']} input rows that start within "
             f"{cache['near_lines']} lines of each other modulo {way}")
+    switch = (f"{path}'s small-kernel blocks ({shapes}) switch to their aliased-rows shapes "
+              f"({' '.join(map(str, aliased))} rows) when {rule}")
     if cache["aliased_from_kh"] is None:
-        most = rows + info["small_kernel_rows"] - 1
-        text = (f"{path}'s small-kernel block ({rows} rows) would switch to its aliased-rows "
-                f"shape ({aliased} rows) when {rule}; its bands read at most {most}, so it "
-                f"never does on this CPU")
+        most = max(r + kh for kh, r in enumerate(rows))
+        text = f"{switch}; their bands read at most {most}, so they never do on this CPU"
     else:
-        text = (f"{path}'s small-kernel block ({rows} rows) switches to its aliased-rows shape "
-                f"({aliased} rows) when {rule}: kh >= {cache['aliased_from_kh']} on rows a "
-                f"multiple of {way} long (power-of-two widths)")
+        text = (f"{switch}: kh >= {cache['aliased_from_kh']} on rows a multiple of {way} long "
+                f"(power-of-two widths)")
     return lines + textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ",
                                  break_on_hyphens=False)
 

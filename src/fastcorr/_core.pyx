@@ -26,6 +26,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr1d_f64_fn)(const double *, const double *, Py_ssize_t, double *,
                                       Py_ssize_t, double *)
     ctypedef double (*fc_probe_fn)(long)
+    enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
         const char *name
         const char *description
@@ -40,8 +41,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int block_rows
         int block_vectors_1d
         int small_kernel_rows
-        int small_block_rows
-        int small_block_rows_aliased
+        int small_block_rows[FC_SMALL_KERNEL_ROWS_MAX]
+        int small_block_rows_aliased[FC_SMALL_KERNEL_ROWS_MAX]
     ctypedef struct fc_l1_geometry:
         int size_bytes, ways, line_bytes, sets, source
     const fc_l1_geometry *fc_l1()
@@ -111,7 +112,8 @@ def compiled_paths():
     """The paths compiled into this build, in order of preference (best last): one dict each,
     with the path's `name` and `description`, its vector widths (`lanes_float32`,
     `lanes_float64`) and its register-block shapes (`block_rows`, `block_vectors_1d`,
-    `small_kernel_rows`, `small_block_rows`, `small_block_rows_aliased`; see fc_kernel_table).
+    `small_kernel_rows`, and `small_block_rows` and `small_block_rows_aliased`: lists whose item
+    kh - 1 is for a kernel of kh rows; see fc_kernel_table).
     """
     cdef int i
     cdef const fc_kernel_table *t
@@ -126,8 +128,9 @@ def compiled_paths():
             "block_rows": t.block_rows,
             "block_vectors_1d": t.block_vectors_1d,
             "small_kernel_rows": t.small_kernel_rows,
-            "small_block_rows": t.small_block_rows,
-            "small_block_rows_aliased": t.small_block_rows_aliased,
+            "small_block_rows": [t.small_block_rows[k] for k in range(t.small_kernel_rows)],
+            "small_block_rows_aliased": [t.small_block_rows_aliased[k]
+                                         for k in range(t.small_kernel_rows)],
         })
     return result
 
@@ -184,15 +187,16 @@ cdef inline Py_ssize_t _band_rows(const fc_kernel_table *t, Py_ssize_t kh,
     row_bytes apart: for kernels of at most small_kernel_rows rows, the small block's rows
     (fewer where input rows alias in L1), else min(kh, block_rows)."""
     if kh <= t.small_kernel_rows:
-        return fc_small_band_rows(t.small_block_rows, t.small_block_rows_aliased, kh, row_bytes)
+        return fc_small_band_rows(t.small_block_rows[kh - 1], t.small_block_rows_aliased[kh - 1],
+                                  kh, row_bytes)
     return min(kh, <Py_ssize_t>t.block_rows)
 
 
 def small_band_rows(str path, Py_ssize_t kh, Py_ssize_t row_bytes):
     """Output rows of the bands the named path's kernel (and the tile planner) uses for a
     kh-row kernel whose input rows are row_bytes apart, on this CPU's L1: its small block's
-    `small_block_rows`, or `small_block_rows_aliased` where the rows crowd the L1 sets, for
-    kh <= `small_kernel_rows`; min(kh, `block_rows`) for taller kernels."""
+    `small_block_rows[kh - 1]`, or `small_block_rows_aliased[kh - 1]` where the rows crowd the L1
+    sets, for kh <= `small_kernel_rows`; min(kh, `block_rows`) for taller kernels."""
     cdef int i
     for i in range(fc_n_compiled()):
         if fc_compiled(i).name.decode() == path:

@@ -195,6 +195,15 @@ int main(void)
             check_f64(t, 2, 5, 40, 33, special, 0, 0);
             cases += 4;
         }
+        /* Short, wide kernels: the small-kernel block keeps a transposed copy of at most 64
+         * kernel columns, wider ones take the main block. */
+        static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8};
+        for (size_t j = 0; j < sizeof(wide) / sizeof(wide[0]); j++)
+            for (size_t i = 0; i < sizeof(short_kh) / sizeof(short_kh[0]); i++) {
+                check_f32(t, 9, 21 + (ptrdiff_t)j, short_kh[i], wide[j], 0, (int)(j & 1), 0);
+                check_f64(t, 9, 21 + (ptrdiff_t)j, short_kh[i], wide[j], 0, (int)(i & 1), 0);
+                cases += 2;
+            }
         /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
          * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
          * band crowds, so both small blocks run whatever the L1 here. */

@@ -26,7 +26,8 @@ static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
     for (int t = 0; t < tg; t++) wv[t] = V_SET1(w[t * V_L]);
     FC_UNROLL
     for (int m = 0; m < nv + tg - 1; m++) {
-        const V_T xv = V_LOAD(x + m * V_L);
+        V_T xv = V_LOAD(x + m * V_L);
+        FC_PIN(xv);
         FC_UNROLL
         for (int v = 0; v < nv; v++)
             if (m - v >= 0 && m - v < tg) acc[v] = V_FMA(wv[m - v], xv, acc[v]);

@@ -23,6 +23,15 @@
 #define FC_UNROLL_TAPS _Pragma("GCC unroll 2")
 #endif
 
+/* A loaded vector pinned to a register: without it gcc folds the load into each FMA that uses it
+ * (a memory operand per FMA), so a vector feeding several output rows is loaded several times,
+ * and on AVX-512 nearly every such load splits a cache line. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(FC_ISA_SCALAR)
+#define FC_PIN(v) __asm__("" : "+v"(v))
+#else
+#define FC_PIN(v) ((void)0)
+#endif
+
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FC_STR_(a) #a
@@ -66,6 +75,9 @@
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
 
+#if FC_KH_S > FC_SMALL_KERNEL_ROWS_MAX
+#error "FC_KH_S exceeds FC_SMALL_KERNEL_ROWS_MAX"
+#endif
 const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .name = FC_STR(FC_ISA),
     .description = FC_ISA_DESCRIPTION,
@@ -80,6 +92,8 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .block_rows = FC_NR,
     .block_vectors_1d = FC1_NV,
     .small_kernel_rows = FC_KH_S,
-    .small_block_rows = FC_NR_S,
-    .small_block_rows_aliased = FC_NR_A,
+    .small_block_rows = {FC_NR_S(1), FC_NR_S(2), FC_NR_S(3), FC_NR_S(4), FC_NR_S(5), FC_NR_S(6),
+                         FC_NR_S(7), FC_NR_S(8)},
+    .small_block_rows_aliased = {FC_NR_A(1), FC_NR_A(2), FC_NR_A(3), FC_NR_A(4), FC_NR_A(5),
+                                 FC_NR_A(6), FC_NR_A(7), FC_NR_A(8)},
 };

@@ -38,7 +38,10 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
     for (ptrdiff_t b = 0; b < kw; b++) {
         V_T xv[FC_NV];
         FC_UNROLL
-        for (int v = 0; v < nv; v++) xv[v] = V_LOAD(xr + b + v * V_L);
+        for (int v = 0; v < nv; v++) {
+            xv[v] = V_LOAD(xr + b + v * V_L);
+            FC_PIN(xv[v]);
+        }
         FC_UNROLL
         for (int ii = 0; ii < nr; ii++) {
             if (ii >= lo && ii <= hi) {
@@ -104,12 +107,19 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
 #if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8
 #error "fc_sbands below covers FC_KH_S = 4, 6 or 8"
 #endif
-#define FC_SB_R (FC_NR_S > FC_NR_A ? FC_NR_S : FC_NR_A)
-#define FC_SB_V (FC_NV_S > FC_NV_A ? FC_NV_S : FC_NV_A)
+/* Accumulators of fc_sblock: room for the largest small-block shape of any path in simd.h. */
+#define FC_SB_R 8
+#define FC_SB_V 4
+/* fc_sblock reads the kernel transposed (the kh weights of a column adjacent), from a copy on
+ * the stack of at most this many columns; wider kernels take the main block.  Read in place,
+ * the kh rows of the kernel need kh pointers of their own beside the nr + kh - 1 input rows',
+ * and gcc, out of general registers, parked pointers in vector registers and folded loads into
+ * the FMAs (AVX-512, 8x2 block, kh=5: 36 vector loads per column pass instead of 24). */
+#define FC_SB_MAXKW 64
 
-/* The block for kernels of at most FC_KH_S rows: nr output rows x nv vectors (FC_NR_S x FC_NV_S,
- * or FC_NR_A x FC_NV_A where input rows alias in L1, see fc_small_band_rows), with kh a
- * compile-time constant.  The taps are the outer loop: the kh weights of kernel column b are
+/* The block for kernels of at most FC_KH_S rows: nr output rows x nv vectors (FC_NR_S(kh) x
+ * FC_NV_S(kh), or FC_NR_A(kh) x FC_NV_A(kh) where input rows alias in L1, see
+ * fc_small_band_rows), with kh a compile-time constant.  The taps are the outer loop: the kh weights of kernel column b are
  * broadcast once into registers, then the input rows r = 0 .. nr+kh-2 are walked, each loaded
  * vector feeding every output row ii with kernel row r - ii in range.  Against fc_block this
  * drops the weight broadcast per (input row, output row) pair, which is what bounds fc_block for
@@ -118,7 +128,7 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
  * L1 across all kw column passes.  Each output sums its taps column by column (b outer), the
  * same order in every block kind of this path. */
 static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
-                                    const S_T *FC_RESTRICT w, ptrdiff_t kw, S_T *FC_RESTRICT y,
+                                    const S_T *FC_RESTRICT wt, ptrdiff_t kw, S_T *FC_RESTRICT y,
                                     ptrdiff_t ldy, int kh, int nr, int nv, int rotate)
 {
     V_T acc[FC_SB_R][FC_SB_V];
@@ -130,12 +140,13 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
     for (ptrdiff_t b = 0; b < kw; b++) {
         V_T wv[FC_KH_S];
         FC_UNROLL
-        for (int a = 0; a < kh; a++) wv[a] = V_SET1(w[a * kw + b]);
+        for (int a = 0; a < kh; a++) wv[a] = V_SET1(wt[b * kh + a]);
         FC_UNROLL
         for (int r = 0; r < nr + kh - 1; r++) {
             FC_UNROLL
             for (int v = 0; v < nv; v++) {
-                const V_T xv = V_LOAD(x + r * ldx + b + v * V_L);
+                V_T xv = V_LOAD(x + r * ldx + b + v * V_L);
+                FC_PIN(xv);
                 FC_UNROLL
                 for (int ii = 0; ii < nr; ii++)
                     if (r - ii >= 0 && r - ii < kh) acc[ii][v] = V_FMA(wv[r - ii], xv, acc[ii][v]);
@@ -148,7 +159,8 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
 
 /* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
  * vectors, and a last vector overlapping the previous one (recomputed identically).  NAME is
- * fc_sband_<KH> for the FC_NR_S x FC_NV_S block, fc_sband_a_<KH> for the aliased-rows one. */
+ * fc_sband_<KH> for the FC_NR_S(KH) x FC_NV_S(KH) block, fc_sband_a_<KH> for the aliased-rows
+ * one. */
 #define FC_SBAND(NAME, KH, NR, NV)                                                              \
     static void FN(NAME)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kw, S_T *y,       \
                          ptrdiff_t ldy, ptrdiff_t cols, int rotate)                             \
@@ -164,8 +176,8 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                           rotate);                                                              \
     }
 #define FC_SBANDS(KH)                                                                           \
-    FC_SBAND(FC_CAT2(fc_sband, KH), KH, FC_NR_S, FC_NV_S)                                       \
-    FC_SBAND(FC_CAT2(fc_sband_a, KH), KH, FC_NR_A, FC_NV_A)
+    FC_SBAND(FC_CAT2(fc_sband, KH), KH, FC_NR_S(KH), FC_NV_S(KH))                               \
+    FC_SBAND(FC_CAT2(fc_sband_a, KH), KH, FC_NR_A(KH), FC_NV_A(KH))
 FC_SBANDS(1)
 FC_SBANDS(2)
 FC_SBANDS(3)
@@ -226,6 +238,10 @@ FC_BAND(4)
 FC_BAND(5)
 FC_BAND(6)
 #endif
+#if FC_NR > 6
+FC_BAND(7)
+FC_BAND(8)
+#endif
 #undef FC_BAND
 
 typedef void (*FN(fc_band_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, ptrdiff_t, S_T *,
@@ -235,6 +251,9 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
     NULL, FN(fc_band_1), FN(fc_band_2), FN(fc_band_3), FN(fc_band_4),
 #if FC_NR > 4
     FN(fc_band_5), FN(fc_band_6),
+#endif
+#if FC_NR > 6
+    FN(fc_band_7), FN(fc_band_8),
 #endif
 };
 
@@ -247,15 +266,18 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
      * that consecutive bands share are still in cache.  Taller blocks than kh would need more
      * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
      * form one shorter band (fewer than nr <= kh rows, so still valid). */
-    if (kh <= FC_KH_S && cols >= V_L) {
-        /* Small kernels: bands of snr rows with fc_sblock; the rows left over (fewer than snr)
-         * go to the general bands below. */
+    S_T wt[FC_KH_S * FC_SB_MAXKW];
+    if (kh <= FC_KH_S && kw <= FC_SB_MAXKW && cols >= V_L) {
+        /* Small kernels: bands of snr rows with fc_sblock, which reads the kernel transposed;
+         * the rows left over (fewer than snr) go to the general bands below. */
+        for (ptrdiff_t a = 0; a < kh; a++)
+            for (ptrdiff_t b = 0; b < kw; b++) wt[b * kh + a] = w[a * kw + b];
         const ptrdiff_t snr =
-            fc_small_band_rows(FC_NR_S, FC_NR_A, kh, ldx * (ptrdiff_t)sizeof(S_T));
-        const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S];
+            fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T));
+        const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S(kh)];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr)
-            band(x + i * ldx, ldx, w, kw, y + i * ldy, ldy, cols, rotate);
+            band(x + i * ldx, ldx, wt, kw, y + i * ldy, ldy, cols, rotate);
         x += i * ldx;
         y += i * ldy;
         rows -= i;

@@ -48,6 +48,9 @@ typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, 
  * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */
 typedef double (*fc_probe_fn)(long iters);
 
+/* The tallest kernel any path's small-kernel block serves. */
+#define FC_SMALL_KERNEL_ROWS_MAX 8
+
 typedef struct {
     const char *name;          /* "scalar", "baseline", "avx2", "avx512" */
     const char *description;   /* e.g. "AVX2+FMA, 256-bit" */
@@ -62,8 +65,10 @@ typedef struct {
     int block_rows;            /* output rows a micro-kernel keeps in registers */
     int block_vectors_1d;      /* output vectors the 1-D micro-kernel keeps in registers */
     int small_kernel_rows;     /* kernels of at most this many rows use the small-kernel block */
-    int small_block_rows;      /* output rows of that block */
-    int small_block_rows_aliased; /* ... and of its variant for rows that alias in L1 */
+    /* Output rows of that block for a kernel of kh rows at [kh - 1], and of its variant for input
+     * rows that alias in L1 (fc_small_band_rows); entries past small_kernel_rows are unused. */
+    int small_block_rows[FC_SMALL_KERNEL_ROWS_MAX];
+    int small_block_rows_aliased[FC_SMALL_KERNEL_ROWS_MAX];
 } fc_kernel_table;
 
 /* The L1 data cache of the CPU this process runs on, as fc_l1() reads it once: from cpuid's

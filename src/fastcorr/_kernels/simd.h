@@ -4,20 +4,21 @@
  * per ISA from its register count: NR*NV accumulators + NV input vectors + 1 broadcast weight
  * must fit in the register file, or the compiler spills and the kernel turns load-bound.
  *
- * Kernels of at most FC_KH_S rows use a second block (FC_NR_S rows x FC_NV_S vectors, see fc_sblock
- * in corr_tmpl.h) that holds one kernel column's FC_KH_S weights in registers as well, so its
- * budget is FC_NR_S*FC_NV_S accumulators + FC_KH_S weights + FC_NV_S inputs.  On AVX2 (float32,
- * one thread, in cache) 5x2 against the main block: kh=3 71 vs 52 GFLOP/s, kh=5 92 vs 75, kh=6
- * 83 vs 80; at kh=7 the weights no longer fit beside 10 accumulators.  The AVX-512 and NEON
- * shapes follow the same budget for 32 registers (unmeasured: no such CPU here).
+ * Kernels of at most FC_KH_S rows use a second block (FC_NR_S(kh) rows x FC_NV_S(kh) vectors, see
+ * fc_sblock in corr_tmpl.h; the shape may depend on the kernel height kh) that holds one kernel
+ * column's kh weights in registers as well, so its budget is NR*NV accumulators + kh weights +
+ * NV inputs.  On AVX2 (float32, one thread, in cache) 5x2 against the main block: kh=3 71 vs 52
+ * GFLOP/s, kh=5 92 vs 75, kh=6 83 vs 80; at kh=7 the weights no longer fit beside 10
+ * accumulators.
  *
- * That block keeps all its FC_NR_S + kh - 1 input rows live in L1 across the kw column passes.
- * Where those rows alias in L1 (fc_small_band_rows in fastcorr_kernels.h) a block of FC_NR_A
- * rows x FC_NV_A vectors, which reads fewer rows, is used instead.  On AVX2, 2048 x 2048, one
- * thread, 3x3 against 5x2 (medians of alternating runs): float32 kh=5 +13% (rows 8 KiB apart),
- * kh=6 +20%, float64 kh=5 +4%, kh=6 +29%; 4x2 did +12% at kh=5 but only +6% for float64, 2x4
- * and 2x5 lost.  Where rows do not alias (rows 32 bytes to 2 KiB longer), 3x3 is 0-7% slower
- * than 5x2, so it is only the fallback.  Where the two shapes are equal no path switches.
+ * That block keeps all its NR + kh - 1 input rows live in L1 across the kw column passes.  Where
+ * those rows alias in L1 (fc_small_band_rows in fastcorr_kernels.h) a block of FC_NR_A(kh) rows x
+ * FC_NV_A(kh) vectors, which reads fewer rows, is used instead.  On AVX2, 2048 x 2048, one
+ * thread, on an 8-way L1, 3x3 against 5x2 (medians of alternating runs): float32 kh=5 +13% (rows
+ * 8 KiB apart), kh=6 +20%, float64 kh=5 +4%, kh=6 +29%; 4x2 did +12% at kh=5 but only +6% for
+ * float64, 2x4 and 2x5 lost.  Where rows do not alias (rows 32 bytes to 2 KiB longer), 3x3 is
+ * 0-7% slower than 5x2, so it is only the fallback.  Where the two shapes are equal no path
+ * switches.
  */
 #ifndef FASTCORR_SIMD_H
 #define FASTCORR_SIMD_H
@@ -35,12 +36,20 @@
 #define FC_NV 4
 #define FC1_NV 12
 #define FC1_TG 6
-#define FC_NR_S 8
-#define FC_NV_S 2
 #define FC_KH_S 8
-/* Same row budget as AVX2's 3x3, wider for 32 registers (unmeasured). */
-#define FC_NR_A 3
-#define FC_NV_A 4
+/* Small-kernel blocks, measured on an Intel Xeon (Sapphire Rapids class, 48 KiB 12-way L1D),
+ * 2 threads, float32 2048 x 2048 / 2048 x 2112 / 2000 x 3000 (GFLOP/s, best of 8):
+ * - kh 4..8: 8x2 (16 accumulators + 8 weights + 2 inputs); 6x3, 6x2, 7x2, 5x3 within noise of
+ *   it where rows do not alias, 4x4, 4x3, 3x4, 2x6 10-30% slower.
+ * - where they alias (power-of-two widths, see fc_small_band_rows), 6x2: its 6 + kh - 1 rows
+ *   fit 12 ways up to kh = 7; kh=7: 250-266 against 215-242 for 8x2 and 142-152 for the 3x4
+ *   this path used to switch to (which was 30-45% slower than 8x2 at every kh from 5 to 8).
+ * - kh <= 3 (bandwidth-bound): 3x4, 105-110 against 91-106 for 8x2: a band of 3 rows streams
+ *   5 input and 3 output rows instead of 10 and 8. */
+#define FC_NR_S(kh) ((kh) <= 3 ? 3 : 8)
+#define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
+#define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
+#define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
 #define VF32_T __m512
 #define VF32_L 16
 #define VF32_LOAD(p) _mm512_loadu_ps(p)
@@ -70,11 +79,11 @@
 #define FC_NV 3
 #define FC1_NV 8
 #define FC1_TG 4
-#define FC_NR_S 5
-#define FC_NV_S 2
+#define FC_NR_S(kh) 5
+#define FC_NV_S(kh) 2
 #define FC_KH_S 6
-#define FC_NR_A 3
-#define FC_NV_A 3
+#define FC_NR_A(kh) 3
+#define FC_NV_A(kh) 3
 #define VF32_T __m256
 #define VF32_L 8
 #define VF32_LOAD(p) _mm256_loadu_ps(p)
@@ -102,13 +111,12 @@
 #define FC_NV 4
 #define FC1_NV 12
 #define FC1_TG 6
-#define FC_NR_S 8
-#define FC_NV_S 2
+#define FC_NR_S(kh) 8
+#define FC_NV_S(kh) 2
 #define FC_KH_S 8
-/* ARM cores' L1 geometry differs from the 4 KiB ways fc_small_band_rows assumes, and no
- * measurement here says which shape would help: no variant. */
-#define FC_NR_A FC_NR_S
-#define FC_NV_A FC_NV_S
+/* No measurement on an ARM core says which shape would help where rows alias: no variant. */
+#define FC_NR_A(kh) 8
+#define FC_NV_A(kh) 2
 #define VF32_T float32x4_t
 #define VF32_L 4
 #define VF32_LOAD(p) vld1q_f32(p)
@@ -136,12 +144,12 @@
 #define FC_NV 2
 #define FC1_NV 8
 #define FC1_TG 4
-#define FC_NR_S 4
-#define FC_NV_S 2
+#define FC_NR_S(kh) 4
+#define FC_NV_S(kh) 2
 #define FC_KH_S 4
 /* Its blocks read at most 7 rows, so rows never crowd a set: no variant. */
-#define FC_NR_A FC_NR_S
-#define FC_NV_A FC_NV_S
+#define FC_NR_A(kh) 4
+#define FC_NV_A(kh) 2
 #define VF32_T __m128
 #define VF32_L 4
 #define VF32_LOAD(p) _mm_loadu_ps(p)
@@ -173,12 +181,13 @@
 #define FC_NV 4
 #define FC1_NV 8
 #define FC1_TG 4
-#define FC_NR_S 5
-#define FC_NV_S 2
-#define FC_KH_S 6
-/* AVX2's shapes, so the way they switch is tested on every machine. */
-#define FC_NR_A 3
-#define FC_NV_A 3
+/* AVX-512's shapes, so the way they switch (by kernel height and where rows alias) is tested
+ * on every machine. */
+#define FC_NR_S(kh) ((kh) <= 3 ? 3 : 8)
+#define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
+#define FC_KH_S 8
+#define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
+#define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
 #define VF32_T float
 #define VF32_L 1
 #define VF32_LOAD(p) (*(p))
