@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from fastcorr import __version__
-from fastcorr._bench.timing import best_times
+from fastcorr import __version__, _core
+from fastcorr._bench.timing import Timer, best_times
 from fastcorr._bench.verify import SampledReference, compare
 import oracle
 
@@ -78,6 +78,71 @@ def test_compare_passes_rounding_and_catches_errors():
         assert not ok and message.startswith("1 of 416 outputs differ from peer"), message
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 64 * 1000 + 5])
+@pytest.mark.parametrize("src_at, dst_at", [(0, 0), (3, 17)], ids=["aligned", "offset"])
+def test_copy_parallel_copies_exactly(size, n_threads, src_at, dst_at):
+    """The bench's memory-pace reference copies every byte, whatever the size, thread count and
+    the two buffers' offsets within a cache line (the chunks follow dst's lines), writes
+    nothing outside dst and leaves src as it was."""
+    rng = np.random.default_rng(size)
+    src_buf = rng.integers(0, 256, src_at + size + 64, dtype=np.uint8)
+    dst_buf = np.zeros(dst_at + size + 64, np.uint8)
+    before = src_buf.copy()
+    _core.copy_parallel(src_buf[src_at:src_at + size], dst_buf[dst_at:dst_at + size],
+                        n_threads)
+    np.testing.assert_array_equal(dst_buf[dst_at:dst_at + size], before[src_at:src_at + size])
+    assert not dst_buf[:dst_at].any() and not dst_buf[dst_at + size:].any()
+    np.testing.assert_array_equal(src_buf, before)
+
+
+def test_copy_parallel_of_an_array_as_the_bench_calls_it():
+    """A float array's bytes, viewed as the bench views them, copy to an equal array."""
+    x = np.random.default_rng(1).uniform(-1, 1, (37, 29)).astype(np.float32)
+    y = np.empty_like(x)
+    _core.copy_parallel(x.reshape(-1).view(np.uint8), y.reshape(-1).view(np.uint8), 2)
+    np.testing.assert_array_equal(y, x)
+
+
+def test_copy_parallel_rejects_bad_arguments():
+    """Sizes that differ, overlapping buffers and no threads raise ValueError; nothing is
+    written."""
+    src = np.arange(100, dtype=np.uint8)
+    dst = np.zeros(99, np.uint8)
+    with pytest.raises(ValueError, match="bytes"):
+        _core.copy_parallel(src, dst, 2)
+    with pytest.raises(ValueError, match="bytes"):
+        _core.copy_parallel(src[:99], np.zeros(100, np.uint8), 1)
+    assert not dst.any()
+    with pytest.raises(ValueError, match="overlap"):
+        _core.copy_parallel(src[:60], src[40:], 2)
+    np.testing.assert_array_equal(src, np.arange(100, dtype=np.uint8))
+    with pytest.raises(ValueError, match="n_threads"):
+        _core.copy_parallel(src, np.zeros(100, np.uint8), 0)
+
+
+def test_one_d_compares_with_a_copy_on_fastcorr_threads(monkeypatch):
+    """The 1-D section's copy runs on as many threads as fastcorr (workers[-1]), and its
+    records say so (``copy_gbs``, ``copy_workers``)."""
+    from fastcorr._bench import cases, render, sections
+
+    monkeypatch.setattr(cases, "signal_1d", lambda dtype: np.random.default_rng(0).uniform(
+        -1, 1, 20_000).astype(dtype))
+    monkeypatch.setattr(cases, "one_d_kernels", lambda quick: (3,))
+    threads = []
+    copy = _core.copy_parallel
+    monkeypatch.setattr(_core, "copy_parallel",
+                        lambda src, dst, n: (threads.append(n), copy(src, dst, n)))
+    setup = sections.Setup(quick=True, sizes=(), kernels=(), workers=[1, 2],
+                           peaks={(d, 2): 1.0 for d in cases.DTYPES}, timer=Timer(True),
+                           rng=np.random.default_rng(0), progress=render.Progress(100))
+    records = list(sections.one_d(setup, []))
+    assert [r["dtype"] for r in records] == list(cases.DTYPES)
+    assert all(r["copy_workers"] == 2 and r["copy_gbs"] > 0 and "copyto_gbs" not in r
+               for r in records)
+    assert threads and set(threads) == {2}
+
+
 def test_version_flag():
     proc = subprocess.run([sys.executable, "-m", "fastcorr", "--version"], capture_output=True,
                           text=True, timeout=120)
@@ -133,6 +198,15 @@ def test_quick_run_end_to_end(tmp_path):
         signal = [r for r in peers if r["column"] == "signal.correlate2d"]
         assert len(signal) == 1 and signal[0]["status"] == "ok" and signal[0]["ratio"] > 0
         assert ("reused_from_workers" in signal[0]) == (case[3] > 1)
+    # K=3 against a copy of the image on the case's thread count, counted as fastcorr is.
+    bandwidth = data["bandwidth"]
+    assert sorted((b["dtype"], b["workers"]) for b in bandwidth) == sorted(
+        {(r["dtype"], r["workers"]) for r in ours})
+    for b in bandwidth:
+        assert b["K"] == 3 and b["copy_workers"] == b["workers"] and "copyto_gbs" not in b
+        assert b["bytes"] == (40 * 40 + 38 * 38) * np.dtype(b["dtype"]).itemsize
+        assert b["copy_gbs"] > 0 and b["fastcorr_gbs"] > 0
+    assert f"{bandwidth[-1]['workers']}-thread copy of the image" in proc.stdout
     modes = data["modes"]
     assert [m["K"] for m in modes] == [3, 5]
     assert all(m[c]["ratio"] > 0 for m in modes

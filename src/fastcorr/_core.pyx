@@ -542,6 +542,74 @@ def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
     return gflops, best.name.decode()
 
 
+# ----------------------------------------------------------------------------- memory pace
+def copy_parallel(const unsigned char[::1] src, unsigned char[::1] dst, int n_threads):
+    """Copy `src` into `dst` with memcpy on `n_threads` threads.
+
+    This exists as the benchmark's memory-pace reference: the GB/s a parallel copy of the same
+    bytes reaches, on as many threads as fastcorr used, against which a bandwidth-bound call
+    (a 3x3 kernel, a short 1-D kernel) is measured.  np.copyto would be that reference on one
+    thread only.
+
+    Parameters
+    ----------
+    src : contiguous uint8 buffer
+        The bytes to copy, e.g. ``arr.reshape(-1).view(np.uint8)`` of a C-contiguous array.
+    dst : writable contiguous uint8 buffer
+        As many bytes as `src`, not overlapping it.
+    n_threads : int
+        Threads to copy on, each one contiguous chunk; one thread (and a process forked after
+        fastcorr used threads) copies without entering OpenMP.
+
+    Raises
+    ------
+    ValueError
+        If the sizes differ, the buffers overlap, or `n_threads` < 1.
+    """
+    cdef Py_ssize_t n = src.shape[0]
+    if dst.shape[0] != n:
+        raise ValueError(f"copy_parallel: src has {n} bytes, dst {dst.shape[0]}")
+    if n_threads < 1:
+        raise ValueError("copy_parallel: n_threads must be at least 1")
+    if n == 0:
+        return
+    cdef const unsigned char *s = &src[0]
+    cdef unsigned char *d = &dst[0]
+    if s < d + n and d < s + n:
+        raise ValueError("copy_parallel: src and dst overlap")
+    n_threads = _usable_threads(n_threads)
+    cdef int t
+    # Chunks are whole cache lines of dst, counted from dst's first aligned line, so no two
+    # threads write the same line; src may sit at another offset within its lines, and only
+    # one of the two can be aligned.
+    cdef Py_ssize_t line = 64
+    cdef Py_ssize_t chunk = ((n + n_threads - 1) // n_threads + line - 1) // line * line
+    cdef Py_ssize_t misalign = <Py_ssize_t>(<size_t>d % line)
+    with nogil:
+        if n_threads == 1:
+            memcpy(d, s, n)
+        else:
+            for t in prange(n_threads, schedule="static", num_threads=n_threads):
+                _copy_chunk(s, d, _chunk_start(t, n_threads, chunk, misalign, n),
+                            _chunk_start(t + 1, n_threads, chunk, misalign, n))
+
+
+cdef inline Py_ssize_t _chunk_start(int t, int n_chunks, Py_ssize_t chunk, Py_ssize_t misalign,
+                                    Py_ssize_t n) noexcept nogil:
+    """Where copy_parallel's chunk t of n_chunks starts (t == n_chunks: where the last ends)."""
+    if t == 0:
+        return 0
+    if t >= n_chunks:
+        return n
+    return min(max(t * chunk - misalign, 0), n)
+
+
+cdef inline void _copy_chunk(const unsigned char *s, unsigned char *d, Py_ssize_t start,
+                             Py_ssize_t stop) noexcept nogil:
+    if stop > start:
+        memcpy(d + start, s + start, stop - start)
+
+
 # ----------------------------------------------------------------------------- boundary modes
 # A run of consecutive extended-image columns taken from one source: `step` 1 (a run of the
 # image's columns, copied with memcpy), -1 (a mirrored run, 'symm'), or 0 (the fill value).

@@ -7,7 +7,7 @@ nothing (render.py shows the records as they arrive) and keeps nothing after the
 - '2d': `valid_grid`, the valid-mode grid against the peers (one record per case, holding a row
   per library), then `in2_larger`, fastcorr with its arguments swapped.
 - 'modes': `modes`, 'same' and 'full' against 'valid', per output pixel.
-- '1d': `one_d`, a long signal against a plain copy and the 1-D peers.
+- '1d': `one_d`, a long signal against a copy on as many threads and the 1-D peers.
 - 'batch': `batch`, a stack of small images against one large one.
 
 FLOP count everywhere: ``2 * out_h * out_w * kh * kw`` for the valid output, whatever work a
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import correlate, correlate2d
+from .. import _core, correlate, correlate2d
 from . import cases
 from .timing import Timer, timed_call
 from .verify import SampledReference
@@ -105,10 +105,13 @@ def set_pct_peak(rows, peaks):
             r["pct_peak"] = 100.0 * r["gflops"] / peaks[(r["dtype"], r["workers"])]
 
 
-def _copy_gbs(setup, x):
-    """GB/s of np.copyto of `x` (read + write, one thread): the memory's pace for comparison."""
+def _copy_gbs(setup, x, n):
+    """GB/s of a copy of `x` on `n` threads (read + write, counted as fastcorr's in + out):
+    the memory's pace at fastcorr's thread count, for comparison (_core.copy_parallel; on one
+    thread a plain memcpy)."""
     dst = np.empty_like(x)
-    t, = setup.timer.times(lambda: np.copyto(dst, x))
+    src_bytes, dst_bytes = x.reshape(-1).view(np.uint8), dst.reshape(-1).view(np.uint8)
+    t, = setup.timer.times(lambda: _core.copy_parallel(src_bytes, dst_bytes, n))
     return 2.0 * x.nbytes / t / 1e9
 
 
@@ -122,21 +125,23 @@ def valid_grid(setup, peers):
         Per case: ``size``, ``dtype``, ``K``, ``workers``, ``out_shape``, ``flops``, ``peak``
         (the FMA peak the rows' ``pct_peak`` refers to), ``rows`` (one record per library:
         fastcorr, fastcorr with ``out=``, then the peers, as the JSON's ``results``) and
-        ``bandwidth`` (fastcorr's memory traffic for the 3x3 kernel, else None).
+        ``bandwidth`` (for the 3x3 kernel, else None: fastcorr's memory traffic, in + out, and
+        its GB/s, beside ``copy_gbs``, the GB/s of a copy of the image on ``copy_workers``
+        threads, the case's count).
     """
     shared = {}  # a one-thread peer's measurement, by case without the thread count
-    copy_gbs = {}  # np.copyto's pace, by (shape, dtype)
+    copy_gbs = {}  # an n-thread copy's pace, by (shape, dtype, n)
     for shape, dtype, k, n in cases.grid(setup.sizes, setup.kernels, setup.workers):
         case = _valid_case(setup, peers, shared, shape, dtype, k, n)
         fc = case["rows"][0]
         if k == 3 and (shape, dtype, k) != cases.SMALL_CASE and fc["status"] == "ok":
-            if (shape, dtype) not in copy_gbs:
-                copy_gbs[(shape, dtype)] = _copy_gbs(setup, cases.image(shape, dtype))
+            if (shape, dtype, n) not in copy_gbs:
+                copy_gbs[(shape, dtype, n)] = _copy_gbs(setup, cases.image(shape, dtype), n)
             moved = (shape[0] * shape[1] + case["out_shape"][0] * case["out_shape"][1]) \
                 * np.dtype(dtype).itemsize
             case["bandwidth"] = {"size": list(shape), "dtype": dtype, "K": 3, "workers": n,
                                  "bytes": moved, "fastcorr_gbs": moved / fc["time_s"] / 1e9,
-                                 "copyto_gbs": copy_gbs[(shape, dtype)]}
+                                 "copy_gbs": copy_gbs[(shape, dtype, n)], "copy_workers": n}
         yield case
 
 
@@ -274,20 +279,21 @@ def modes(setup):
 
 # --------------------------------------------------------------------------- '1d'
 def one_d(setup, peers):
-    """fastcorr.correlate on a long signal against a plain copy (short kernels are
-    bandwidth-bound) and the 1-D `peers`.
+    """fastcorr.correlate on a long signal against a copy of it on as many threads (short
+    kernels are bandwidth-bound) and the 1-D `peers`.
 
     Yields
     ------
     dict
-        Per dtype and kernel length: time, GB/s against np.copyto's, GFLOP/s, % of peak, and
+        Per dtype and kernel length: time, GB/s against ``copy_gbs`` (a copy of the signal on
+        ``copy_workers`` threads, as many as fastcorr's), GFLOP/s, % of peak, and
         ``x_<peer column>``, how many times faster fastcorr is (None where the peer failed its
         check); ``status`` and ``check`` instead of the figures if fastcorr failed its own.
     """
     n = setup.workers[-1]
     for dtype in cases.DTYPES:
         x = cases.signal_1d(dtype)
-        copy_gbs = _copy_gbs(setup, x)
+        copy_gbs = _copy_gbs(setup, x, n)
         for k in cases.one_d_kernels(setup.quick):
             v = cases.taps_1d(k, dtype)
             setup.progress.step(f"1-D {dtype} K={k}")
@@ -303,7 +309,7 @@ def one_d(setup, peers):
             t = ours["time_s"]
             out_len = len(x) - k + 1
             rec.update(time_s=t, gbs=(x.nbytes + out_len * x.itemsize) / t / 1e9,
-                       copyto_gbs=copy_gbs, gflops=2.0 * out_len * k / t / 1e9)
+                       copy_gbs=copy_gbs, copy_workers=n, gflops=2.0 * out_len * k / t / 1e9)
             rec["pct_peak"] = 100.0 * rec["gflops"] / setup.peaks[(dtype, n)]
             for peer, m in zip(peers, theirs):
                 rec["x_" + peer.column] = m["time_s"] / t if m["status"] == "ok" else None
