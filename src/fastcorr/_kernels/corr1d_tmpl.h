@@ -11,7 +11,8 @@
  * with tg weights of a tap group broadcast once and held in registers:
  *     nv + tg - 1 loads and tg broadcasts for nv * tg FMAs.
  * Each accumulator sums its taps in the order (s, t) whatever the block shape, so every block
- * kind (full, single vector, overlapped, zero-padded) gives bit-identical results. */
+ * kind (full, single vector, overlapped, masked or zero-padded tail) gives bit-identical
+ * results. */
 
 #define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
 
