@@ -409,7 +409,7 @@ def _block_outputs(dtype):
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 def test_1d_every_block_kind(simd_path, dtype):
     """Every block kind of the 1-D kernel on each SIMD path: output runs below one vector
-    (zero-padded copy), single vectors with an overlapped last one, full blocks with an
+    (masked or zero-padded tail), single vectors with an overlapped last one, full blocks with an
     overlapped last block; tap counts below one vector, at and around whole tap groups."""
     rng = np.random.default_rng(301)
     lanes, block = _block_outputs(dtype)

@@ -1,17 +1,46 @@
 /* C-level test of the kernel layer, independent of Python: every compiled path this CPU can run
  * is compared with a long-double reference on shapes that hit every block kind (main blocks,
- * single rows, single vectors, the zero-padded tail), with NaN/Inf checks.  Its plain C interface
- * lets it be cross-compiled for aarch64 and run under qemu, which is how the NEON path is tested
- * on an x86 machine (tools/test_kernels_c.sh aarch64).
+ * single rows, single vectors, the tail narrower than one vector), with NaN/Inf checks.  Its
+ * plain C interface lets it be cross-compiled for aarch64 and run under qemu, which is how the
+ * NEON path is tested on an x86 machine (tools/test_kernels_c.sh aarch64).
  *
  * Tolerance: each output is a sum of n = kh*kw products rounded in the working precision, so
- * |error| <= (n + 1) * eps * sum|w||x| (gamma_n ~ n*u, eps = 2u gives a factor-2 margin). */
+ * |error| <= (n + 1) * eps * sum|w||x| (gamma_n ~ n*u, eps = 2u gives a factor-2 margin).
+ *
+ * Bounds: outputs sit between guard elements that must stay untouched, and every input ends
+ * right before an inaccessible page, so a kernel that reads even one element past what its
+ * interface allows faults (a full-width load past a row's end, or a masked load whose mask is
+ * one lane too wide, reads values no stored lane uses and would otherwise go unnoticed). */
+#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS under -std=c99 */
 #include "fastcorr_kernels.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* `bytes` of memory ending where an inaccessible page begins. */
+typedef struct {
+    void *map;
+    size_t mapped;
+} guarded;
+static void *alloc_guarded(size_t bytes, guarded *g)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (bytes + page - 1) / page * page;
+    g->mapped = body + page;
+    g->map = mmap(NULL, g->mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->map == MAP_FAILED || mprotect((char *)g->map + body, page, PROT_NONE) != 0) {
+        perror("guard page");
+        exit(2);
+    }
+    return (char *)g->map + body - bytes;
+}
+static void free_guarded(guarded *g) { munmap(g->map, g->mapped); }
+
+/* Elements before each output that must stay untouched (a `rotate` store runs leftwards). */
+#define GUARD 5
 
 static unsigned long long rng_state = 88172645463325252ULL;
 static double rnd(void)
@@ -31,11 +60,15 @@ static int failures = 0;
     {                                                                                             \
         const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldy = cols + 5;                  \
         const ptrdiff_t ldx = ld_alias >= iw ? ld_alias : iw + 3;                                \
-        T *x = malloc(sizeof(T) * ih * ldx), *w = malloc(sizeof(T) * kh * kw);                  \
-        T *y = malloc(sizeof(T) * rows * ldy), *s = malloc(sizeof(T) * fc_scratch_elems(kw)); \
-        for (ptrdiff_t i = 0; i < ih * ldx; i++) x[i] = (T)rnd();                                \
+        /* the last input row ends at its last column read, against the guard page */          \
+        const ptrdiff_t nx = (ih - 1) * ldx + iw;                                                \
+        guarded gx;                                                                              \
+        T *x = alloc_guarded(sizeof(T) * nx, &gx), *w = malloc(sizeof(T) * kh * kw);             \
+        T *yg = malloc(sizeof(T) * (GUARD + rows * ldy)), *y = yg + GUARD;                      \
+        T *s = malloc(sizeof(T) * fc_scratch_elems(kw));                                         \
+        for (ptrdiff_t i = 0; i < nx; i++) x[i] = (T)rnd();                                      \
         for (ptrdiff_t i = 0; i < kh * kw; i++) w[i] = (T)rnd();                                 \
-        for (ptrdiff_t i = 0; i < rows * ldy; i++) y[i] = (T)12345;                              \
+        for (ptrdiff_t i = 0; i < GUARD + rows * ldy; i++) yg[i] = (T)12345;                     \
         if (special) { /* NaN and Inf near the right edge, where tail lanes are computed */      \
             x[(ih - 1) * ldx + iw - 1] = (T)NAN;                                                 \
             x[(ih / 2) * ldx + iw - 2 + (iw < 2)] = (T)INFINITY;                                 \
@@ -66,24 +99,31 @@ static int failures = 0;
                 if (y[r * ldy + c] != (T)12345 && failures++ < 10)                               \
                     printf("FAIL %s " #SUFFIX " wrote past the tile at (%td,%td)\n", t->name, r, c); \
         }                                                                                         \
-        free(x); free(w); free(y); free(s);                                                      \
+        for (ptrdiff_t i = 0; i < GUARD; i++)                                                     \
+            if (yg[i] != (T)12345 && failures++ < 10)                                             \
+                printf("FAIL %s " #SUFFIX " rows=%td cols=%td k=%tdx%td wrote %td before the "   \
+                       "tile%s\n", t->name, rows, cols, kh, kw, GUARD - i,                       \
+                       rotate ? " (rotate)" : "");                                              \
+        free_guarded(&gx); free(w); free(yg); free(s);                                           \
     }
 
 DEFINE_CHECK(float, f32, FLT_EPSILON)
 DEFINE_CHECK(double, f64, DBL_EPSILON)
 
 /* The 1-D kernel: n outputs of a k-tap correlation, on runs that hit every block kind (full
- * blocks, the overlapped last block, single vectors, the zero-padded run below one vector);
- * outputs past n must stay untouched. */
+ * blocks, the overlapped last block, single vectors, the run below one vector); outputs before
+ * and past the n must stay untouched. */
 #define DEFINE_CHECK1D(T, SUFFIX, EPS)                                                            \
     static void check1d_##SUFFIX(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t k, int special) \
     {                                                                                             \
-        const ptrdiff_t len = n + k - 1, guard = 5;                                              \
-        T *x = malloc(sizeof(T) * len), *w = malloc(sizeof(T) * k);                              \
-        T *y = malloc(sizeof(T) * (n + guard)), *s = malloc(sizeof(T) * fc_scratch_elems(k));   \
+        const ptrdiff_t len = n + k - 1;                                                         \
+        guarded gx;                                                                              \
+        T *x = alloc_guarded(sizeof(T) * len, &gx), *w = malloc(sizeof(T) * k);                  \
+        T *yg = malloc(sizeof(T) * (n + 2 * GUARD)), *y = yg + GUARD;                            \
+        T *s = malloc(sizeof(T) * fc_scratch_elems(k));                                          \
         for (ptrdiff_t i = 0; i < len; i++) x[i] = (T)rnd();                                     \
         for (ptrdiff_t i = 0; i < k; i++) w[i] = (T)rnd();                                       \
-        for (ptrdiff_t i = 0; i < n + guard; i++) y[i] = (T)12345;                               \
+        for (ptrdiff_t i = 0; i < n + 2 * GUARD; i++) yg[i] = (T)12345;                          \
         if (special) { /* NaN and Inf at the end, read by the last (overlapped or padded) lanes */ \
             x[len - 1] = (T)NAN;                                                                 \
             x[len > 2 ? len - 3 : 0] = (T)INFINITY;                                              \
@@ -105,11 +145,11 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
                 printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td at %td: %Lg vs %Lg\n", t->name, n, \
                        k, i, got, ref);                                                          \
         }                                                                                         \
-        for (ptrdiff_t i = n; i < n + guard; i++)                                                \
+        for (ptrdiff_t i = -GUARD; i < n + GUARD; i += (i == -1 ? n + 1 : 1))                   \
             if (y[i] != (T)12345 && failures++ < 10)                                             \
-                printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td wrote past the run at %td\n",       \
+                printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td wrote outside the run at %td\n",    \
                        t->name, n, k, i);                                                        \
-        free(x); free(w); free(y); free(s);                                                      \
+        free_guarded(&gx); free(w); free(yg); free(s);                                           \
     }
 
 DEFINE_CHECK1D(float, f32, FLT_EPSILON)

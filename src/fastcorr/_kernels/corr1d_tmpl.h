@@ -11,22 +11,31 @@
  * with tg weights of a tap group broadcast once and held in registers:
  *     nv + tg - 1 loads and tg broadcasts for nv * tg FMAs.
  * Each accumulator sums its taps in the order (s, t) whatever the block shape, so every block
- * kind (full, single vector, overlapped, zero-padded) gives bit-identical results. */
+ * kind (full, single vector, overlapped, masked or zero-padded tail) gives bit-identical
+ * results. */
 
 #define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
 
 /* One tap group: taps t = 0..tg-1 of one phase (x and w already offset to the group's first
  * tap; consecutive taps of a phase are L apart in w).  nv and tg are compile-time constants at
- * every call, so the loops unroll and the range test on m - v folds away. */
+ * every call, so the loops unroll and the range test on m - v folds away.  With tail > 0
+ * (FC_HAS_MASKED_TAIL only, nv == 1) the loads read only the first `tail` lanes. */
 static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
-                                    const S_T *FC_RESTRICT w, int nv, int tg)
+                                    const S_T *FC_RESTRICT w, int nv, int tg, ptrdiff_t tail)
 {
+#if !defined(FC_HAS_MASKED_TAIL)
+    (void)tail;
+#endif
     V_T wv[FC1_TG];
     FC_UNROLL
     for (int t = 0; t < tg; t++) wv[t] = V_SET1(w[t * V_L]);
     FC_UNROLL
     for (int m = 0; m < nv + tg - 1; m++) {
+#if defined(FC_HAS_MASKED_TAIL)
+        V_T xv = tail ? V_LOAD_N(x + m * V_L, tail) : V_LOAD(x + m * V_L);
+#else
         V_T xv = V_LOAD(x + m * V_L);
+#endif
         FC_PIN(xv);
         FC_UNROLL
         for (int v = 0; v < nv; v++)
@@ -37,11 +46,12 @@ static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
 /* A group of `tg` taps (a runtime value below FC1_TG) dispatched to its compile-time copy. */
 #define FC1_CASE(n)                                                                            \
     case n:                                                                                    \
-        FN(fc1_group)(acc, xs, ws, nv, n);                                                     \
+        FN(fc1_group)(acc, xs, ws, nv, n, tail);                                               \
         break;
 
 /* nv output vectors y[0 .. nv*L) from x[0 .. nv*L + k - 1); with `tail` (nv == 1), only the
- * first `tail` lanes are stored. */
+ * first `tail` lanes are stored (and, with FC_HAS_MASKED_TAIL, only x[0 .. tail + k - 1) is
+ * read). */
 static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_RESTRICT w,
                                     ptrdiff_t k, S_T *FC_RESTRICT y, int nv, ptrdiff_t tail)
 {
@@ -52,7 +62,7 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
         const ptrdiff_t taps = (k - s + V_L - 1) / V_L;
         ptrdiff_t t = 0;
         for (; t + FC1_TG <= taps; t += FC1_TG)
-            FN(fc1_group)(acc, x + s + t * V_L, w + s + t * V_L, nv, FC1_TG);
+            FN(fc1_group)(acc, x + s + t * V_L, w + s + t * V_L, nv, FC1_TG, tail);
         const S_T *xs = x + s + t * V_L, *ws = w + s + t * V_L;
         switch (taps - t) {
 #if FC1_TG > 1
@@ -96,9 +106,13 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
         }
     }
     if (tail) {
+#if defined(FC_HAS_MASKED_TAIL)
+        V_STORE_N(y, acc[0], tail);
+#else
         S_T lanes[V_L];
         V_STORE(lanes, acc[0]);
         for (ptrdiff_t c = 0; c < tail; c++) y[c] = lanes[c];
+#endif
         return;
     }
     FC_UNROLL
@@ -111,7 +125,10 @@ void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n,
     /* Full blocks, then the rest without a scalar loop: one full block ending at the last output
      * (overlapping the previous one; the shared outputs are recomputed bit-identically), or, for
      * runs shorter than a block, single vectors ending the same way, or, below one vector, a
-     * zero-padded copy of the few inputs (lanes past n are computed from zeros, never stored). */
+     * tail block: masked loads and stores where the path has them, else a zero-padded copy of
+     * the few inputs (lanes past n are computed from zeros, never stored).  Masked against
+     * padded on AVX-512 (as in fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x
+     * (float32; 30 us against 58-84) and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x. */
     const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L;
     ptrdiff_t i = 0;
     for (; i + block <= n; i += block) FN(fc1_block)(x + i, w, k, y + i, FC1_NV, 0);
@@ -126,7 +143,12 @@ void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n,
         FN(fc1_block)(x + n - V_L, w, k, y + n - V_L, 1, 0);
         return;
     }
+#if defined(FC_HAS_MASKED_TAIL)
+    (void)scratch;
+    FN(fc1_block)(x, w, k, y, 1, n);
+#else
     FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n);
+#endif
 }
 
 #undef FN

@@ -49,6 +49,11 @@
 #define V_ZERO VF32_ZERO
 #define V_FMA VF32_FMA
 #define V_REVERSE VF32_REVERSE
+#ifdef FC_HAS_MASKED_TAIL
+#define V_LOAD_N VF32_LOAD_N
+#define V_STORE_N VF32_STORE_N
+#define V_STORE_N_REVERSED VF32_STORE_N_REVERSED
+#endif
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
 #undef FC_DT
@@ -61,6 +66,9 @@
 #undef V_ZERO
 #undef V_FMA
 #undef V_REVERSE
+#undef V_LOAD_N
+#undef V_STORE_N
+#undef V_STORE_N_REVERSED
 
 #define FC_DT f64
 #define S_T double
@@ -72,6 +80,11 @@
 #define V_ZERO VF64_ZERO
 #define V_FMA VF64_FMA
 #define V_REVERSE VF64_REVERSE
+#ifdef FC_HAS_MASKED_TAIL
+#define V_LOAD_N VF64_LOAD_N
+#define V_STORE_N VF64_STORE_N
+#define V_STORE_N_REVERSED VF64_STORE_N_REVERSED
+#endif
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
 

@@ -27,7 +27,7 @@ extern "C" {
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
  * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
- * input row, for rows narrower than one vector). */
+ * input row, for rows narrower than one vector, on paths without masked loads). */
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, float *scratch, int rotate);
@@ -38,7 +38,7 @@ typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, 
 /* A run of n outputs of a 1-D 'valid' correlation:
  *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
  * reading x[0 .. n + k - 1) only.  scratch must hold fc_scratch_elems(k) elements (a zero-padded
- * copy of the inputs of a run shorter than one vector). */
+ * copy of the inputs of a run shorter than one vector, on paths without masked loads). */
 typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, float *y,
                                  ptrdiff_t n, float *scratch);
 typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
