@@ -31,7 +31,7 @@ MODES_MAX_KERNEL = 15
 
 # 1-D section (issue 4's figures): a long signal, kernels from bandwidth-bound to FMA-bound.
 ONE_D_SAMPLES = 4_000_000
-ONE_D_KERNELS = (2, 3, 4, 5, 8, 16, 32, 64, 128, 256, 512, 1024)
+ONE_D_KERNELS = (2, 3, 4, 5, 8, 16, 32, 48, 64, 128, 256, 512, 1024)
 ONE_D_QUICK_KERNELS = (3, 8, 64, 256)
 
 # Batch section: many small float32 images against one image of the same total size.
