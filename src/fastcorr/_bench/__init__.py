@@ -169,5 +169,5 @@ def run(args):
             peaks=peaks, peaks_start=peaks_start, peaks_end=peaks_end, notes=notes,
             report=report, elapsed=elapsed))
     if args.plot:
-        render.plot(args.plot, report["results"], peaks, sizes[-1], workers[-1], kernels, info)
+        render.plot(args.plot, report["results"], peaks, sizes[0], workers[-1], kernels, info)
     return 1 if failed else 0

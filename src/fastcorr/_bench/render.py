@@ -362,8 +362,9 @@ def plot(path, results, peaks, shape, n, kernels, machine):
         ax.set_xticks(list(kernels))
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
+    simd = machine.get("fastcorr_config", {}).get("simd", {}).get("selected", "?")
     fig.suptitle(f"fastcorr {__version__} vs peers: valid 2-D correlation on "
-                 f"{machine['cpu_model']} ({machine['cpus_usable']} CPUs)")
+                 f"{machine['cpu_model']} ({machine['cpus_usable']} CPUs), {simd} path")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
