@@ -271,10 +271,6 @@ FC_BAND(4)
 FC_BAND(5)
 FC_BAND(6)
 #endif
-#if FC_NR > 6
-FC_BAND(7)
-FC_BAND(8)
-#endif
 #undef FC_BAND
 
 typedef void (*FN(fc_band_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, ptrdiff_t, S_T *,
@@ -284,9 +280,6 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
     NULL, FN(fc_band_1), FN(fc_band_2), FN(fc_band_3), FN(fc_band_4),
 #if FC_NR > 4
     FN(fc_band_5), FN(fc_band_6),
-#endif
-#if FC_NR > 6
-    FN(fc_band_7), FN(fc_band_8),
 #endif
 };
 
