@@ -238,7 +238,7 @@ def _target(plan, out):
     core = len(g.core_shape)
     shape = g.shape
     caller_shape = shape if g.axes is None else caller_order(shape, g.axes)
-    fast = FAST_ROAD and g.axes is None and type(out) is np.ndarray and \
+    fast = FAST_ROAD and g.axes is None and not g.batch and type(out) is np.ndarray and \
         out.shape == shape and ready(out, g.dtype) and out.flags.writeable
     if not fast:
         check_out(out, caller_shape, g.dtype)

@@ -1,0 +1,143 @@
+"""Same-size correlations with a border rule per axis: what the scipy.ndimage face asks of the
+engine.
+
+A call is reduced to its core axes: the axes along which the kernel is longer than 1 (plus the
+last axis, so the core's rows stay unit-stride and no transposed copy is made: a 1-D pass along
+axis 0 of an image is a (K, 1) kernel over (rows, columns)).  Every other axis is a batch.  The
+route then follows from the output dtype:
+
+- floating-point outputs run on the SIMD engine in float32 or float64 (`compute_dtype`): one or
+  two core axes through `_engine.execute` (interior read in place, a frame of extended rows),
+  three through `_core.correlate_volume`;
+- integer and bool outputs run scipy.ndimage's own arithmetic (`_core.exact_correlate`): float64
+  products and sums in scipy's order, without FMA, so that the truncation to an integer type
+  gives exactly scipy's values (a flat region of 128 under weights summing to 1 may come to
+  127.99999999999997, which scipy stores as 127; only the same operations reproduce that).
+"""
+import numpy as np
+
+from .. import _core
+from . import boundary
+from .execute import run
+from .layout import readable, stack, stacked_view, writable_stack
+from .plan import bind, geometry
+from .threads import resolve_workers
+
+# scipy.ndimage's mode names, each mapped to the engine's rule (see boundary.py).  The grid-*
+# names mean the same as their plain twins for filters (scipy treats them alike there).
+MODES = {"reflect": "symm", "grid-mirror": "symm", "constant": "fill", "grid-constant": "fill",
+         "nearest": "nearest", "mirror": "mirror", "wrap": "wrap", "grid-wrap": "wrap"}
+
+# The arithmetic of the scipy function a call stands for, which integer outputs reproduce.
+FORMULA_ND, FORMULA_1D, FORMULA_UNIFORM = 0, 1, 2
+
+# Integer inputs computed in float32 when the output is float32: every value of these types is
+# exact in float32 (a wider integer is computed in float64 and rounded once, at the end).
+_EXACT_IN_FLOAT32 = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16,
+                                                    np.uint16, np.float16, np.float32))
+
+
+def compute_dtype(input_dtype, output_dtype):
+    """The dtype a floating-point output is computed in: float32 when the output is float32
+    and every input value is exact in float32, float64 otherwise (scipy computes everything
+    in float64; float32 data computed in float32 is fastcorr's rule on every face)."""
+    if output_dtype == np.float32 and input_dtype in _EXACT_IN_FLOAT32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def correlate_same(input, weights, output, rules, origins, cval, formula, workers):
+    """output[...] = the correlation of `input` with `weights`, same-size, centred by `origins`
+    and extended by `rules` (one per axis); the values of scipy.ndimage.correlate
+    (FORMULA_ND), correlate1d (FORMULA_1D) or uniform_filter1d (FORMULA_UNIFORM).
+
+    input: a real numeric ndarray; weights: float64, as many dimensions as input; output: a
+    real numeric ndarray of input's shape that does not share memory with input (the face
+    makes a temporary when it would).
+    """
+    core = [d for d in range(input.ndim) if weights.shape[d] > 1]
+    if len(core) > 3:
+        raise NotImplementedError(
+            f"fastcorr.ndimage correlates kernels with at most 3 axes longer than 1; these "
+            f"weights have shape {weights.shape} (use scipy.ndimage for them)")
+    last = input.ndim - 1
+    if core and core[-1] != last and len(core) < 3:
+        core.append(last)  # a (.., K, 1) kernel: rows stay unit-stride
+    if output.dtype.kind in "biu":
+        _exact(input, weights, output, rules, origins, cval, formula, core or [last], workers)
+        return output
+    dtype = compute_dtype(input.dtype, output.dtype)
+    if not core:
+        # A one-tap kernel (every origin is then 0): a scaled copy.
+        np.multiply(input, dtype.type(weights.reshape(-1)[0]), out=output, dtype=dtype,
+                    casting="unsafe")
+        return output
+    n = len(core)
+    batch_axes = [d for d in range(input.ndim) if d not in core]
+    order = batch_axes + core
+    image = input.transpose(order)
+    target = output.transpose(order)
+    kernel = np.ascontiguousarray(weights.transpose(order).reshape(
+        [weights.shape[d] for d in core]), dtype=dtype)
+    starts = tuple(-(weights.shape[d] // 2 + origins[d]) for d in core)
+    core_rules = tuple(rules[d] for d in core)
+    fill = dtype.type(cval)
+    if n == 3:
+        _volume(image, kernel, target, starts, core_rules, fill, dtype, workers)
+        return output
+    g = geometry(image.shape, kernel.shape, dtype, starts, image.shape[len(batch_axes):],
+                 core_rules, fill, False, None, ("input", "weights"))
+    if target.dtype == dtype:
+        run(bind(g, image, kernel, target, workers))
+    else:
+        np.copyto(target, run(bind(g, image, kernel, None, workers)), casting="unsafe")
+    return output
+
+
+def _maps(shape, kernel_shape, starts, rules):
+    return tuple(boundary.index_map(s, s + n + k - 1, n, rule)
+                 for n, k, s, rule in zip(shape, kernel_shape, starts, rules))
+
+
+def _volume(image, kernel, target, starts, rules, fill, dtype, workers):
+    """Three core axes: `_core.correlate_volume` on (B, D, H, W) stacks."""
+    batch = image.shape[:-3]
+    x = stack(readable(image, dtype), batch, 3)
+    y = writable_stack(target, 3) if target.dtype == dtype else None
+    result = y if y is not None else np.empty((x.shape[0],) + image.shape[-3:], dtype)
+    maps = _maps(image.shape[-3:], kernel.shape, starts, rules)
+    _core.correlate_volume(x, kernel[None], result, *maps, float(fill),
+                           resolve_workers(workers))
+    if y is None:
+        np.copyto(target, result.reshape(target.shape), casting="unsafe")
+
+
+def _exact(input, weights, output, rules, origins, cval, formula, core, workers):
+    """Integer and bool outputs: scipy's arithmetic in the core (see the module docstring), on
+    (B, D, H, W) views with size-1 axes where the kernel has fewer than three core axes."""
+    batch_axes = [d for d in range(input.ndim) if d not in core]
+    order = batch_axes + core
+    image = input.transpose(order)
+    target = output.transpose(order)
+    lead = (1,) * (3 - len(core))
+    core_shape = lead + image.shape[len(batch_axes):]
+    kernel = np.ascontiguousarray(weights.transpose(order).reshape(
+        lead + tuple(weights.shape[d] for d in core)), dtype=np.float64)
+    starts = (0,) * len(lead) + tuple(-(weights.shape[d] // 2 + origins[d]) for d in core)
+    core_rules = ("fill",) * len(lead) + tuple(rules[d] for d in core)
+    x = _stacked(image, len(batch_axes), len(lead))
+    if x is None:
+        x = np.ascontiguousarray(image).reshape((-1,) + core_shape)
+    y = _stacked(target, len(batch_axes), len(lead))
+    if y is None:
+        y = np.empty((x.shape[0],) + core_shape, output.dtype)
+    maps = _maps(core_shape, kernel.shape, starts, core_rules)
+    _core.exact_correlate(x, kernel, y, *maps, float(cval), formula, resolve_workers(workers))
+    if not np.shares_memory(y, target):
+        np.copyto(target, y.reshape(target.shape))
+
+
+def _stacked(a, n_batch, n_lead):
+    """`a` (batch axes, then core axes) as a (B, D, H, W) view with n_lead size-1 axes put
+    before the core ones, or None when no single batch stride describes it."""
+    return stacked_view(np.expand_dims(a, tuple(range(n_batch, n_batch + n_lead))), 3)

@@ -1,0 +1,825 @@
+"""The scipy.ndimage face: linear filters with scipy.ndimage's names, arguments, defaults, result
+dtypes and errors, on fastcorr's engine.  Change ``from scipy import ndimage`` to
+``from fastcorr import ndimage`` and the same calls return the same results, computed by SIMD
+kernels on several threads.
+
+What differs, by design:
+
+- float32 data is computed in float32 (scipy.ndimage computes everything in float64 and rounds
+  the result): each output then carries a relative error of about ``K * eps32`` of the sum of
+  ``|w| * |x|`` over its K taps, instead of one rounding.  Pass ``output=np.float64`` for
+  float64 arithmetic.
+- Integer (and bool) outputs are exactly scipy's: their values are computed with scipy's own
+  float64 operations in scipy's order, then truncated as scipy truncates.  A float output is
+  faster: ``correlate(image_uint8, w, output=np.float32)`` runs the float32 SIMD kernels.
+- ``workers=`` (keyword-only) sets the thread count, as elsewhere in fastcorr: None asks OpenMP
+  (OMP_NUM_THREADS, threadpoolctl), -1 means every CPU.
+
+Every mode of scipy.ndimage's filters is here: 'reflect', 'constant' (with `cval`), 'nearest',
+'mirror', 'wrap', and 'grid-mirror', 'grid-constant', 'grid-wrap' (the same as 'reflect',
+'constant' and 'wrap' for filters, as in scipy).  Kernels with up to three axes longer than 1
+run in the compiled core without a padded copy of the input; more raise NotImplementedError.
+"""
+import numbers
+import operator
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+from ._engine.filters import FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, correlate_same
+
+__all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
+           "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
+           "laplace"]
+
+# The dtypes scipy.ndimage's filters accept (it raises RuntimeError for the rest: float16,
+# long double, objects, strings).
+_SUPPORTED = frozenset(np.dtype(t) for t in (
+    np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+    np.uint64, np.float32, np.float64, np.complex64, np.complex128))
+
+
+# --------------------------------------------------------------------------- arguments
+def _rule(mode):
+    """The engine's boundary rule for a scipy.ndimage mode name (RuntimeError, as scipy, for
+    an unknown one)."""
+    try:
+        return MODES[mode]
+    except (KeyError, TypeError):
+        raise RuntimeError(f"boundary mode not supported: mode={mode!r} (use one of "
+                           f"{', '.join(repr(m) for m in MODES)})") from None
+
+
+def _per_axis(value, count, name):
+    """`value` repeated `count` times, or the sequence `value` if it has `count` items
+    (RuntimeError otherwise, as scipy's _normalize_sequence)."""
+    if not isinstance(value, str) and np.iterable(value):
+        items = list(value)
+        if len(items) != count:
+            raise RuntimeError(f"{name}: sequence argument must have length equal to input "
+                               f"rank ({count}), got {len(items)}")
+        return items
+    return [value] * count
+
+
+def _axes(axes, ndim):
+    """scipy.ndimage's `axes`: None for all, an int, or distinct ints (ValueError)."""
+    if axes is None:
+        return tuple(range(ndim))
+    if np.isscalar(axes):
+        axes = (operator.index(axes),)
+    elif not isinstance(axes, Iterable):
+        raise ValueError("axes must be an integer, iterable of integers, or None")
+    normal = []
+    for ax in axes:
+        ax = operator.index(ax)
+        if ax < -ndim or ax > ndim - 1:
+            raise ValueError(f"specified axis: {ax} is out of range")
+        normal.append(ax % ndim)
+    if len(set(normal)) != len(normal):
+        raise ValueError("axes must be unique")
+    return tuple(normal)
+
+
+def _axis(axis, ndim):
+    """One axis, numpy's way (AxisError, a ValueError and IndexError, when out of range)."""
+    return np.lib.array_utils.normalize_axis_index(axis, ndim) if hasattr(
+        np.lib, "array_utils") else np.core.multiarray.normalize_axis_index(axis, ndim)
+
+
+def _input(input):
+    a = np.asarray(input)
+    if a.dtype not in _SUPPORTED:
+        raise RuntimeError(f"array type not supported: input has dtype {a.dtype} (fastcorr."
+                           "ndimage filters bool, integer, float32/float64 and complex arrays, "
+                           "as scipy.ndimage)")
+    return a
+
+
+def _output(output, input, complex_output=False):
+    """The array the result goes to, by scipy's rules: None (the input's dtype), a dtype, or an
+    array of the input's shape."""
+    shape = input.shape
+    if output is None:
+        dtype = np.promote_types(input.dtype, np.complex64) if complex_output else input.dtype
+        return np.zeros(shape, dtype)
+    if isinstance(output, (type, np.dtype)):
+        dtype = np.dtype(output)
+        if complex_output and dtype.kind != "c":
+            warnings.warn("promoting specified output dtype to complex", stacklevel=3)
+            dtype = np.promote_types(dtype, np.complex64)
+        _check_output_dtype(dtype)
+        return np.zeros(shape, dtype)
+    if isinstance(output, str):
+        dtype = np.dtype(output)
+        if complex_output and dtype.kind != "c":
+            raise RuntimeError("output must have complex dtype")
+        if not issubclass(dtype.type, np.number):
+            raise RuntimeError("output must have numeric dtype")
+        _check_output_dtype(dtype)
+        return np.zeros(shape, dtype)
+    output = np.asarray(output)
+    if output.shape != shape:
+        raise RuntimeError(f"output shape not correct: output has shape {output.shape}, "
+                           f"input {shape}")
+    if complex_output and output.dtype.kind != "c":
+        raise RuntimeError("output must have complex dtype")
+    _check_output_dtype(output.dtype)
+    if not output.flags.writeable:
+        raise ValueError("output array is read-only")
+    return output
+
+
+def _check_output_dtype(dtype):
+    if dtype not in _SUPPORTED:
+        raise RuntimeError(f"array type not supported: output has dtype {dtype}")
+
+
+def _check_origin(origin, size, message):
+    if origin < -(size // 2) or origin > (size - 1) // 2:
+        raise ValueError(message)
+
+
+def _run(input, weights, output, modes, origins, cval, formula, workers):
+    """correlate_same on real arrays, through a temporary when output shares memory with input
+    (scipy allows that: a multi-pass filter feeds its output back in)."""
+    if not isinstance(cval, numbers.Number) and np.ndim(cval) != 0:
+        raise TypeError(f"cval must be a scalar, got {type(cval).__name__}")
+    if np.iscomplexobj(cval):
+        raise TypeError(f"cval must be a real number when input and weights are real, got "
+                        f"{cval!r}")
+    rules = [_rule(m) for m in modes]
+    if input.size == 0:
+        return output
+    if np.may_share_memory(input, output):
+        result = np.empty(output.shape, output.dtype)
+        correlate_same(input, weights, result, rules, origins, float(cval), formula, workers)
+        output[...] = result
+    else:
+        correlate_same(input, weights, output, rules, origins, float(cval), formula, workers)
+    return output
+
+
+def _complex_parts(func, input, weights, output, cval, **kwargs):
+    """A complex filter from real ones, as scipy forms it: (a+ib)(c+id) by four real passes
+    (two when one side is real), each into a part of `output`."""
+    if input.dtype.kind == "c" and weights.dtype.kind == "c":
+        func(input.real, weights.real, output=output.real, cval=np.real(cval), **kwargs)
+        output.real -= func(input.imag, weights.imag, output=None, cval=np.imag(cval),
+                            **kwargs)
+        func(input.real, weights.imag, output=output.imag, cval=np.real(cval), **kwargs)
+        output.imag += func(input.imag, weights.real, output=None, cval=np.imag(cval),
+                            **kwargs)
+    elif input.dtype.kind == "c":
+        func(input.real, weights, output=output.real, cval=np.real(cval), **kwargs)
+        func(input.imag, weights, output=output.imag, cval=np.imag(cval), **kwargs)
+    else:
+        if np.iscomplexobj(cval):
+            raise ValueError("Cannot provide a complex-valued cval when the input is real.")
+        func(input, weights.real, output=output.real, cval=cval, **kwargs)
+        func(input, weights.imag, output=output.imag, cval=cval, **kwargs)
+    return output
+
+
+# --------------------------------------------------------------------------- N-D correlation
+def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution, axes,
+                           workers):
+    input = _input(input)
+    weights = np.asarray(weights)
+    if input.dtype.kind == "c" or weights.dtype.kind == "c":
+        if weights.dtype.kind == "c" and not convolution:
+            weights = weights.conj()  # as numpy.correlate: the weights are conjugated
+        output = _output(output, input, complex_output=True)
+        return _complex_parts(_correlate_or_convolve, input, weights, output, cval,
+                              mode=mode, origin=origin, convolution=convolution, axes=axes,
+                              workers=workers)
+    axes = _axes(axes, input.ndim)
+    weights = np.asarray(weights, dtype=np.float64)
+    if len(axes) < input.ndim:
+        if weights.ndim != len(axes):
+            raise RuntimeError(f"weights.ndim ({weights.ndim}) must match len(axes) "
+                               f"({len(axes)})")
+        weights = np.expand_dims(weights, tuple(d for d in range(input.ndim) if d not in axes))
+    origins = _per_axis(origin, len(axes), "origin")
+    if len(axes) < input.ndim:
+        full = [0] * input.ndim
+        for o, ax in zip(origins, axes):
+            full[ax] = o
+        origins = full
+    if weights.ndim != input.ndim or 0 in weights.shape:
+        raise RuntimeError(f"weights.ndim ({weights.ndim}) must match len(axes) "
+                           f"({len(axes)}), with no empty axis (weights shape "
+                           f"{weights.shape})")
+    origins = [operator.index(o) for o in origins]
+    if convolution:
+        weights = weights[(slice(None, None, -1),) * weights.ndim]
+        origins = [-o - (0 if k & 1 else 1) for o, k in zip(origins, weights.shape)]
+    for o, k in zip(origins, weights.shape):
+        _check_origin(o, k, "Invalid origin; origin must satisfy -(weights.shape[k] // 2) "
+                            "<= origin[k] <= (weights.shape[k]-1) // 2")
+    output = _output(output, input)
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        raise RuntimeError("A sequence of modes is not supported by correlate and convolve "
+                           "(scipy.ndimage neither); the separable filters take one")
+    _rule(mode)
+    if input.ndim == 0:
+        return _scalar(input, weights, output, FORMULA_ND, mode, cval, workers)
+    return _run(input, weights, output, [mode] * input.ndim, origins, cval, FORMULA_ND,
+                workers)
+
+
+def _scalar(input, weights, output, formula, mode, cval, workers):
+    """A 0-D input: one value times the one weight."""
+    _run(input.reshape(1), weights.reshape(1), output.reshape(1), [mode], [0], cval, formula,
+         workers)
+    return output
+
+
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+              workers=None):
+    """Multidimensional correlation, as :func:`scipy.ndimage.correlate`.
+
+    ``output[i] = sum_j weights[j] * input[i + j - c]`` over the kernel's positions j, with c
+    the kernel's centre (``weights.shape // 2``) plus `origin`, and `input` extended beyond
+    its edges by `mode`.  The result has the input's shape.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array (bool, integer, float32, float64 or complex).
+    weights : array_like
+        The kernel, with as many dimensions as `input` (or as `axes`); cast to float64 (its
+        values as given) and to float32 for a float32 computation.  Complex weights are
+        conjugated.
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.  Integer outputs
+        are truncated exactly as scipy truncates them.  May be `input` itself.
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', 'grid-constant', 'grid-wrap'}, optional
+        How `input` extends beyond its edges (default 'reflect': ``d c b a | a b c d``).
+    cval : scalar, optional
+        The value beyond the edges for 'constant'; default 0.
+    origin : int or sequence of int, optional
+        Shifts the kernel's centre: positive values to the left (towards lower indices of the
+        input), per axis or one for all; ``-(w // 2) <= origin <= (w - 1) // 2``.
+    axes : tuple of int or None, optional
+        The axes the kernel spans (the others are filtered independently); default all.
+    workers : int or None, optional
+        Threads; None (default) asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The correlation, with the input's shape.
+
+    Notes
+    -----
+    float32 data is computed in float32 (scipy: float64): the error of each output is at
+    most about ``K * eps32 * sum(|w| |x|)`` over its K taps.  Kernels with up to three axes
+    longer than 1 run compiled and parallel; more raise NotImplementedError.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> a = np.arange(25, dtype=np.float64).reshape(5, 5)
+    >>> ndimage.correlate(a, np.ones((3, 3)) / 9)[1:4, 1:4]
+    array([[ 6.,  7.,  8.],
+           [11., 12., 13.],
+           [16., 17., 18.]])
+    """
+    return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes,
+                                  workers)
+
+
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+             workers=None):
+    """Multidimensional convolution, as :func:`scipy.ndimage.convolve`.
+
+    The correlation with the kernel turned by 180 degrees, its origin negated (and moved by
+    one along axes of even length, as scipy does), so that a symmetric odd kernel gives the
+    same result as `correlate`.  Parameters as `correlate`; complex weights are not
+    conjugated.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    weights : array_like
+        The kernel, with as many dimensions as `input` (or as `axes`).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    origin : int or sequence of int, optional
+        Shifts the kernel's centre.
+    axes : tuple of int or None, optional
+        The axes the kernel spans.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The convolution, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> ndimage.convolve(np.array([0., 0, 1, 0, 0]), np.array([1., 2, 3]), mode="constant")
+    array([0., 1., 2., 3., 0.])
+    """
+    return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes,
+                                  workers)
+
+
+# --------------------------------------------------------------------------- 1-D passes
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+                workers=None):
+    """1-D correlation along one axis, as :func:`scipy.ndimage.correlate1d`.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    weights : array_like
+        1-D kernel (complex weights are conjugated).
+    axis : int, optional
+        The axis to filter along (default the last).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    origin : int, optional
+        Shifts the kernel's centre; ``-(len(w) // 2) <= origin <= (len(w) - 1) // 2``.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The result, with the input's shape.
+
+    Examples
+    --------
+    >>> from fastcorr import ndimage
+    >>> ndimage.correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    """
+    input = _input(input)
+    weights = np.asarray(weights)
+    if input.dtype.kind == "c" or weights.dtype.kind == "c":
+        if weights.dtype.kind == "c":
+            weights = weights.conj().astype(np.complex128, copy=False)
+        output = _output(output, input, complex_output=True)
+        return _complex_parts(correlate1d, input, weights, output, cval, axis=axis, mode=mode,
+                              origin=origin, workers=workers)
+    output = _output(output, input)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 1 or weights.shape[0] < 1:
+        raise RuntimeError(f"no filter weights given: weights must be 1-D and not empty, got "
+                           f"shape {weights.shape}")
+    axis = _axis(axis, input.ndim)
+    origin = operator.index(origin)
+    _check_origin(origin, len(weights), "Invalid origin; origin must satisfy -(len(weights) "
+                                        "// 2) <= origin <= (len(weights)-1) // 2")
+    return _pass(input, weights, axis, output, mode, cval, origin, FORMULA_1D, workers)
+
+
+def _pass(input, weights, axis, output, mode, cval, origin, formula, workers):
+    """One 1-D pass along `axis` (arguments checked)."""
+    _rule(mode)
+    if input.ndim == 0:
+        return _scalar(input, weights, output, formula, mode, cval, workers)
+    shape = [1] * input.ndim
+    shape[axis] = len(weights)
+    origins = [0] * input.ndim
+    origins[axis] = origin
+    return _run(input, weights.reshape(shape), output, [mode] * input.ndim, origins, cval,
+                formula, workers)
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+               workers=None):
+    """1-D convolution along one axis, as :func:`scipy.ndimage.convolve1d`.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    weights : array_like
+        1-D kernel.
+    axis : int, optional
+        The axis to filter along (default the last).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    origin : int, optional
+        Shifts the kernel's centre.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The result, with the input's shape.
+
+    Examples
+    --------
+    >>> from fastcorr import ndimage
+    >>> ndimage.convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([14, 24,  4, 13, 12, 36, 27,  0])
+    """
+    weights = np.asarray(weights)[::-1]
+    origin = -operator.index(origin)
+    if not weights.shape[0] & 1:
+        origin -= 1
+    if weights.dtype.kind == "c":
+        weights = weights.conj()  # undone by correlate1d's conjugation
+    return correlate1d(input, weights, axis, output, mode, cval, origin, workers=workers)
+
+
+def _gaussian_kernel1d(sigma, order, radius):
+    """The sampled Gaussian (order 0, normalised to sum 1) or its order-th derivative, over
+    -radius .. radius (as scipy computes it: the derivative is a polynomial times the
+    Gaussian, whose coefficients follow from q' + q p')."""
+    if order < 0:
+        raise ValueError("order must be non-negative")
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    q = np.zeros(order + 1)
+    q[0] = 1
+    derivative = np.diag(np.arange(1, order + 1), 1) + np.diag(
+        np.ones(order) / -(sigma * sigma), -1)
+    for _ in range(order):
+        q = derivative.dot(q)
+    return (x[:, None] ** np.arange(order + 1)).dot(q) * phi
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
+                      truncate=4.0, *, radius=None, workers=None):
+    """1-D Gaussian filter, as :func:`scipy.ndimage.gaussian_filter1d`.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar
+        Standard deviation of the Gaussian.
+    axis : int, optional
+        The axis to filter along (default the last).
+    order : int, optional
+        0 (default) smooths; 1, 2, 3 convolve with that derivative of the Gaussian.
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    truncate : float, optional
+        Truncate the kernel at this many standard deviations (default 4.0).
+    radius : int, optional
+        The kernel's radius (it has ``2 * radius + 1`` taps); overrides `truncate`.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The result, with the input's shape.
+
+    Examples
+    --------
+    >>> from fastcorr import ndimage
+    >>> ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
+    array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
+    """
+    sd = float(sigma)
+    lw = int(truncate * sd + 0.5)
+    if radius is not None:
+        lw = radius
+    if not isinstance(lw, numbers.Integral) or lw < 0:
+        raise ValueError("Radius must be a nonnegative integer.")
+    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
+    return correlate1d(input, weights, axis, output, mode, cval, 0, workers=workers)
+
+
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
+                    truncate=4.0, *, radius=None, axes=None, workers=None):
+    """Multidimensional Gaussian filter, as :func:`scipy.ndimage.gaussian_filter`: 1-D
+    Gaussian passes along each axis, each pass's result stored in the output's dtype before
+    the next (as scipy does, so integer outputs match scipy's exactly).
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    sigma : scalar or sequence of scalars
+        Standard deviation per axis, or one for all.
+    order : int or sequence of int, optional
+        Derivative order per axis (0 smooths).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    truncate : float, optional
+        Truncate each kernel at this many standard deviations (default 4.0).
+    radius : int or sequence of int, optional
+        Kernel radius per axis; overrides `truncate`.
+    axes : tuple of int or None, optional
+        The axes to filter (default all).
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> a = np.arange(50, step=2).reshape((5, 5))
+    >>> ndimage.gaussian_filter(a, sigma=1)
+    array([[ 4,  6,  8,  9, 11],
+           [10, 12, 14, 15, 17],
+           [20, 22, 24, 25, 27],
+           [29, 31, 33, 34, 36],
+           [35, 37, 39, 40, 42]])
+    """
+    input = _input(input)
+    output = _output(output, input)
+    axes = _axes(axes, input.ndim)
+    n = len(axes)
+    passes = [(ax, s, o, m, r) for ax, s, o, m, r in zip(
+        axes, _per_axis(sigma, n, "sigma"), _per_axis(order, n, "order"),
+        _per_axis(mode, n, "mode"), _per_axis(radius, n, "radius")) if s > 1e-15]
+    if not passes:
+        output[...] = input[...]
+        return output
+    for axis, s, o, m, r in passes:
+        gaussian_filter1d(input, s, axis, o, output, m, cval, truncate, radius=r,
+                          workers=workers)
+        input = output
+    return output
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
+                     *, workers=None):
+    """1-D uniform (moving average) filter, as :func:`scipy.ndimage.uniform_filter1d`.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    size : int
+        Length of the filter.
+    axis : int, optional
+        The axis to filter along (default the last).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    origin : int, optional
+        Shifts the window; ``-(size // 2) <= origin <= (size - 1) // 2``.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The result, with the input's shape.
+
+    Notes
+    -----
+    Floating-point outputs are the correlation with ``size`` weights of ``1 / size`` on the
+    SIMD kernels; integer outputs follow scipy's running sum exactly.
+
+    Examples
+    --------
+    >>> from fastcorr import ndimage
+    >>> ndimage.uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
+    array([4, 3, 4, 1, 4, 6, 6, 3])
+    """
+    input = _input(input)
+    axis = _axis(axis, input.ndim)
+    if size < 1:
+        raise RuntimeError(f"incorrect filter size: size must be at least 1, got {size}")
+    size = operator.index(size)
+    complex_output = input.dtype.kind == "c"
+    output = _output(output, input, complex_output=complex_output)
+    origin = operator.index(origin)
+    if size // 2 + origin < 0 or size // 2 + origin >= size:
+        raise ValueError(f"invalid origin {origin} for size {size}: -(size // 2) <= origin "
+                         "<= (size - 1) // 2")
+    weights = np.full(size, 1.0 / size)
+    if complex_output:
+        _pass(input.real, weights, axis, output.real, mode, np.real(cval), origin,
+              FORMULA_UNIFORM, workers)
+        _pass(input.imag, weights, axis, output.imag, mode, np.imag(cval), origin,
+              FORMULA_UNIFORM, workers)
+        return output
+    return _pass(input, weights, axis, output, mode, cval, origin, FORMULA_UNIFORM, workers)
+
+
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None, workers=None):
+    """Multidimensional uniform filter, as :func:`scipy.ndimage.uniform_filter`: 1-D uniform
+    passes along each axis, each stored in the output's dtype before the next.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    size : int or sequence of int, optional
+        Filter length per axis, or one for all (default 3).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    origin : int or sequence of int, optional
+        Window shift per axis, or one for all.
+    axes : tuple of int or None, optional
+        The axes to filter (default all).
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> ndimage.uniform_filter(np.arange(9.0).reshape(3, 3), size=3, mode="nearest")
+    array([[1.33333333, 2.        , 2.66666667],
+           [3.33333333, 4.        , 4.66666667],
+           [5.33333333, 6.        , 6.66666667]])
+    """
+    input = _input(input)
+    output = _output(output, input, complex_output=input.dtype.kind == "c")
+    axes = _axes(axes, input.ndim)
+    n = len(axes)
+    passes = [(ax, s, o, m) for ax, s, o, m in zip(
+        axes, _per_axis(size, n, "size"), _per_axis(origin, n, "origin"),
+        _per_axis(mode, n, "mode")) if s > 1]
+    if not passes:
+        output[...] = input[...]
+        return output
+    for axis, s, o, m in passes:
+        uniform_filter1d(input, int(s), axis, output, m, cval, o, workers=workers)
+        input = output
+    return output
+
+
+def _derivative_filter(input, axis, output, mode, cval, smooth, workers):
+    """sobel and prewitt: the difference [-1, 0, 1] along `axis`, then `smooth` along every
+    other axis, each pass in the output's dtype (scipy's sequence)."""
+    input = _input(input)
+    axis = _axis(axis, input.ndim)
+    output = _output(output, input)
+    modes = _per_axis(mode, input.ndim, "mode")
+    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, workers=workers)
+    for ax in range(input.ndim):
+        if ax != axis:
+            correlate1d(output, smooth, ax, output, modes[ax], cval, 0, workers=workers)
+    return output
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    """Sobel filter, as :func:`scipy.ndimage.sobel`: the derivative [-1, 0, 1] along `axis`
+    smoothed by [1, 2, 1] along every other axis.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    axis : int, optional
+        The axis of the derivative (default the last).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> ndimage.sobel(np.array([[0., 0, 1, 1]] * 3), axis=1)
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.],
+           [0., 4., 4., 0.]])
+    """
+    return _derivative_filter(input, axis, output, mode, cval, [1, 2, 1], workers)
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    """Prewitt filter, as :func:`scipy.ndimage.prewitt`: the derivative [-1, 0, 1] along
+    `axis` smoothed by [1, 1, 1] along every other axis.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    axis : int, optional
+        The axis of the derivative (default the last).
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> ndimage.prewitt(np.array([[0., 0, 1, 1]] * 3), axis=1)
+    array([[0., 3., 3., 0.],
+           [0., 3., 3., 0.],
+           [0., 3., 3., 0.]])
+    """
+    return _derivative_filter(input, axis, output, mode, cval, [1, 1, 1], workers)
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=None):
+    """Laplace filter, as :func:`scipy.ndimage.laplace`: the sum over the axes of the second
+    differences [1, -2, 1].
+
+    Parameters
+    ----------
+    input : array_like
+        The input array.
+    output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.
+    mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').
+    cval : scalar, optional
+        The value beyond the edges for 'constant'.
+    axes : tuple of int or None, optional
+        The axes to differentiate along (default all).
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> ndimage.laplace(np.array([[0., 0, 0], [0, 1, 0], [0, 0, 0]]), mode="constant")
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]])
+    """
+    input = _input(input)
+    output = _output(output, input)
+    axes = _axes(axes, input.ndim)
+    if not axes:
+        output[...] = input[...]
+        return output
+    modes = _per_axis(mode, len(axes), "mode")
+    correlate1d(input, [1, -2, 1], axes[0], output, modes[0], cval, 0, workers=workers)
+    for ax, m in zip(axes[1:], modes[1:]):
+        output += correlate1d(input, [1, -2, 1], ax, output.dtype, m, cval, 0,
+                              workers=workers)
+    return output

@@ -1,0 +1,102 @@
+"""pytest plugin for tests/test_ndimage_suite.py: scipy.ndimage's own tests of the linear
+filters (scipy/ndimage/tests/test_filters.py), run with scipy's functions replaced by
+fastcorr.ndimage's.
+
+Loaded (``-p ndimage_suite_plugin``) into a child pytest that collects scipy's module itself, so
+scipy's conftest (its ``xp`` fixture, markers) works as in scipy's runs.  After collection it
+rebinds the module's ``ndimage`` (the tests call ``ndimage.correlate`` and so on through it) to
+a namespace that is scipy.ndimage with fastcorr's filters in place of scipy's, and deselects
+the tests that call none of them (median, rank, generic filters...).  Every call is counted, so
+the parent can tell that fastcorr really ran.
+
+The differences fastcorr documents fail a few tests; each is marked xfail (strict) in XFAIL
+with its reason, and nothing else may fail.  FASTCORR_NDIMAGE_SUITE_REPORT names a JSON file
+the plugin writes the call counts and the marked tests to.
+"""
+import collections
+import inspect
+import json
+import os
+import re
+import sys
+import types
+
+import pytest
+
+from fastcorr import ndimage as ours
+
+MODULE = "scipy.ndimage.tests.test_filters"
+NAMES = tuple(ours.__all__)
+# Class::test[params] -> reason; only these may fail.
+FLOAT32 = ("float32 data is computed in float32 (scipy: float64, rounded once); documented, "
+           "with its error bound, in fastcorr.ndimage")
+XFAIL = {
+    # The sum of 10^4 outputs near 5000 against the input's, to +-1.5: the float32 weights'
+    # rounding scales every output by about 1e-7, 5 in the sum.
+    "TestNdimageFilters::test_gauss03[numpy]": FLOAT32,
+    # Results near 100 to 6 decimals (float32 holds about 7 significant digits).
+    "TestNdimageFilters::test_gaussian_laplace01[numpy-float32]": FLOAT32,
+    "TestNdimageFilters::test_gaussian_laplace01[numpy-complex64]": FLOAT32,
+    "TestNdimageFilters::test_gaussian_laplace02[numpy-float32]": FLOAT32,
+    "TestNdimageFilters::test_gaussian_laplace02[numpy-complex64]": FLOAT32,
+}
+
+CALLS = collections.Counter()
+MARKED = []
+_CALLED = re.compile(r"ndimage\.(%s)\(" % "|".join(NAMES))
+
+
+def _replacement(name):
+    function = getattr(ours, name)
+
+    def call(*args, **kwargs):
+        CALLS[name] += 1
+        return function(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__wrapped__ = function
+    return call
+
+
+class _Ndimage(types.ModuleType):
+    """scipy.ndimage with fastcorr's filters swapped in."""
+
+    def __getattr__(self, attr):
+        import scipy.ndimage
+
+        return getattr(scipy.ndimage, attr)
+
+
+def pytest_collection_modifyitems(config, items):
+    module = sys.modules.get(MODULE)
+    if module is None:
+        raise pytest.UsageError(f"{MODULE} was not collected")
+    if not isinstance(module.ndimage, _Ndimage):
+        namespace = _Ndimage("scipy.ndimage")
+        for name in NAMES:
+            setattr(namespace, name, _replacement(name))
+        module.ndimage = namespace
+    kept, dropped = [], []
+    for item in items:
+        try:
+            source = inspect.getsource(item.function)
+        except (OSError, TypeError):
+            source = ""
+        (kept if _CALLED.search(source) else dropped).append(item)
+        key = f"{item.cls.__name__}::{item.name}" if item.cls else item.name
+        if key in XFAIL and _CALLED.search(source):
+            item.add_marker(pytest.mark.xfail(reason=XFAIL[key], strict=True))
+            MARKED.append(item.nodeid)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    unknown = set(XFAIL) - {f"{i.cls.__name__}::{i.name}" if i.cls else i.name for i in kept}
+    if unknown:
+        raise pytest.UsageError(f"xfail entries for tests scipy no longer has: {unknown}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    report = os.environ.get("FASTCORR_NDIMAGE_SUITE_REPORT")
+    if report:
+        with open(report, "w") as f:
+            json.dump({"calls": dict(CALLS), "xfail_marked": MARKED}, f)

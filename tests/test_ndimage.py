@@ -1,0 +1,317 @@
+"""fastcorr.ndimage against its oracle (tests/ndoracle.py, scipy.ndimage's definition in extended
+precision) and against scipy.ndimage itself: every mode, origins, axes, N-D inputs, output
+dtypes, complex data, the errors scipy raises, and inputs left untouched.
+
+Tolerances: a float result accumulated in dtype over K taps lies within
+``(K + 2) eps(dtype) sum |w| |x|`` of the exact value (ndoracle.bound); scipy's float64 result
+lies within one float64 rounding of it, so fastcorr and scipy differ by at most the sum of the
+two.  Multi-pass filters (Gaussian, uniform, Sobel, ...) chain such bounds, one per pass; they
+are compared with scipy at the bound of one pass of the longest kernel times the number of
+passes, on inputs in [0, 1) whose outputs have no cancellation beyond the kernel's own.
+Integer outputs are compared for equality (scipy's arithmetic, see _engine/filters.py).
+"""
+import numpy as np
+import pytest
+
+import ndoracle
+from fastcorr import ndimage
+
+scipy_ndimage = pytest.importorskip("scipy.ndimage")
+
+FLOATS = (np.float32, np.float64)
+
+
+def _close(result, reference, bound, context):
+    result = np.asarray(result, np.float64)
+    reference = np.asarray(reference, np.float64)
+    excess = np.abs(result - reference) - bound
+    assert result.shape == reference.shape, context
+    assert np.all(excess <= 0), f"{context}: off by {np.max(excess):.3g} beyond the bound"
+
+
+def _origins(rng, shape):
+    return [int(rng.integers(-(k // 2), (k - 1) // 2 + 1)) for k in shape]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ndoracle.MODES)
+@pytest.mark.parametrize("shape,wshape", [
+    ((37,), (5,)), ((64,), (4,)), ((3,), (7,)),                      # 1-D, kernel > input
+    ((23, 31), (3, 3)), ((40, 33), (5, 4)), ((6, 5), (9, 7)),        # 2-D, even, larger
+    ((150, 140), (7, 7)), ((2, 300), (1, 9)), ((300, 3), (5, 1)),    # frame, rows, columns
+    ((4, 19, 21), (1, 3, 5)), ((5, 6, 40), (3, 1, 1)),              # 3-D with a size-1 axis
+], ids=str)
+def test_correlate_matches_oracle(dtype, mode, shape, wshape):
+    rng = np.random.default_rng(sum(shape) + sum(wshape))
+    x = rng.uniform(-1, 1, shape).astype(dtype)
+    w = rng.uniform(-1, 1, wshape)
+    origins = _origins(rng, wshape)
+    snapshot = (x.copy(), w.copy())
+    result = ndimage.correlate(x, w, mode=mode, cval=0.75, origin=origins)
+    assert result.dtype == dtype and result.shape == x.shape
+    exact = ndoracle.correlate(x, w, mode, 0.75, origins)
+    bound = ndoracle.bound(x, w, dtype, mode, 0.75, origins)
+    _close(result, exact, bound, f"{mode} {shape} {wshape} {origins}")
+    expected = scipy_ndimage.correlate(x, w, mode=mode, cval=0.75, origin=origins)
+    _close(result, expected, 2 * bound, "against scipy")
+    assert np.array_equal(x, snapshot[0]) and np.array_equal(w, snapshot[1])
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "mirror", "wrap", "nearest"])
+def test_convolve_matches_scipy(dtype, mode):
+    rng = np.random.default_rng(3)
+    for shape, wshape in (((30, 41), (4, 5)), ((50,), (6,)), ((7, 8), (3, 2))):
+        x = rng.uniform(-1, 1, shape).astype(dtype)
+        w = rng.uniform(-1, 1, wshape)
+        origins = _origins(rng, wshape)
+        result = ndimage.convolve(x, w, mode=mode, cval=-2.0, origin=origins)
+        expected = scipy_ndimage.convolve(x, w, mode=mode, cval=-2.0, origin=origins)
+        flipped = w[(slice(None, None, -1),) * w.ndim]
+        bound = 2 * ndoracle.bound(x, flipped, dtype, mode, -2.0, None) + \
+            2 * ndoracle.bound(x, flipped, dtype, mode, -2.0, [-o - 1 for o in origins])
+        _close(result, expected, bound, f"{mode} {shape} {wshape} {origins}")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ndoracle.MODES)
+def test_correlate1d_every_axis(dtype, mode):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, (9, 14, 33)).astype(dtype)
+    for axis in (0, 1, 2, -1):
+        for k in (1, 2, 5, 12):
+            w = rng.uniform(-1, 1, k)
+            origin = int(rng.integers(-(k // 2), (k - 1) // 2 + 1))
+            result = ndimage.correlate1d(x, w, axis=axis, mode=mode, cval=0.5, origin=origin)
+            shape = [1, 1, 1]
+            shape[axis] = k
+            origins = [0, 0, 0]
+            origins[axis] = origin
+            exact = ndoracle.correlate(x, w.reshape(shape), mode, 0.5, origins)
+            bound = ndoracle.bound(x, w.reshape(shape), dtype, mode, 0.5, origins)
+            _close(result, exact, bound, f"axis {axis} k {k} origin {origin}")
+
+
+def _passes_bound(x, dtype, taps, passes):
+    """A bound for `passes` chained passes of at most `taps` weights of magnitude <= 1 summing
+    in absolute value to at most `taps`, on inputs of magnitude <= max|x|."""
+    return passes * (taps + 2) * float(np.finfo(dtype).eps) * taps ** passes * \
+        float(np.max(np.abs(x)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_separable_filters_match_scipy(dtype, mode):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, (45, 38)).astype(dtype)
+    cases = [
+        ("gaussian_filter", (1.5,), {}), ("gaussian_filter", ([0.8, 2.5],), {"order": [1, 2]}),
+        ("gaussian_filter", (2.0,), {"order": 3, "truncate": 2.0}),
+        ("gaussian_filter", (1.0,), {"radius": [2, 5]}),
+        ("gaussian_filter1d", (3.0,), {"axis": 0}), ("gaussian_filter1d", (1.2, 1, 2), {}),
+        ("uniform_filter", (4,), {"origin": [-2, 1]}), ("uniform_filter", ([3, 1],), {}),
+        ("uniform_filter1d", (6, 0), {"origin": 2}),
+        ("sobel", (0,), {}), ("sobel", (1,), {}), ("prewitt", (0,), {}), ("laplace", (), {}),
+        ("laplace", (), {"axes": [1]}), ("gaussian_filter", (1.0,), {"axes": (0,)}),
+    ]
+    for name, args, kwargs in cases:
+        result = getattr(ndimage, name)(x, *args, mode=mode, cval=0.25, **kwargs)
+        expected = getattr(scipy_ndimage, name)(x, *args, mode=mode, cval=0.25, **kwargs)
+        assert result.dtype == expected.dtype, name
+        # Gaussian derivatives of order <= 3 have |weights| below 1 at these sigmas (sum of
+        # |w| below 2); 33 taps covers every kernel above.
+        _close(result, expected, _passes_bound(x, dtype, 33, 2) + 1e-15, f"{name}{args}")
+
+
+def test_per_axis_modes():
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 1, (20, 25))
+    for name, args in (("gaussian_filter", (1.3,)), ("uniform_filter", (5,)),
+                       ("sobel", ()), ("prewitt", ()), ("laplace", ())):
+        modes = ["wrap", "constant"] if name != "laplace" else ["mirror", "nearest"]
+        result = getattr(ndimage, name)(x, *args, mode=modes, cval=3.0)
+        expected = getattr(scipy_ndimage, name)(x, *args, mode=modes, cval=3.0)
+        _close(result, expected, 1e-12, name)
+
+
+def test_volume_kernel_matches_oracle():
+    rng = np.random.default_rng(13)
+    for dtype in FLOATS:
+        for shape, wshape in (((9, 10, 11), (3, 3, 3)), ((12, 7, 30), (5, 2, 4)),
+                              ((3, 4, 5), (5, 6, 3))):
+            x = rng.uniform(-1, 1, shape).astype(dtype)
+            w = rng.uniform(-1, 1, wshape)
+            for mode in ("reflect", "constant", "wrap", "nearest", "mirror"):
+                origins = _origins(rng, wshape)
+                result = ndimage.correlate(x, w, mode=mode, cval=1.0, origin=origins)
+                exact = ndoracle.correlate(x, w, mode, 1.0, origins)
+                bound = ndoracle.bound(x, w, dtype, mode, 1.0, origins)
+                _close(result, exact, bound, f"{dtype} {shape} {wshape} {mode}")
+
+
+@pytest.mark.parametrize("dtype", (np.uint8, np.uint16, np.int16, np.int32, np.int64, np.bool_),
+                         ids=lambda d: np.dtype(d).name)
+def test_integer_results_equal_scipy(dtype):
+    rng = np.random.default_rng(17)
+    info = np.iinfo(dtype) if dtype != np.bool_ else None
+    hi = 2 if info is None else min(info.max, 1000) + 1
+    lo = 0 if info is None else max(info.min, -1000)
+    x = rng.integers(lo, hi, (37, 29)).astype(dtype)
+    x[5:15, 5:15] = x[5, 5]  # a flat region: outputs land on integers, where truncation bites
+    w = rng.uniform(-0.2, 1, (5, 5))
+    w /= w.sum()
+    volume = rng.integers(lo, hi, (6, 9, 11)).astype(dtype)
+    calls = [
+        ("correlate", (x, w), {}), ("correlate", (x, w), {"mode": "constant", "cval": 7}),
+        ("convolve", (x, w), {"mode": "wrap"}), ("correlate", (volume, w[:3, :3, None]), {}),
+        ("correlate1d", (x, w[0]), {"axis": 0}), ("correlate1d", (x, w[:, 1]), {"mode": "mirror"}),
+        ("correlate1d", (x, [1.0, 2.0, 1.0]), {}), ("correlate1d", (x, [-1.0, 0.0, 1.0]), {}),
+        ("convolve1d", (x, [1.0, 3.0]), {}),
+        ("gaussian_filter", (x, 1.7), {}), ("gaussian_filter", (volume, 1.0), {}),
+        ("gaussian_filter1d", (x, 2.0), {"order": 1}), ("uniform_filter", (x, 3), {}),
+        ("uniform_filter1d", (x, 4), {"axis": 0, "origin": -1}), ("sobel", (x,), {}),
+        ("prewitt", (x, 0), {}), ("laplace", (x,), {"mode": "nearest"}),
+    ]
+    for name, args, kwargs in calls:
+        result = getattr(ndimage, name)(*args, **kwargs)
+        expected = getattr(scipy_ndimage, name)(*args, **kwargs)
+        assert result.dtype == expected.dtype, name
+        assert np.array_equal(result, expected), (
+            f"{name} {kwargs}: {np.count_nonzero(result != expected)} values differ")
+
+
+def test_integer_input_float_output():
+    rng = np.random.default_rng(19)
+    x = rng.integers(0, 256, (64, 70)).astype(np.uint8)
+    w = rng.uniform(0, 1, (5, 5))
+    for output in (np.float32, np.float64):
+        result = ndimage.correlate(x, w, output=output)
+        assert result.dtype == output
+        bound = ndoracle.bound(x, w, output)
+        _close(result, ndoracle.correlate(x, w), bound, np.dtype(output).name)
+
+
+def test_complex():
+    rng = np.random.default_rng(23)
+    x = (rng.uniform(-1, 1, (20, 22)) + 1j * rng.uniform(-1, 1, (20, 22)))
+    w = rng.uniform(-1, 1, (3, 4)) + 1j * rng.uniform(-1, 1, (3, 4))
+    for name, args in (("correlate", (x, w)), ("convolve", (x, w)),
+                       ("correlate", (x.real, w)), ("correlate", (x, w.real)),
+                       ("correlate1d", (x, w[0])), ("convolve1d", (x.real, w[0])),
+                       ("uniform_filter", (x, 3))):
+        result = getattr(ndimage, name)(*args, mode="constant", cval=0.5)
+        expected = getattr(scipy_ndimage, name)(*args, mode="constant", cval=0.5)
+        assert result.dtype == expected.dtype, name
+        _close(result.real, expected.real, 1e-12, name)
+        _close(result.imag, expected.imag, 1e-12, name)
+
+
+def test_output_argument_and_aliasing():
+    rng = np.random.default_rng(29)
+    x = rng.uniform(0, 1, (30, 31))
+    w = rng.uniform(0, 1, (3, 5))
+    expected = scipy_ndimage.correlate(x, w)
+    out = np.empty_like(x)
+    assert ndimage.correlate(x, w, output=out) is out
+    _close(out, expected, 1e-13, "output array")
+    assert ndimage.correlate(x, w, output="float32").dtype == np.float32
+    strided = np.zeros((30, 62))[:, ::2]
+    ndimage.correlate(x, w, output=strided)
+    _close(strided, expected, 1e-13, "strided output")
+    y = x.copy()
+    assert ndimage.correlate(y, w, output=y) is y  # in place, through a temporary
+    _close(y, expected, 1e-13, "output is input")
+    z = x.copy()
+    ndimage.gaussian_filter(z, 2.0, output=z)
+    _close(z, scipy_ndimage.gaussian_filter(x, 2.0), 1e-13, "gaussian in place")
+
+
+def test_layouts_and_axes():
+    rng = np.random.default_rng(31)
+    x = rng.uniform(0, 1, (12, 40, 6))
+    w = rng.uniform(0, 1, (3, 5))
+    for view in (x, x.transpose(2, 0, 1), x[::-2, :, ::3], np.asfortranarray(x)):
+        for axes in ((0, 1), (1, 2), (2, 0), (-1, -2)):
+            result = ndimage.correlate(view, w, axes=axes, mode="mirror")
+            expected = scipy_ndimage.correlate(view, w, axes=axes, mode="mirror")
+            _close(result, expected, 1e-13, f"{view.strides} {axes}")
+
+
+def test_workers_give_identical_results():
+    rng = np.random.default_rng(37)
+    x = rng.uniform(0, 1, (300, 280)).astype(np.float32)
+    w = rng.uniform(0, 1, (7, 7))
+    one = ndimage.correlate(x, w, workers=1)
+    assert np.array_equal(one, ndimage.correlate(x, w, workers=2))
+    assert np.array_equal(one, ndimage.correlate(x, w, workers=-1))
+
+
+def test_every_simd_path(simd_path):
+    rng = np.random.default_rng(41)
+    x = rng.uniform(-1, 1, (70, 90)).astype(np.float32)
+    w = rng.uniform(-1, 1, (5, 6))
+    for mode in ("reflect", "wrap", "constant"):
+        result = ndimage.correlate(x, w, mode=mode, origin=(1, -2))
+        _close(result, ndoracle.correlate(x, w, mode, 0.0, (1, -2)),
+               ndoracle.bound(x, w, np.float32, mode, 0.0, (1, -2)), f"{simd_path} {mode}")
+        result = ndimage.gaussian_filter1d(x, 2.0, axis=0, mode=mode)
+        _close(result, scipy_ndimage.gaussian_filter1d(x, 2.0, axis=0, mode=mode),
+               _passes_bound(x, np.float32, 17, 1), f"{simd_path} gaussian {mode}")
+
+
+# --------------------------------------------------------------------------- errors
+def _same_error(call):
+    """Both libraries raise the same class for the call (fastcorr's message names the
+    argument; scipy's may not)."""
+    errors = []
+    for module in (ndimage, scipy_ndimage):
+        with pytest.raises(Exception) as info:
+            call(module)
+        errors.append(info.type)
+    assert errors[0] is errors[1] or issubclass(errors[0], errors[1]), errors
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), mode="bogus"),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), origin=2),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), origin=(0, 0, 0)),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones(3)),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), mode=["reflect", "wrap"]),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3,)), axes=(0, 5)),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), axes=(0, 0)),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), output=np.empty((3, 3))),
+    lambda m: m.correlate(np.ones((4, 4), np.float16), np.ones((3, 3))),
+    lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), mode="constant", cval=1j),
+    lambda m: m.correlate1d(np.ones((4, 4)), np.ones((3, 3))),
+    lambda m: m.correlate1d(np.ones((4, 4)), [], axis=0),
+    lambda m: m.correlate1d(np.ones((4, 4)), [1, 2, 3], axis=2),
+    lambda m: m.correlate1d(np.ones((4, 4)), [1, 2, 3], origin=-2),
+    lambda m: m.uniform_filter1d(np.ones(5), 0),
+    lambda m: m.uniform_filter1d(np.ones(5), 3, origin=2),
+    lambda m: m.uniform_filter(np.ones((5, 5)), [3, 3, 3]),
+    lambda m: m.gaussian_filter1d(np.ones(5), 1.0, radius=-1),
+    lambda m: m.gaussian_filter1d(np.ones(5), 1.0, order=-1),
+    lambda m: m.gaussian_filter(np.ones((5, 5)), 1.0, mode=["reflect"]),
+    lambda m: m.sobel(np.ones((5, 5)), axis=2),
+    lambda m: m.laplace(np.ones((5, 5)), mode="nope"),
+], ids=lambda c: "")
+def test_errors_match_scipy(call):
+    _same_error(call)
+
+
+def test_error_messages_name_the_argument():
+    with pytest.raises(RuntimeError, match="mode"):
+        ndimage.correlate(np.ones((4, 4)), np.ones((3, 3)), mode="bogus")
+    with pytest.raises(RuntimeError, match="output"):
+        ndimage.correlate(np.ones((4, 4)), np.ones((3, 3)), output=np.empty((3, 3)))
+    with pytest.raises(RuntimeError, match="float16"):
+        ndimage.correlate(np.ones((4, 4), np.float16), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="read-only"):
+        out = np.empty((4, 4))
+        out.flags.writeable = False
+        ndimage.correlate(np.ones((4, 4)), np.ones((3, 3)), output=out)
+
+
+def test_four_kernel_axes_raise_not_implemented():
+    with pytest.raises(NotImplementedError, match="at most 3 axes"):
+        ndimage.correlate(np.ones((3, 3, 3, 3)), np.ones((2, 2, 2, 2)))

@@ -1,0 +1,59 @@
+"""scipy's own tests as the peer's judgement: scipy.ndimage's test_filters.py, run against
+fastcorr.ndimage (the tests that call correlate, convolve, correlate1d, convolve1d, the
+Gaussian, uniform, Sobel, Prewitt and Laplace filters; the rest are deselected).
+
+A child pytest collects scipy's module itself (scipy's conftest supplies its ``xp`` fixture
+and markers; with SCIPY_ARRAY_API unset only the NumPy backend runs), and
+tests/ndimage_suite_plugin.py swaps fastcorr's functions in.  Only the tests listed there with
+a documented difference may fail (strict xfail); every other must pass.
+"""
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+MODULE = "scipy.ndimage.tests.test_filters"
+
+try:
+    import importlib.util
+
+    HAVE_SCIPY_TESTS = importlib.util.find_spec(MODULE) is not None
+except ImportError:
+    HAVE_SCIPY_TESTS = False
+
+pytestmark = pytest.mark.skipif(not HAVE_SCIPY_TESTS,
+                                reason=f"scipy's tests ({MODULE}) are not installed")
+
+
+def test_ndimage_suite(tmp_path):
+    report, junit = tmp_path / "calls.json", tmp_path / "junit.xml"
+    env = {k: v for k, v in os.environ.items() if k != "SCIPY_ARRAY_API"}
+    env["PYTHONPATH"] = TESTS_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    env["FASTCORR_NDIMAGE_SUITE_REPORT"] = str(report)
+    command = [sys.executable, "-m", "pytest", "--pyargs", MODULE, "-p", "ndimage_suite_plugin",
+               "-p", "no:cacheprovider", "-m", "not slow", "-q", "-rfExX",
+               f"--junitxml={junit}"]
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=900)
+    output = proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0, output
+    outcomes = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        kind = next((child.tag for child in case), "passed")
+        if kind == "skipped" and "xfail" in (case.find("skipped").get("type") or ""):
+            kind = "xfailed"
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = kind
+    passed = [k for k, v in outcomes.items() if v == "passed"]
+    assert len(passed) >= 500, f"only {len(passed)} of scipy's tests passed\n{output}"
+    assert not [k for k, v in outcomes.items() if v in ("failure", "error")], output
+    reported = json.loads(report.read_text())
+    xfailed = sorted(k.rsplit("::", 1)[-1] for k, v in outcomes.items() if v == "xfailed")
+    assert xfailed == sorted(m.rsplit("::", 1)[-1] for m in reported["xfail_marked"]), output
+    calls = reported["calls"]
+    for name in ("correlate", "convolve", "correlate1d", "gaussian_filter", "uniform_filter",
+                 "sobel", "prewitt", "laplace"):
+        assert calls.get(name, 0) > 0, f"fastcorr.ndimage.{name} never ran: {calls}"
