@@ -315,3 +315,20 @@ def test_error_messages_name_the_argument():
 def test_four_kernel_axes_raise_not_implemented():
     with pytest.raises(NotImplementedError, match="at most 3 axes"):
         ndimage.correlate(np.ones((3, 3, 3, 3)), np.ones((2, 2, 2, 2)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_fused_passes_on_large_and_batched_inputs(dtype):
+    """Blocks in the interior (rows read in place), at every edge, across several column
+    chunks, and a batch of images: the fused passes against scipy's two passes."""
+    rng = np.random.default_rng(43)
+    x = rng.uniform(0, 1, (130, 1100)).astype(dtype)
+    volume = rng.uniform(0, 1, (3, 40, 50)).astype(dtype)
+    for mode in ("reflect", "wrap", "constant", "mirror"):
+        for data, sigma in ((x, 3.0), (x, (1.0, 7.0)), (volume, (0, 2.0, 1.5))):
+            result = ndimage.gaussian_filter(data, sigma, mode=mode, cval=0.5)
+            expected = scipy_ndimage.gaussian_filter(data, sigma, mode=mode, cval=0.5)
+            _close(result, expected, _passes_bound(data, dtype, 57, 2), f"{mode} {sigma}")
+        result = ndimage.uniform_filter(x, (9, 4), mode=mode, origin=(2, -1))
+        expected = scipy_ndimage.uniform_filter(x, (9, 4), mode=mode, origin=(2, -1))
+        _close(result, expected, _passes_bound(x, dtype, 9, 2), f"uniform {mode}")

@@ -27,7 +27,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._engine.filters import FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, correlate_same
+from ._engine.filters import (FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, correlate_same,
+                              separable_same)
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
@@ -404,6 +405,48 @@ def _pass(input, weights, axis, output, mode, cval, origin, formula, workers):
                 formula, workers)
 
 
+def _passes(input, output, kernels, cval, workers):
+    """1-D passes in order, each reading the previous one's result, as scipy chains them
+    through `output`; kernels: (axis, float64 weights, mode, origin, formula).
+
+    Integer outputs run pass by pass (scipy truncates each intermediate to the output's type,
+    and its values are reproduced exactly).  Floating-point outputs fuse a pass along axis -2
+    followed by one along axis -1 (`separable_same`): the intermediate stays in each block's
+    scratch instead of making a full-size round trip through memory.
+    """
+    if input.dtype.kind == "c":
+        raise TypeError("complex input: the passes run on real and imaginary parts")
+    if np.iscomplexobj(cval):
+        raise TypeError(f"cval must be a real number when input and weights are real, got "
+                        f"{cval!r}")
+    last = input.ndim - 1
+    current = input
+    i = 0
+    while i < len(kernels):
+        axis, weights, mode, origin, formula = kernels[i]
+        if (output.dtype.kind == "f" and i + 1 < len(kernels) and axis == last - 1
+                and kernels[i + 1][0] == last and current.size):
+            _, row_weights, row_mode, row_origin, _ = kernels[i + 1]
+            rules = [_rule(mode)] * input.ndim
+            rules[-1] = _rule(row_mode)
+            origins = [0] * input.ndim
+            origins[-2], origins[-1] = origin, row_origin
+            if np.may_share_memory(current, output):
+                result = np.empty(output.shape, output.dtype)
+                separable_same(current, weights, row_weights, result, rules, origins, cval,
+                               workers)
+                output[...] = result
+            else:
+                separable_same(current, weights, row_weights, output, rules, origins, cval,
+                               workers)
+            i += 2
+        else:
+            _pass(current, weights, axis, output, mode, cval, origin, formula, workers)
+            i += 1
+        current = output
+    return output
+
+
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                workers=None):
     """1-D convolution along one axis, as :func:`scipy.ndimage.convolve1d`.
@@ -571,11 +614,13 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     if not passes:
         output[...] = input[...]
         return output
+    kernels = []
     for axis, s, o, m, r in passes:
-        gaussian_filter1d(input, s, axis, o, output, m, cval, truncate, radius=r,
-                          workers=workers)
-        input = output
-    return output
+        lw = int(truncate * float(s) + 0.5) if r is None else r
+        if not isinstance(lw, numbers.Integral) or lw < 0:
+            raise ValueError("Radius must be a nonnegative integer.")
+        kernels.append((axis, _gaussian_kernel1d(s, o, lw)[::-1], m, 0, FORMULA_1D))
+    return _passes(input, output, kernels, cval, workers)
 
 
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
@@ -686,10 +731,19 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     if not passes:
         output[...] = input[...]
         return output
+    if input.dtype.kind == "c":
+        for axis, s, o, m in passes:
+            uniform_filter1d(input, int(s), axis, output, m, cval, o, workers=workers)
+            input = output
+        return output
+    kernels = []
     for axis, s, o, m in passes:
-        uniform_filter1d(input, int(s), axis, output, m, cval, o, workers=workers)
-        input = output
-    return output
+        s, o = operator.index(s), operator.index(o)
+        if s // 2 + o < 0 or s // 2 + o >= s:
+            raise ValueError(f"invalid origin {o} for size {s}: -(size // 2) <= origin <= "
+                             "(size - 1) // 2")
+        kernels.append((axis, np.full(s, 1.0 / s), m, o, FORMULA_UNIFORM))
+    return _passes(input, output, kernels, cval, workers)
 
 
 def _derivative_filter(input, axis, output, mode, cval, smooth, workers):
@@ -699,11 +753,16 @@ def _derivative_filter(input, axis, output, mode, cval, smooth, workers):
     axis = _axis(axis, input.ndim)
     output = _output(output, input)
     modes = _per_axis(mode, input.ndim, "mode")
-    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, workers=workers)
-    for ax in range(input.ndim):
-        if ax != axis:
-            correlate1d(output, smooth, ax, output, modes[ax], cval, 0, workers=workers)
-    return output
+    if input.dtype.kind == "c":
+        correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, workers=workers)
+        for ax in range(input.ndim):
+            if ax != axis:
+                correlate1d(output, smooth, ax, output, modes[ax], cval, 0, workers=workers)
+        return output
+    kernels = [(axis, np.array([-1.0, 0.0, 1.0]), modes[axis], 0, FORMULA_1D)]
+    kernels += [(ax, np.asarray(smooth, np.float64), modes[ax], 0, FORMULA_1D)
+                for ax in range(input.ndim) if ax != axis]
+    return _passes(input, output, kernels, cval, workers)
 
 
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):

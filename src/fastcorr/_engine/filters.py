@@ -141,3 +141,24 @@ def _stacked(a, n_batch, n_lead):
     """`a` (batch axes, then core axes) as a (B, D, H, W) view with n_lead size-1 axes put
     before the core ones, or None when no single batch stride describes it."""
     return stacked_view(np.expand_dims(a, tuple(range(n_batch, n_batch + n_lead))), 3)
+
+
+def separable_same(input, col_weights, row_weights, output, rules, origins, cval, workers):
+    """Two 1-D passes fused per block (`_core.correlate_separable`): `col_weights` along axis
+    -2, then `row_weights` along axis -1, each extended by its own rule (rules, origins: one
+    per axis of input), the intermediate rounded to the compute dtype as a float output would
+    round it.  output: a floating-point array of input's shape not sharing memory with it."""
+    dtype = compute_dtype(input.dtype, output.dtype)
+    h, w = input.shape[-2:]
+    batch = input.shape[:-2]
+    x = stack(readable(input, dtype), batch, 2)
+    y = writable_stack(output, 2) if output.dtype == dtype else None
+    result = y if y is not None else np.empty(x.shape, dtype)
+    kernels = (np.ascontiguousarray(col_weights, dtype), np.ascontiguousarray(row_weights, dtype))
+    maps = [boundary.index_map(-(len(k) // 2 + o), -(len(k) // 2 + o) + n + len(k) - 1, n, rule)
+            for k, o, n, rule in zip(kernels, origins[-2:], (h, w), rules[-2:])]
+    _core.correlate_separable(x, kernels[0], kernels[1], result, maps[0], maps[1], float(cval),
+                              resolve_workers(workers))
+    if y is None:
+        np.copyto(output, result.reshape(output.shape), casting="unsafe")
+    return output

@@ -1,0 +1,207 @@
+# Included by _core.pyx: separable filters, two 1-D passes fused per block.
+
+# ----------------------------------------------------------------------------- separable
+# A work unit is a block of output rows x columns of one image.  Its column pass (the kernel
+# down the rows, axis 0) writes the block's intermediate rows into the thread's scratch, already
+# extended along the columns, and the row pass (along axis 1) reads them from there: the
+# intermediate never goes to memory, where two plain passes would write and read it once each,
+# a full-size round trip that at 4096 x 4096 float32 costs as much as the arithmetic of a
+# 33-tap Gaussian.
+cdef struct _SepJob:
+    const char *x
+    Py_ssize_t x_img, x_row
+    const char *col_w  # the axis-0 kernel, col_k taps
+    const char *row_w  # the axis-1 kernel, row_k taps
+    Py_ssize_t col_k, row_k
+    char *y
+    Py_ssize_t y_img, y_row, oh, ow, item
+    const Py_ssize_t *rowmap  # oh + col_k - 1 entries
+    const Py_ssize_t *colmap  # ow + row_k - 1 entries
+    Py_ssize_t band_rows, chunk_cols, n_bands, n_chunks
+    double fill
+    const fc_kernel_table *table
+    # Per-thread scratch: extended input rows, the intermediate block, the kernels' scratch,
+    # column runs (byte offsets).
+    Py_ssize_t t_off, kscratch_off, runs_off, t_ld
+
+
+cdef enum:
+    # Blocks of at most this many output rows: the column pass re-reads col_k - 1 rows per
+    # block, so taller blocks waste less; 48 rows of a 1,024-column float32 block and its
+    # 33-row halo are 330 KiB, within a core's L2 on every x86 of the last decade.
+    SEP_BAND_ROWS = 48
+    SEP_CHUNK_COLS = 1024
+
+
+def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
+                        const floating[::1] row_w, floating[:, :, :] out,
+                        const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
+                        double fill, int n_threads):
+    """out[i] = the row pass of the column pass of image i: scipy.ndimage's two 1-D passes
+    along axes 0 and 1, each extending its input by its own map.
+
+    ``t[r, c] = sum_a col_w[a] * X[rowmap[r + a], c]`` (X[-1, c] = fill), then
+    ``out[r, j] = sum_b row_w[b] * T[r, colmap[j + b]]`` with ``T[r, -1] = fill``: the fill
+    value enters each pass as itself, not filtered by the other pass, as in two calls of
+    correlate1d.  Each block's intermediate lives in the thread's scratch only.  x and out
+    have unit-stride rows (any other strides) and do not overlap.
+    """
+    cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t col_k = col_w.shape[0], row_k = row_w.shape[0]
+    if out.shape[0] != n_img or oh < 1 or ow < 1 or col_k < 1 or row_k < 1:
+        raise ValueError("correlate_separable: empty or mismatched stacks")
+    if rowmap.shape[0] != oh + col_k - 1 or colmap.shape[0] != ow + row_k - 1:
+        raise ValueError("correlate_separable: rowmap and colmap need OH + K0 - 1 and "
+                         "OW + K1 - 1 entries")
+    cdef Py_ssize_t r
+    for r in range(rowmap.shape[0]):
+        if rowmap[r] < -1 or rowmap[r] >= m:
+            raise ValueError("correlate_separable: rowmap entry outside [-1, M)")
+    for r in range(colmap.shape[0]):
+        if colmap[r] < -1 or colmap[r] >= n:
+            raise ValueError("correlate_separable: colmap entry outside [-1, N)")
+    cdef Py_ssize_t item = sizeof(floating)
+    _check_strides("correlate_separable", x.strides, out.strides, 3, item)
+    if n_img == 0:
+        return
+    cdef double fmas = <double>n_img * oh * ow * (col_k + row_k)
+    n_threads = _worth_threads(fmas, n_threads)
+    cdef _SepJob job
+    job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.col_w, job.row_w = <const char *>&col_w[0], <const char *>&row_w[0]
+    job.col_k, job.row_k = col_k, row_k
+    job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
+    job.oh, job.ow, job.item = oh, ow, item
+    job.rowmap, job.colmap = &rowmap[0], &colmap[0]
+    job.fill, job.table = fill, fc_active()
+    job.band_rows = min(oh, <Py_ssize_t>SEP_BAND_ROWS)
+    job.chunk_cols = min(ow, <Py_ssize_t>SEP_CHUNK_COLS)
+    # Enough blocks to keep every thread busy (four each, for the guided schedule).
+    while job.band_rows > 8 and n_img * ((oh + job.band_rows - 1) // job.band_rows) * (
+            (ow + job.chunk_cols - 1) // job.chunk_cols) < 4 * n_threads:
+        job.band_rows = (job.band_rows + 1) // 2
+    job.n_bands = (oh + job.band_rows - 1) // job.band_rows
+    job.n_chunks = (ow + job.chunk_cols - 1) // job.chunk_cols
+    cdef Py_ssize_t n_units = n_img * job.n_bands * job.n_chunks
+    if n_threads > n_units:
+        n_threads = <int>n_units
+    n_threads = _usable_threads(n_threads)
+    cdef Py_ssize_t line = 64, ext_w = job.chunk_cols + row_k - 1
+    # Intermediate rows padded to whole cache lines.
+    job.t_ld = (ext_w * item + line - 1) // line * line // item
+    cdef Py_ssize_t ext_bytes = (job.band_rows + col_k - 1) * ext_w * item
+    job.t_off = (ext_bytes + line - 1) // line * line
+    job.kscratch_off = job.t_off + job.band_rows * job.t_ld * item
+    job.runs_off = job.kscratch_off + (
+        (<Py_ssize_t>fc_scratch_elems(max(col_k, row_k)) * item + line - 1) // line * line)
+    cdef Py_ssize_t per_thread = job.runs_off + (
+        (ext_w * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef char *scratch = <char *>malloc(n_threads * per_thread)
+    if scratch == NULL:
+        raise MemoryError()
+    cdef double unit_fmas = <double>job.band_rows * job.chunk_cols * (col_k + row_k)
+    try:
+        _run_units(_separable_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
+                   n_threads, scratch, per_thread)
+    finally:
+        free(scratch)
+
+
+cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _SepJob *job = <const _SepJob *>job_
+    cdef Py_ssize_t per_img = job.n_bands * job.n_chunks
+    cdef Py_ssize_t i = u // per_img, b = u % per_img
+    cdef Py_ssize_t r0 = (b // job.n_chunks) * job.band_rows
+    cdef Py_ssize_t c0 = (b % job.n_chunks) * job.chunk_cols
+    cdef Py_ssize_t rows = min(job.band_rows, job.oh - r0)
+    cdef Py_ssize_t cols = min(job.chunk_cols, job.ow - c0)
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef Py_ssize_t n_runs = _column_runs(job.colmap + c0, cols + job.row_k - 1, runs)
+    if job.item == sizeof(float):
+        _separable_block(job, <const float *>job.col_w, <const float *>job.row_w,
+                         job.x + i * job.x_img, <float *>(job.y + i * job.y_img), r0, c0,
+                         rows, cols, runs, n_runs, <float *>scratch,
+                         <float *>(scratch + job.t_off),
+                         <float *>(scratch + job.kscratch_off))
+    else:
+        _separable_block(job, <const double *>job.col_w, <const double *>job.row_w,
+                         job.x + i * job.x_img, <double *>(job.y + i * job.y_img), r0, c0,
+                         rows, cols, runs, n_runs, <double *>scratch,
+                         <double *>(scratch + job.t_off),
+                         <double *>(scratch + job.kscratch_off))
+
+
+cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
+                                  const floating *row_w, const char *image, floating *y,
+                                  Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows,
+                                  Py_ssize_t cols, const _ColumnRun *runs, Py_ssize_t n_runs,
+                                  floating *ext, floating *t,
+                                  floating *kscratch) noexcept nogil:
+    """The block of `rows` x `cols` outputs at (r0, c0): the column pass of each column run of
+    the block's extended columns into t, then the row pass of t's rows into y."""
+    cdef Py_ssize_t col_k = job.col_k, row_k = job.row_k, t_ld = job.t_ld
+    cdef Py_ssize_t in_rows = rows + col_k - 1
+    cdef const Py_ssize_t *rowmap = job.rowmap + r0
+    cdef floating fill = <floating>job.fill
+    cdef Py_ssize_t s, r, k, d, length, first
+    cdef floating *trow
+    cdef floating tmp
+    cdef const floating *source
+    # Rows read in place when the block's input rows are consecutive image rows (every block
+    # but those at the top and bottom edges).
+    cdef bint in_place = rowmap[0] >= 0
+    for r in range(1, in_rows):
+        if rowmap[r] != rowmap[0] + r:
+            in_place = False
+            break
+    cdef Py_ssize_t ldx = job.x_row // job.item
+    for s in range(n_runs):
+        d, length = runs[s].dst, runs[s].length
+        if runs[s].step == 0:
+            for r in range(rows):
+                trow = t + r * t_ld + d
+                for k in range(length):
+                    trow[k] = fill
+            continue
+        # The run's image columns in increasing order; a mirrored run is reversed after.
+        first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
+        if in_place:
+            source = <const floating *>(image + rowmap[0] * job.x_row) + first
+            _corr_tile(job.table, source, ldx, col_w, col_k, 1, t + d, t_ld, rows, length,
+                       kscratch)
+        else:
+            for r in range(in_rows):
+                if rowmap[r] < 0:
+                    for k in range(length):
+                        ext[r * length + k] = fill
+                else:
+                    memcpy(ext + r * length,
+                           <const floating *>(image + rowmap[r] * job.x_row) + first,
+                           length * sizeof(floating))
+            _corr_tile(job.table, ext, length, col_w, col_k, 1, t + d, t_ld, rows, length,
+                       kscratch)
+        if runs[s].step == -1:
+            for r in range(rows):
+                trow = t + r * t_ld + d
+                for k in range(length // 2):
+                    tmp = trow[k]
+                    trow[k] = trow[length - 1 - k]
+                    trow[length - 1 - k] = tmp
+    cdef floating *yrow = <floating *>(<char *>y + r0 * job.y_row) + c0
+    cdef Py_ssize_t ldy = job.y_row // job.item
+    for r in range(rows):
+        if floating is float:
+            job.table.corr1d_f32(t + r * t_ld, row_w, row_k, yrow + r * ldy, cols, kscratch)
+        else:
+            job.table.corr1d_f64(t + r * t_ld, row_w, row_k, yrow + r * ldy, cols, kscratch)
+
+
+cdef inline void _corr_tile(const fc_kernel_table *table, const floating *x, Py_ssize_t ldx,
+                            const floating *w, Py_ssize_t kh, Py_ssize_t kw, floating *y,
+                            Py_ssize_t ldy, Py_ssize_t rows, Py_ssize_t cols,
+                            floating *kscratch) noexcept nogil:
+    if floating is float:
+        table.corr_f32(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, 0)
+    else:
+        table.corr_f64(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, 0)
