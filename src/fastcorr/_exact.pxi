@@ -8,6 +8,8 @@
 import numpy as _np
 
 cdef extern from "fastcorr_kernels.h" nogil:
+    ctypedef struct fc_run:
+        Py_ssize_t dst, length, src, step
     ctypedef struct fc_exact_table:
         void (*taps)(const double **, const double *, Py_ssize_t, double *,
                      Py_ssize_t) noexcept nogil
@@ -17,7 +19,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
                              Py_ssize_t) noexcept nogil
         void (*running_lines)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t, double *,
                               Py_ssize_t, Py_ssize_t) noexcept nogil
-        void (*load)(int, const char *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t, double,
+        void (*load)(int, const char *, Py_ssize_t, const fc_run *, Py_ssize_t, double,
                      double *) noexcept nogil
         void (*store)(int, const double *, Py_ssize_t, char *, Py_ssize_t) noexcept nogil
         int block
@@ -65,8 +67,9 @@ cdef struct _ExactJob:
     # Units: unit u = ((b * n_outer + o) * n_bands + band) * n_chunks + chunk.
     Py_ssize_t n_outer, n_bands, n_chunks, band_rows, chunk_cols
     # Per-thread scratch (doubles): buffer [0, buf_elems), then y (ybuf_elems), then tap
-    # pointers; buffer rows are ext_w apart, and planes plane_rows rows apart.
-    Py_ssize_t ext_w, plane_rows, buf_elems, ybuf_elems
+    # pointers, then (at runs_off bytes) the column runs; buffer rows are ext_w apart, and
+    # planes plane_rows rows apart.
+    Py_ssize_t ext_w, plane_rows, buf_elems, ybuf_elems, runs_off
     const fc_exact_table *table
 
 
@@ -243,6 +246,8 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
     cdef Py_ssize_t line = 64
     cdef Py_ssize_t per_thread = ((job.buf_elems + job.ybuf_elems) * 8 + line - 1) // line * line
     per_thread += ((job.ntaps + 1) * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.runs_off = per_thread
+    per_thread += (job.ext_w * <Py_ssize_t>sizeof(fc_run) + line - 1) // line * line
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -262,14 +267,16 @@ cdef inline const char *_exact_row(const _ExactJob *job, Py_ssize_t b, Py_ssize_
     return job.x + b * job.xs[0] + sp * job.xs[1] + sr * job.xs[2]
 
 
-cdef inline void _exact_load(const _ExactJob *job, const char *row, const Py_ssize_t *colmap,
-                             Py_ssize_t n, double *dst) noexcept nogil:
+cdef inline void _exact_load(const _ExactJob *job, const char *row, const _ColumnRun *runs,
+                             Py_ssize_t n_runs, Py_ssize_t n, double *dst) noexcept nogil:
+    """The n values of an extended row (runs: its columns, see _column_runs) as doubles."""
     cdef Py_ssize_t k
     if row == NULL:
         for k in range(n):
             dst[k] = job.fill
     else:
-        job.table.load(job.x_dtype, row, job.xs[3], colmap, n, job.fill, dst)
+        job.table.load(job.x_dtype, row, job.xs[3], <const fc_run *>runs, n_runs, job.fill,
+                       dst)
 
 
 cdef void _exact_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
@@ -284,18 +291,19 @@ cdef void _exact_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
     cdef Py_ssize_t line = 64
     cdef const double **ptrs = <const double **>(
         scratch + ((job.buf_elems + job.ybuf_elems) * 8 + line - 1) // line * line)
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
     if job.formula == EXACT_UNIFORM:
         if job.axis == 2:
-            _exact_uniform_w(job, b, o, band, buf, ybuf)
+            _exact_uniform_w(job, b, o, band, buf, ybuf, runs)
         else:
-            _exact_uniform_outer(job, b, o, chunk, buf, ybuf)
+            _exact_uniform_outer(job, b, o, chunk, buf, ybuf, runs)
     else:
-        _exact_block(job, b, o, band, chunk, buf, ybuf, ptrs)
+        _exact_block(job, b, o, band, chunk, buf, ybuf, ptrs, runs)
 
 
 cdef void _exact_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssize_t band,
-                       Py_ssize_t chunk, double *buf, double *ybuf,
-                       const double **ptrs) noexcept nogil:
+                       Py_ssize_t chunk, double *buf, double *ybuf, const double **ptrs,
+                       _ColumnRun *runs) noexcept nogil:
     """Output rows h0 .. h0 + rows - 1 and columns c0 .. c0 + cols - 1 of plane d of image b
     (formulas 0 and 1): the kd x (rows + kh - 1) extended rows they read, converted into buf,
     then one kernel call per output row."""
@@ -304,9 +312,10 @@ cdef void _exact_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssiz
     cdef Py_ssize_t cols = min(job.chunk_cols, job.shape[3] - c0)
     cdef Py_ssize_t ext_w = cols + job.kw - 1
     cdef Py_ssize_t a, i, r, t
+    cdef Py_ssize_t n_runs = _column_runs(job.maps[2] + c0, ext_w, runs)
     for a in range(job.kd):
         for i in range(rows + job.kh - 1):
-            _exact_load(job, _exact_row(job, b, d + a, h0 + i), job.maps[2] + c0, ext_w,
+            _exact_load(job, _exact_row(job, b, d + a, h0 + i), runs, n_runs, ext_w,
                         buf + (a * job.plane_rows + i) * job.ext_w)
     cdef char *y = job.y + b * job.ys[0] + d * job.ys[1] + h0 * job.ys[2] + c0 * job.ys[3]
     cdef double *first
@@ -322,12 +331,13 @@ cdef void _exact_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssiz
 
 
 cdef void _exact_uniform_w(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssize_t band,
-                           double *buf, double *ybuf) noexcept nogil:
+                           double *buf, double *ybuf, _ColumnRun *runs) noexcept nogil:
     """Running sums along W for rows h0 .. h0 + rows - 1 of plane d of image b."""
     cdef Py_ssize_t h0 = band * job.band_rows, W = job.shape[3]
     cdef Py_ssize_t rows = min(job.band_rows, job.shape[2] - h0), r
+    cdef Py_ssize_t n_runs = _column_runs(job.maps[2], job.ext_w, runs)
     for r in range(rows):
-        _exact_load(job, _exact_row(job, b, d, h0 + r), job.maps[2], job.ext_w,
+        _exact_load(job, _exact_row(job, b, d, h0 + r), runs, n_runs, job.ext_w,
                     buf + r * job.ext_w)
     job.table.running_lines(buf, job.ext_w, rows, job.ntaps, ybuf, W, W)
     cdef char *y = job.y + b * job.ys[0] + d * job.ys[1] + h0 * job.ys[2]
@@ -336,7 +346,8 @@ cdef void _exact_uniform_w(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_
 
 
 cdef void _exact_uniform_outer(const _ExactJob *job, Py_ssize_t b, Py_ssize_t o,
-                               Py_ssize_t chunk, double *buf, double *ybuf) noexcept nogil:
+                               Py_ssize_t chunk, double *buf, double *ybuf,
+                               _ColumnRun *runs) noexcept nogil:
     """Running sums along D (axis 0, o = the row) or H (axis 1, o = the plane) for columns
     c0 .. c0 + cols - 1, every column one lane."""
     cdef Py_ssize_t c0 = chunk * job.chunk_cols, cols = min(job.chunk_cols, job.shape[3] - c0)
@@ -347,7 +358,7 @@ cdef void _exact_uniform_outer(const _ExactJob *job, Py_ssize_t b, Py_ssize_t o,
     cdef double *outgoing = buf + job.ext_w
     cdef double *tmp = buf + 2 * job.ext_w
     cdef double *zeros = buf + 3 * job.ext_w
-    cdef const Py_ssize_t *colmap = job.maps[2] + c0
+    cdef Py_ssize_t n_runs = _column_runs(job.maps[2] + c0, cols, runs)
     cdef char *y = job.y + b * job.ys[0] + c0 * job.ys[3]
     cdef Py_ssize_t y_step = job.ys[1] if job.axis == 0 else job.ys[2]
     y += o * (job.ys[2] if job.axis == 0 else job.ys[1])
@@ -356,12 +367,12 @@ cdef void _exact_uniform_outer(const _ExactJob *job, Py_ssize_t b, Py_ssize_t o,
         zeros[k] = 0.0
     # tmp = 0.0; tmp += x[l] for l < size (x - 0.0 is x, so the step adds x exactly).
     for l in range(size):
-        _exact_load(job, _exact_outer_row(job, b, o, l), colmap, cols, incoming)
+        _exact_load(job, _exact_outer_row(job, b, o, l), runs, n_runs, cols, incoming)
         job.table.running_step(tmp, incoming, zeros, dsize, ybuf, cols)
     job.table.store(job.y_dtype, ybuf, cols, y, job.ys[3])
     for l in range(1, n):
-        _exact_load(job, _exact_outer_row(job, b, o, l + size - 1), colmap, cols, incoming)
-        _exact_load(job, _exact_outer_row(job, b, o, l - 1), colmap, cols, outgoing)
+        _exact_load(job, _exact_outer_row(job, b, o, l + size - 1), runs, n_runs, cols, incoming)
+        _exact_load(job, _exact_outer_row(job, b, o, l - 1), runs, n_runs, cols, outgoing)
         job.table.running_step(tmp, incoming, outgoing, dsize, ybuf, cols)
         job.table.store(job.y_dtype, ybuf, cols, y + l * y_step, job.ys[3])
 

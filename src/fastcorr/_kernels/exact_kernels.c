@@ -201,31 +201,25 @@ static void FC_XNAME(fc_exact_running_lines)(const double *x, ptrdiff_t ldx, ptr
 }
 
 /* ------------------------------------------------------------------------- conversions
- * Input: dst[i] = (double)row[map[i]] (elements `stride` bytes apart), or `fill` where
- * map[i] < 0.  Runs of consecutive map entries convert as plain loops the compiler vectorises. */
+ * Input: the runs (fc_run) of one extended row, converted from the row's dtype to double.  The
+ * caller finds the runs once per block of rows, so the per-row work is plain loops the compiler
+ * vectorises. */
 #define FC_LOAD(T, NAME)                                                                      \
-    static void NAME(const char *row, ptrdiff_t stride, const ptrdiff_t *map, ptrdiff_t n,   \
+    static void NAME(const char *row, ptrdiff_t stride, const fc_run *runs, ptrdiff_t n_runs, \
                      double fill, double *FC_XRESTRICT dst)                                   \
     {                                                                                         \
-        ptrdiff_t i = 0;                                                                      \
-        while (i < n) {                                                                       \
-            const ptrdiff_t s = map[i];                                                       \
-            if (s < 0) {                                                                      \
-                dst[i++] = fill;                                                              \
-                continue;                                                                     \
-            }                                                                                 \
-            ptrdiff_t j = i + 1;                                                              \
-            while (j < n && map[j] == s + (j - i)) j++;                                       \
-            const char *p = row + s * stride;                                                 \
-            double *d = dst + i;                                                              \
-            const ptrdiff_t len = j - i;                                                      \
-            if (stride == (ptrdiff_t)sizeof(T)) {                                             \
+        for (ptrdiff_t r = 0; r < n_runs; r++) {                                              \
+            double *d = dst + runs[r].dst;                                                    \
+            const ptrdiff_t len = runs[r].length, step = runs[r].step * stride;               \
+            const char *p = row + runs[r].src * stride;                                       \
+            if (runs[r].step == 0) {                                                          \
+                for (ptrdiff_t k = 0; k < len; k++) d[k] = fill;                              \
+            } else if (step == (ptrdiff_t)sizeof(T)) {                                        \
                 const T *q = (const T *)p;                                                    \
                 for (ptrdiff_t k = 0; k < len; k++) d[k] = (double)q[k];                      \
             } else {                                                                          \
-                for (ptrdiff_t k = 0; k < len; k++) d[k] = (double)*(const T *)(p + k * stride); \
+                for (ptrdiff_t k = 0; k < len; k++) d[k] = (double)*(const T *)(p + k * step); \
             }                                                                                 \
-            i = j;                                                                            \
         }                                                                                     \
     }
 FC_LOAD(uint8_t, FC_XNAME(fc_load_u8))
@@ -240,7 +234,7 @@ FC_LOAD(float, FC_XNAME(fc_load_f32))
 FC_LOAD(double, FC_XNAME(fc_load_f64))
 
 static void FC_XNAME(fc_exact_load)(int dtype, const char *row, ptrdiff_t stride,
-                                    const ptrdiff_t *map, ptrdiff_t n, double fill, double *dst)
+                                    const fc_run *map, ptrdiff_t n, double fill, double *dst)
 {
     switch (dtype) {
     case FC_DT_BOOL: /* numpy's bools are bytes 0 and 1, read by scipy as unsigned char */

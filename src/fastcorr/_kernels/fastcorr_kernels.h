@@ -70,6 +70,11 @@ enum {
     FC_DT_F32,
     FC_DT_F64
 };
+/* A run of an extended row: `length` values from position dst taken from source index src,
+ * src + step, ... (step 1: the row's elements in order, -1: mirrored, 0: the fill value). */
+typedef struct {
+    ptrdiff_t dst, length, src, step;
+} fc_run;
 typedef struct {
     /* y[c] = ((0.0 + w[0]*src[0][c]) + w[1]*src[1][c]) + ... for c < n (NI_Correlate). */
     void (*taps)(const double *const *src, const double *w, ptrdiff_t ntaps, double *y,
@@ -86,10 +91,10 @@ typedef struct {
      * at x + j*ldx, its n outputs at y + j*ldy. */
     void (*running_lines)(const double *x, ptrdiff_t ldx, ptrdiff_t lines, ptrdiff_t size,
                           double *y, ptrdiff_t ldy, ptrdiff_t n);
-    /* dst[i] = (double)element map[i] of row (elements `stride` bytes apart, of FC_DT_* dtype),
-     * or fill where map[i] < 0. */
-    void (*load)(int dtype, const char *row, ptrdiff_t stride, const ptrdiff_t *map,
-                 ptrdiff_t n, double fill, double *dst);
+    /* The n_runs runs of an extended row as doubles into dst: row's elements (`stride` bytes
+     * apart, of FC_DT_* dtype) converted, or fill. */
+    void (*load)(int dtype, const char *row, ptrdiff_t stride, const fc_run *runs,
+                 ptrdiff_t n_runs, double fill, double *dst);
     /* out[i * stride bytes] = (dtype)y[i], scipy's cast. */
     void (*store)(int dtype, const double *y, ptrdiff_t n, char *out, ptrdiff_t stride);
     int block; /* outputs per register block of taps and line */
