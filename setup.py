@@ -1,8 +1,8 @@
 """Build of fastcorr's compiled core.
 
 One Cython extension, ``fastcorr._core``, linked with the C kernel layer in
-``src/fastcorr/_kernels``.  ``corr_kernels.c`` is compiled once per SIMD path with that path's
-flags (and nothing else is): the baseline objects use only the architecture's baseline ISA, so
+``src/fastcorr/_kernels``.  ``corr_kernels.c`` and ``exact_kernels.c`` are compiled once per SIMD
+path with that path's flags (and nothing else is): the baseline objects use only the architecture's baseline ISA, so
 the extension imports on any CPU of its architecture, and the dispatcher picks the best path at
 import.  No ``-march=native``: the wheel must not depend on the machine that built it.
 """
@@ -57,6 +57,13 @@ def openmp_flags(compiler):
     return ["-fopenmp"], ["-fopenmp"]
 
 
+def no_contraction_flags(compiler):
+    """Flags that keep every multiply and add separate: exact_kernels.c reproduces
+    scipy.ndimage's float64 results bit for bit, which a fused multiply-add would change.
+    MSVC does not contract unless asked to (/fp:contract)."""
+    return [] if is_msvc(compiler) else ["-ffp-contract=off"]
+
+
 def optimisation_flags(compiler):
     if is_msvc(compiler):
         return ["/O2"]
@@ -75,18 +82,20 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             objects = []
             for name, flags in simd_paths(compiler):
-                # A distinct source path per ISA keeps the objects apart in build_temp.
-                src = os.path.join(self.build_temp, f"corr_kernels_{name}.c")
-                os.makedirs(os.path.dirname(src), exist_ok=True)
-                with open(src, "w") as f:
-                    f.write(f'#include "corr_kernels.c"\n')
-                objects += compiler.compile(
-                    [src],
-                    output_dir=self.build_temp,
-                    macros=macros + [(f"FC_ISA_{name.upper()}", "1")],
-                    include_dirs=[KERNELS],
-                    extra_postargs=opt + flags,
-                )
+                for source, extra in (("corr_kernels", []),
+                                      ("exact_kernels", no_contraction_flags(compiler))):
+                    # A distinct source path per ISA keeps the objects apart in build_temp.
+                    src = os.path.join(self.build_temp, f"{source}_{name}.c")
+                    os.makedirs(os.path.dirname(src), exist_ok=True)
+                    with open(src, "w") as f:
+                        f.write(f'#include "{source}.c"\n')
+                    objects += compiler.compile(
+                        [src],
+                        output_dir=self.build_temp,
+                        macros=macros + [(f"FC_ISA_{name.upper()}", "1")],
+                        include_dirs=[KERNELS],
+                        extra_postargs=opt + flags + extra,
+                    )
             ext.extra_objects = objects + list(ext.extra_objects or [])
             ext.define_macros = list(ext.define_macros or []) + macros
             ext.extra_compile_args = list(ext.extra_compile_args or []) + opt + omp_compile

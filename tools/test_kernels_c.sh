@@ -24,7 +24,8 @@ for p in $paths; do
     name=${p%%:*}
     flags=$(echo "${p#*:}" | tr , ' ')
     $cc -O3 -std=c99 -Wall -Wextra -Werror $defs -DFC_ISA_$name $flags -c "$k/corr_kernels.c" -o "$out/k_$name.o"
-    objs="$objs $out/k_$name.o"
+    $cc -O3 -std=c99 -Wall -Wextra -Werror -ffp-contract=off $defs -DFC_ISA_$name $flags -c "$k/exact_kernels.c" -o "$out/x_$name.o"
+    objs="$objs $out/k_$name.o $out/x_$name.o"
 done
 $cc -O2 -std=c99 -Wall -Wextra -Werror $defs -I"$k" "$k/dispatch.c" "$top/tests/c/test_kernels.c" $objs -lm -o "$out/test_kernels"
 $run "$out/test_kernels"

@@ -954,4 +954,10 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
         table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
     else:
         table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+
+
+# ----------------------------------------------------------------------------- scipy.ndimage-exact
+include "_exact.pxi"
+
+# ----------------------------------------------------------------------------- separable
 include "_separable.pxi"

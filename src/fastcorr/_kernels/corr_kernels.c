@@ -109,4 +109,5 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
                          FC_NR_S(7), FC_NR_S(8)},
     .small_block_rows_aliased = {FC_NR_A(1), FC_NR_A(2), FC_NR_A(3), FC_NR_A(4), FC_NR_A(5),
                                  FC_NR_A(6), FC_NR_A(7), FC_NR_A(8)},
+    .exact = &FC_CAT2(fc_exact, FC_ISA),
 };

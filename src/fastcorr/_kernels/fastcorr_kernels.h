@@ -51,6 +51,62 @@ typedef double (*fc_probe_fn)(long iters);
 /* The tallest kernel any path's small-kernel block serves. */
 #define FC_SMALL_KERNEL_ROWS_MAX 8
 
+/* ------------------------------------------------------------------ scipy.ndimage-exact kernels
+ * (exact_kernels.c, compiled per path with -ffp-contract=off).  Every output is computed in
+ * float64 with scipy.ndimage's operations in its order; lanes are different outputs.  Values
+ * are read through fc_exact_load (the input's dtype to double) and written through
+ * fc_exact_store (double to the output's dtype by the C cast of scipy's build), one row at a
+ * time, so nothing the size of the input is ever converted. */
+enum {
+    FC_DT_BOOL = 0,
+    FC_DT_U8,
+    FC_DT_I8,
+    FC_DT_U16,
+    FC_DT_I16,
+    FC_DT_U32,
+    FC_DT_I32,
+    FC_DT_U64,
+    FC_DT_I64,
+    FC_DT_F32,
+    FC_DT_F64
+};
+/* A run of an extended row: `length` values from position dst taken from source index src,
+ * src + step, ... (step 1: the row's elements in order, -1: mirrored, 0: the fill value). */
+typedef struct {
+    ptrdiff_t dst, length, src, step;
+} fc_run;
+typedef struct {
+    /* y[c] = ((0.0 + w[0]*src[0][c]) + w[1]*src[1][c]) + ... for c < n (NI_Correlate). */
+    void (*taps)(const double *const *src, const double *w, ptrdiff_t ntaps, double *y,
+                 ptrdiff_t n);
+    /* NI_Correlate1D for c < n, src[t][c] the value under tap t of k; symmetry +1 (symmetric
+     * weights), -1 (antisymmetric) or 0, as scipy decides it. */
+    void (*line)(const double *const *src, const double *w, ptrdiff_t k, int symmetry,
+                 double *y, ptrdiff_t n);
+    /* One step of n running sums (NI_UniformFilter1D along an outer axis):
+     * tmp += incoming - outgoing (skipped when incoming is NULL), then y = tmp / size. */
+    void (*running_step)(double *tmp, const double *incoming, const double *outgoing,
+                         double size, double *y, ptrdiff_t n);
+    /* NI_UniformFilter1D along `lines` lines in memory: line j's n + size - 1 extended values
+     * at x + j*ldx, its n outputs at y + j*ldy. */
+    void (*running_lines)(const double *x, ptrdiff_t ldx, ptrdiff_t lines, ptrdiff_t size,
+                          double *y, ptrdiff_t ldy, ptrdiff_t n);
+    /* The n_runs runs of an extended row as doubles into dst: row's elements (`stride` bytes
+     * apart, of FC_DT_* dtype) converted, or fill. */
+    void (*load)(int dtype, const char *row, ptrdiff_t stride, const fc_run *runs,
+                 ptrdiff_t n_runs, double fill, double *dst);
+    /* out[i * stride bytes] = (dtype)y[i], scipy's cast. */
+    void (*store)(int dtype, const double *y, ptrdiff_t n, char *out, ptrdiff_t stride);
+    int block; /* outputs per register block of taps and line */
+} fc_exact_table;
+
+extern const fc_exact_table fc_exact_scalar;
+extern const fc_exact_table fc_exact_baseline;
+#if defined(FC_WITH_X86_PATHS)
+extern const fc_exact_table fc_exact_avx2;
+extern const fc_exact_table fc_exact_avx512;
+#endif
+
 typedef struct {
     const char *name;          /* "scalar", "baseline", "avx2", "avx512" */
     const char *description;   /* e.g. "AVX2+FMA, 256-bit" */
@@ -69,6 +125,7 @@ typedef struct {
      * rows that alias in L1 (fc_small_band_rows); entries past small_kernel_rows are unused. */
     int small_block_rows[FC_SMALL_KERNEL_ROWS_MAX];
     int small_block_rows_aliased[FC_SMALL_KERNEL_ROWS_MAX];
+    const fc_exact_table *exact; /* this path's scipy.ndimage-exact kernels */
 } fc_kernel_table;
 
 /* The L1 data cache of the CPU this process runs on, as fc_l1() reads it once: from cpuid's
