@@ -614,6 +614,12 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     if not passes:
         output[...] = input[...]
         return output
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
+        for axis, s, o, m, r in passes:
+            gaussian_filter1d(input, s, axis, o, output, m, cval, truncate, radius=r,
+                              workers=workers)
+            input = output
+        return output
     kernels = []
     for axis, s, o, m, r in passes:
         lw = int(truncate * float(s) + 0.5) if r is None else r
@@ -731,7 +737,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     if not passes:
         output[...] = input[...]
         return output
-    if input.dtype.kind == "c":
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
         for axis, s, o, m in passes:
             uniform_filter1d(input, int(s), axis, output, m, cval, o, workers=workers)
             input = output
@@ -753,7 +759,7 @@ def _derivative_filter(input, axis, output, mode, cval, smooth, workers):
     axis = _axis(axis, input.ndim)
     output = _output(output, input)
     modes = _per_axis(mode, input.ndim, "mode")
-    if input.dtype.kind == "c":
+    if input.dtype.kind == "c" or output.dtype.kind == "c":
         correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, workers=workers)
         for ax in range(input.ndim):
             if ax != axis:
