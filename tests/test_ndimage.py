@@ -332,3 +332,57 @@ def test_fused_passes_on_large_and_batched_inputs(dtype):
         result = ndimage.uniform_filter(x, (9, 4), mode=mode, origin=(2, -1))
         expected = scipy_ndimage.uniform_filter(x, (9, 4), mode=mode, origin=(2, -1))
         _close(result, expected, _passes_bound(x, dtype, 9, 2), f"uniform {mode}")
+
+
+# --------------------------------------------------------------------------- properties
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DTYPES = (np.float32, np.float64, np.uint8, np.int16, np.int32, np.uint16)
+
+
+@st.composite
+def _problems(draw):
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 12)) for _ in range(ndim))
+    n_axes = draw(st.integers(1, ndim))
+    axes = tuple(sorted(draw(st.permutations(range(ndim)))[:n_axes]))
+    wshape = tuple(draw(st.integers(1, 6)) for _ in axes)
+    origins = tuple(draw(st.integers(-(k // 2), (k - 1) // 2)) for k in wshape)
+    dtype = draw(st.sampled_from(_DTYPES))
+    mode = draw(st.sampled_from(ndoracle.MODES))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    return shape, axes, wshape, origins, np.dtype(dtype), mode, seed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_problems())
+def test_property_correlate_matches_scipy(problem):
+    """Random shapes, axes, kernels, origins, modes and dtypes: integer results equal scipy's,
+    float results lie within the bound of the exact value."""
+    shape, axes, wshape, origins, dtype, mode, seed = problem
+    rng = np.random.default_rng(seed)
+    if dtype.kind == "f":
+        x = rng.uniform(-1, 1, shape).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(max(info.min, -300), min(info.max, 300) + 1, shape).astype(dtype)
+    w = rng.uniform(-1, 1, wshape)
+    for function in ("correlate", "convolve"):
+        result = getattr(ndimage, function)(x, w, mode=mode, cval=2.5, origin=origins,
+                                            axes=axes)
+        expected = getattr(scipy_ndimage, function)(x, w, mode=mode, cval=2.5,
+                                                    origin=origins, axes=axes)
+        assert result.dtype == expected.dtype
+        if dtype.kind == "f":
+            full = np.expand_dims(w, tuple(d for d in range(len(shape)) if d not in axes))
+            bound = 2 * ndoracle.bound(x, full, dtype, mode, 2.5, None) + \
+                2 * ndoracle.bound(x, full[(slice(None, None, -1),) * full.ndim], dtype, mode,
+                                   2.5, None)
+            # The bound's magnitude is that of the unshifted kernel; a shift moves it by at
+            # most the largest |x| times sum |w|, covered by a second term.
+            bound = bound + 4 * float(np.finfo(dtype).eps) * w.size * np.abs(w).sum()
+            _close(result, expected, bound, f"{function} {problem}")
+        else:
+            assert np.array_equal(result, expected), f"{function} {problem}"

@@ -33,9 +33,16 @@ def readable(a, dtype):
     or a flipped view), else a C-contiguous copy in `dtype`."""
     item = a.itemsize
     if a.dtype == dtype and a.dtype.isnative and a.flags.aligned and a.strides[-1] == item \
-            and all(s % item == 0 for s in a.strides):
+            and all(s % item == 0 for s in a.strides) and not _exports_other_strides(a):
         return a
     return contiguous(a, dtype)
+
+
+def _exports_other_strides(a):
+    """True when numpy's buffer export (what the core's memoryviews see) gives `a` strides other
+    than its own: an F-contiguous array with a last axis of length 1 is exported with the
+    canonical Fortran stride there, which is not the item size."""
+    return a.ndim > 1 and a.shape[-1] == 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 def stack(a, batch, core):
@@ -67,7 +74,7 @@ def writable_stack(a, core):
     view = unit_last_stride(view, writeable=True)
     item = view.itemsize
     if view.flags.aligned and view.strides[-1] == item and \
-            all(s % item == 0 for s in view.strides):
+            all(s % item == 0 for s in view.strides) and not _exports_other_strides(view):
         return view
     return None
 
