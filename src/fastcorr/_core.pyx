@@ -954,3 +954,300 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
         table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
     else:
         table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+
+
+# ----------------------------------------------------------------------------- volumes
+# A 3-D correlation: each output plane is the sum over the kernel's planes c of the 2-D
+# correlation of input plane planemap[z + c] with kernel plane c.
+cdef struct _VolumeJob:
+    const char *x
+    Py_ssize_t x_img, x_plane, x_row  # byte strides
+    const char *w
+    Py_ssize_t w_img, w_plane, kd, kh, kw  # w_img 0: one kernel for every volume
+    char *y
+    Py_ssize_t y_img, y_plane, y_row, od, oh, ow, item
+    const Py_ssize_t *planemap
+    const Py_ssize_t *rowmap
+    const Py_ssize_t *colmap
+    # Output rows [top, bottom) and columns [left, right) have windows whose rows and columns
+    # are consecutive rows and columns of the plane: they are read in place.
+    Py_ssize_t top, bottom, left, right
+    # Work units: blocks of block_rows x block_cols outputs of one output plane.
+    Py_ssize_t block_rows, block_cols, n_rb, n_cb, units_per_img
+    double fill
+    # Per-thread scratch: the extension buffer, the block's partial sum, the kernel's scratch,
+    # column runs.
+    Py_ssize_t acc_off, kernel_scratch_off, runs_off
+    const fc_kernel_table *table
+
+
+cdef void _in_place_run(const Py_ssize_t *index_map, Py_ssize_t n_out, Py_ssize_t k,
+                        Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
+    """The outputs [lo, hi) along an axis whose windows (k positions of the map each) are
+    consecutive positions of the input, from the longest run of the map that counts up by one
+    (empty: lo == hi == 0)."""
+    cdef Py_ssize_t n_ext = n_out + k - 1, e = 0, start, best_start = 0, best_len = 0
+    while e < n_ext:
+        start = e
+        e += 1
+        if index_map[start] >= 0:
+            while e < n_ext and index_map[e] == index_map[e - 1] + 1:
+                e += 1
+            if e - start > best_len:
+                best_start, best_len = start, e - start
+    if best_len >= k:
+        lo[0], hi[0] = best_start, best_start + best_len - k + 1
+    else:
+        lo[0] = hi[0] = 0
+
+
+def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] w,
+                     floating[:, :, :, :] out, const Py_ssize_t[::1] planemap,
+                     const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap, double fill,
+                     int n_threads, Py_ssize_t block_bytes=FC_L2_BUDGET_BYTES):
+    """3-D correlation of each volume, extended by index maps, with a 3-D kernel.
+
+    ``out[b, z, i, j] = sum(w[b or 0, c, a, d] * X[b, planemap[z + c], rowmap[i + a],
+    colmap[j + d]])`` over c < kd, a < kh, d < kw, where X is x with `fill` wherever a map
+    entry is -1.
+
+    Parameters
+    ----------
+    x : (B, D, H, W) float32 or float64
+        The volumes; rows (the last axis) unit-stride, any other strides.
+    w : (1 or B, kd, kh, kw), x's dtype, C-contiguous
+        One kernel for every volume, or one per volume.
+    out : (B, OD, OH, OW), x's dtype
+        Written, never read; rows unit-stride.  Must overlap neither x nor w (the caller
+        computes into a temporary when it would).
+    planemap, rowmap, colmap : intp, C-contiguous
+        OD + kd - 1, OH + kh - 1 and OW + kw - 1 entries: the input plane, row and column
+        each extended position takes its value from, or -1 for `fill`
+        (fastcorr._engine.boundary.index_map builds them).
+    fill : float
+        The value of positions mapped to -1.
+    n_threads : int
+        Threads to run on (fewer for a small call).
+    block_bytes : int, optional
+        The cache budget of one work unit (for tests: a small one cuts small volumes into
+        many blocks).
+
+    Raises
+    ------
+    ValueError
+        If the shapes, maps or strides do not fit together.
+
+    Notes
+    -----
+    Nothing the size of a volume or a plane is allocated.  The work units are blocks of rows
+    and columns of one output plane of one volume, ordered so that a thread's consecutive
+    units are consecutive planes of one block (the kd - 1 input planes they share are still
+    in cache).  Each unit adds up its kernel's planes: plane c's 2-D correlation (read in
+    place where the windows lie inside the plane, from extended rows built in the thread's
+    buffer elsewhere, from a buffer of `fill` for a plane mapped to -1) is written straight
+    to out for c = 0 and into the thread's scratch block, then added to out, for the others.
+    """
+    cdef Py_ssize_t n_img = x.shape[0], d = x.shape[1], m = x.shape[2], n = x.shape[3]
+    cdef Py_ssize_t kd = w.shape[1], kh = w.shape[2], kw = w.shape[3]
+    cdef Py_ssize_t od = out.shape[1], oh = out.shape[2], ow = out.shape[3]
+    if out.shape[0] != n_img or w.shape[0] not in (1, n_img):
+        raise ValueError("correlate_volume: batch sizes of x, w and out differ")
+    if kd < 1 or kh < 1 or kw < 1:
+        raise ValueError("correlate_volume: w is empty")
+    if (planemap.shape[0] != od + kd - 1 or rowmap.shape[0] != oh + kh - 1
+            or colmap.shape[0] != ow + kw - 1):
+        raise ValueError("correlate_volume: planemap, rowmap and colmap need OD + kd - 1, "
+                         "OH + kh - 1 and OW + kw - 1 entries")
+    cdef Py_ssize_t e
+    # The maps index the volumes without bounds checks below: a bad entry would read outside.
+    for e in range(planemap.shape[0]):
+        if planemap[e] < -1 or planemap[e] >= d:
+            raise ValueError("correlate_volume: planemap entry outside [-1, D)")
+    for e in range(rowmap.shape[0]):
+        if rowmap[e] < -1 or rowmap[e] >= m:
+            raise ValueError("correlate_volume: rowmap entry outside [-1, H)")
+    for e in range(colmap.shape[0]):
+        if colmap[e] < -1 or colmap[e] >= n:
+            raise ValueError("correlate_volume: colmap entry outside [-1, W)")
+    cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
+    _check_strides("correlate_volume", x.strides, out.strides, 4, item)
+    if n_img == 0 or od == 0 or oh == 0 or ow == 0:
+        return
+    n_threads = _worth_threads(<double>n_img * od * oh * ow * kd * kh * kw, n_threads)
+
+    cdef _VolumeJob job
+    job.x = <const char *>&x[0, 0, 0, 0]
+    job.x_img, job.x_plane, job.x_row = x.strides[0], x.strides[1], x.strides[2]
+    job.w, job.w_img = <const char *>&w[0, 0, 0, 0], 0 if w.shape[0] == 1 else w.strides[0]
+    job.w_plane, job.kd, job.kh, job.kw = w.strides[1], kd, kh, kw
+    job.y = <char *>&out[0, 0, 0, 0]
+    job.y_img, job.y_plane, job.y_row = out.strides[0], out.strides[1], out.strides[2]
+    job.od, job.oh, job.ow, job.item = od, oh, ow, item
+    job.planemap, job.rowmap, job.colmap = &planemap[0], &rowmap[0], &colmap[0]
+    job.fill, job.table = fill, fc_active()
+    _in_place_run(job.rowmap, oh, kh, &job.top, &job.bottom)
+    _in_place_run(job.colmap, ow, kw, &job.left, &job.right)
+    # Side bands at least two vectors wide (see correlate_extended_batch).
+    cdef Py_ssize_t side = 2 * (job.table.lanes_f32 if floating is float
+                                else job.table.lanes_f64)
+    if job.left > 0:
+        job.left = min(max(job.left, side), ow)
+    if job.right < ow:
+        job.right = max(min(job.right, ow - side), job.left)
+
+    # Blocks: as many rows (whole bands of the kernel's register block) of the widest columns
+    # as keep the kd planes' input rows a block reads, its extension buffer and its two output
+    # blocks (out and the partial sum) within block_bytes; narrower blocks only down to four
+    # vectors (or a kernel's width), below which the kernel's column strips run short.
+    cdef Py_ssize_t nr = _band_rows(job.table, kh, job.x_row)
+    cdef Py_ssize_t cols = ow, rows
+    while True:
+        rows = ((block_bytes // item - (kd + 1) * (kh - 1) * (cols + kw - 1))
+                // ((kd + 1) * (cols + kw - 1) + 2 * cols))
+        if rows >= 4 * nr or cols <= max(kw, 2 * side):
+            break
+        cols = (cols + 1) // 2
+    rows = min(max(rows // nr * nr, nr), oh)
+    cdef Py_ssize_t n_cb = (ow + cols - 1) // cols
+    cols = (ow + n_cb - 1) // n_cb
+    # Enough units for the threads (four each, for the guided schedule), and no unit more
+    # than a chunk of work (see CHUNK_FMAS).
+    while rows > nr and n_img * od * n_cb * ((oh + rows - 1) // rows) < 4 * n_threads:
+        rows = max((rows // 2) // nr * nr, nr)
+    while rows > 1 and <double>rows * cols * kd * kh * kw > CHUNK_FMAS:
+        rows = (rows + 1) // 2
+    cdef Py_ssize_t n_rb = (oh + rows - 1) // rows
+    # Equal heights, in whole bands, rather than a short last block.
+    rows = min(((oh + n_rb - 1) // n_rb + nr - 1) // nr * nr, oh)
+    n_rb = (oh + rows - 1) // rows
+    job.block_rows, job.block_cols, job.n_rb, job.n_cb = rows, cols, n_rb, n_cb
+    job.units_per_img = od * n_rb * n_cb
+    cdef Py_ssize_t n_units = n_img * job.units_per_img
+    if n_threads > n_units:
+        n_threads = <int>n_units
+    n_threads = _usable_threads(n_threads)
+
+    # Each part of a thread's scratch is rounded up to whole cache lines, so no two threads
+    # share one.
+    cdef Py_ssize_t line = 64
+    job.acc_off = ((rows + kh - 1) * (cols + kw - 1) * item + line - 1) // line * line
+    job.kernel_scratch_off = job.acc_off + (rows * cols * item + line - 1) // line * line
+    job.runs_off = job.kernel_scratch_off + (
+        (<Py_ssize_t>fc_scratch_elems(kw) * item + line - 1) // line * line)
+    cdef Py_ssize_t per_thread = job.runs_off + (
+        ((cols + kw - 1) * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef char *scratch = <char *>malloc(n_threads * per_thread)
+    if scratch == NULL:
+        raise MemoryError()
+    try:
+        _run_units(_volume_unit, &job, n_units,
+                   <Py_ssize_t>(CHUNK_FMAS / (<double>rows * cols * kd * kh * kw)),
+                   n_threads, scratch, per_thread)
+    finally:
+        free(scratch)
+
+
+cdef void _volume_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _VolumeJob *job = <const _VolumeJob *>job_
+    cdef Py_ssize_t b = u // job.units_per_img
+    u = u % job.units_per_img
+    cdef Py_ssize_t z = u % job.od
+    u = u // job.od
+    cdef Py_ssize_t r0 = (u // job.n_cb) * job.block_rows, c0 = (u % job.n_cb) * job.block_cols
+    cdef Py_ssize_t rows = min(job.block_rows, job.oh - r0)
+    cdef Py_ssize_t cols = min(job.block_cols, job.ow - c0)
+    cdef const char *image = job.x + b * job.x_img
+    cdef const char *w = job.w + b * job.w_img
+    cdef char *y = job.y + b * job.y_img + z * job.y_plane + r0 * job.y_row + c0 * job.item
+    cdef char *acc = scratch + job.acc_off
+    cdef Py_ssize_t c, p
+    for c in range(job.kd):
+        p = job.planemap[z + c]
+        if c == 0:
+            _volume_plane(job, image + p * job.x_plane if p >= 0 else NULL, w, r0, c0, rows,
+                          cols, y, job.y_row // job.item, scratch)
+        else:
+            _volume_plane(job, image + p * job.x_plane if p >= 0 else NULL,
+                          w + c * job.w_plane, r0, c0, rows, cols, acc, cols, scratch)
+            if job.item == sizeof(float):
+                _add_block(<float *>y, job.y_row // job.item, <const float *>acc, rows, cols)
+            else:
+                _add_block(<double *>y, job.y_row // job.item, <const double *>acc, rows,
+                           cols)
+
+
+cdef inline void _add_block(floating *y, Py_ssize_t ldy, const floating *acc, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil:
+    cdef Py_ssize_t r, j
+    for r in range(rows):
+        for j in range(cols):
+            y[r * ldy + j] += acc[r * cols + j]
+
+
+cdef void _volume_plane(const _VolumeJob *job, const char *plane, const char *w,
+                        Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows, Py_ssize_t cols,
+                        char *y, Py_ssize_t ldy, char *scratch) noexcept nogil:
+    """The 2-D correlation of one input plane (NULL: a plane of `fill`) with one kernel plane
+    w, for the block of output rows r0 .. r0 + rows - 1 and columns c0 .. c0 + cols - 1, stored
+    at y (row stride ldy elements): the part whose windows lie in the plane read in place, the
+    rest from extended rows."""
+    cdef Py_ssize_t item = job.item
+    if plane == NULL:
+        _volume_extended(job, NULL, w, r0, c0, rows, cols, y, ldy, scratch)
+        return
+    cdef Py_ssize_t end = r0 + rows
+    cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
+    cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
+    if mid0 > r0:
+        _volume_extended(job, plane, w, r0, c0, mid0 - r0, cols, y, ldy, scratch)
+    if end > mid1:
+        _volume_extended(job, plane, w, mid1, c0, end - mid1, cols,
+                         y + (mid1 - r0) * ldy * item, ldy, scratch)
+    if mid1 == mid0:
+        return
+    cdef Py_ssize_t cend = c0 + cols
+    cdef Py_ssize_t cl = min(max(job.left, c0), cend)
+    cdef Py_ssize_t cr = min(max(job.right, cl), cend)
+    y += (mid0 - r0) * ldy * item
+    if cl > c0:
+        _volume_extended(job, plane, w, mid0, c0, mid1 - mid0, cl - c0, y, ldy, scratch)
+    if cend > cr:
+        _volume_extended(job, plane, w, mid0, cr, mid1 - mid0, cend - cr,
+                         y + (cr - c0) * item, ldy, scratch)
+    if cr == cl:
+        return
+    cdef const char *x = plane + job.rowmap[mid0] * job.x_row + job.colmap[cl] * item
+    if item == sizeof(float):
+        job.table.corr_f32(<const float *>x, job.x_row // item, <const float *>w, job.kh,
+                           job.kw, <float *>(y + (cl - c0) * item), ldy, mid1 - mid0, cr - cl,
+                           <float *>(scratch + job.kernel_scratch_off), 0)
+    else:
+        job.table.corr_f64(<const double *>x, job.x_row // item, <const double *>w, job.kh,
+                           job.kw, <double *>(y + (cl - c0) * item), ldy, mid1 - mid0,
+                           cr - cl, <double *>(scratch + job.kernel_scratch_off), 0)
+
+
+cdef void _volume_extended(const _VolumeJob *job, const char *plane, const char *w,
+                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows, Py_ssize_t cols,
+                           char *y, Py_ssize_t ldy, char *scratch) noexcept nogil:
+    """_volume_plane's block (or part of it) from extended rows built in the thread's buffer;
+    a plane of `fill` (plane NULL) as one run of fill across every row, so the kernel computes
+    it exactly as it computes fill anywhere else."""
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef Py_ssize_t n_runs
+    if plane == NULL:
+        runs[0].dst, runs[0].length, runs[0].src, runs[0].step = 0, cols + job.kw - 1, -1, 0
+        n_runs = 1
+        plane = job.x  # never read: a run of step 0 reads no source
+    else:
+        n_runs = _column_runs(job.colmap + c0, cols + job.kw - 1, runs)
+    if job.item == sizeof(float):
+        _extend_and_correlate(plane, job.x_row, <const float *>w, job.kh, job.kw, <float *>y,
+                              ldy, rows, cols, job.rowmap + r0, runs, n_runs, <float>job.fill,
+                              job.table, <float *>scratch,
+                              <float *>(scratch + job.kernel_scratch_off))
+    else:
+        _extend_and_correlate(plane, job.x_row, <const double *>w, job.kh, job.kw,
+                              <double *>y, ldy, rows, cols, job.rowmap + r0, runs, n_runs,
+                              job.fill, job.table, <double *>scratch,
+                              <double *>(scratch + job.kernel_scratch_off))
