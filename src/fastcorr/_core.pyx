@@ -25,6 +25,12 @@ cdef extern from "fastcorr_kernels.h" nogil:
                                       Py_ssize_t, float *)
     ctypedef void (*fc_corr1d_f64_fn)(const double *, const double *, Py_ssize_t, double *,
                                       Py_ssize_t, double *)
+    ctypedef void (*fc_corr3_f32_fn)(const float **, Py_ssize_t, const float *, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, float *, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, float *)
+    ctypedef void (*fc_corr3_f64_fn)(const double **, Py_ssize_t, const double *, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, double *)
     ctypedef double (*fc_probe_fn)(long)
     enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
@@ -34,6 +40,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr_f64_fn corr_f64
         fc_corr1d_f32_fn corr1d_f32
         fc_corr1d_f64_fn corr1d_f64
+        fc_corr3_f32_fn corr3_f32
+        fc_corr3_f64_fn corr3_f64
         fc_probe_fn fma_probe_f32
         fc_probe_fn fma_probe_f64
         int lanes_f32
@@ -58,6 +66,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     Py_ssize_t fc_small_band_rows(Py_ssize_t rows, Py_ssize_t rows_aliased, Py_ssize_t kh,
                                   Py_ssize_t row_bytes)
     size_t fc_scratch_elems(Py_ssize_t kw)
+    size_t fc_scratch3_elems(Py_ssize_t kd, Py_ssize_t kh, Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
     int fc_cpu_supports(const char *name)
@@ -928,11 +937,24 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
     rowmap[r], columns as `runs` say) written into buffer, then correlated in one kernel
     call."""
     cdef Py_ssize_t ext_w = cols + kw - 1
+    _extend_rows(image, row_stride, rowmap, rows + kh - 1, ext_w, runs, n_runs, fill, buffer)
+    if floating is float:
+        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+    else:
+        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+
+
+cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
+                              const Py_ssize_t *rowmap, Py_ssize_t n_rows, Py_ssize_t ext_w,
+                              const _ColumnRun *runs, Py_ssize_t n_runs, floating fill,
+                              floating *buffer) noexcept nogil:
+    """n_rows extended rows of ext_w elements into buffer: image rows rowmap[r] (a row of fill
+    where -1), columns as `runs` say."""
     cdef Py_ssize_t r, s, k, d, length
     cdef floating *row
     cdef const floating *source
     cdef const floating *run_src
-    for r in range(rows + kh - 1):
+    for r in range(n_rows):
         row = buffer + r * ext_w
         if rowmap[r] < 0:
             for k in range(ext_w):
@@ -950,34 +972,28 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                 run_src = source + runs[s].src
                 for k in range(length):
                     row[d + k] = run_src[-k]
-    if floating is float:
-        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
-    else:
-        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
 
 
 # ----------------------------------------------------------------------------- volumes
-# A 3-D correlation: each output plane is the sum over the kernel's planes c of the 2-D
-# correlation of input plane planemap[z + c] with kernel plane c.
 cdef struct _VolumeJob:
     const char *x
     Py_ssize_t x_img, x_plane, x_row  # byte strides
     const char *w
-    Py_ssize_t w_img, w_plane, kd, kh, kw  # w_img 0: one kernel for every volume
+    Py_ssize_t w_img, kd, kh, kw  # w_img 0: one kernel for every volume
     char *y
     Py_ssize_t y_img, y_plane, y_row, od, oh, ow, item
     const Py_ssize_t *planemap
     const Py_ssize_t *rowmap
     const Py_ssize_t *colmap
     # Output rows [top, bottom) and columns [left, right) have windows whose rows and columns
-    # are consecutive rows and columns of the plane: they are read in place.
+    # are consecutive rows and columns of the planes: they are read in place.
     Py_ssize_t top, bottom, left, right
     # Work units: blocks of block_rows x block_cols outputs of one output plane.
     Py_ssize_t block_rows, block_cols, n_rb, n_cb, units_per_img
     double fill
-    # Per-thread scratch: the extension buffer, the block's partial sum, the kernel's scratch,
-    # column runs.
-    Py_ssize_t acc_off, kernel_scratch_off, runs_off
+    # Per-thread scratch: the extension buffer (kd planes of buffer_plane elements), the
+    # kernel's scratch, two arrays of kd plane pointers, the column runs.
+    Py_ssize_t buffer_plane, kernel_scratch_off, planes_off, tile_off, runs_off
     const fc_kernel_table *table
 
 
@@ -1013,14 +1029,14 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
 
     Parameters
     ----------
-    x : (B, D, H, W) float32 or float64
+    x : (B, D, H, W) float32 or float64 memoryview
         The volumes; rows (the last axis) unit-stride, any other strides.
-    w : (1 or B, kd, kh, kw), x's dtype, C-contiguous
+    w : (1 or B, kd, kh, kw) memoryview of x's dtype, C-contiguous
         One kernel for every volume, or one per volume.
-    out : (B, OD, OH, OW), x's dtype
+    out : (B, OD, OH, OW) memoryview of x's dtype
         Written, never read; rows unit-stride.  Must overlap neither x nor w (the caller
         computes into a temporary when it would).
-    planemap, rowmap, colmap : intp, C-contiguous
+    planemap, rowmap, colmap : intp memoryviews, C-contiguous
         OD + kd - 1, OH + kh - 1 and OW + kw - 1 entries: the input plane, row and column
         each extended position takes its value from, or -1 for `fill`
         (fastcorr._engine.boundary.index_map builds them).
@@ -1029,8 +1045,8 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     n_threads : int
         Threads to run on (fewer for a small call).
     block_bytes : int, optional
-        The cache budget of one work unit (for tests: a small one cuts small volumes into
-        many blocks).
+        The cache budget of one work unit; tests pass a small one to cut small volumes into
+        many blocks.
 
     Raises
     ------
@@ -1041,11 +1057,12 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     -----
     Nothing the size of a volume or a plane is allocated.  The work units are blocks of rows
     and columns of one output plane of one volume, ordered so that a thread's consecutive
-    units are consecutive planes of one block (the kd - 1 input planes they share are still
-    in cache).  Each unit adds up its kernel's planes: plane c's 2-D correlation (read in
-    place where the windows lie inside the plane, from extended rows built in the thread's
-    buffer elsewhere, from a buffer of `fill` for a plane mapped to -1) is written straight
-    to out for c = 0 and into the thread's scratch block, then added to out, for the others.
+    units are consecutive planes of one block (the kd - 1 input planes they share are still in
+    cache).  The kernel (fc_corr3_*) sums all kd planes of each output in registers and stores
+    it once.  A block's outputs whose windows lie inside the planes read the kd planes in
+    place; the rest (a frame: top and bottom rows, side bands at least two vectors wide) read
+    extended rows that the thread builds for each plane in its own buffer; a plane mapped to
+    -1 is a buffer of `fill`, so that the kernel computes it like any other.
     """
     cdef Py_ssize_t n_img = x.shape[0], d = x.shape[1], m = x.shape[2], n = x.shape[3]
     cdef Py_ssize_t kd = w.shape[1], kh = w.shape[2], kw = w.shape[3]
@@ -1079,7 +1096,7 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     job.x = <const char *>&x[0, 0, 0, 0]
     job.x_img, job.x_plane, job.x_row = x.strides[0], x.strides[1], x.strides[2]
     job.w, job.w_img = <const char *>&w[0, 0, 0, 0], 0 if w.shape[0] == 1 else w.strides[0]
-    job.w_plane, job.kd, job.kh, job.kw = w.strides[1], kd, kh, kw
+    job.kd, job.kh, job.kw = kd, kh, kw
     job.y = <char *>&out[0, 0, 0, 0]
     job.y_img, job.y_plane, job.y_row = out.strides[0], out.strides[1], out.strides[2]
     job.od, job.oh, job.ow, job.item = od, oh, ow, item
@@ -1096,14 +1113,14 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
         job.right = max(min(job.right, ow - side), job.left)
 
     # Blocks: as many rows (whole bands of the kernel's register block) of the widest columns
-    # as keep the kd planes' input rows a block reads, its extension buffer and its two output
-    # blocks (out and the partial sum) within block_bytes; narrower blocks only down to four
-    # vectors (or a kernel's width), below which the kernel's column strips run short.
+    # as keep the kd planes' input rows a block reads and its outputs within block_bytes;
+    # narrower blocks only down to four vectors (or a kernel's width), below which the
+    # kernel's column strips run short.
     cdef Py_ssize_t nr = _band_rows(job.table, kh, job.x_row)
     cdef Py_ssize_t cols = ow, rows
     while True:
-        rows = ((block_bytes // item - (kd + 1) * (kh - 1) * (cols + kw - 1))
-                // ((kd + 1) * (cols + kw - 1) + 2 * cols))
+        rows = ((block_bytes // item - kd * (kh - 1) * (cols + kw - 1))
+                // (kd * (cols + kw - 1) + cols))
         if rows >= 4 * nr or cols <= max(kw, 2 * side):
             break
         cols = (cols + 1) // 2
@@ -1130,10 +1147,12 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     # Each part of a thread's scratch is rounded up to whole cache lines, so no two threads
     # share one.
     cdef Py_ssize_t line = 64
-    job.acc_off = ((rows + kh - 1) * (cols + kw - 1) * item + line - 1) // line * line
-    job.kernel_scratch_off = job.acc_off + (rows * cols * item + line - 1) // line * line
-    job.runs_off = job.kernel_scratch_off + (
-        (<Py_ssize_t>fc_scratch_elems(kw) * item + line - 1) // line * line)
+    job.buffer_plane = (rows + kh - 1) * (cols + kw - 1)
+    job.kernel_scratch_off = (kd * job.buffer_plane * item + line - 1) // line * line
+    job.planes_off = job.kernel_scratch_off + (
+        (<Py_ssize_t>fc_scratch3_elems(kd, kh, kw) * item + line - 1) // line * line)
+    job.tile_off = job.planes_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.runs_off = job.tile_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     cdef Py_ssize_t per_thread = job.runs_off + (
         ((cols + kw - 1) * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
@@ -1148,106 +1167,97 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
 
 
 cdef void _volume_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    """Output plane z of a block of rows and columns of one volume: its frame from extended
+    rows, its interior in place."""
     cdef const _VolumeJob *job = <const _VolumeJob *>job_
     cdef Py_ssize_t b = u // job.units_per_img
     u = u % job.units_per_img
     cdef Py_ssize_t z = u % job.od
     u = u // job.od
     cdef Py_ssize_t r0 = (u // job.n_cb) * job.block_rows, c0 = (u % job.n_cb) * job.block_cols
-    cdef Py_ssize_t rows = min(job.block_rows, job.oh - r0)
-    cdef Py_ssize_t cols = min(job.block_cols, job.ow - c0)
+    cdef Py_ssize_t end = r0 + min(job.block_rows, job.oh - r0)
+    cdef Py_ssize_t cend = c0 + min(job.block_cols, job.ow - c0)
+    cdef Py_ssize_t item = job.item, ldy = job.y_row // item
     cdef const char *image = job.x + b * job.x_img
     cdef const char *w = job.w + b * job.w_img
-    cdef char *y = job.y + b * job.y_img + z * job.y_plane + r0 * job.y_row + c0 * job.item
-    cdef char *acc = scratch + job.acc_off
+    cdef char *y = job.y + b * job.y_img + z * job.y_plane
+    # The input planes of the kernel's planes (NULL: a plane of fill).
+    cdef const char **planes = <const char **>(scratch + job.planes_off)
     cdef Py_ssize_t c, p
+    cdef bint any_fill = False
     for c in range(job.kd):
         p = job.planemap[z + c]
-        if c == 0:
-            _volume_plane(job, image + p * job.x_plane if p >= 0 else NULL, w, r0, c0, rows,
-                          cols, y, job.y_row // job.item, scratch)
-        else:
-            _volume_plane(job, image + p * job.x_plane if p >= 0 else NULL,
-                          w + c * job.w_plane, r0, c0, rows, cols, acc, cols, scratch)
-            if job.item == sizeof(float):
-                _add_block(<float *>y, job.y_row // job.item, <const float *>acc, rows, cols)
-            else:
-                _add_block(<double *>y, job.y_row // job.item, <const double *>acc, rows,
-                           cols)
-
-
-cdef inline void _add_block(floating *y, Py_ssize_t ldy, const floating *acc, Py_ssize_t rows,
-                            Py_ssize_t cols) noexcept nogil:
-    cdef Py_ssize_t r, j
-    for r in range(rows):
-        for j in range(cols):
-            y[r * ldy + j] += acc[r * cols + j]
-
-
-cdef void _volume_plane(const _VolumeJob *job, const char *plane, const char *w,
-                        Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows, Py_ssize_t cols,
-                        char *y, Py_ssize_t ldy, char *scratch) noexcept nogil:
-    """The 2-D correlation of one input plane (NULL: a plane of `fill`) with one kernel plane
-    w, for the block of output rows r0 .. r0 + rows - 1 and columns c0 .. c0 + cols - 1, stored
-    at y (row stride ldy elements): the part whose windows lie in the plane read in place, the
-    rest from extended rows."""
-    cdef Py_ssize_t item = job.item
-    if plane == NULL:
-        _volume_extended(job, NULL, w, r0, c0, rows, cols, y, ldy, scratch)
-        return
-    cdef Py_ssize_t end = r0 + rows
+        planes[c] = image + p * job.x_plane if p >= 0 else NULL
+        any_fill = any_fill or p < 0
     cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
     cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
     if mid0 > r0:
-        _volume_extended(job, plane, w, r0, c0, mid0 - r0, cols, y, ldy, scratch)
+        _volume_extended(job, planes, w, r0, c0, mid0, cend, y, scratch)
     if end > mid1:
-        _volume_extended(job, plane, w, mid1, c0, end - mid1, cols,
-                         y + (mid1 - r0) * ldy * item, ldy, scratch)
+        _volume_extended(job, planes, w, mid1, c0, end, cend, y, scratch)
     if mid1 == mid0:
         return
-    cdef Py_ssize_t cend = c0 + cols
     cdef Py_ssize_t cl = min(max(job.left, c0), cend)
     cdef Py_ssize_t cr = min(max(job.right, cl), cend)
-    y += (mid0 - r0) * ldy * item
+    if any_fill:
+        # A plane of fill has no place to be read in: the whole band is extended.
+        cl = cr = cend
     if cl > c0:
-        _volume_extended(job, plane, w, mid0, c0, mid1 - mid0, cl - c0, y, ldy, scratch)
+        _volume_extended(job, planes, w, mid0, c0, mid1, cl, y, scratch)
     if cend > cr:
-        _volume_extended(job, plane, w, mid0, cr, mid1 - mid0, cend - cr,
-                         y + (cr - c0) * item, ldy, scratch)
+        _volume_extended(job, planes, w, mid0, cr, mid1, cend, y, scratch)
     if cr == cl:
         return
-    cdef const char *x = plane + job.rowmap[mid0] * job.x_row + job.colmap[cl] * item
+    cdef const char **tile = <const char **>(scratch + job.tile_off)
+    cdef Py_ssize_t offset = job.rowmap[mid0] * job.x_row + job.colmap[cl] * item
+    for c in range(job.kd):
+        tile[c] = planes[c] + offset
+    y += mid0 * job.y_row + cl * item
     if item == sizeof(float):
-        job.table.corr_f32(<const float *>x, job.x_row // item, <const float *>w, job.kh,
-                           job.kw, <float *>(y + (cl - c0) * item), ldy, mid1 - mid0, cr - cl,
-                           <float *>(scratch + job.kernel_scratch_off), 0)
+        job.table.corr3_f32(<const float **>tile, job.x_row // item, <const float *>w, job.kd,
+                            job.kh, job.kw, <float *>y, ldy, mid1 - mid0, cr - cl,
+                            <float *>(scratch + job.kernel_scratch_off))
     else:
-        job.table.corr_f64(<const double *>x, job.x_row // item, <const double *>w, job.kh,
-                           job.kw, <double *>(y + (cl - c0) * item), ldy, mid1 - mid0,
-                           cr - cl, <double *>(scratch + job.kernel_scratch_off), 0)
+        job.table.corr3_f64(<const double **>tile, job.x_row // item, <const double *>w,
+                            job.kd, job.kh, job.kw, <double *>y, ldy, mid1 - mid0, cr - cl,
+                            <double *>(scratch + job.kernel_scratch_off))
 
 
-cdef void _volume_extended(const _VolumeJob *job, const char *plane, const char *w,
-                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows, Py_ssize_t cols,
-                           char *y, Py_ssize_t ldy, char *scratch) noexcept nogil:
-    """_volume_plane's block (or part of it) from extended rows built in the thread's buffer;
-    a plane of `fill` (plane NULL) as one run of fill across every row, so the kernel computes
-    it exactly as it computes fill anywhere else."""
+cdef void _volume_extended(const _VolumeJob *job, const char **planes, const char *w,
+                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t r1, Py_ssize_t c1,
+                           char *y, char *scratch) noexcept nogil:
+    """Output rows r0 .. r1 - 1 and columns c0 .. c1 - 1 of the output plane at y, from the
+    extended rows of each of the kd planes built in the thread's buffer."""
+    cdef Py_ssize_t rows = r1 - r0, cols = c1 - c0, item = job.item
+    cdef Py_ssize_t ext_h = rows + job.kh - 1, ext_w = cols + job.kw - 1
     cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
-    cdef Py_ssize_t n_runs
-    if plane == NULL:
-        runs[0].dst, runs[0].length, runs[0].src, runs[0].step = 0, cols + job.kw - 1, -1, 0
-        n_runs = 1
-        plane = job.x  # never read: a run of step 0 reads no source
+    cdef Py_ssize_t n_runs = _column_runs(job.colmap + c0, ext_w, runs)
+    cdef const char **tile = <const char **>(scratch + job.tile_off)
+    cdef Py_ssize_t c, k
+    cdef char *buffer
+    for c in range(job.kd):
+        buffer = scratch + c * job.buffer_plane * item
+        tile[c] = buffer
+        if item == sizeof(float):
+            if planes[c] == NULL:
+                for k in range(ext_h * ext_w):
+                    (<float *>buffer)[k] = <float>job.fill
+            else:
+                _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
+                             <float>job.fill, <float *>buffer)
+        else:
+            if planes[c] == NULL:
+                for k in range(ext_h * ext_w):
+                    (<double *>buffer)[k] = job.fill
+            else:
+                _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
+                             job.fill, <double *>buffer)
+    y += r0 * job.y_row + c0 * item
+    if item == sizeof(float):
+        job.table.corr3_f32(<const float **>tile, ext_w, <const float *>w, job.kd, job.kh,
+                            job.kw, <float *>y, job.y_row // item, rows, cols,
+                            <float *>(scratch + job.kernel_scratch_off))
     else:
-        n_runs = _column_runs(job.colmap + c0, cols + job.kw - 1, runs)
-    if job.item == sizeof(float):
-        _extend_and_correlate(plane, job.x_row, <const float *>w, job.kh, job.kw, <float *>y,
-                              ldy, rows, cols, job.rowmap + r0, runs, n_runs, <float>job.fill,
-                              job.table, <float *>scratch,
-                              <float *>(scratch + job.kernel_scratch_off))
-    else:
-        _extend_and_correlate(plane, job.x_row, <const double *>w, job.kh, job.kw,
-                              <double *>y, ldy, rows, cols, job.rowmap + r0, runs, n_runs,
-                              job.fill, job.table, <double *>scratch,
-                              <double *>(scratch + job.kernel_scratch_off))
+        job.table.corr3_f64(<const double **>tile, ext_w, <const double *>w, job.kd, job.kh,
+                            job.kw, <double *>y, job.y_row // item, rows, cols,
+                            <double *>(scratch + job.kernel_scratch_off))
