@@ -992,8 +992,11 @@ cdef struct _VolumeJob:
     Py_ssize_t block_rows, block_cols, n_rb, n_cb, units_per_img
     double fill
     # Per-thread scratch: the extension buffer (kd planes of buffer_plane elements), the
-    # kernel's scratch, two arrays of kd plane pointers, the column runs.
+    # kernel's scratch, two arrays of kd plane pointers, the column runs, then the frame cache:
+    # kd slots of slot_elems elements, each holding the extended rows of one input plane's
+    # frame pieces of one block, their tags (volume, block, plane; -1: empty), and kd flags.
     Py_ssize_t buffer_plane, kernel_scratch_off, planes_off, tile_off, runs_off
+    Py_ssize_t slots_off, slot_elems, tags_off
     const fc_kernel_table *table
 
 
@@ -1153,11 +1156,30 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
         (<Py_ssize_t>fc_scratch3_elems(kd, kh, kw) * item + line - 1) // line * line)
     job.tile_off = job.planes_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     job.runs_off = job.tile_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
-    cdef Py_ssize_t per_thread = job.runs_off + (
+    job.slots_off = job.runs_off + (
         ((cols + kw - 1) * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef Py_ssize_t geometry[_FRAME_FIELDS]
+    cdef Py_ssize_t rb, cb, k, n_pieces, elems
+    job.slot_elems = 0
+    for rb in range(n_rb):
+        for cb in range(n_cb):
+            n_pieces = _frame(&job, rb * rows, cb * cols, geometry)
+            elems = 0
+            for k in range(n_pieces):
+                elems += ((geometry[4 * k + 1] - geometry[4 * k] + kh - 1)
+                          * (geometry[4 * k + 3] - geometry[4 * k + 2] + kw - 1))
+            job.slot_elems = max(job.slot_elems, elems)
+    job.tags_off = job.slots_off + (kd * job.slot_elems * item + line - 1) // line * line
+    cdef Py_ssize_t per_thread = job.tags_off + (
+        (4 * kd * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line)
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
     if scratch == NULL:
         raise MemoryError()
+    cdef Py_ssize_t *tags
+    for k in range(n_threads):
+        tags = <Py_ssize_t *>(scratch + k * per_thread + job.tags_off)
+        for e in range(3 * kd):
+            tags[e] = -1
     try:
         _run_units(_volume_unit, &job, n_units,
                    <Py_ssize_t>(CHUNK_FMAS / (<double>rows * cols * kd * kh * kw)),
@@ -1166,60 +1188,171 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
         free(scratch)
 
 
+cdef enum:
+    # _frame's output: four pieces of (row0, row1, col0, col1), then the centre's.
+    _FRAME_FIELDS = 20
+
+
+cdef Py_ssize_t _frame(const _VolumeJob *job, Py_ssize_t r0, Py_ssize_t c0,
+                       Py_ssize_t *geometry) noexcept nogil:
+    """The block at output row r0, column c0 as its frame, whose windows leave the planes (the
+    rows above and below the in-place rows, across the block; the side bands beside them), and
+    its centre, read in place: the non-empty frame pieces' output rows [row0, row1) and
+    columns [col0, col1) in geometry[4 * k .. 4 * k + 3], the centre's in geometry[16 .. 19]
+    (possibly empty); returns the number of frame pieces."""
+    cdef Py_ssize_t end = r0 + min(job.block_rows, job.oh - r0)
+    cdef Py_ssize_t cend = c0 + min(job.block_cols, job.ow - c0)
+    cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
+    cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
+    cdef Py_ssize_t cl = min(max(job.left, c0), cend)
+    cdef Py_ssize_t cr = min(max(job.right, cl), cend)
+    if mid1 == mid0:
+        cl = cr = cend
+    cdef Py_ssize_t n = 0
+    n += _frame_piece(geometry + 4 * n, r0, mid0, c0, cend)
+    n += _frame_piece(geometry + 4 * n, mid1, end, c0, cend)
+    n += _frame_piece(geometry + 4 * n, mid0, mid1, c0, cl)
+    n += _frame_piece(geometry + 4 * n, mid0, mid1, cr, cend)
+    geometry[16], geometry[17], geometry[18], geometry[19] = mid0, mid1, cl, cr
+    return n
+
+
+cdef inline Py_ssize_t _frame_piece(Py_ssize_t *piece, Py_ssize_t row0, Py_ssize_t row1,
+                                    Py_ssize_t col0, Py_ssize_t col1) noexcept nogil:
+    if row1 <= row0 or col1 <= col0:
+        return 0
+    piece[0], piece[1], piece[2], piece[3] = row0, row1, col0, col1
+    return 1
+
+
 cdef void _volume_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
-    """Output plane z of a block of rows and columns of one volume: its frame from extended
-    rows, its interior in place."""
+    """Output plane z of a block of rows and columns of one volume: its centre in place, its
+    frame from the extended rows of the kd input planes, taken from the thread's frame cache
+    (consecutive units of a thread are consecutive output planes of one block, so each builds
+    the frame of one new input plane and finds the other kd - 1 there)."""
     cdef const _VolumeJob *job = <const _VolumeJob *>job_
     cdef Py_ssize_t b = u // job.units_per_img
     u = u % job.units_per_img
-    cdef Py_ssize_t z = u % job.od
-    u = u // job.od
-    cdef Py_ssize_t r0 = (u // job.n_cb) * job.block_rows, c0 = (u % job.n_cb) * job.block_cols
-    cdef Py_ssize_t end = r0 + min(job.block_rows, job.oh - r0)
-    cdef Py_ssize_t cend = c0 + min(job.block_cols, job.ow - c0)
+    cdef Py_ssize_t z = u % job.od, block = u // job.od
+    cdef Py_ssize_t r0 = (block // job.n_cb) * job.block_rows
+    cdef Py_ssize_t c0 = (block % job.n_cb) * job.block_cols
     cdef Py_ssize_t item = job.item, ldy = job.y_row // item
     cdef const char *image = job.x + b * job.x_img
     cdef const char *w = job.w + b * job.w_img
     cdef char *y = job.y + b * job.y_img + z * job.y_plane
     # The input planes of the kernel's planes (NULL: a plane of fill).
     cdef const char **planes = <const char **>(scratch + job.planes_off)
-    cdef Py_ssize_t c, p
+    cdef const char **tile = <const char **>(scratch + job.tile_off)
+    cdef Py_ssize_t c, p, k, off, ext_w
     cdef bint any_fill = False
     for c in range(job.kd):
         p = job.planemap[z + c]
         planes[c] = image + p * job.x_plane if p >= 0 else NULL
         any_fill = any_fill or p < 0
-    cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
-    cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
-    if mid0 > r0:
-        _volume_extended(job, planes, w, r0, c0, mid0, cend, y, scratch)
-    if end > mid1:
-        _volume_extended(job, planes, w, mid1, c0, end, cend, y, scratch)
-    if mid1 == mid0:
-        return
-    cdef Py_ssize_t cl = min(max(job.left, c0), cend)
-    cdef Py_ssize_t cr = min(max(job.right, cl), cend)
+    cdef Py_ssize_t geometry[_FRAME_FIELDS]
+    cdef Py_ssize_t n_pieces = _frame(job, r0, c0, geometry)
+    cdef Py_ssize_t mid0 = geometry[16], mid1 = geometry[17], cl = geometry[18]
+    cdef Py_ssize_t cr = geometry[19]
     if any_fill:
-        # A plane of fill has no place to be read in: the whole band is extended.
-        cl = cr = cend
-    if cl > c0:
-        _volume_extended(job, planes, w, mid0, c0, mid1, cl, y, scratch)
-    if cend > cr:
-        _volume_extended(job, planes, w, mid0, cr, mid1, cend, y, scratch)
+        # A plane of fill has no place to be read in, and is not worth caching (it occurs
+        # within kd / 2 planes of the ends): the whole block from extended rows.
+        for k in range(n_pieces):
+            _volume_extended(job, planes, w, geometry[4 * k], geometry[4 * k + 2],
+                             geometry[4 * k + 1], geometry[4 * k + 3], y, scratch)
+        if cr > cl:
+            _volume_extended(job, planes, w, mid0, cl, mid1, cr, y, scratch)
+        return
+    cdef char **slot_of = <char **>planes  # reused: the frame slot of each kernel plane
+    if n_pieces:
+        _frame_slots(job, b, block, z, geometry, n_pieces, slot_of, scratch)
+    off = 0
+    for k in range(n_pieces):
+        ext_w = geometry[4 * k + 3] - geometry[4 * k + 2] + job.kw - 1
+        for c in range(job.kd):
+            tile[c] = slot_of[c] + off * item
+        _volume_tile(job, tile, ext_w, w, geometry[4 * k], geometry[4 * k + 2],
+                     geometry[4 * k + 1], geometry[4 * k + 3], y, scratch)
+        off += (geometry[4 * k + 1] - geometry[4 * k] + job.kh - 1) * ext_w
     if cr == cl:
         return
-    cdef const char **tile = <const char **>(scratch + job.tile_off)
     cdef Py_ssize_t offset = job.rowmap[mid0] * job.x_row + job.colmap[cl] * item
     for c in range(job.kd):
-        tile[c] = planes[c] + offset
-    y += mid0 * job.y_row + cl * item
+        p = job.planemap[z + c]
+        tile[c] = image + p * job.x_plane + offset
+    _volume_tile(job, tile, job.x_row // item, w, mid0, cl, mid1, cr, y, scratch)
+
+
+cdef void _frame_slots(const _VolumeJob *job, Py_ssize_t b, Py_ssize_t block, Py_ssize_t z,
+                       const Py_ssize_t *geometry, Py_ssize_t n_pieces, char **slot_of,
+                       char *scratch) noexcept nogil:
+    """slot_of[c]: the thread's frame slot holding the frame pieces of input plane
+    planemap[z + c] for this block of volume b, built where no slot holds them yet (in a slot
+    no kernel plane of this unit needs)."""
+    cdef Py_ssize_t kd = job.kd, c, s, p, k, off, ext_h, ext_w, n_runs
+    cdef Py_ssize_t *tags = <Py_ssize_t *>(scratch + job.tags_off)
+    cdef char *slots = scratch + job.slots_off
+    cdef Py_ssize_t slot_bytes = job.slot_elems * job.item
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef const char *plane
+    # used[s]: slot s holds a plane this unit needs, so it must not be rebuilt for another.
+    cdef Py_ssize_t *used = tags + 3 * kd
+    for s in range(kd):
+        used[s] = 0
+    for c in range(kd):
+        p = job.planemap[z + c]
+        slot_of[c] = NULL
+        for s in range(kd):
+            if tags[3 * s] == b and tags[3 * s + 1] == block and tags[3 * s + 2] == p:
+                slot_of[c] = slots + s * slot_bytes
+                used[s] = 1
+                break
+    for c in range(kd):
+        if slot_of[c] != NULL:
+            continue
+        p = job.planemap[z + c]
+        # A kernel plane before this one may have just built the same input plane's slot.
+        for s in range(kd):
+            if tags[3 * s] == b and tags[3 * s + 1] == block and tags[3 * s + 2] == p:
+                slot_of[c] = slots + s * slot_bytes
+                break
+        if slot_of[c] != NULL:
+            continue
+        # At most kd distinct planes are needed, so a free slot remains.
+        s = 0
+        while used[s]:
+            s += 1
+        used[s] = 1
+        slot_of[c] = slots + s * slot_bytes
+        tags[3 * s], tags[3 * s + 1], tags[3 * s + 2] = b, block, p
+        plane = job.x + b * job.x_img + p * job.x_plane
+        off = 0
+        for k in range(n_pieces):
+            ext_h = geometry[4 * k + 1] - geometry[4 * k] + job.kh - 1
+            ext_w = geometry[4 * k + 3] - geometry[4 * k + 2] + job.kw - 1
+            n_runs = _column_runs(job.colmap + geometry[4 * k + 2], ext_w, runs)
+            if job.item == sizeof(float):
+                _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
+                             n_runs, <float>job.fill, <float *>slot_of[c] + off)
+            else:
+                _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
+                             n_runs, job.fill, <double *>slot_of[c] + off)
+            off += ext_h * ext_w
+
+
+cdef inline void _volume_tile(const _VolumeJob *job, const char **tile, Py_ssize_t ldx,
+                              const char *w, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t r1,
+                              Py_ssize_t c1, char *y, char *scratch) noexcept nogil:
+    """Output rows r0 .. r1 - 1 and columns c0 .. c1 - 1 of the output plane at y, from the kd
+    input tiles at tile[c] with row stride ldx elements."""
+    cdef Py_ssize_t item = job.item
+    y += r0 * job.y_row + c0 * item
     if item == sizeof(float):
-        job.table.corr3_f32(<const float **>tile, job.x_row // item, <const float *>w, job.kd,
-                            job.kh, job.kw, <float *>y, ldy, mid1 - mid0, cr - cl,
+        job.table.corr3_f32(<const float **>tile, ldx, <const float *>w, job.kd, job.kh, job.kw,
+                            <float *>y, job.y_row // item, r1 - r0, c1 - c0,
                             <float *>(scratch + job.kernel_scratch_off))
     else:
-        job.table.corr3_f64(<const double **>tile, job.x_row // item, <const double *>w,
-                            job.kd, job.kh, job.kw, <double *>y, ldy, mid1 - mid0, cr - cl,
+        job.table.corr3_f64(<const double **>tile, ldx, <const double *>w, job.kd, job.kh,
+                            job.kw, <double *>y, job.y_row // item, r1 - r0, c1 - c0,
                             <double *>(scratch + job.kernel_scratch_off))
 
 
