@@ -990,6 +990,7 @@ cdef struct _VolumeJob:
     Py_ssize_t top, bottom, left, right
     # Work units: blocks of block_rows x block_cols outputs of one output plane.
     Py_ssize_t block_rows, block_cols, n_rb, n_cb, units_per_img
+    Py_ssize_t band_rows  # of the kernel's register block reading in place
     double fill
     # Per-thread scratch: the extension buffer (kd planes of buffer_plane elements), the
     # kernel's scratch, two arrays of kd plane pointers, the column runs, then the frame cache:
@@ -1141,6 +1142,7 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     rows = min(((oh + n_rb - 1) // n_rb + nr - 1) // nr * nr, oh)
     n_rb = (oh + rows - 1) // rows
     job.block_rows, job.block_cols, job.n_rb, job.n_cb = rows, cols, n_rb, n_cb
+    job.band_rows = nr
     job.units_per_img = od * n_rb * n_cb
     cdef Py_ssize_t n_units = n_img * job.units_per_img
     if n_threads > n_units:
@@ -1202,8 +1204,14 @@ cdef Py_ssize_t _frame(const _VolumeJob *job, Py_ssize_t r0, Py_ssize_t c0,
     (possibly empty); returns the number of frame pieces."""
     cdef Py_ssize_t end = r0 + min(job.block_rows, job.oh - r0)
     cdef Py_ssize_t cend = c0 + min(job.block_cols, job.ow - c0)
+    # The centre in whole bands of the kernel's register block: rows left over (at the top,
+    # or below the last whole band) join the frame, whose pieces are then whole bands too,
+    # rather than running through the kernel's short bands.
+    cdef Py_ssize_t nr = job.band_rows
     cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
+    mid0 = min(r0 + (mid0 - r0 + nr - 1) // nr * nr, end)
     cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
+    mid1 = mid0 + (mid1 - mid0) // nr * nr
     cdef Py_ssize_t cl = min(max(job.left, c0), cend)
     cdef Py_ssize_t cr = min(max(job.right, cl), cend)
     if mid1 == mid0:
