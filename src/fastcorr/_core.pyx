@@ -1064,9 +1064,12 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
     units are consecutive planes of one block (the kd - 1 input planes they share are still in
     cache).  The kernel (fc_corr3_*) sums all kd planes of each output in registers and stores
     it once.  A block's outputs whose windows lie inside the planes read the kd planes in
-    place; the rest (a frame: top and bottom rows, side bands at least two vectors wide) read
-    extended rows that the thread builds for each plane in its own buffer; a plane mapped to
-    -1 is a buffer of `fill`, so that the kernel computes it like any other.
+    place, in whole bands of the kernel's register block; the rest (a frame: rows above and
+    below, side bands at least two vectors wide) read extended rows that the thread keeps in
+    a cache of kd slots, one input plane's frame pieces of one block each, so a unit builds
+    the pieces of the one input plane its predecessor did not read.  A plane mapped to -1 is
+    a buffer of `fill` (the kernel computes it like any other); units that read one (within
+    kd / 2 planes of the ends) extend every plane in a buffer of their own, uncached.
     """
     cdef Py_ssize_t n_img = x.shape[0], d = x.shape[1], m = x.shape[2], n = x.shape[3]
     cdef Py_ssize_t kd = w.shape[1], kh = w.shape[2], kw = w.shape[3]
