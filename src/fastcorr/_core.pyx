@@ -25,6 +25,12 @@ cdef extern from "fastcorr_kernels.h" nogil:
                                       Py_ssize_t, float *)
     ctypedef void (*fc_corr1d_f64_fn)(const double *, const double *, Py_ssize_t, double *,
                                       Py_ssize_t, double *)
+    ctypedef void (*fc_corr3_f32_fn)(const float **, Py_ssize_t, const float *, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, float *, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, float *)
+    ctypedef void (*fc_corr3_f64_fn)(const double **, Py_ssize_t, const double *, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, double *)
     ctypedef double (*fc_probe_fn)(long)
     enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
@@ -34,6 +40,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr_f64_fn corr_f64
         fc_corr1d_f32_fn corr1d_f32
         fc_corr1d_f64_fn corr1d_f64
+        fc_corr3_f32_fn corr3_f32
+        fc_corr3_f64_fn corr3_f64
         fc_probe_fn fma_probe_f32
         fc_probe_fn fma_probe_f64
         int lanes_f32
@@ -58,6 +66,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     Py_ssize_t fc_small_band_rows(Py_ssize_t rows, Py_ssize_t rows_aliased, Py_ssize_t kh,
                                   Py_ssize_t row_bytes)
     size_t fc_scratch_elems(Py_ssize_t kw)
+    size_t fc_scratch3_elems(Py_ssize_t kd, Py_ssize_t kh, Py_ssize_t kw)
     int fc_n_compiled()
     const fc_kernel_table *fc_compiled(int i)
     int fc_cpu_supports(const char *name)
@@ -928,11 +937,24 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
     rowmap[r], columns as `runs` say) written into buffer, then correlated in one kernel
     call."""
     cdef Py_ssize_t ext_w = cols + kw - 1
+    _extend_rows(image, row_stride, rowmap, rows + kh - 1, ext_w, runs, n_runs, fill, buffer)
+    if floating is float:
+        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+    else:
+        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+
+
+cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
+                              const Py_ssize_t *rowmap, Py_ssize_t n_rows, Py_ssize_t ext_w,
+                              const _ColumnRun *runs, Py_ssize_t n_runs, floating fill,
+                              floating *buffer) noexcept nogil:
+    """n_rows extended rows of ext_w elements into buffer: image rows rowmap[r] (a row of fill
+    where -1), columns as `runs` say."""
     cdef Py_ssize_t r, s, k, d, length
     cdef floating *row
     cdef const floating *source
     cdef const floating *run_src
-    for r in range(rows + kh - 1):
+    for r in range(n_rows):
         row = buffer + r * ext_w
         if rowmap[r] < 0:
             for k in range(ext_w):
@@ -950,10 +972,439 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                 run_src = source + runs[s].src
                 for k in range(length):
                     row[d + k] = run_src[-k]
-    if floating is float:
-        table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+
+
+# ----------------------------------------------------------------------------- volumes
+cdef struct _VolumeJob:
+    const char *x
+    Py_ssize_t x_img, x_plane, x_row  # byte strides
+    const char *w
+    Py_ssize_t w_img, kd, kh, kw  # w_img 0: one kernel for every volume
+    char *y
+    Py_ssize_t y_img, y_plane, y_row, od, oh, ow, item
+    const Py_ssize_t *planemap
+    const Py_ssize_t *rowmap
+    const Py_ssize_t *colmap
+    # Output rows [top, bottom) and columns [left, right) have windows whose rows and columns
+    # are consecutive rows and columns of the planes: they are read in place.
+    Py_ssize_t top, bottom, left, right
+    # Work units: blocks of block_rows x block_cols outputs of one output plane.
+    Py_ssize_t block_rows, block_cols, n_rb, n_cb, units_per_img
+    Py_ssize_t band_rows  # of the kernel's register block reading in place
+    double fill
+    # Per-thread scratch: the extension buffer (kd planes of buffer_plane elements), the
+    # kernel's scratch, two arrays of kd plane pointers, the column runs, then the frame cache:
+    # kd slots of slot_elems elements, each holding the extended rows of one input plane's
+    # frame pieces of one block, their tags (volume, block, plane; -1: empty), and kd flags.
+    Py_ssize_t buffer_plane, kernel_scratch_off, planes_off, tile_off, runs_off
+    Py_ssize_t slots_off, slot_elems, tags_off
+    const fc_kernel_table *table
+
+
+cdef void _in_place_run(const Py_ssize_t *index_map, Py_ssize_t n_out, Py_ssize_t k,
+                        Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
+    """The outputs [lo, hi) along an axis whose windows (k positions of the map each) are
+    consecutive positions of the input, from the longest run of the map that counts up by one
+    (empty: lo == hi == 0)."""
+    cdef Py_ssize_t n_ext = n_out + k - 1, e = 0, start, best_start = 0, best_len = 0
+    while e < n_ext:
+        start = e
+        e += 1
+        if index_map[start] >= 0:
+            while e < n_ext and index_map[e] == index_map[e - 1] + 1:
+                e += 1
+            if e - start > best_len:
+                best_start, best_len = start, e - start
+    if best_len >= k:
+        lo[0], hi[0] = best_start, best_start + best_len - k + 1
     else:
-        table.corr_f64(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
+        lo[0] = hi[0] = 0
+
+
+def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] w,
+                     floating[:, :, :, :] out, const Py_ssize_t[::1] planemap,
+                     const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap, double fill,
+                     int n_threads, Py_ssize_t block_bytes=FC_L2_BUDGET_BYTES):
+    """3-D correlation of each volume, extended by index maps, with a 3-D kernel.
+
+    ``out[b, z, i, j] = sum(w[b or 0, c, a, d] * X[b, planemap[z + c], rowmap[i + a],
+    colmap[j + d]])`` over c < kd, a < kh, d < kw, where X is x with `fill` wherever a map
+    entry is -1.
+
+    Parameters
+    ----------
+    x : (B, D, H, W) float32 or float64 memoryview
+        The volumes; rows (the last axis) unit-stride, any other strides.
+    w : (1 or B, kd, kh, kw) memoryview of x's dtype, C-contiguous
+        One kernel for every volume, or one per volume.
+    out : (B, OD, OH, OW) memoryview of x's dtype
+        Written, never read; rows unit-stride.  Must overlap neither x nor w (the caller
+        computes into a temporary when it would).
+    planemap, rowmap, colmap : intp memoryviews, C-contiguous
+        OD + kd - 1, OH + kh - 1 and OW + kw - 1 entries: the input plane, row and column
+        each extended position takes its value from, or -1 for `fill`
+        (fastcorr._engine.boundary.index_map builds them).
+    fill : float
+        The value of positions mapped to -1.
+    n_threads : int
+        Threads to run on (fewer for a small call).
+    block_bytes : int, optional
+        The cache budget of one work unit; tests pass a small one to cut small volumes into
+        many blocks.
+
+    Raises
+    ------
+    ValueError
+        If the shapes, maps or strides do not fit together.
+
+    Notes
+    -----
+    Nothing the size of a volume or a plane is allocated.  The work units are blocks of rows
+    and columns of one output plane of one volume, ordered so that a thread's consecutive
+    units are consecutive planes of one block (the kd - 1 input planes they share are still in
+    cache).  The kernel (fc_corr3_*) sums all kd planes of each output in registers and stores
+    it once.  A block's outputs whose windows lie inside the planes read the kd planes in
+    place, in whole bands of the kernel's register block; the rest (a frame: rows above and
+    below, side bands at least two vectors wide) read extended rows that the thread keeps in
+    a cache of kd slots, one input plane's frame pieces of one block each, so a unit builds
+    the pieces of the one input plane its predecessor did not read.  A plane mapped to -1 is
+    a buffer of `fill` (the kernel computes it like any other); units that read one (within
+    kd / 2 planes of the ends) extend every plane in a buffer of their own, uncached.
+    """
+    cdef Py_ssize_t n_img = x.shape[0], d = x.shape[1], m = x.shape[2], n = x.shape[3]
+    cdef Py_ssize_t kd = w.shape[1], kh = w.shape[2], kw = w.shape[3]
+    cdef Py_ssize_t od = out.shape[1], oh = out.shape[2], ow = out.shape[3]
+    if out.shape[0] != n_img or w.shape[0] not in (1, n_img):
+        raise ValueError("correlate_volume: batch sizes of x, w and out differ")
+    if kd < 1 or kh < 1 or kw < 1:
+        raise ValueError("correlate_volume: w is empty")
+    if (planemap.shape[0] != od + kd - 1 or rowmap.shape[0] != oh + kh - 1
+            or colmap.shape[0] != ow + kw - 1):
+        raise ValueError("correlate_volume: planemap, rowmap and colmap need OD + kd - 1, "
+                         "OH + kh - 1 and OW + kw - 1 entries")
+    cdef Py_ssize_t e
+    # The maps index the volumes without bounds checks below: a bad entry would read outside.
+    for e in range(planemap.shape[0]):
+        if planemap[e] < -1 or planemap[e] >= d:
+            raise ValueError("correlate_volume: planemap entry outside [-1, D)")
+    for e in range(rowmap.shape[0]):
+        if rowmap[e] < -1 or rowmap[e] >= m:
+            raise ValueError("correlate_volume: rowmap entry outside [-1, H)")
+    for e in range(colmap.shape[0]):
+        if colmap[e] < -1 or colmap[e] >= n:
+            raise ValueError("correlate_volume: colmap entry outside [-1, W)")
+    cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
+    _check_strides("correlate_volume", x.strides, out.strides, 4, item)
+    if n_img == 0 or od == 0 or oh == 0 or ow == 0:
+        return
+    n_threads = _worth_threads(<double>n_img * od * oh * ow * kd * kh * kw, n_threads)
+
+    cdef _VolumeJob job
+    job.x = <const char *>&x[0, 0, 0, 0]
+    job.x_img, job.x_plane, job.x_row = x.strides[0], x.strides[1], x.strides[2]
+    job.w, job.w_img = <const char *>&w[0, 0, 0, 0], 0 if w.shape[0] == 1 else w.strides[0]
+    job.kd, job.kh, job.kw = kd, kh, kw
+    job.y = <char *>&out[0, 0, 0, 0]
+    job.y_img, job.y_plane, job.y_row = out.strides[0], out.strides[1], out.strides[2]
+    job.od, job.oh, job.ow, job.item = od, oh, ow, item
+    job.planemap, job.rowmap, job.colmap = &planemap[0], &rowmap[0], &colmap[0]
+    job.fill, job.table = fill, fc_active()
+    _in_place_run(job.rowmap, oh, kh, &job.top, &job.bottom)
+    _in_place_run(job.colmap, ow, kw, &job.left, &job.right)
+    # Side bands at least two vectors wide (see correlate_extended_batch).
+    cdef Py_ssize_t side = 2 * (job.table.lanes_f32 if floating is float
+                                else job.table.lanes_f64)
+    if job.left > 0:
+        job.left = min(max(job.left, side), ow)
+    if job.right < ow:
+        job.right = max(min(job.right, ow - side), job.left)
+
+    # Blocks: as many rows (whole bands of the kernel's register block) of the widest columns
+    # as keep the kd planes' input rows a block reads and its outputs within block_bytes;
+    # narrower blocks only down to four vectors (or a kernel's width), below which the
+    # kernel's column strips run short.
+    cdef Py_ssize_t nr = _band_rows(job.table, kh, job.x_row)
+    cdef Py_ssize_t cols = ow, rows
+    while True:
+        rows = ((block_bytes // item - kd * (kh - 1) * (cols + kw - 1))
+                // (kd * (cols + kw - 1) + cols))
+        if rows >= 4 * nr or cols <= max(kw, 2 * side):
+            break
+        cols = (cols + 1) // 2
+    rows = min(max(rows // nr * nr, nr), oh)
+    cdef Py_ssize_t n_cb = (ow + cols - 1) // cols
+    cols = (ow + n_cb - 1) // n_cb
+    # Enough units for the threads (four each, for the guided schedule), and no unit more
+    # than a chunk of work (see CHUNK_FMAS).
+    while rows > nr and n_img * od * n_cb * ((oh + rows - 1) // rows) < 4 * n_threads:
+        rows = max((rows // 2) // nr * nr, nr)
+    while rows > 1 and <double>rows * cols * kd * kh * kw > CHUNK_FMAS:
+        rows = (rows + 1) // 2
+    cdef Py_ssize_t n_rb = (oh + rows - 1) // rows
+    # Equal heights, in whole bands, rather than a short last block.
+    rows = min(((oh + n_rb - 1) // n_rb + nr - 1) // nr * nr, oh)
+    n_rb = (oh + rows - 1) // rows
+    job.block_rows, job.block_cols, job.n_rb, job.n_cb = rows, cols, n_rb, n_cb
+    job.band_rows = nr
+    job.units_per_img = od * n_rb * n_cb
+    cdef Py_ssize_t n_units = n_img * job.units_per_img
+    if n_threads > n_units:
+        n_threads = <int>n_units
+    n_threads = _usable_threads(n_threads)
+
+    # Each part of a thread's scratch is rounded up to whole cache lines, so no two threads
+    # share one.
+    cdef Py_ssize_t line = 64
+    job.buffer_plane = (rows + kh - 1) * (cols + kw - 1)
+    job.kernel_scratch_off = (kd * job.buffer_plane * item + line - 1) // line * line
+    job.planes_off = job.kernel_scratch_off + (
+        (<Py_ssize_t>fc_scratch3_elems(kd, kh, kw) * item + line - 1) // line * line)
+    job.tile_off = job.planes_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.runs_off = job.tile_off + (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.slots_off = job.runs_off + (
+        ((cols + kw - 1) * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef Py_ssize_t geometry[_FRAME_FIELDS]
+    cdef Py_ssize_t rb, cb, k, n_pieces, elems
+    job.slot_elems = 0
+    for rb in range(n_rb):
+        for cb in range(n_cb):
+            n_pieces = _frame(&job, rb * rows, cb * cols, geometry)
+            elems = 0
+            for k in range(n_pieces):
+                elems += ((geometry[4 * k + 1] - geometry[4 * k] + kh - 1)
+                          * (geometry[4 * k + 3] - geometry[4 * k + 2] + kw - 1))
+            job.slot_elems = max(job.slot_elems, elems)
+    job.tags_off = job.slots_off + (kd * job.slot_elems * item + line - 1) // line * line
+    cdef Py_ssize_t per_thread = job.tags_off + (
+        (4 * kd * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line)
+    cdef char *scratch = <char *>malloc(n_threads * per_thread)
+    if scratch == NULL:
+        raise MemoryError()
+    cdef Py_ssize_t *tags
+    for k in range(n_threads):
+        tags = <Py_ssize_t *>(scratch + k * per_thread + job.tags_off)
+        for e in range(3 * kd):
+            tags[e] = -1
+    try:
+        _run_units(_volume_unit, &job, n_units,
+                   <Py_ssize_t>(CHUNK_FMAS / (<double>rows * cols * kd * kh * kw)),
+                   n_threads, scratch, per_thread)
+    finally:
+        free(scratch)
+
+
+cdef enum:
+    # _frame's output: four pieces of (row0, row1, col0, col1), then the centre's.
+    _FRAME_FIELDS = 20
+
+
+cdef Py_ssize_t _frame(const _VolumeJob *job, Py_ssize_t r0, Py_ssize_t c0,
+                       Py_ssize_t *geometry) noexcept nogil:
+    """The block at output row r0, column c0 as its frame, whose windows leave the planes (the
+    rows above and below the in-place rows, across the block; the side bands beside them), and
+    its centre, read in place: the non-empty frame pieces' output rows [row0, row1) and
+    columns [col0, col1) in geometry[4 * k .. 4 * k + 3], the centre's in geometry[16 .. 19]
+    (possibly empty); returns the number of frame pieces."""
+    cdef Py_ssize_t end = r0 + min(job.block_rows, job.oh - r0)
+    cdef Py_ssize_t cend = c0 + min(job.block_cols, job.ow - c0)
+    # The centre in whole bands of the kernel's register block: rows left over (at the top,
+    # or below the last whole band) join the frame, whose pieces are then whole bands too,
+    # rather than running through the kernel's short bands.
+    cdef Py_ssize_t nr = job.band_rows
+    cdef Py_ssize_t mid0 = min(max(job.top, r0), end)
+    mid0 = min(r0 + (mid0 - r0 + nr - 1) // nr * nr, end)
+    cdef Py_ssize_t mid1 = min(max(job.bottom, mid0), end)
+    mid1 = mid0 + (mid1 - mid0) // nr * nr
+    cdef Py_ssize_t cl = min(max(job.left, c0), cend)
+    cdef Py_ssize_t cr = min(max(job.right, cl), cend)
+    if mid1 == mid0:
+        cl = cr = cend
+    cdef Py_ssize_t n = 0
+    n += _frame_piece(geometry + 4 * n, r0, mid0, c0, cend)
+    n += _frame_piece(geometry + 4 * n, mid1, end, c0, cend)
+    n += _frame_piece(geometry + 4 * n, mid0, mid1, c0, cl)
+    n += _frame_piece(geometry + 4 * n, mid0, mid1, cr, cend)
+    geometry[16], geometry[17], geometry[18], geometry[19] = mid0, mid1, cl, cr
+    return n
+
+
+cdef inline Py_ssize_t _frame_piece(Py_ssize_t *piece, Py_ssize_t row0, Py_ssize_t row1,
+                                    Py_ssize_t col0, Py_ssize_t col1) noexcept nogil:
+    if row1 <= row0 or col1 <= col0:
+        return 0
+    piece[0], piece[1], piece[2], piece[3] = row0, row1, col0, col1
+    return 1
+
+
+cdef void _volume_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    """Output plane z of a block of rows and columns of one volume: its centre in place, its
+    frame from the extended rows of the kd input planes, taken from the thread's frame cache
+    (consecutive units of a thread are consecutive output planes of one block, so each builds
+    the frame of one new input plane and finds the other kd - 1 there)."""
+    cdef const _VolumeJob *job = <const _VolumeJob *>job_
+    cdef Py_ssize_t b = u // job.units_per_img
+    u = u % job.units_per_img
+    cdef Py_ssize_t z = u % job.od, block = u // job.od
+    cdef Py_ssize_t r0 = (block // job.n_cb) * job.block_rows
+    cdef Py_ssize_t c0 = (block % job.n_cb) * job.block_cols
+    cdef Py_ssize_t item = job.item, ldy = job.y_row // item
+    cdef const char *image = job.x + b * job.x_img
+    cdef const char *w = job.w + b * job.w_img
+    cdef char *y = job.y + b * job.y_img + z * job.y_plane
+    # The input planes of the kernel's planes (NULL: a plane of fill).
+    cdef const char **planes = <const char **>(scratch + job.planes_off)
+    cdef const char **tile = <const char **>(scratch + job.tile_off)
+    cdef Py_ssize_t c, p, k, off, ext_w
+    cdef bint any_fill = False
+    for c in range(job.kd):
+        p = job.planemap[z + c]
+        planes[c] = image + p * job.x_plane if p >= 0 else NULL
+        any_fill = any_fill or p < 0
+    cdef Py_ssize_t geometry[_FRAME_FIELDS]
+    cdef Py_ssize_t n_pieces = _frame(job, r0, c0, geometry)
+    cdef Py_ssize_t mid0 = geometry[16], mid1 = geometry[17], cl = geometry[18]
+    cdef Py_ssize_t cr = geometry[19]
+    if any_fill:
+        # A plane of fill has no place to be read in, and is not worth caching (it occurs
+        # within kd / 2 planes of the ends): the whole block from extended rows.
+        for k in range(n_pieces):
+            _volume_extended(job, planes, w, geometry[4 * k], geometry[4 * k + 2],
+                             geometry[4 * k + 1], geometry[4 * k + 3], y, scratch)
+        if cr > cl:
+            _volume_extended(job, planes, w, mid0, cl, mid1, cr, y, scratch)
+        return
+    cdef char **slot_of = <char **>planes  # reused: the frame slot of each kernel plane
+    if n_pieces:
+        _frame_slots(job, b, block, z, geometry, n_pieces, slot_of, scratch)
+    off = 0
+    for k in range(n_pieces):
+        ext_w = geometry[4 * k + 3] - geometry[4 * k + 2] + job.kw - 1
+        for c in range(job.kd):
+            tile[c] = slot_of[c] + off * item
+        _volume_tile(job, tile, ext_w, w, geometry[4 * k], geometry[4 * k + 2],
+                     geometry[4 * k + 1], geometry[4 * k + 3], y, scratch)
+        off += (geometry[4 * k + 1] - geometry[4 * k] + job.kh - 1) * ext_w
+    if cr == cl:
+        return
+    cdef Py_ssize_t offset = job.rowmap[mid0] * job.x_row + job.colmap[cl] * item
+    for c in range(job.kd):
+        p = job.planemap[z + c]
+        tile[c] = image + p * job.x_plane + offset
+    _volume_tile(job, tile, job.x_row // item, w, mid0, cl, mid1, cr, y, scratch)
+
+
+cdef void _frame_slots(const _VolumeJob *job, Py_ssize_t b, Py_ssize_t block, Py_ssize_t z,
+                       const Py_ssize_t *geometry, Py_ssize_t n_pieces, char **slot_of,
+                       char *scratch) noexcept nogil:
+    """slot_of[c]: the thread's frame slot holding the frame pieces of input plane
+    planemap[z + c] for this block of volume b, built where no slot holds them yet (in a slot
+    no kernel plane of this unit needs)."""
+    cdef Py_ssize_t kd = job.kd, c, s, p, k, off, ext_h, ext_w, n_runs
+    cdef Py_ssize_t *tags = <Py_ssize_t *>(scratch + job.tags_off)
+    cdef char *slots = scratch + job.slots_off
+    cdef Py_ssize_t slot_bytes = job.slot_elems * job.item
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef const char *plane
+    # used[s]: slot s holds a plane this unit needs, so it must not be rebuilt for another.
+    cdef Py_ssize_t *used = tags + 3 * kd
+    for s in range(kd):
+        used[s] = 0
+    for c in range(kd):
+        p = job.planemap[z + c]
+        slot_of[c] = NULL
+        for s in range(kd):
+            if tags[3 * s] == b and tags[3 * s + 1] == block and tags[3 * s + 2] == p:
+                slot_of[c] = slots + s * slot_bytes
+                used[s] = 1
+                break
+    for c in range(kd):
+        if slot_of[c] != NULL:
+            continue
+        p = job.planemap[z + c]
+        # A kernel plane before this one may have just built the same input plane's slot.
+        for s in range(kd):
+            if tags[3 * s] == b and tags[3 * s + 1] == block and tags[3 * s + 2] == p:
+                slot_of[c] = slots + s * slot_bytes
+                break
+        if slot_of[c] != NULL:
+            continue
+        # At most kd distinct planes are needed, so a free slot remains.
+        s = 0
+        while used[s]:
+            s += 1
+        used[s] = 1
+        slot_of[c] = slots + s * slot_bytes
+        tags[3 * s], tags[3 * s + 1], tags[3 * s + 2] = b, block, p
+        plane = job.x + b * job.x_img + p * job.x_plane
+        off = 0
+        for k in range(n_pieces):
+            ext_h = geometry[4 * k + 1] - geometry[4 * k] + job.kh - 1
+            ext_w = geometry[4 * k + 3] - geometry[4 * k + 2] + job.kw - 1
+            n_runs = _column_runs(job.colmap + geometry[4 * k + 2], ext_w, runs)
+            if job.item == sizeof(float):
+                _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
+                             n_runs, <float>job.fill, <float *>slot_of[c] + off)
+            else:
+                _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
+                             n_runs, job.fill, <double *>slot_of[c] + off)
+            off += ext_h * ext_w
+
+
+cdef inline void _volume_tile(const _VolumeJob *job, const char **tile, Py_ssize_t ldx,
+                              const char *w, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t r1,
+                              Py_ssize_t c1, char *y, char *scratch) noexcept nogil:
+    """Output rows r0 .. r1 - 1 and columns c0 .. c1 - 1 of the output plane at y, from the kd
+    input tiles at tile[c] with row stride ldx elements."""
+    cdef Py_ssize_t item = job.item
+    y += r0 * job.y_row + c0 * item
+    if item == sizeof(float):
+        job.table.corr3_f32(<const float **>tile, ldx, <const float *>w, job.kd, job.kh, job.kw,
+                            <float *>y, job.y_row // item, r1 - r0, c1 - c0,
+                            <float *>(scratch + job.kernel_scratch_off))
+    else:
+        job.table.corr3_f64(<const double **>tile, ldx, <const double *>w, job.kd, job.kh,
+                            job.kw, <double *>y, job.y_row // item, r1 - r0, c1 - c0,
+                            <double *>(scratch + job.kernel_scratch_off))
+
+
+cdef void _volume_extended(const _VolumeJob *job, const char **planes, const char *w,
+                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t r1, Py_ssize_t c1,
+                           char *y, char *scratch) noexcept nogil:
+    """Output rows r0 .. r1 - 1 and columns c0 .. c1 - 1 of the output plane at y, from the
+    extended rows of each of the kd planes built in the thread's buffer."""
+    cdef Py_ssize_t rows = r1 - r0, cols = c1 - c0, item = job.item
+    cdef Py_ssize_t ext_h = rows + job.kh - 1, ext_w = cols + job.kw - 1
+    cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)
+    cdef Py_ssize_t n_runs = _column_runs(job.colmap + c0, ext_w, runs)
+    cdef const char **tile = <const char **>(scratch + job.tile_off)
+    cdef Py_ssize_t c, k
+    cdef char *buffer
+    for c in range(job.kd):
+        buffer = scratch + c * job.buffer_plane * item
+        tile[c] = buffer
+        if item == sizeof(float):
+            if planes[c] == NULL:
+                for k in range(ext_h * ext_w):
+                    (<float *>buffer)[k] = <float>job.fill
+            else:
+                _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
+                             <float>job.fill, <float *>buffer)
+        else:
+            if planes[c] == NULL:
+                for k in range(ext_h * ext_w):
+                    (<double *>buffer)[k] = job.fill
+            else:
+                _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
+                             job.fill, <double *>buffer)
+    y += r0 * job.y_row + c0 * item
+    if item == sizeof(float):
+        job.table.corr3_f32(<const float **>tile, ext_w, <const float *>w, job.kd, job.kh,
+                            job.kw, <float *>y, job.y_row // item, rows, cols,
+                            <float *>(scratch + job.kernel_scratch_off))
+    else:
+        job.table.corr3_f64(<const double **>tile, ext_w, <const double *>w, job.kd, job.kh,
+                            job.kw, <double *>y, job.y_row // item, rows, cols,
+                            <double *>(scratch + job.kernel_scratch_off))
 
 
 # ----------------------------------------------------------------------------- scipy.ndimage-exact

@@ -155,6 +155,66 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
 DEFINE_CHECK1D(float, f32, FLT_EPSILON)
 DEFINE_CHECK1D(double, f64, DBL_EPSILON)
 
+/* The 3-D kernel: kd input planes, each in its own guarded allocation (so each ends against an
+ * inaccessible page), summed into one tile. */
+#define DEFINE_CHECK3(T, SUFFIX, EPS)                                                             \
+    static void check3_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,        \
+                                ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw, int special)           \
+    {                                                                                             \
+        const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1, ldy = cols + 5, ldx = iw + 2;    \
+        const ptrdiff_t nx = (ih - 1) * ldx + iw, nw = kd * kh * kw;                             \
+        guarded gx[16];                                                                          \
+        const T *xp[16];                                                                         \
+        T *w = malloc(sizeof(T) * nw), *yg = malloc(sizeof(T) * (GUARD + rows * ldy));           \
+        T *y = yg + GUARD, *s = malloc(sizeof(T) * fc_scratch3_elems(kd, kh, kw));               \
+        for (ptrdiff_t p = 0; p < kd; p++) {                                                     \
+            T *x = alloc_guarded(sizeof(T) * nx, &gx[p]);                                        \
+            for (ptrdiff_t i = 0; i < nx; i++) x[i] = (T)rnd();                                  \
+            if (special && p == kd / 2) {                                                        \
+                x[(ih - 1) * ldx + iw - 1] = (T)NAN;                                             \
+                x[(ih / 2) * ldx + iw - 2 + (iw < 2)] = (T)INFINITY;                             \
+            }                                                                                     \
+            xp[p] = x;                                                                             \
+        }                                                                                         \
+        for (ptrdiff_t i = 0; i < nw; i++) w[i] = (T)rnd();                                      \
+        for (ptrdiff_t i = 0; i < GUARD + rows * ldy; i++) yg[i] = (T)12345;                     \
+        t->corr3_##SUFFIX(xp, ldx, w, kd, kh, kw, y, ldy, rows, cols, s);                        \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                                    \
+            for (ptrdiff_t c = 0; c < cols; c++) {                                                \
+                long double ref = 0, mag = 0;                                                     \
+                for (ptrdiff_t p = 0; p < kd; p++)                                                \
+                    for (ptrdiff_t a = 0; a < kh; a++)                                            \
+                        for (ptrdiff_t b = 0; b < kw; b++) {                                      \
+                            long double q = (long double)w[(p * kh + a) * kw + b] *               \
+                                            xp[p][(r + a) * ldx + c + b];                         \
+                            ref += q;                                                             \
+                            mag += fabsl(q);                                                      \
+                        }                                                                         \
+                const long double got = y[r * ldy + c];                                           \
+                int ok;                                                                           \
+                if (isnan(ref)) ok = isnan(got);                                                 \
+                else if (isinf(ref)) ok = got == ref;                                            \
+                else ok = fabsl(got - ref) <= (nw + 1) * (long double)EPS * mag;                 \
+                if (!ok && failures++ < 10)                                                      \
+                    printf("FAIL %s 3-D " #SUFFIX " rows=%td cols=%td k=%tdx%tdx%td at "         \
+                           "(%td,%td): %Lg vs %Lg\n", t->name, rows, cols, kd, kh, kw, r, c,     \
+                           got, ref);                                                             \
+            }                                                                                     \
+            for (ptrdiff_t c = cols; c < ldy; c++)                                                \
+                if (y[r * ldy + c] != (T)12345 && failures++ < 10)                               \
+                    printf("FAIL %s 3-D " #SUFFIX " wrote past the tile at (%td,%td)\n", t->name, \
+                           r, c);                                                                 \
+        }                                                                                         \
+        for (ptrdiff_t i = 0; i < GUARD; i++)                                                     \
+            if (yg[i] != (T)12345 && failures++ < 10)                                             \
+                printf("FAIL %s 3-D " #SUFFIX " wrote before the tile\n", t->name);              \
+        for (ptrdiff_t p = 0; p < kd; p++) free_guarded(&gx[p]);                                 \
+        free(w); free(yg); free(s);                                                               \
+    }
+
+DEFINE_CHECK3(float, f32, FLT_EPSILON)
+DEFINE_CHECK3(double, f64, DBL_EPSILON)
+
 /* The L1 geometry read once, and the aliasing rule on geometries set by hand. */
 static void check_l1_rule(void)
 {
@@ -244,6 +304,15 @@ int main(void)
                 check_f64(t, 9, 21 + (ptrdiff_t)j, short_kh[i], wide[j], 0, (int)(i & 1), 0);
                 cases += 2;
             }
+        /* 3-D: every block kind of both band families, for kernels of one to five planes. */
+        for (ptrdiff_t rows = 1; rows <= 19; rows += 6)
+            for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 18 ? 1 : 13))
+                for (ptrdiff_t k = 1; k <= 9; k += 4) {
+                    const ptrdiff_t kd = 1 + (cols + k) % 5;
+                    check3_f32(t, rows, cols, kd, k, k + (cols & 1), (int)(cols % 9 == 4));
+                    check3_f64(t, rows, cols, kd, k + (rows & 1), k, (int)(cols % 9 == 5));
+                    cases += 2;
+                }
         /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
          * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
          * band crowds, so both small blocks run whatever the L1 here. */

@@ -89,17 +89,11 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
  * alternating runs), 4096-row images 1..15 (float32) or 1..7 (float64) columns wide: K=3 20-22 us
  * against 111-142 (5.3-6.9x), K=5 38-41 us against 137-166 (3.4-4.3x), rotated 2.9-5.3x; the
  * copy of every input row, once per block, cost more than the FMAs. */
-static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
-                                   const S_T *FC_RESTRICT w, ptrdiff_t kh, ptrdiff_t kw,
-                                   S_T *FC_RESTRICT y, ptrdiff_t ldy, ptrdiff_t ncols,
-                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int rotate)
+static FC_INLINE void FN(fc_block_taps)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT x,
+                                        ptrdiff_t ldx, const S_T *FC_RESTRICT w, ptrdiff_t kh,
+                                        ptrdiff_t kw, ptrdiff_t ncols, S_T *FC_RESTRICT buf,
+                                        int nr, int nv, int tail)
 {
-    V_T acc[FC_NR][FC_NV];
-    FC_UNROLL
-    for (int ii = 0; ii < nr; ii++) {
-        FC_UNROLL
-        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
-    }
 #if defined(FC_HAS_MASKED_TAIL)
     (void)buf;
 #define FC_ROW(r) (x + (r) * ldx)
@@ -117,7 +111,15 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         FN(fc_step)(acc, FC_ROW(kh - 1 + d), w + (kh - 1 + d) * kw, kw, d, nr - 1, nr, nv, tail,
                     ncols);
 #undef FC_ROW
+}
 
+/* Stores fc_block's accumulators (see there). */
+static FC_INLINE void FN(fc_block_store)(V_T acc[FC_NR][FC_NV], S_T *FC_RESTRICT y, ptrdiff_t ldy,
+                                         ptrdiff_t ncols, int nr, int nv, int tail, int rotate)
+{
+#if !defined(FC_HAS_MASKED_TAIL)
+    (void)ncols;
+#endif
     FC_UNROLL
     for (int ii = 0; ii < nr; ii++) {
         if (tail) {
@@ -135,6 +137,42 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
             FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
         }
     }
+}
+
+static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                   const S_T *FC_RESTRICT w, ptrdiff_t kh, ptrdiff_t kw,
+                                   S_T *FC_RESTRICT y, ptrdiff_t ldy, ptrdiff_t ncols,
+                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int rotate)
+{
+    V_T acc[FC_NR][FC_NV];
+    FC_UNROLL
+    for (int ii = 0; ii < nr; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    FN(fc_block_taps)(acc, x, ldx, w, kh, kw, ncols, buf, nr, nv, tail);
+    FN(fc_block_store)(acc, y, ldy, ncols, nr, nv, tail, rotate);
+}
+
+/* fc_block for a 3-D kernel of kd planes (kd x kh x kw, C order): plane p of the kernel reads
+ * the rows at xp[p] + off, and the accumulators stay in registers across all planes, so every
+ * output is stored once. */
+static FC_INLINE void FN(fc_block3)(const S_T *const *xp, ptrdiff_t off, ptrdiff_t ldx,
+                                    const S_T *FC_RESTRICT w, ptrdiff_t kd, ptrdiff_t kh,
+                                    ptrdiff_t kw, S_T *FC_RESTRICT y, ptrdiff_t ldy,
+                                    ptrdiff_t ncols, S_T *FC_RESTRICT buf, int nr, int nv,
+                                    int tail)
+{
+    V_T acc[FC_NR][FC_NV];
+    FC_UNROLL
+    for (int ii = 0; ii < nr; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    for (ptrdiff_t p = 0; p < kd; p++)
+        FN(fc_block_taps)(acc, xp[p] + off, ldx, w + p * kh * kw, kh, kw, ncols, buf, nr, nv,
+                          tail);
+    FN(fc_block_store)(acc, y, ldy, ncols, nr, nv, tail, 0);
 }
 
 #if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8
@@ -160,16 +198,10 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
  * (nr+kh-1)/(nr*kh) + 1/nv there).  The price is that every input row of the block is live in
  * L1 across all kw column passes.  Each output sums its taps column by column (b outer), the
  * same order in every block kind of this path. */
-static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
-                                    const S_T *FC_RESTRICT wt, ptrdiff_t kw, S_T *FC_RESTRICT y,
-                                    ptrdiff_t ldy, int kh, int nr, int nv, int rotate)
+static FC_INLINE void FN(fc_sblock_taps)(V_T acc[FC_SB_R][FC_SB_V], const S_T *FC_RESTRICT x,
+                                         ptrdiff_t ldx, const S_T *FC_RESTRICT wt, ptrdiff_t kw,
+                                         int kh, int nr, int nv)
 {
-    V_T acc[FC_SB_R][FC_SB_V];
-    FC_UNROLL
-    for (int ii = 0; ii < nr; ii++) {
-        FC_UNROLL
-        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
-    }
     for (ptrdiff_t b = 0; b < kw; b++) {
         V_T wv[FC_KH_S];
         FC_UNROLL
@@ -186,8 +218,39 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
             }
         }
     }
+}
+
+static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                    const S_T *FC_RESTRICT wt, ptrdiff_t kw, S_T *FC_RESTRICT y,
+                                    ptrdiff_t ldy, int kh, int nr, int nv, int rotate)
+{
+    V_T acc[FC_SB_R][FC_SB_V];
+    FC_UNROLL
+    for (int ii = 0; ii < nr; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    FN(fc_sblock_taps)(acc, x, ldx, wt, kw, kh, nr, nv);
     FC_UNROLL
     for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
+}
+
+/* fc_sblock for a 3-D kernel: plane p's transposed kernel (kw x kh) at wt + p * kw * kh reads
+ * the rows at xp[p] + off; the accumulators stay in registers across all kd planes. */
+static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdiff_t ldx,
+                                     const S_T *FC_RESTRICT wt, ptrdiff_t kd, ptrdiff_t kw,
+                                     S_T *FC_RESTRICT y, ptrdiff_t ldy, int kh, int nr, int nv)
+{
+    V_T acc[FC_SB_R][FC_SB_V];
+    FC_UNROLL
+    for (int ii = 0; ii < nr; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    for (ptrdiff_t p = 0; p < kd; p++)
+        FN(fc_sblock_taps)(acc, xp[p] + off, ldx, wt + p * kw * kh, kw, kh, nr, nv);
+    FC_UNROLL
+    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, 0);
 }
 
 /* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
@@ -315,6 +378,124 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
     if (i < rows)
         FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch,
                                rotate);
+}
+
+/* The 3-D bands: as fc_sband_* and fc_band_*, with every block summing kd kernel planes (row
+ * block origin: xp[p] + off for plane p). */
+#define FC_SBAND3(NAME, KH, NR, NV)                                                             \
+    static void FN(NAME)(const S_T *const *xp, ptrdiff_t off, ptrdiff_t ldx, const S_T *wt,     \
+                         ptrdiff_t kd, ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols)     \
+    {                                                                                           \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV);                                          \
+        ptrdiff_t j = 0;                                                                        \
+        for (; j + strip <= cols; j += strip)                                                   \
+            FN(fc_sblock3)(xp, off + j, ldx, wt, kd, kw, y + j, ldy, KH, NR, NV);              \
+        for (; j + V_L <= cols; j += V_L)                                                       \
+            FN(fc_sblock3)(xp, off + j, ldx, wt, kd, kw, y + j, ldy, KH, NR, 1);               \
+        if (j < cols)                                                                           \
+            FN(fc_sblock3)(xp, off + cols - V_L, ldx, wt, kd, kw, y + cols - V_L, ldy, KH, NR, \
+                           1);                                                                  \
+    }
+#define FC_SBANDS3(KH)                                                                          \
+    FC_SBAND3(FC_CAT2(fc_sband3, KH), KH, FC_NR_S(KH), FC_NV_S(KH))                             \
+    FC_SBAND3(FC_CAT2(fc_sband3_a, KH), KH, FC_NR_A(KH), FC_NV_A(KH))
+FC_SBANDS3(1)
+FC_SBANDS3(2)
+FC_SBANDS3(3)
+FC_SBANDS3(4)
+#if FC_KH_S > 4
+FC_SBANDS3(5)
+FC_SBANDS3(6)
+#endif
+#if FC_KH_S > 6
+FC_SBANDS3(7)
+FC_SBANDS3(8)
+#endif
+#undef FC_SBANDS3
+#undef FC_SBAND3
+
+typedef void (*FN(fc_sband3_fn))(const S_T *const *, ptrdiff_t, ptrdiff_t, const S_T *,
+                                 ptrdiff_t, ptrdiff_t, S_T *, ptrdiff_t, ptrdiff_t);
+#define FC_SBAND3_PAIR(KH) {FN(FC_CAT2(fc_sband3, KH)), FN(FC_CAT2(fc_sband3_a, KH))}
+static const FN(fc_sband3_fn) FN(fc_sbands3)[FC_KH_S + 1][2] = {
+    {NULL, NULL}, FC_SBAND3_PAIR(1), FC_SBAND3_PAIR(2), FC_SBAND3_PAIR(3), FC_SBAND3_PAIR(4),
+#if FC_KH_S > 4
+    FC_SBAND3_PAIR(5), FC_SBAND3_PAIR(6),
+#endif
+#if FC_KH_S > 6
+    FC_SBAND3_PAIR(7), FC_SBAND3_PAIR(8),
+#endif
+};
+#undef FC_SBAND3_PAIR
+
+#define FC_BAND3(NR)                                                                            \
+    static void FN(FC_CAT2(fc_band3, NR))(const S_T *const *xp, ptrdiff_t off, ptrdiff_t ldx,   \
+                                          const S_T *w, ptrdiff_t kd, ptrdiff_t kh,             \
+                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,  \
+                                          S_T *scratch)                                         \
+    {                                                                                           \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
+        ptrdiff_t j = 0;                                                                        \
+        for (; j + strip <= cols; j += strip)                                                   \
+            FN(fc_block3)(xp, off + j, ldx, w, kd, kh, kw, y + j, ldy, 0, scratch, NR, FC_NV, 0); \
+        for (; j + V_L <= cols; j += V_L)                                                       \
+            FN(fc_block3)(xp, off + j, ldx, w, kd, kh, kw, y + j, ldy, 0, scratch, NR, 1, 0);  \
+        if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
+            FN(fc_block3)(xp, off + cols - V_L, ldx, w, kd, kh, kw, y + cols - V_L, ldy, 0,    \
+                          scratch, NR, 1, 0);                                                   \
+        else if (j < cols)                                                                      \
+            FN(fc_block3)(xp, off + j, ldx, w, kd, kh, kw, y + j, ldy, cols - j, scratch, NR, 1, \
+                          1);                                                                   \
+    }
+FC_BAND3(1)
+FC_BAND3(2)
+FC_BAND3(3)
+FC_BAND3(4)
+#if FC_NR > 4
+FC_BAND3(5)
+FC_BAND3(6)
+#endif
+#undef FC_BAND3
+
+typedef void (*FN(fc_band3_fn))(const S_T *const *, ptrdiff_t, ptrdiff_t, const S_T *, ptrdiff_t,
+                                ptrdiff_t, ptrdiff_t, S_T *, ptrdiff_t, ptrdiff_t, S_T *);
+static const FN(fc_band3_fn) FN(fc_bands3)[FC_NR + 1] = {
+    NULL, FN(fc_band3_1), FN(fc_band3_2), FN(fc_band3_3), FN(fc_band3_4),
+#if FC_NR > 4
+    FN(fc_band3_5), FN(fc_band3_6),
+#endif
+};
+
+void FN(fc_corr3)(const S_T *const *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kd, ptrdiff_t kh,
+                  ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols,
+                  S_T *scratch)
+{
+    /* fc_corr's bands and blocks, each block summing all kd planes in its registers.  The
+     * transposed kernel of the small-kernel bands lives in the scratch, after the padded row,
+     * so (unlike fc_corr's copy on the stack) it has no width limit. */
+    ptrdiff_t off = 0;
+    if (kh <= FC_KH_S && cols >= V_L) {
+        S_T *wt = scratch + fc_scratch_elems(kw);
+        for (ptrdiff_t p = 0; p < kd; p++)
+            for (ptrdiff_t a = 0; a < kh; a++)
+                for (ptrdiff_t b = 0; b < kw; b++)
+                    wt[(p * kw + b) * kh + a] = w[(p * kh + a) * kw + b];
+        const ptrdiff_t snr =
+            fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T));
+        const FN(fc_sband3_fn) band = FN(fc_sbands3)[kh][snr != FC_NR_S(kh)];
+        ptrdiff_t i = 0;
+        for (; i + snr <= rows; i += snr) band(x, i * ldx, ldx, wt, kd, kw, y + i * ldy, ldy, cols);
+        off = i * ldx;
+        y += i * ldy;
+        rows -= i;
+    }
+    const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
+    ptrdiff_t i = 0;
+    for (; i + nr <= rows; i += nr)
+        FN(fc_bands3)[nr](x, off + i * ldx, ldx, w, kd, kh, kw, y + i * ldy, ldy, cols, scratch);
+    if (i < rows)
+        FN(fc_bands3)[rows - i](x, off + i * ldx, ldx, w, kd, kh, kw, y + i * ldy, ldy, cols,
+                                scratch);
 }
 
 double FN(fc_fma_probe)(long iters)

@@ -172,6 +172,11 @@ size_t fc_scratch_elems(ptrdiff_t kw)
     return (size_t)kw + 2 * FC_MAX_LANES;
 }
 
+size_t fc_scratch3_elems(ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw)
+{
+    return fc_scratch_elems(kw) + (size_t)(kd * kh * kw);
+}
+
 int fc_n_compiled(void) { return FC_N_TABLES; }
 
 const fc_kernel_table *fc_compiled(int i)

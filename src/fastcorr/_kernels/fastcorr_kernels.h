@@ -35,6 +35,20 @@ typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, 
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, double *scratch, int rotate);
 
+/* One output tile of a 3-D 'valid' correlation, summed over the kd planes of a kd x kh x kw
+ * kernel w (C order):
+ *     y[r*ldy + c] = sum_{p<kd, a<kh, b<kw} w[(p*kh + a)*kw + b] * x[p][(r+a)*ldx + c + b]
+ * for r < rows, c < cols.  x[p] points at the tile's first input element in input plane p
+ * (planes anywhere in memory, the same row stride ldx); each is read as fc_corr_f32_fn reads
+ * its x.  Every output is accumulated over all kd planes in registers and stored once.
+ * scratch must hold fc_scratch3_elems(kd, kh, kw) elements of the tile's type. */
+typedef void (*fc_corr3_f32_fn)(const float *const *x, ptrdiff_t ldx, const float *w,
+                                ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw, float *y,
+                                ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, float *scratch);
+typedef void (*fc_corr3_f64_fn)(const double *const *x, ptrdiff_t ldx, const double *w,
+                                ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw, double *y,
+                                ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, double *scratch);
+
 /* A run of n outputs of a 1-D 'valid' correlation:
  *     y[i] = sum_{t<k} w[t] * x[i + t]    for i < n,
  * reading x[0 .. n + k - 1) only.  scratch must hold fc_scratch_elems(k) elements (a zero-padded
@@ -114,6 +128,8 @@ typedef struct {
     fc_corr_f64_fn corr_f64;
     fc_corr1d_f32_fn corr1d_f32;
     fc_corr1d_f64_fn corr1d_f64;
+    fc_corr3_f32_fn corr3_f32;
+    fc_corr3_f64_fn corr3_f64;
     fc_probe_fn fma_probe_f32;
     fc_probe_fn fma_probe_f64;
     int lanes_f32;             /* elements per vector register */
@@ -206,6 +222,10 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
 /* Elements of scratch a tile needs for kernel width kw (or a 1-D run for k taps), valid for
  * every path. */
 size_t fc_scratch_elems(ptrdiff_t kw);
+
+/* Elements of scratch a 3-D tile (fc_corr3_*) needs for a kd x kh x kw kernel, on every path:
+ * fc_scratch_elems(kw), then the kernel transposed. */
+size_t fc_scratch3_elems(ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw);
 
 /* Paths compiled into this build, in order of preference (best last). */
 int fc_n_compiled(void);
