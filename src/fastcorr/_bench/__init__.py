@@ -80,8 +80,9 @@ def add_arguments(parser):
                         help="plot GFLOP/s against kernel size per library (needs matplotlib)")
     parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
                         help=f"image sizes, e.g. {size} or 1024,4096x512 (default {size}); "
-                             "the ndimage section takes the first for all its images (default: "
-                             "the issue's 2048, 4096 and a 160^3 volume)")
+                             "the ndimage section takes the first for all its images and a cube "
+                             "of side min(160, N) for its volume (default: 2048x2048, "
+                             "4096x4096 and 160^3)")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only this section (repeatable): 2d (valid mode against the "
                              "peers), modes (same/full vs valid), 1d (long signals), batch "
