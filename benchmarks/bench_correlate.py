@@ -3,9 +3,9 @@
 The grid, the arrays and the peers are ``python -m fastcorr bench``'s own (src/fastcorr/_bench/
 cases.py and peers.py): images of cases.DEFAULT_SIZES, square kernels cases.DEFAULT_KERNELS,
 float32 and float64, one thread and all usable CPUs; then 'same'/'full' against 'valid' (Modes),
-1-D correlation of a long signal (OneD) and a stack of small images (Batch).  Correctness of
-every library's result is checked by ``python -m fastcorr bench``, not here: asv tracks speed
-across commits.
+1-D correlation of a long signal (OneD) and a stack of small images (Batch); fastcorr.ndimage is
+in bench_ndimage.py.  Correctness of every library's result is checked by
+``python -m fastcorr bench``, not here: asv tracks speed across commits.
 """
 import importlib.util
 import os

@@ -5,13 +5,15 @@ every result is checked against a float64 reference before it is timed, so a fas
 shows up as WRONG rather than as a speed.  fastcorr's only runtime dependency is NumPy: scipy,
 OpenCV, torch and matplotlib are imported here, lazily, and a missing one is skipped with a note.
 
-After the valid-mode grid come three shorter sections (``--only`` picks sections): 'same' and
+After the valid-mode grid come shorter sections (``--only`` picks sections): 'same' and
 'full' against 'valid' per output pixel, 1-D correlation of a long signal against a plain copy,
-numpy.correlate and scipy.signal.oaconvolve, and a stack of small images against one large one.
+numpy.correlate and scipy.signal.oaconvolve, a stack of small images against one large one, and
+fastcorr.ndimage against scipy.ndimage, OpenCV and torch (same-size results with scipy's border
+modes, separable filters, uint8 images, a 3-D volume).
 
 The package, in reading order: cases.py (what is measured, on which arrays), peers.py (against
 what), timing.py (how calls are timed), verify.py (how results are checked), machine.py (the
-machine and its FMA peak), sections.py (the four sections, as records), render.py (console,
+machine and its FMA peak), sections.py (the five sections, as records), render.py (console,
 JSON, plot).  This module holds the command line and runs the sections in order.
 """
 import time
@@ -24,7 +26,7 @@ from . import cases, machine, peers, render, sections
 from .timing import Timer
 from .verify import N_SAMPLED
 
-SECTIONS = ("2d", "modes", "1d", "batch")
+SECTIONS = ("2d", "modes", "1d", "batch", "ndimage")
 
 DESCRIPTION = (f"fastcorr against {peers.listing(peers.PEERS)} on the same arrays with the same "
                "thread count; every result verified before it is timed.")
@@ -77,23 +79,31 @@ def add_arguments(parser):
     parser.add_argument("--plot", metavar="PATH.png",
                         help="plot GFLOP/s against kernel size per library (needs matplotlib)")
     parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
-                        help=f"image sizes, e.g. {size} or 1024,4096x512 (default {size})")
+                        help=f"image sizes, e.g. {size} or 1024,4096x512 (default {size}); "
+                             "the ndimage section takes the first for all its images and a cube "
+                             "of side min(160, N) for its volume (default: 2048x2048, "
+                             "4096x4096 and 160^3)")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only this section (repeatable): 2d (valid mode against the "
                              "peers), modes (same/full vs valid), 1d (long signals), batch "
-                             "(many small images); default all")
+                             "(many small images), ndimage (fastcorr.ndimage against "
+                             "scipy.ndimage, OpenCV and torch); default all")
     parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
-                        help=f"square kernel sizes (default {kernels}; --quick {quick_kernels})")
+                        help=f"square kernel sizes (default {kernels}; --quick {quick_kernels}; "
+                             "also the ndimage section's correlate grid)")
 
 
-def _settings(quick, sizes, kernels, workers, timer):
+def _settings(quick, sizes, kernels, workers, timer, ndimage_cases):
     """The run's choices, as the JSON's ``settings``."""
     (shape, dtype, k), quick_index = cases.SMALL_CASE, 1 if quick else 0
     return {"quick": quick, "sizes": [list(s) for s in sizes], "kernels": list(kernels),
             "workers": workers, "small_case": {"size": list(shape), "dtype": dtype, "K": k},
             "seed": cases.SEED, "sampled_positions": N_SAMPLED, **timer.settings,
             "crop_flops": {p.column: p.crop_flops[quick_index]
-                           for p in peers.PEERS if p.crop_flops}}
+                           for p in peers.PEERS if p.crop_flops},
+            "ndimage_cases": len(ndimage_cases),
+            "ndimage_crop_flops": {p.column: p.crop_flops[quick_index]
+                                   for p in peers.FILTER_PEERS if p.crop_flops}}
 
 
 def run(args):
@@ -120,18 +130,23 @@ def run(args):
     versions, notes = peers.load()
     grid_peers = [p for p in peers.PEERS if p.package in versions]
     one_d_peers = [p for p in peers.ONE_D_PEERS if p.package in versions]
+    filter_peers = [p for p in peers.FILTER_PEERS if p.package in versions]
+    ndimage_cases = cases.ndimage_cases(quick, args.sizes[0] if args.sizes else None,
+                                        args.kernels) if "ndimage" in chosen else []
 
     render.opening(quick, n_cpus, _core.active_path(), notes)
     peaks_start, probe = machine.measure_peaks(workers)
     timer = Timer(quick)
     render.peaks_and_timing(peaks_start, probe, workers, timer.settings)
-    progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick))
+    progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick,
+                                              ndimage_cases))
     setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
                            peaks=peaks_start, timer=timer,
-                           rng=np.random.default_rng(cases.SEED), progress=progress)
+                           rng=np.random.default_rng(cases.SEED), progress=progress,
+                           ndimage_cases=ndimage_cases)
 
     report = {"results": [], "bandwidth": [], "in2_larger": None, "modes": None,
-              "one_d": None, "batch": None}
+              "one_d": None, "batch": None, "ndimage": None}
     t0 = time.perf_counter()
     if "2d" in chosen:
         grid = render.show_grid(sections.valid_grid(setup, grid_peers), progress)
@@ -146,6 +161,9 @@ def run(args):
                                             one_d_peers, progress)
     if "batch" in chosen:
         report["batch"] = render.show_batch(sections.batch(setup), workers[-1], progress)
+    if "ndimage" in chosen:
+        report["ndimage"] = render.show_ndimage(sections.ndimage(setup, filter_peers),
+                                                workers[-1], progress)
     elapsed = time.perf_counter() - t0
 
     # On a shared machine another process can hold a core while the peak is measured; a result
@@ -155,6 +173,7 @@ def run(args):
     peaks = {key: max(g, peaks_end[key]) for key, g in peaks_start.items()}
     render.peaks_recheck(peaks_start, peaks_end)
     sections.set_pct_peak(report["results"], peaks)
+    sections.set_ndimage_pct_peak(report["ndimage"], peaks)
     if report["results"]:
         render.summary(report["results"],
                        [p.column for p in peers.PEERS if p.package not in versions])
@@ -165,7 +184,8 @@ def run(args):
         info = machine.machine_info(versions)
     if args.json:
         render.write_json(args.json, render.as_json(
-            machine=info, settings=_settings(quick, sizes, kernels, workers, timer),
+            machine=info, settings=_settings(quick, sizes, kernels, workers, timer,
+                                             ndimage_cases),
             peaks=peaks, peaks_start=peaks_start, peaks_end=peaks_end, notes=notes,
             report=report, elapsed=elapsed))
     if args.plot:

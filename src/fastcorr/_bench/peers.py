@@ -167,6 +167,125 @@ ONE_D_PEERS = (
          fft_from=_ALWAYS),
 )
 
+# --------------------------------------------------------------------------- the ndimage section's
+# scipy.ndimage's modes as OpenCV names its borders.  OpenCV's filters have no 'wrap' (filter2D
+# asserts ``columnBorderType != BORDER_WRAP``), and its BORDER_CONSTANT fills with 0 (filter2D
+# takes no border value), so the section keeps cval at scipy's default, 0.
+CV2_BORDERS = {"reflect": "BORDER_REFLECT", "mirror": "BORDER_REFLECT_101",
+               "nearest": "BORDER_REPLICATE", "constant": "BORDER_CONSTANT"}
+
+
+class FilterPeer:
+    """One library's way of computing a scipy.ndimage filter's same-size result.
+
+    Parameters
+    ----------
+    label, column, package, threaded
+        As for `Peer`.
+    make : callable
+        ``make(function, x, params, n_threads)``: for scipy.ndimage's `function` called on `x`
+        with the keyword arguments `params`, sets the library's thread count and returns
+        ``(label, call, fft)`` (the library's function, a zero-argument callable computing the
+        same result as scipy.ndimage would, whether it may answer by FFT), or a string saying
+        why the library has no equivalent (a border it lacks).
+    crop_flops : (float, float), optional
+        As for `Peer` (the FLOPs counted as the ndimage section counts them).
+    """
+
+    def __init__(self, label, column, package, make, threaded, crop_flops=None):
+        self.label, self.column, self.package, self.make = label, column, package, make
+        self.threaded, self.crop_flops = threaded, crop_flops
+
+    def require(self):
+        """`Peer.require`."""
+        return _import(self.package)
+
+    def crop(self, shape, flops_per_output, quick):
+        """The crop of an input of `shape` this library is timed on, or None for all of it.
+
+        Returns
+        -------
+        tuple of int or None
+            A crop with every side equal (a multiple of 16, at least 64, at most the input's)
+            whose outputs cost at most `crop_flops`, or None when the whole input fits.
+        """
+        if self.crop_flops is None:
+            return None
+        cap = self.crop_flops[1 if quick else 0]
+        if math.prod(shape) * flops_per_output <= cap:
+            return None
+        side = int((cap / flops_per_output) ** (1.0 / len(shape)))
+        side = max(side // 16 * 16, 64)
+        return tuple(min(n, side) for n in shape)
+
+
+def _ndimage_same(function, x, params, n_threads):
+    from scipy import ndimage
+    fn = getattr(ndimage, function)
+    return f"scipy.ndimage.{function}", lambda: fn(x, **params), False
+
+
+def _cv2_same(function, x, params, n_threads):
+    import cv2
+    if x.ndim != 2:
+        return "OpenCV's filters are 2-D"
+    mode = params.get("mode", "reflect")
+    if mode not in CV2_BORDERS or params.get("cval", 0.0) != 0.0:
+        return f"OpenCV has no border like mode={mode!r}"
+    cv2.setNumThreads(n_threads)
+    border = getattr(cv2, CV2_BORDERS[mode])
+    if function == "correlate":
+        # filter2D correlates (no flip); its default anchor, the kernel's centre, is index
+        # k // 2 as scipy's origin 0 is, for odd and even k alike.
+        w = params["weights"]
+        fft = by_column("cv2").uses_fft(x.dtype.name, w.size) if x.dtype.kind == "f" else False
+        return "cv2.filter2D", lambda: cv2.filter2D(x, -1, w, borderType=border), fft
+    if function == "gaussian_filter":
+        sigma = params["sigma"]
+        size = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's radius with truncate=4
+        return "cv2.GaussianBlur", lambda: cv2.GaussianBlur(
+            x, (size, size), sigmaX=sigma, sigmaY=sigma, borderType=border), False
+    if function == "uniform_filter":
+        size = params["size"]
+        return "cv2.blur", lambda: cv2.blur(x, (size, size), borderType=border), False
+    if function == "sobel":
+        # scipy's axis 0 is the derivative down the rows: OpenCV's dy.
+        dx, dy = (0, 1) if params["axis"] == 0 else (1, 0)
+        depth = cv2.CV_32F if x.dtype == np.float32 else cv2.CV_64F
+        return "cv2.Sobel", lambda: cv2.Sobel(x, depth, dx, dy, ksize=3,
+                                              borderType=border), False
+    return f"no OpenCV equivalent of {function}"
+
+
+def _torch_same(function, x, params, n_threads):
+    import torch
+    import torch.nn.functional as F
+    w = params.get("weights")
+    if function != "correlate" or x.ndim != 3 or w is None or any(k % 2 == 0 for k in w.shape):
+        return "torch's conv3d is compared on 3-D correlations with odd kernels only"
+    if params.get("mode") != "constant" or params.get("cval", 0.0) != 0.0:
+        return "conv3d pads with zeros: only mode='constant', cval=0"
+    torch.set_num_threads(n_threads)
+    xt = torch.from_numpy(x)[None, None]
+    wt = torch.from_numpy(np.ascontiguousarray(w, dtype=x.dtype))[None, None]
+    pad = tuple(k // 2 for k in w.shape)
+
+    def run():
+        with torch.no_grad():
+            return F.conv3d(xt, wt, padding=pad).numpy()[0, 0]
+    return "torch conv3d", run, False
+
+
+# The ndimage section's peers, in its table's column order.  scipy.ndimage computes at about
+# 1-5 GFLOP/s on one thread: it is timed on a crop (its rate per output does not depend on the
+# image's size) and the table scales its time to the whole input.
+FILTER_PEERS = (
+    FilterPeer("scipy.ndimage", "ndimage", "scipy", _ndimage_same, threaded=False,
+               crop_flops=(6e8, 1.2e8)),
+    FilterPeer("OpenCV", "cv2", "cv2", _cv2_same, threaded=True),
+    FilterPeer("torch", "torch", "torch", _torch_same, threaded=True),
+)
+
 # Per package: the modules its peers use, and an install hint for the note when it is missing.
 _PACKAGES = {
     "numpy": ((), ""),
@@ -209,6 +328,6 @@ def load():
         try:
             versions[package] = _import(package)
         except (ImportError, OSError) as exc:  # torch raises OSError for a broken library
-            skipped = [p for p in PEERS + ONE_D_PEERS if p.package == package]
+            skipped = [p for p in PEERS + ONE_D_PEERS + FILTER_PEERS if p.package == package]
             notes.append(f"{package} not importable ({exc}): skipping {listing(skipped)}{hint}")
     return versions, notes

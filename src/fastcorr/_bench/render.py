@@ -246,6 +246,90 @@ def show_batch(records, n, progress):
     return shown
 
 
+# (heading, width) of the ndimage table's columns; the first five are left-aligned.
+_NDIMAGE_HEADS = (("function", 23), ("dtype", 14), ("shape", 11), ("taps", 5), ("mode", 8),
+                  ("fastcorr", 9), ("GFLOP/s", 7), ("% peak", 6), ("mem/out", 7),
+                  ("scipy.ndimage", 13), ("x", 5), ("peer", 22), ("x", 5))
+
+
+def _ndimage_line(cells):
+    return "  " + "  ".join(c.rjust(wd) if i > 4 else c.ljust(wd)
+                            for i, (c, (_, wd)) in enumerate(zip(cells, _NDIMAGE_HEADS)))
+
+
+def _ndimage_label(rec):
+    params = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in rec["params"].items() if k != "mode")
+    return f"{rec['function']} {params}".strip()
+
+
+def _peer_cells(row, fc_row):
+    """(time cell, ratio cell) of a peer's row."""
+    if row is None:
+        return "-", ""
+    short = row["library"].split(".")[-1]
+    if row["status"] == "n/a":
+        return "n/a", ""
+    if row["status"] != "ok":
+        return f"{short} {row['status']}", ""
+    time = fmt_time(row["time_full_s"]) + ("*" if row.get("crop") else "")
+    ratio = fc_row.get("vs", {}).get(row["column"])
+    return (time if row["column"] == "ndimage" else f"{short} {time}",
+            "" if ratio is None else fmt_ratio(ratio))
+
+
+def show_ndimage(records, n, progress):
+    """One line per fastcorr call of the ndimage section: its time, GFLOP/s, % peak and
+    memory, the peers' times (scaled to the whole input where timed on a crop) and how many
+    times faster fastcorr is; the check's message below a row that failed it."""
+    print(f"\nndimage: fastcorr.ndimage (workers={n}) against scipy.ndimage (1 thread) and "
+          f"OpenCV or torch ({n} threads), same-size results on the same input; each result "
+          "checked at sampled positions against float64 dot products over the input extended "
+          "as the mode says (integer results: against scipy's, value by value)")
+    print(_ndimage_line([h for h, _ in _NDIMAGE_HEADS]))
+    shown = []
+    for rec in records:
+        progress.clear()
+        peers = {r["column"]: r for r in rec["rows"] if "compute_dtype" not in r}
+        scipy_row = peers.pop("ndimage", None)
+        other = next(iter(peers.values()), None)
+        shape = "x".join(map(str, rec["size"]))
+        taps = ("+" if rec["separable"] else "x").join(map(str, rec["taps"]))
+        notes = []
+        for row in rec["rows"]:
+            if "compute_dtype" not in row:
+                continue
+            dtype = rec["dtype"]
+            if dtype not in cases.DTYPES:  # an integer input: say what the result is
+                out = "float32" if row["column"] == "fastcorr_float32" else dtype
+                dtype = f"{dtype}->{out}"
+            cells = [_ndimage_label(rec), dtype, shape, taps, rec["mode"]]
+            if row["status"] == "ok":
+                cells += [fmt_time(row["time_s"]), f"{row['gflops']:.1f}",
+                          f"{row['pct_peak']:.0f}%", f"{row['mem_per_output']:.2f}x"]
+            else:
+                cells += [row["status"], "-", "-", "-"]
+                notes.append(f"{row['library']}: {row['status']}: {row['check']}")
+            cells += [*_peer_cells(scipy_row, row), *_peer_cells(other, row)]
+            print(_ndimage_line(cells))
+        for row in (scipy_row, other):
+            if row is not None and row["status"] not in ("ok", "n/a"):
+                notes.append(f"{row['library']}: {row['status']}: {row['check']}")
+        for note in notes:
+            print(f"      {note}")
+        shown.append(rec)
+    print("  GFLOP/s = 2 x taps x outputs / time, where a separable filter's taps are the sum of "
+          "its 1-D kernels' lengths (33+33 for the Gaussian), whatever a library does; % peak "
+          "of the FMA peak of the dtype fastcorr computes in (float64 for integer outputs)")
+    print("  mem/out = tracemalloc's peak during one fastcorr call (what NumPy allocates, the "
+          "result included) over the result's bytes; the core's per-thread scratch (malloc'ed "
+          "in C, O(kernel x tile)) is not counted")
+    print("  * scipy.ndimage timed on a crop of the input (too slow for all of it), its time "
+          "scaled to the whole input per output; x = how many times faster fastcorr is per "
+          "output; n/a: the peer has no such border (OpenCV: no wrap)")
+    return shown
+
+
 def summary(results, missing):
     """The table of the valid grid: fastcorr's GFLOP/s and how many times faster than each
     peer, per case; `missing` lists the peer columns not installed."""
@@ -308,7 +392,7 @@ def as_json(*, machine, settings, peaks, peaks_start, peaks_end, notes, report, 
         Peers skipped, and why.
     report : dict
         The sections' records: ``results``, ``bandwidth``, ``in2_larger``, ``modes``,
-        ``one_d``, ``batch`` (None for a section not run).
+        ``one_d``, ``batch``, ``ndimage`` (None for a section not run).
     elapsed : float
         Seconds the sections took.
     """

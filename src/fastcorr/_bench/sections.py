@@ -1,4 +1,4 @@
-"""The benchmark's four sections, each yielding plain-dict records.
+"""The benchmark's five sections, each yielding plain-dict records.
 
 A section makes its data (cases.py), checks every result (verify.py) before timing it
 (timing.py), and yields one record per row of its table as soon as it is measured.  It prints
@@ -9,10 +9,14 @@ nothing (render.py shows the records as they arrive) and keeps nothing after the
 - 'modes': `modes`, 'same' and 'full' against 'valid', per output pixel.
 - '1d': `one_d`, a long signal against a copy on as many threads and the 1-D peers.
 - 'batch': `batch`, a stack of small images against one large one.
+- 'ndimage': `ndimage`, fastcorr.ndimage against scipy.ndimage, OpenCV and torch on same-size
+  results with scipy's border modes (its own FLOP count: see `ndimage`).
 
 FLOP count everywhere: ``2 * out_h * out_w * kh * kw`` for the valid output, whatever work a
 library actually does (ndimage and OpenCV also compute the border, FFTs do something else).
 """
+import math
+import tracemalloc
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +24,7 @@ import numpy as np
 from .. import _core, correlate, correlate2d
 from . import cases
 from .timing import Timer, timed_call
-from .verify import SampledReference
+from .verify import SameSizeReference, SampledReference, WholeResult, filter_weights
 
 # The JSON columns of fastcorr's own rows in the valid grid.
 FASTCORR_COLUMNS = ("fastcorr", "fastcorr_out")
@@ -48,6 +52,8 @@ class Setup:
         Picks the output positions every check samples.
     progress : render.Progress
         Told (``step``) before each measurement.
+    ndimage_cases : list of dict, optional
+        The ndimage section's cases (cases.ndimage_cases).
     """
 
     quick: bool
@@ -58,14 +64,16 @@ class Setup:
     timer: Timer
     rng: np.random.Generator
     progress: object
+    ndimage_cases: list = None
 
 
-def steps(chosen, sizes, kernels, workers, quick):
+def steps(chosen, sizes, kernels, workers, quick, ndimage_cases=()):
     """Number of progress steps the chosen sections take."""
     counts = {"2d": len(cases.grid(sizes, kernels, workers)) + 1,
               "modes": len(cases.modes_kernels(kernels)),
               "1d": len(cases.DTYPES) * len(cases.one_d_kernels(quick)),
-              "batch": len(cases.BATCH_KERNELS) * len(cases.BATCH_MODES)}
+              "batch": len(cases.BATCH_KERNELS) * len(cases.BATCH_MODES),
+              "ndimage": len(ndimage_cases)}
     return sum(counts[name] for name in chosen)
 
 
@@ -360,6 +368,162 @@ def batch(setup):
             yield rec
 
 
+# --------------------------------------------------------------------------- 'ndimage'
+def ndimage(setup, peers):
+    """fastcorr.ndimage against the filter `peers` (peers.FILTER_PEERS: scipy.ndimage, OpenCV,
+    torch) on every case of ``setup.ndimage_cases``, all on the same input, same-size results.
+
+    FLOP count: ``2 * taps * outputs`` (cases.ndimage_flops), where a separable filter's taps
+    are the sum of its 1-D kernels' lengths (66 for the Gaussian with sigma 4, 6 for Sobel),
+    whatever a library actually does (uniform_filter is a running sum in scipy).
+
+    Yields
+    ------
+    dict
+        Per case: what it computes (``group``, ``function``, ``params`` without the weights,
+        ``dtype``, ``size``, ``taps``, ``separable``, ``mode``), ``workers``, ``outputs``,
+        ``flops`` and ``rows``: fastcorr first (two rows for the integer case: the uint8
+        result, then ``output=np.float32``), then the peers.  Every row has ``library``,
+        ``column``, ``status`` ('ok', 'WRONG', 'ERROR' or 'n/a': the peer has no such
+        border) and ``check``; timed rows ``time_s`` (of the crop, if ``crop``),
+        ``time_full_s`` (scaled to the whole input), ``gflops``; fastcorr's rows also
+        ``compute_dtype``, ``pct_peak`` (of the FMA peak of that dtype on ``workers``
+        threads), ``vs`` (per peer column, how many times faster fastcorr is per output) and
+        ``peak_mem_bytes`` / ``mem_per_output`` (tracemalloc's peak during one call, and that
+        over the result's bytes; the core's per-thread scratch is malloc'ed in C and not
+        seen by tracemalloc).
+    """
+    from .. import ndimage as fast_ndimage  # the face, imported when the section runs
+
+    n = setup.workers[-1]
+    columns = {"volume": ("ndimage", "torch")}
+    for case in setup.ndimage_cases:
+        wanted = columns.get(case["group"], ("ndimage", "cv2"))
+        case_peers = [p for column in wanted for p in peers if p.column == column]
+        yield _ndimage_case(setup, fast_ndimage, case_peers, case, n)
+
+
+def _ndimage_case(setup, fast_ndimage, peers, case, n):
+    x, params = cases.ndimage_arrays(case)
+    function, mode = case["function"], case["mode"]
+    w = filter_weights(function, params)
+    # One pass per axis rounds like a sum of the 1-D lengths (verify.SampledReference).
+    taps = sum(case["taps"]) if case["separable"] else math.prod(case["taps"])
+    outputs = x.size
+    per_output = cases.ndimage_flops(case, 1)
+    shown = {k: v for k, v in params.items() if k != "weights"}
+    rec = {"group": case["group"], "function": function, "params": shown,
+           "dtype": case["dtype"], "size": list(x.shape), "taps": list(case["taps"]),
+           "separable": case["separable"], "mode": mode, "workers": n, "outputs": outputs,
+           "flops": per_output * outputs}
+    setup.progress.step(f"ndimage {function} {case['dtype']} {'x'.join(map(str, x.shape))} "
+                        f"taps {('+' if case['separable'] else 'x').join(map(str, case['taps']))}"
+                        f" mode={mode}")
+    fn = getattr(fast_ndimage, function)
+    integer = x.dtype.kind in "biu"
+    scipy_result = None
+    if integer:
+        # scipy's integer results are the promise (truncated float64 sums): fastcorr's must
+        # equal them; OpenCV rounds, so within 1.  Without scipy, the sampled exact values
+        # (within 1) for both.
+        scipy_peer = next((p for p in peers if p.column == "ndimage"), None)
+        if scipy_peer is not None:
+            scipy_result = timed_call(scipy_peer.make(function, x, params, 1)[1])[0]
+        unit = dict(dtype=np.float64, slack=1.0)
+        exact = WholeResult(scipy_result, 0, "scipy.ndimage", dtype=x.dtype) \
+            if scipy_result is not None else SameSizeReference(x, w, mode, setup.rng, **unit)
+        within_one = WholeResult(scipy_result, 1, "scipy.ndimage") \
+            if scipy_result is not None else exact
+        # The exact route computes in float64 (scipy's operations); a float32 output runs
+        # the float32 SIMD kernels.
+        ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, "float64", exact),
+                (f"fastcorr.ndimage.{function} output=float32", "fastcorr_float32",
+                 dict(params, output=np.float32), "float32",
+                 SameSizeReference(x, w, mode, setup.rng, dtype=np.float32))]
+    else:
+        checker = SameSizeReference(x, w, mode, setup.rng, taps=taps)
+        ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, case["dtype"], checker)]
+    rows, calls = [], []
+    for label, column, kwargs, compute, check in ours:
+        rows.append({"library": label, "column": column, "threads": n, "crop": None,
+                     "compute_dtype": compute})
+        calls.append((lambda kwargs=kwargs: fn(x, **kwargs, workers=n), check, False))
+    timed_rows = list(rows)
+    for peer in peers:
+        crop = peer.crop(x.shape, per_output, setup.quick)
+        px = x if crop is None else np.ascontiguousarray(x[tuple(slice(0, c) for c in crop)])
+        threads = n if peer.threaded else 1
+        row = {"library": peer.label, "column": peer.column, "threads": threads,
+               "crop": list(crop) if crop else None}
+        rows.append(row)
+        try:
+            made = peer.make(function, px, params, threads)
+        except Exception as exc:  # a peer's own failure must not end the run
+            row.update(status="ERROR", check=f"{type(exc).__name__}: {exc}")
+            continue
+        if isinstance(made, str):
+            row.update(status="n/a", check=made)
+            continue
+        row["library"], call, fft = made
+        if integer:
+            # scipy.ndimage against the exact values (not against itself), the others
+            # against scipy's result where there is one.
+            check = within_one if crop is None and peer.column != "ndimage" else \
+                SameSizeReference(px, w, mode, setup.rng, **unit)
+        else:
+            check = checker if crop is None else SameSizeReference(px, w, mode, setup.rng,
+                                                                   taps=taps)
+        calls.append((call, check, fft))
+        timed_rows.append(row)
+    del scipy_result
+    for row, m in zip(timed_rows, measure(setup, calls)):
+        row.update(m)
+    for row in rows:
+        if row["status"] != "ok":
+            continue
+        counted = math.prod(row["crop"]) if row["crop"] else outputs
+        row["flops"] = per_output * counted
+        row["gflops"] = row["flops"] / row["time_s"] / 1e9
+        row["time_full_s"] = row["time_s"] * outputs / counted
+    for row, (_, _, kwargs, compute, _) in zip(rows, ours):
+        if row["status"] != "ok":
+            continue
+        row["pct_peak"] = 100.0 * row["gflops"] / setup.peaks[(compute, n)]
+        row["vs"] = {p["column"]: row["gflops"] / p["gflops"] for p in rows[len(ours):]
+                     if p["status"] == "ok"}
+        peak, out_bytes = _peak_memory(lambda: fn(x, **kwargs, workers=n))
+        row.update(peak_mem_bytes=peak, out_bytes=out_bytes, mem_per_output=peak / out_bytes)
+    rec["rows"] = rows
+    return rec
+
+
+def _peak_memory(call):
+    """(tracemalloc's peak during ``call()``, the result's bytes): what NumPy allocates in the
+    call, the result included; memory malloc'ed in C (the core's per-thread scratch) is not
+    traced."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        result = call()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    return peak, result.nbytes
+
+
+def set_ndimage_pct_peak(records, peaks):
+    """Give fastcorr's rows of the ndimage section their ``pct_peak`` of `peaks`."""
+    for rec in records or ():
+        for row in rec["rows"]:
+            if "compute_dtype" in row and row["status"] == "ok":
+                row["pct_peak"] = 100.0 * row["gflops"] / peaks[(row["compute_dtype"],
+                                                                 rec["workers"])]
+
+
 def fastcorr_failed(report):
     """Whether any fastcorr result of the run failed its check.
 
@@ -367,12 +531,14 @@ def fastcorr_failed(report):
     ----------
     report : dict
         The sections' records under the JSON's keys (``results``, ``in2_larger``, ``modes``,
-        ``one_d``, ``batch``; None for a section not run).
+        ``one_d``, ``batch``, ``ndimage``; None for a section not run).
     """
     def bad(entry):
         return isinstance(entry, dict) and entry.get("status", "ok") != "ok"
 
     return (any(bad(r) for r in report["results"] if r["column"] in FASTCORR_COLUMNS)
+            or any(bad(r) for rec in report.get("ndimage") or () for r in rec["rows"]
+                   if "compute_dtype" in r)
             or (report["in2_larger"] or {}).get("verified") is False
             or any(bad(v) for rec in report["modes"] or () for v in rec.values())
             or any(bad(rec) for rec in (report["one_d"] or []) + (report["batch"] or [])))

@@ -77,6 +77,15 @@ class SampledReference:
         Chooses the positions.
     n : int, optional
         Number of random positions (the corners are always added).
+    taps : int, optional
+        Products per output for the rounding bound; default ``w.size``.  A separable filter
+        computed as one pass per axis rounds like a sum of its 1-D lengths, not their product.
+    dtype : dtype, optional
+        The precision the results are computed in; default ``x.dtype`` (give it for integer
+        inputs).
+    slack : float, optional
+        Absolute difference allowed on top of the rounding bound: 1 for results stored in an
+        integer type (truncated or rounded).
 
     Examples
     --------
@@ -86,7 +95,7 @@ class SampledReference:
     (True, False)
     """
 
-    def __init__(self, x, w, rng, n=N_SAMPLED):
+    def __init__(self, x, w, rng, n=N_SAMPLED, taps=None, dtype=None, slack=0.0):
         self.shape = tuple(a - b + 1 for a, b in zip(x.shape, w.shape))
         # Corners: an off-by-one crop or a missed edge tile shows there first.
         corners = list(zip(*itertools.product(*[(0, s - 1) for s in self.shape])))
@@ -95,9 +104,10 @@ class SampledReference:
         windows = sliding_window_view(x, w.shape)[self.index].astype(np.float64)
         w64 = w.astype(np.float64)
         self.ref = np.tensordot(windows, w64, w.ndim)
+        dtype = x.dtype if dtype is None else np.dtype(dtype)
         self.direct_tol = tolerance(np.tensordot(np.abs(windows), np.abs(w64), w.ndim),
-                                    w.size, x.dtype)
-        self.fft_tol = np.maximum(self.direct_tol, fft_tolerance(x, w64, x.dtype))
+                                    w.size if taps is None else taps, dtype) + slack
+        self.fft_tol = np.maximum(self.direct_tol, fft_tolerance(x, w64, dtype) + slack)
 
     def check(self, result, fft=False):
         """Compare `result` with the reference at the sampled positions.
@@ -182,3 +192,130 @@ def compare(result, other, x, w, names=("result", "other")):
                    f"rounding bound; e.g. at ({i}, {j}) {ours} {got[i, j]:.9g}, {theirs} "
                    f"{expected[i, j]:.9g}, |diff| {abs(got[i, j] - expected[i, j]):.3g} > bound "
                    f"{bound[i, j]:.3g}")
+
+
+# --------------------------------------------------------------------------- same-size filters
+# scipy.ndimage's border modes as np.pad names them.
+NP_PAD_MODES = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap",
+                "constant": "constant"}
+
+
+def filter_weights(function, params):
+    """The full kernel a scipy.ndimage filter correlates with, from its definition (not from
+    scipy's or fastcorr's code): the oracle of the ndimage section.
+
+    Parameters
+    ----------
+    function : str
+        'correlate', 'gaussian_filter' (order 0, truncate 4), 'uniform_filter' or 'sobel', on
+        two axes.
+    params : dict
+        The call's arguments after the input (``weights``, ``sigma``, ``size``, ``axis``).
+
+    Examples
+    --------
+    >>> filter_weights("sobel", {"axis": 0})
+    array([[-1., -2., -1.],
+           [ 0.,  0.,  0.],
+           [ 1.,  2.,  1.]])
+    """
+    if function == "correlate":
+        return np.asarray(params["weights"])
+    if function == "gaussian_filter":
+        sigma = params["sigma"]
+        radius = int(4.0 * sigma + 0.5)
+        g = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        g /= g.sum()
+        return np.outer(g, g)
+    if function == "uniform_filter":
+        box = np.full(params["size"], 1.0 / params["size"])
+        return np.outer(box, box)
+    if function == "sobel":
+        derivative, smooth = np.array([-1.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0])
+        return np.outer(derivative, smooth) if params["axis"] == 0 else \
+            np.outer(smooth, derivative)
+    raise ValueError(function)
+
+
+class SameSizeReference:
+    """Exact float64 values of a same-size (scipy.ndimage) correlation with origin 0 at sampled
+    positions: a `SampledReference` over the input extended by np.pad as the mode says.
+
+    The kernel's centre is index ``k // 2`` along each axis, so output i reads input
+    ``i - k // 2`` to ``i + (k - 1) // 2``: that many values are added before and after.
+
+    Parameters
+    ----------
+    x, w : ndarray
+        Input and full kernel (`filter_weights`), with the same number of dimensions.
+    mode : str
+        scipy.ndimage's mode (one of NP_PAD_MODES).
+    rng : numpy.random.Generator
+        Chooses the positions.
+    cval : float, optional
+        The fill value of mode 'constant'.
+    **options
+        `SampledReference`'s ``n``, ``taps``, ``dtype`` and ``slack``.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0)
+    >>> ref = SameSizeReference(x, np.array([1.0, 1.0, 1.0]), "nearest", np.random.default_rng(0))
+    >>> ref.check(np.array([1.0, 3, 6, 9, 11]))[0]
+    True
+    """
+
+    def __init__(self, x, w, mode, rng, cval=0.0, **options):
+        pad = [(k // 2, (k - 1) // 2) for k in w.shape]
+        extra = {"constant_values": cval} if mode == "constant" else {}
+        extended = np.pad(x, pad, mode=NP_PAD_MODES[mode], **extra)
+        self.sampled = SampledReference(extended, w, rng, **options)
+        self.shape = self.sampled.shape
+
+    def check(self, result, fft=False):
+        """`SampledReference.check`."""
+        return self.sampled.check(result, fft=fft)
+
+
+class WholeResult:
+    """Checks a whole result against another library's, value by value, within `within`
+    (0: equal).
+
+    Parameters
+    ----------
+    expected : ndarray
+        The other library's result.
+    within : float
+        Largest allowed absolute difference.
+    name : str
+        What computed `expected`, for the message.
+    dtype : dtype, optional
+        The dtype the result must have, if any.
+
+    Examples
+    --------
+    >>> check = WholeResult(np.array([1, 2, 3], np.uint8), 0, "scipy")
+    >>> check.check(np.array([1, 2, 3], np.uint8))[0], check.check(np.array([1, 2, 4]))[0]
+    (True, False)
+    """
+
+    def __init__(self, expected, within, name, dtype=None):
+        self.expected, self.within, self.name, self.dtype = expected, within, name, dtype
+
+    def check(self, result, fft=False):
+        """Whether `result` has the shape (and dtype) and values expected, and a short
+        description (`fft` is accepted for the interface and ignored)."""
+        if not isinstance(result, np.ndarray) or result.shape != self.expected.shape:
+            got = getattr(result, "shape", type(result).__name__)
+            return False, f"shape {got}, {self.name} gives {self.expected.shape}"
+        if self.dtype is not None and result.dtype != self.dtype:
+            return False, f"dtype {result.dtype}, expected {np.dtype(self.dtype)}"
+        diff = np.abs(result.astype(np.float64) - self.expected.astype(np.float64))
+        bad = ~(diff <= self.within)
+        if bad.any():
+            at = np.unravel_index(int(np.argmax(np.where(bad, diff, -1))), diff.shape)
+            return False, (f"{int(bad.sum())} of {bad.size} values differ from {self.name}'s "
+                           f"by more than {self.within:g}; e.g. at {tuple(map(int, at))} got "
+                           f"{result[at]}, {self.name} {self.expected[at]}")
+        what = "equal to" if self.within == 0 else f"within {self.within:g} of"
+        return True, f"every value {what} {self.name}'s (max |diff| {diff.max():g})"
