@@ -386,3 +386,32 @@ def test_property_correlate_matches_scipy(problem):
             _close(result, expected, bound, f"{function} {problem}")
         else:
             assert np.array_equal(result, expected), f"{function} {problem}"
+
+
+def test_no_full_size_temporaries():
+    """The memory a call allocates (tracemalloc sees NumPy's allocations) is its result's: no
+    padded copy, no float copy of an integer image, no intermediate of the fused passes."""
+    import tracemalloc
+
+    rng = np.random.default_rng(47)
+    u8 = rng.integers(0, 256, (512, 600)).astype(np.uint8)
+    f32 = rng.uniform(0, 1, (512, 600)).astype(np.float32)
+    calls = [
+        lambda: ndimage.correlate(f32, np.ones((5, 5)), mode="wrap"),
+        lambda: ndimage.correlate(u8, np.ones((5, 5)) / 25, output=np.float32),
+        lambda: ndimage.correlate1d(u8, [1.0, 2.0, 1.0], output=np.float32),
+        lambda: ndimage.gaussian_filter(f32, 3.0),
+        lambda: ndimage.gaussian_filter(u8, 3.0, output=np.float32),
+        lambda: ndimage.sobel(f32, axis=0),
+        lambda: ndimage.uniform_filter(f32, 7),
+        lambda: ndimage.correlate(u8, np.ones((5, 5)) / 25),
+    ]
+    for i, call in enumerate(calls):
+        result = call()
+        tracemalloc.start()
+        try:
+            call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1.1 * result.nbytes + 65536, (i, peak / result.nbytes)

@@ -413,6 +413,7 @@ cdef void _stacks_job(_TileJob *job, const floating[:, :, :] x, const floating[:
     job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
     job.oh, job.ow, job.item = out.shape[1], out.shape[2], sizeof(floating)
     job.rotate, job.table = rotate, fc_active()
+    job.src_dtype, job.src_item = -1, sizeof(floating)
 
 
 cdef struct _TileJob:
@@ -425,6 +426,11 @@ cdef struct _TileJob:
     Py_ssize_t tiles_per_img, n_tc, tile_rows, tile_cols
     bint rotate
     const fc_kernel_table *table
+    # The image's own dtype (an FC_DT_* code) and item size when it is not the kernel's: its
+    # rows are then converted as the extended rows are built (see _convert_run), never read
+    # in place.  -1: the kernel's dtype.
+    int src_dtype
+    Py_ssize_t src_item
 
 
 cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogil:
@@ -730,8 +736,7 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     job.n_tiles = job.n_pieces = 0
     job.left.ow = job.right.ow = 0
     job.buffer_elems = 0
-    cdef Py_ssize_t max_ext_w = 0, bottom, side, cl, cr
-    cdef double unit_fmas = 0.0
+    cdef Py_ssize_t bottom, side, cl, cr
     cdef Py_ssize_t budget = max(buffer_bytes // item, 1)
     cdef _Piece *piece
     if top < 0:
@@ -750,7 +755,6 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
             job.tiles.y += top * out.strides[1] + cl * item
             job.tiles.oh, job.tiles.ow = inner_h, cr - cl
             job.n_tiles = _plan_tiles(&job.tiles, n_img, n_threads)
-            unit_fmas = _tile_fmas(&job.tiles)
         _add_piece(&job, 0, 0, top, ow, &rowmap[0], &colmap[0], budget, n_threads)
         _add_piece(&job, bottom, 0, oh - bottom, ow, &rowmap[bottom], &colmap[0], budget,
                    n_threads)
@@ -763,6 +767,16 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
                        n_threads)
             _add_piece(&job, top, cr, inner_h, ow - cr, &rowmap[top], &colmap[cr], budget,
                        n_threads)
+    _run_boundary_job(&job, n_threads, item)
+
+
+cdef int _run_boundary_job(_BoundaryJob *job, int n_threads, Py_ssize_t item) except -1:
+    """Runs a boundary job whose interior tiles and pieces are set: sizes each thread's scratch
+    and hands every unit to _run_units."""
+    cdef Py_ssize_t kh = job.stacks.kh, kw = job.stacks.kw, n_img = job.n_img
+    cdef Py_ssize_t max_ext_w = 0
+    cdef double unit_fmas = _tile_fmas(&job.tiles) if job.n_tiles else 0.0
+    cdef _Piece *piece
     cdef Py_ssize_t k, n_units = job.n_tiles
     for k in range(2):
         piece = &job.left if k == 0 else &job.right
@@ -790,10 +804,11 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
     if scratch == NULL:
         raise MemoryError()
     try:
-        _run_units(_boundary_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
+        _run_units(_boundary_unit, job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
                    n_threads, scratch, per_thread)
     finally:
         free(scratch)
+    return 0
 
 
 cdef void _add_piece(_BoundaryJob *job, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ph,
@@ -918,12 +933,14 @@ cdef void _piece_block(const _BoundaryJob *job, const _Piece *piece, Py_ssize_t 
         _extend_and_correlate(image, st.x_row, <const float *>w, st.kh, st.kw, <float *>y,
                               ldy, rows, cols, piece.rowmap + r0, runs, n_runs,
                               <float>job.fill, st.table, <float *>scratch,
-                              <float *>(scratch + job.kernel_scratch_off))
+                              <float *>(scratch + job.kernel_scratch_off), st.src_dtype,
+                              st.src_item)
     else:
         _extend_and_correlate(image, st.x_row, <const double *>w, st.kh, st.kw,
                               <double *>y, ldy, rows, cols, piece.rowmap + r0, runs,
                               n_runs, job.fill, st.table, <double *>scratch,
-                              <double *>(scratch + job.kernel_scratch_off))
+                              <double *>(scratch + job.kernel_scratch_off), st.src_dtype,
+                              st.src_item)
 
 
 cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
@@ -932,12 +949,14 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
                                        Py_ssize_t cols, const Py_ssize_t *rowmap,
                                        const _ColumnRun *runs, Py_ssize_t n_runs,
                                        floating fill, const fc_kernel_table *table,
-                                       floating *buffer, floating *kernel_scratch) noexcept nogil:
+                                       floating *buffer, floating *kernel_scratch,
+                                       int src_dtype, Py_ssize_t src_item) noexcept nogil:
     """rows x cols outputs at y: the rows + kh - 1 extended rows they read (image rows
     rowmap[r], columns as `runs` say) written into buffer, then correlated in one kernel
     call."""
     cdef Py_ssize_t ext_w = cols + kw - 1
-    _extend_rows(image, row_stride, rowmap, rows + kh - 1, ext_w, runs, n_runs, fill, buffer)
+    _extend_rows(image, row_stride, rowmap, rows + kh - 1, ext_w, runs, n_runs, fill, buffer,
+                 src_dtype, src_item)
     if floating is float:
         table.corr_f32(buffer, ext_w, w, kh, kw, y, ldy, rows, cols, kernel_scratch, 0)
     else:
@@ -947,9 +966,11 @@ cdef inline void _extend_and_correlate(const char *image, Py_ssize_t row_stride,
 cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
                               const Py_ssize_t *rowmap, Py_ssize_t n_rows, Py_ssize_t ext_w,
                               const _ColumnRun *runs, Py_ssize_t n_runs, floating fill,
-                              floating *buffer) noexcept nogil:
+                              floating *buffer, int src_dtype,
+                              Py_ssize_t src_item) noexcept nogil:
     """n_rows extended rows of ext_w elements into buffer: image rows rowmap[r] (a row of fill
-    where -1), columns as `runs` say."""
+    where -1), columns as `runs` say; with src_dtype >= 0 the image has that FC_DT_* dtype and
+    its values are converted on the way."""
     cdef Py_ssize_t r, s, k, d, length
     cdef floating *row
     cdef const floating *source
@@ -959,6 +980,16 @@ cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
         if rowmap[r] < 0:
             for k in range(ext_w):
                 row[k] = fill
+            continue
+        if src_dtype >= 0:
+            for s in range(n_runs):
+                d, length = runs[s].dst, runs[s].length
+                if runs[s].step == 0:
+                    for k in range(length):
+                        row[d + k] = fill
+                else:
+                    _convert_run(src_dtype, image + rowmap[r] * row_stride, src_item,
+                                 runs[s].src, runs[s].step, length, row + d)
             continue
         source = <const floating *>(image + rowmap[r] * row_stride)
         for s in range(n_runs):
@@ -1343,10 +1374,10 @@ cdef void _frame_slots(const _VolumeJob *job, Py_ssize_t b, Py_ssize_t block, Py
             n_runs = _column_runs(job.colmap + geometry[4 * k + 2], ext_w, runs)
             if job.item == sizeof(float):
                 _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
-                             n_runs, <float>job.fill, <float *>slot_of[c] + off)
+                             n_runs, <float>job.fill, <float *>slot_of[c] + off, -1, 0)
             else:
                 _extend_rows(plane, job.x_row, job.rowmap + geometry[4 * k], ext_h, ext_w, runs,
-                             n_runs, job.fill, <double *>slot_of[c] + off)
+                             n_runs, job.fill, <double *>slot_of[c] + off, -1, 0)
             off += ext_h * ext_w
 
 
@@ -1388,14 +1419,14 @@ cdef void _volume_extended(const _VolumeJob *job, const char **planes, const cha
                     (<float *>buffer)[k] = <float>job.fill
             else:
                 _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
-                             <float>job.fill, <float *>buffer)
+                             <float>job.fill, <float *>buffer, -1, 0)
         else:
             if planes[c] == NULL:
                 for k in range(ext_h * ext_w):
                     (<double *>buffer)[k] = job.fill
             else:
                 _extend_rows(planes[c], job.x_row, job.rowmap + r0, ext_h, ext_w, runs, n_runs,
-                             job.fill, <double *>buffer)
+                             job.fill, <double *>buffer, -1, 0)
     y += r0 * job.y_row + c0 * item
     if item == sizeof(float):
         job.table.corr3_f32(<const float **>tile, ext_w, <const float *>w, job.kd, job.kh,
@@ -1412,3 +1443,6 @@ include "_exact.pxi"
 
 # ----------------------------------------------------------------------------- separable
 include "_separable.pxi"
+
+# ----------------------------------------------------------------------------- other dtypes
+include "_convert.pxi"

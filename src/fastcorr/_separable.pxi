@@ -23,6 +23,10 @@ cdef struct _SepJob:
     # Per-thread scratch: extended input rows, the intermediate block, the kernels' scratch,
     # column runs (byte offsets).
     Py_ssize_t t_off, kscratch_off, runs_off, t_ld
+    # The image's FC_DT_* dtype and item size when it is not the kernels' (its rows then are
+    # converted into the unit's buffer, never read in place); -1: the kernels' dtype.
+    int src_dtype
+    Py_ssize_t src_item
 
 
 cdef enum:
@@ -65,10 +69,22 @@ def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
     _check_strides("correlate_separable", x.strides, out.strides, 3, item)
     if n_img == 0:
         return
-    cdef double fmas = <double>n_img * oh * ow * (col_k + row_k)
-    n_threads = _worth_threads(fmas, n_threads)
     cdef _SepJob job
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
+    job.src_dtype, job.src_item = -1, item
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, n_threads)
+
+
+cdef int _run_separable_job(_SepJob *job, const floating[::1] col_w, const floating[::1] row_w,
+                            floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
+                            const Py_ssize_t[::1] colmap, double fill,
+                            int n_threads) except -1:
+    """Fills the rest of a job whose source (x, strides, src_dtype) is set, and runs it."""
+    cdef Py_ssize_t n_img = out.shape[0], oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t col_k = col_w.shape[0], row_k = row_w.shape[0]
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef double fmas = <double>n_img * oh * ow * (col_k + row_k)
+    n_threads = _worth_threads(fmas, n_threads)
     job.col_w, job.row_w = <const char *>&col_w[0], <const char *>&row_w[0]
     job.col_k, job.row_k = col_k, row_k
     job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
@@ -102,10 +118,46 @@ def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
         raise MemoryError()
     cdef double unit_fmas = <double>job.band_rows * job.chunk_cols * (col_k + row_k)
     try:
-        _run_units(_separable_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
+        _run_units(_separable_unit, job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
                    n_threads, scratch, per_thread)
     finally:
         free(scratch)
+    return 0
+
+
+def correlate_separable_from(object image, const floating[::1] col_w,
+                             const floating[::1] row_w, floating[:, :, :] out,
+                             const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
+                             double fill, int n_threads):
+    """correlate_separable of an image of any real numeric dtype (integers, bool), computed in
+    out's dtype; each block's input rows are converted as they are copied into its buffer."""
+    cdef const char *data
+    cdef Py_ssize_t strides[3]
+    cdef Py_ssize_t shape[3]
+    cdef int dtype
+    cdef Py_ssize_t src_item
+    _source(image, &data, strides, shape, &dtype, &src_item, "correlate_separable_from")
+    cdef Py_ssize_t m = shape[1], n = shape[2], r
+    if out.shape[0] != shape[0] or out.shape[1] < 1 or out.shape[2] < 1:
+        raise ValueError("correlate_separable_from: empty or mismatched stacks")
+    if rowmap.shape[0] != out.shape[1] + col_w.shape[0] - 1 or \
+            colmap.shape[0] != out.shape[2] + row_w.shape[0] - 1:
+        raise ValueError("correlate_separable_from: rowmap and colmap need OH + K0 - 1 and "
+                         "OW + K1 - 1 entries")
+    for r in range(rowmap.shape[0]):
+        if rowmap[r] < -1 or rowmap[r] >= m:
+            raise ValueError("correlate_separable_from: rowmap entry outside [-1, M)")
+    for r in range(colmap.shape[0]):
+        if colmap[r] < -1 or colmap[r] >= n:
+            raise ValueError("correlate_separable_from: colmap entry outside [-1, N)")
+    if out.strides[2] != sizeof(floating):
+        raise ValueError("correlate_separable_from: out needs unit-stride rows")
+    if shape[0] == 0:
+        return
+    cdef _SepJob job
+    job.x, job.x_img, job.x_row = data, strides[0], strides[1]
+    job.src_dtype, job.src_item = dtype, src_item
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, n_threads)
 
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
@@ -150,7 +202,7 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
     cdef const floating *source
     # Rows read in place when the block's input rows are consecutive image rows (every block
     # but those at the top and bottom edges).
-    cdef bint in_place = rowmap[0] >= 0
+    cdef bint in_place = rowmap[0] >= 0 and job.src_dtype < 0
     for r in range(1, in_rows):
         if rowmap[r] != rowmap[0] + r:
             in_place = False
@@ -175,6 +227,9 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                 if rowmap[r] < 0:
                     for k in range(length):
                         ext[r * length + k] = fill
+                elif job.src_dtype >= 0:
+                    _convert_run(job.src_dtype, image + rowmap[r] * job.x_row, job.src_item,
+                                 first, 1, length, ext + r * length)
                 else:
                     memcpy(ext + r * length,
                            <const floating *>(image + rowmap[r] * job.x_row) + first,

@@ -63,7 +63,11 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
     last = input.ndim - 1
     if core and core[-1] != last and len(core) < 3:
         core.append(last)  # a (.., K, 1) kernel: rows stay unit-stride
-    if output.dtype.kind in "biu":
+    converted = input.dtype.kind in "biu"
+    if output.dtype.kind in "biu" or (converted and len(core) == 3):
+        # Integer outputs: scipy's arithmetic.  Integer volumes with a float output too: the
+        # 3-D core reads only float planes, and scipy's float64 arithmetic converts the input
+        # row by row (no converted copy of the volume), more accurate if slower.
         _exact(input, weights, output, rules, origins, cval, formula, core or [last], workers)
         return output
     dtype = compute_dtype(input.dtype, output.dtype)
@@ -85,6 +89,9 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
     if n == 3:
         _volume(image, kernel, target, starts, core_rules, fill, dtype, workers)
         return output
+    if converted:
+        _converted(image, kernel, target, starts, core_rules, fill, dtype, workers)
+        return output
     g = geometry(image.shape, kernel.shape, dtype, starts, image.shape[len(batch_axes):],
                  core_rules, fill, False, None, ("input", "weights"))
     if target.dtype == dtype:
@@ -97,6 +104,25 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
 def _maps(shape, kernel_shape, starts, rules):
     return tuple(boundary.index_map(s, s + n + k - 1, n, rule)
                  for n, k, s, rule in zip(shape, kernel_shape, starts, rules))
+
+
+def _converted(image, kernel, target, starts, rules, fill, dtype, workers):
+    """Integer or bool images with a float output: the 2-D core converts the rows of each
+    block as it extends them (`_core.correlate_extended_from`), so the image never exists in
+    the float type; one core axis is a 2-D problem with a single row."""
+    if kernel.ndim == 1:
+        image, target, kernel = image[..., None, :], target[..., None, :], kernel[None]
+        starts, rules = (0,) + starts, ("fill",) + rules
+    x = stacked_view(image, 2)
+    if x is None or x.strides[-1] != x.itemsize:
+        x = np.ascontiguousarray(image).reshape((-1,) + image.shape[-2:])
+    y = writable_stack(target, 2) if target.dtype == dtype else None
+    result = y if y is not None else np.empty(x.shape, dtype)
+    maps = _maps(image.shape[-2:], kernel.shape, starts, rules)
+    _core.correlate_extended_from(x, kernel[None], result, *maps, float(fill),
+                                  resolve_workers(workers))
+    if y is None:
+        np.copyto(target, result.reshape(target.shape), casting="unsafe")
 
 
 def _volume(image, kernel, target, starts, rules, fill, dtype, workers):
@@ -151,14 +177,21 @@ def separable_same(input, col_weights, row_weights, output, rules, origins, cval
     dtype = compute_dtype(input.dtype, output.dtype)
     h, w = input.shape[-2:]
     batch = input.shape[:-2]
-    x = stack(readable(input, dtype), batch, 2)
+    converted = input.dtype.kind in "biu"
+    if converted:
+        x = stacked_view(input, 2)
+        if x is None or x.strides[-1] != x.itemsize:
+            x = np.ascontiguousarray(input).reshape((-1, h, w))
+    else:
+        x = stack(readable(input, dtype), batch, 2)
     y = writable_stack(output, 2) if output.dtype == dtype else None
     result = y if y is not None else np.empty(x.shape, dtype)
     kernels = (np.ascontiguousarray(col_weights, dtype), np.ascontiguousarray(row_weights, dtype))
     maps = [boundary.index_map(-(len(k) // 2 + o), -(len(k) // 2 + o) + n + len(k) - 1, n, rule)
             for k, o, n, rule in zip(kernels, origins[-2:], (h, w), rules[-2:])]
-    _core.correlate_separable(x, kernels[0], kernels[1], result, maps[0], maps[1], float(cval),
-                              resolve_workers(workers))
+    run_passes = _core.correlate_separable_from if converted else _core.correlate_separable
+    run_passes(x, kernels[0], kernels[1], result, maps[0], maps[1], float(cval),
+               resolve_workers(workers))
     if y is None:
         np.copyto(output, result.reshape(output.shape), casting="unsafe")
     return output
