@@ -162,10 +162,14 @@ def correlate_separable_from(object image, const floating[::1] col_w,
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
     cdef const _SepJob *job = <const _SepJob *>job_
+    # Bands run fastest, down one column of chunks: the col_k - 1 input rows a band shares
+    # with the next are then still in the thread's L2 (the guided schedule hands each thread
+    # runs of consecutive units), and each input row comes from memory once rather than
+    # (band_rows + col_k - 1) / band_rows times.
     cdef Py_ssize_t per_img = job.n_bands * job.n_chunks
     cdef Py_ssize_t i = u // per_img, b = u % per_img
-    cdef Py_ssize_t r0 = (b // job.n_chunks) * job.band_rows
-    cdef Py_ssize_t c0 = (b % job.n_chunks) * job.chunk_cols
+    cdef Py_ssize_t r0 = (b % job.n_bands) * job.band_rows
+    cdef Py_ssize_t c0 = (b // job.n_bands) * job.chunk_cols
     cdef Py_ssize_t rows = min(job.band_rows, job.oh - r0)
     cdef Py_ssize_t cols = min(job.chunk_cols, job.ow - c0)
     cdef _ColumnRun *runs = <_ColumnRun *>(scratch + job.runs_off)

@@ -420,6 +420,15 @@ def _passes(input, output, kernels, cval, workers):
         raise TypeError(f"cval must be a real number when input and weights are real, got "
                         f"{cval!r}")
     last = input.ndim - 1
+    kernels = list(kernels)
+    if output.dtype.kind == "f":
+        # Passes along different axes commute, except where a constant border enters: a
+        # later pass sees cval itself beyond the edge, not cval filtered by the earlier ones.
+        # So without 'constant' the passes run in axis order, which puts the passes along the
+        # last two axes next to each other, in the order the fused passes run (for float
+        # results the order changes only the rounding, within the bound either way).
+        if all(_rule(k[2]) != "fill" for k in kernels):
+            kernels.sort(key=lambda k: k[0])
     current = input
     i = 0
     while i < len(kernels):
