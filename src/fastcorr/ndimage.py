@@ -100,18 +100,22 @@ def _input(input):
 
 def _output(output, input, complex_output=False):
     """The array the result goes to, by scipy's rules: None (the input's dtype), a dtype, or an
-    array of the input's shape."""
+    array of the input's shape.
+
+    New outputs are np.empty where scipy's are np.zeros: every route writes every element, and
+    a large result freed by an earlier call is then reused from the heap as it is, where calloc
+    would zero it again (2048 x 2048 float32: 0.6 ms, a third of a 5x5 correlation)."""
     shape = input.shape
     if output is None:
         dtype = np.promote_types(input.dtype, np.complex64) if complex_output else input.dtype
-        return np.zeros(shape, dtype)
+        return np.empty(shape, dtype)
     if isinstance(output, (type, np.dtype)):
         dtype = np.dtype(output)
         if complex_output and dtype.kind != "c":
             warnings.warn("promoting specified output dtype to complex", stacklevel=3)
             dtype = np.promote_types(dtype, np.complex64)
         _check_output_dtype(dtype)
-        return np.zeros(shape, dtype)
+        return np.empty(shape, dtype)
     if isinstance(output, str):
         dtype = np.dtype(output)
         if complex_output and dtype.kind != "c":
@@ -119,7 +123,7 @@ def _output(output, input, complex_output=False):
         if not issubclass(dtype.type, np.number):
             raise RuntimeError("output must have numeric dtype")
         _check_output_dtype(dtype)
-        return np.zeros(shape, dtype)
+        return np.empty(shape, dtype)
     output = np.asarray(output)
     if output.shape != shape:
         raise RuntimeError(f"output shape not correct: output has shape {output.shape}, "
