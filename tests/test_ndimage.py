@@ -415,3 +415,10 @@ def test_no_full_size_temporaries():
         finally:
             tracemalloc.stop()
         assert peak < 1.1 * result.nbytes + 65536, (i, peak / result.nbytes)
+
+
+@pytest.mark.parametrize("cval", ["a", 1j, [1.0, 2.0], None])
+def test_bad_cval_is_a_type_error_as_in_scipy(cval):
+    for call in (lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), cval=cval),
+                 lambda m: m.gaussian_filter(np.ones((4, 4)), 1.0, cval=cval)):
+        _same_error(call)

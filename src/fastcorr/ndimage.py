@@ -149,21 +149,28 @@ def _check_origin(origin, size, message):
 def _run(input, weights, output, modes, origins, cval, formula, workers):
     """correlate_same on real arrays, through a temporary when output shares memory with input
     (scipy allows that: a multi-pass filter feeds its output back in)."""
-    if not isinstance(cval, numbers.Number) and np.ndim(cval) != 0:
-        raise TypeError(f"cval must be a scalar, got {type(cval).__name__}")
-    if np.iscomplexobj(cval):
-        raise TypeError(f"cval must be a real number when input and weights are real, got "
-                        f"{cval!r}")
+    cval = _real_cval(cval)
     rules = [_rule(m) for m in modes]
     if input.size == 0:
         return output
     if np.may_share_memory(input, output):
         result = np.empty(output.shape, output.dtype)
-        correlate_same(input, weights, result, rules, origins, float(cval), formula, workers)
+        correlate_same(input, weights, result, rules, origins, cval, formula, workers)
         output[...] = result
     else:
-        correlate_same(input, weights, output, rules, origins, float(cval), formula, workers)
+        correlate_same(input, weights, output, rules, origins, cval, formula, workers)
     return output
+
+
+def _real_cval(cval):
+    """cval as a float, or TypeError (scipy's class) for anything but a real scalar."""
+    if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.iscomplexobj(cval):
+        raise TypeError(f"cval must be a real number when input and weights are real, got "
+                        f"{cval!r}")
+    try:
+        return float(cval)
+    except (TypeError, ValueError):
+        raise TypeError(f"cval must be a real number, got {cval!r}") from None
 
 
 def _complex_parts(func, input, weights, output, cval, **kwargs):
@@ -418,11 +425,7 @@ def _passes(input, output, kernels, cval, workers):
     followed by one along axis -1 (`separable_same`): the intermediate stays in each block's
     scratch instead of making a full-size round trip through memory.
     """
-    if input.dtype.kind == "c":
-        raise TypeError("complex input: the passes run on real and imaginary parts")
-    if np.iscomplexobj(cval):
-        raise TypeError(f"cval must be a real number when input and weights are real, got "
-                        f"{cval!r}")
+    cval = _real_cval(cval)
     last = input.ndim - 1
     kernels = list(kernels)
     if output.dtype.kind == "f":
