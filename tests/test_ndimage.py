@@ -257,6 +257,15 @@ def test_every_simd_path(simd_path):
         result = ndimage.gaussian_filter1d(x, 2.0, axis=0, mode=mode)
         _close(result, scipy_ndimage.gaussian_filter1d(x, 2.0, axis=0, mode=mode),
                _passes_bound(x, np.float32, 17, 1), f"{simd_path} gaussian {mode}")
+        result = ndimage.gaussian_filter(x, 2.0, mode=mode)  # the fused passes
+        _close(result, scipy_ndimage.gaussian_filter(x, 2.0, mode=mode),
+               _passes_bound(x, np.float32, 17, 2), f"{simd_path} fused {mode}")
+        u8 = (x * 100 + 100).astype(np.uint8)
+        for output in (np.float32, np.uint8):  # converted rows; scipy's exact arithmetic
+            result = ndimage.correlate(u8, w, mode=mode, output=output)
+            expected = scipy_ndimage.correlate(u8, w, mode=mode, output=output)
+            bound = 0 if output is np.uint8 else ndoracle.bound(u8, w, np.float32, mode)
+            _close(result, expected, bound, f"{simd_path} uint8 -> {np.dtype(output)}")
 
 
 # --------------------------------------------------------------------------- errors
