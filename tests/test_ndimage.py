@@ -431,3 +431,12 @@ def test_bad_cval_is_a_type_error_as_in_scipy(cval):
     for call in (lambda m: m.correlate(np.ones((4, 4)), np.ones((3, 3)), cval=cval),
                  lambda m: m.gaussian_filter(np.ones((4, 4)), 1.0, cval=cval)):
         _same_error(call)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import fastcorr.ndimage
+
+    results = doctest.testmod(fastcorr.ndimage, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted >= 11 and results.failed == 0, results
