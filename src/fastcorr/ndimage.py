@@ -34,6 +34,32 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filte
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
            "laplace"]
 
+# Parameter descriptions every filter shares, filled into the docstrings by `_docs` (one text
+# per parameter, as scipy.ndimage's docfiller does).
+_PARAMETERS = {
+    "input": """input : array_like
+        The input array.""",
+    "output": """output : ndarray or dtype, optional
+        Where the result goes, or its dtype; by default the input's dtype.""",
+    "cval": """cval : scalar, optional
+        The value beyond the edges for 'constant'.""",
+    "workers": """workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.""",
+    "mode": """mode : str, optional
+        Border mode, as in `correlate` (default 'reflect').""",
+    "mode_multiple": """mode : str or sequence of str, optional
+        Border mode per axis, or one for all (default 'reflect').""",
+    "axis": """axis : int, optional
+        The axis to filter along (default the last).""",
+}
+
+
+def _docs(function):
+    """Fills the shared parameter descriptions into `function`'s docstring."""
+    function.__doc__ = function.__doc__ % _PARAMETERS
+    return function
+
+
 # The dtypes scipy.ndimage's filters accept (it raises RuntimeError for the rest: float16,
 # long double, objects, strings).
 _SUPPORTED = frozenset(np.dtype(t) for t in (
@@ -248,6 +274,7 @@ def _scalar(input, weights, output, formula, mode, cval, workers):
     return output
 
 
+@_docs
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
               workers=None):
     """Multidimensional correlation, as :func:`scipy.ndimage.correlate`.
@@ -304,6 +331,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
                                   workers)
 
 
+@_docs
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
              workers=None):
     """Multidimensional convolution, as :func:`scipy.ndimage.convolve`.
@@ -315,22 +343,17 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     weights : array_like
         The kernel, with as many dimensions as `input` (or as `axes`).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str, optional
-        Border mode, as in `correlate` (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(output)s
+    %(mode)s
+    %(cval)s
     origin : int or sequence of int, optional
         Shifts the kernel's centre.
     axes : tuple of int or None, optional
         The axes the kernel spans.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -349,28 +372,23 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
 
 # --------------------------------------------------------------------------- 1-D passes
+@_docs
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                 workers=None):
     """1-D correlation along one axis, as :func:`scipy.ndimage.correlate1d`.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     weights : array_like
         1-D kernel (complex weights are conjugated).
-    axis : int, optional
-        The axis to filter along (default the last).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str, optional
-        Border mode, as in `correlate` (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(axis)s
+    %(output)s
+    %(mode)s
+    %(cval)s
     origin : int, optional
         Shifts the kernel's centre; ``-(len(w) // 2) <= origin <= (len(w) - 1) // 2``.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -463,28 +481,23 @@ def _passes(input, output, kernels, cval, workers):
     return output
 
 
+@_docs
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                workers=None):
     """1-D convolution along one axis, as :func:`scipy.ndimage.convolve1d`.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     weights : array_like
         1-D kernel.
-    axis : int, optional
-        The axis to filter along (default the last).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str, optional
-        Border mode, as in `correlate` (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(axis)s
+    %(output)s
+    %(mode)s
+    %(cval)s
     origin : int, optional
         Shifts the kernel's centre.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -526,32 +539,27 @@ def _gaussian_kernel1d(sigma, order, radius):
     return (x[:, None] ** np.arange(order + 1)).dot(q) * phi
 
 
+@_docs
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
                       truncate=4.0, *, radius=None, workers=None):
     """1-D Gaussian filter, as :func:`scipy.ndimage.gaussian_filter1d`.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     sigma : scalar
         Standard deviation of the Gaussian.
-    axis : int, optional
-        The axis to filter along (default the last).
+    %(axis)s
     order : int, optional
         0 (default) smooths; 1, 2, 3 convolve with that derivative of the Gaussian.
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str, optional
-        Border mode, as in `correlate` (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(output)s
+    %(mode)s
+    %(cval)s
     truncate : float, optional
         Truncate the kernel at this many standard deviations (default 4.0).
     radius : int, optional
         The kernel's radius (it has ``2 * radius + 1`` taps); overrides `truncate`.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -574,6 +582,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     return correlate1d(input, weights, axis, output, mode, cval, 0, workers=workers)
 
 
+@_docs
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
                     truncate=4.0, *, radius=None, axes=None, workers=None):
     """Multidimensional Gaussian filter, as :func:`scipy.ndimage.gaussian_filter`: 1-D
@@ -582,26 +591,21 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     sigma : scalar or sequence of scalars
         Standard deviation per axis, or one for all.
     order : int or sequence of int, optional
         Derivative order per axis (0 smooths).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str or sequence of str, optional
-        Border mode per axis, or one for all (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
     truncate : float, optional
         Truncate each kernel at this many standard deviations (default 4.0).
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides `truncate`.
     axes : tuple of int or None, optional
         The axes to filter (default all).
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -645,28 +649,23 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     return _passes(input, output, kernels, cval, workers)
 
 
+@_docs
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
                      *, workers=None):
     """1-D uniform (moving average) filter, as :func:`scipy.ndimage.uniform_filter1d`.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     size : int
         Length of the filter.
-    axis : int, optional
-        The axis to filter along (default the last).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str, optional
-        Border mode, as in `correlate` (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(axis)s
+    %(output)s
+    %(mode)s
+    %(cval)s
     origin : int, optional
         Shifts the window; ``-(size // 2) <= origin <= (size - 1) // 2``.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -705,6 +704,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return _pass(input, weights, axis, output, mode, cval, origin, FORMULA_UNIFORM, workers)
 
 
+@_docs
 def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
                    axes=None, workers=None):
     """Multidimensional uniform filter, as :func:`scipy.ndimage.uniform_filter`: 1-D uniform
@@ -712,22 +712,17 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     size : int or sequence of int, optional
         Filter length per axis, or one for all (default 3).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str or sequence of str, optional
-        Border mode per axis, or one for all (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
     origin : int or sequence of int, optional
         Window shift per axis, or one for all.
     axes : tuple of int or None, optional
         The axes to filter (default all).
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
@@ -787,24 +782,20 @@ def _derivative_filter(input, axis, output, mode, cval, smooth, workers):
     return _passes(input, output, kernels, cval, workers)
 
 
+@_docs
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
     """Sobel filter, as :func:`scipy.ndimage.sobel`: the derivative [-1, 0, 1] along `axis`
     smoothed by [1, 2, 1] along every other axis.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     axis : int, optional
         The axis of the derivative (default the last).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str or sequence of str, optional
-        Border mode per axis, or one for all (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    %(workers)s
 
     Returns
     -------
@@ -823,24 +814,20 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None
     return _derivative_filter(input, axis, output, mode, cval, [1, 2, 1], workers)
 
 
+@_docs
 def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
     """Prewitt filter, as :func:`scipy.ndimage.prewitt`: the derivative [-1, 0, 1] along
     `axis` smoothed by [1, 1, 1] along every other axis.
 
     Parameters
     ----------
-    input : array_like
-        The input array.
+    %(input)s
     axis : int, optional
         The axis of the derivative (default the last).
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str or sequence of str, optional
-        Border mode per axis, or one for all (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    %(workers)s
 
     Returns
     -------
@@ -859,24 +846,20 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=No
     return _derivative_filter(input, axis, output, mode, cval, [1, 1, 1], workers)
 
 
+@_docs
 def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=None):
     """Laplace filter, as :func:`scipy.ndimage.laplace`: the sum over the axes of the second
     differences [1, -2, 1].
 
     Parameters
     ----------
-    input : array_like
-        The input array.
-    output : ndarray or dtype, optional
-        Where the result goes, or its dtype; by default the input's dtype.
-    mode : str or sequence of str, optional
-        Border mode per axis, or one for all (default 'reflect').
-    cval : scalar, optional
-        The value beyond the edges for 'constant'.
+    %(input)s
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
     axes : tuple of int or None, optional
         The axes to differentiate along (default all).
-    workers : int or None, optional
-        Threads; None asks OpenMP, -1 means every CPU.
+    %(workers)s
 
     Returns
     -------
