@@ -76,16 +76,8 @@ def correlate_extended_from(object image, const floating[:, :, ::1] w,
     cdef Py_ssize_t kh = w.shape[1], kw = w.shape[2], oh = out.shape[1], ow = out.shape[2]
     if out.shape[0] != n_img or w.shape[0] not in (1, n_img) or oh < 1 or ow < 1:
         raise ValueError("correlate_extended_from: batch sizes of image, w and out differ")
-    if rowmap.shape[0] != oh + kh - 1 or colmap.shape[0] != ow + kw - 1:
-        raise ValueError("correlate_extended_from: rowmap and colmap need OH + P - 1 and "
-                         "OW + Q - 1 entries")
-    cdef Py_ssize_t r
-    for r in range(rowmap.shape[0]):
-        if rowmap[r] < -1 or rowmap[r] >= m:
-            raise ValueError("correlate_extended_from: rowmap entry outside [-1, M)")
-    for r in range(colmap.shape[0]):
-        if colmap[r] < -1 or colmap[r] >= n:
-            raise ValueError("correlate_extended_from: colmap entry outside [-1, N)")
+    _check_map("correlate_extended_from", "rowmap", rowmap, oh + kh - 1, m)
+    _check_map("correlate_extended_from", "colmap", colmap, ow + kw - 1, n)
     cdef Py_ssize_t item = sizeof(floating)
     if out.strides[2] != item:
         raise ValueError("correlate_extended_from: out needs unit-stride rows")

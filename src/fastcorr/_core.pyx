@@ -664,6 +664,20 @@ cdef struct _BoundaryJob:
     double fill
 
 
+cdef int _check_map(str who, str name, const Py_ssize_t[::1] index_map, Py_ssize_t length,
+                    Py_ssize_t n) except -1:
+    """An index map has `length` entries, each in [-1, n): the core indexes images with them
+    without bounds checks, so a bad entry would read outside."""
+    cdef Py_ssize_t e
+    if index_map.shape[0] != length:
+        raise ValueError(f"{who}: {name} needs {length} entries (output + kernel - 1 along "
+                         f"its axis), got {index_map.shape[0]}")
+    for e in range(length):
+        if index_map[e] < -1 or index_map[e] >= n:
+            raise ValueError(f"{who}: {name} entry {index_map[e]} outside [-1, {n})")
+    return 0
+
+
 def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1] w,
                              floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
                              const Py_ssize_t[::1] colmap, double fill, int n_threads,
@@ -699,17 +713,9 @@ def correlate_extended_batch(const floating[:, :, :] x, const floating[:, :, ::1
         raise ValueError("correlate_extended_batch: batch sizes of x, w and out differ")
     if oh < 1 or ow < 1:
         raise ValueError("correlate_extended_batch: out is empty")
-    if rowmap.shape[0] != ext_h or colmap.shape[0] != ext_w:
-        raise ValueError("correlate_extended_batch: rowmap and colmap need OH + P - 1 and "
-                         "OW + Q - 1 entries")
+    _check_map("correlate_extended_batch", "rowmap", rowmap, ext_h, m)
+    _check_map("correlate_extended_batch", "colmap", colmap, ext_w, n)
     cdef Py_ssize_t r, c
-    # The maps index the images without bounds checks below: a bad entry would read outside.
-    for r in range(ext_h):
-        if rowmap[r] < -1 or rowmap[r] >= m:
-            raise ValueError("correlate_extended_batch: rowmap entry outside [-1, M)")
-    for c in range(ext_w):
-        if colmap[c] < -1 or colmap[c] >= n:
-            raise ValueError("correlate_extended_batch: colmap entry outside [-1, N)")
     cdef Py_ssize_t inner_h = m - kh + 1, inner_w = n - kw + 1
     if top >= 0:
         # The interior is read from x directly, so it must be what the maps say it is.
@@ -1109,21 +1115,9 @@ def correlate_volume(const floating[:, :, :, :] x, const floating[:, :, :, ::1] 
         raise ValueError("correlate_volume: batch sizes of x, w and out differ")
     if kd < 1 or kh < 1 or kw < 1:
         raise ValueError("correlate_volume: w is empty")
-    if (planemap.shape[0] != od + kd - 1 or rowmap.shape[0] != oh + kh - 1
-            or colmap.shape[0] != ow + kw - 1):
-        raise ValueError("correlate_volume: planemap, rowmap and colmap need OD + kd - 1, "
-                         "OH + kh - 1 and OW + kw - 1 entries")
-    cdef Py_ssize_t e
-    # The maps index the volumes without bounds checks below: a bad entry would read outside.
-    for e in range(planemap.shape[0]):
-        if planemap[e] < -1 or planemap[e] >= d:
-            raise ValueError("correlate_volume: planemap entry outside [-1, D)")
-    for e in range(rowmap.shape[0]):
-        if rowmap[e] < -1 or rowmap[e] >= m:
-            raise ValueError("correlate_volume: rowmap entry outside [-1, H)")
-    for e in range(colmap.shape[0]):
-        if colmap[e] < -1 or colmap[e] >= n:
-            raise ValueError("correlate_volume: colmap entry outside [-1, W)")
+    _check_map("correlate_volume", "planemap", planemap, od + kd - 1, d)
+    _check_map("correlate_volume", "rowmap", rowmap, oh + kh - 1, m)
+    _check_map("correlate_volume", "colmap", colmap, ow + kw - 1, n)
     cdef Py_ssize_t item = sizeof(floating)  # signed, see correlate_valid_batch
     _check_strides("correlate_volume", x.strides, out.strides, 4, item)
     if n_img == 0 or od == 0 or oh == 0 or ow == 0:

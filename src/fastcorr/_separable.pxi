@@ -59,16 +59,8 @@ def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
     cdef Py_ssize_t col_k = col_w.shape[0], row_k = row_w.shape[0]
     if out.shape[0] != n_img or oh < 1 or ow < 1 or col_k < 1 or row_k < 1:
         raise ValueError("correlate_separable: empty or mismatched stacks")
-    if rowmap.shape[0] != oh + col_k - 1 or colmap.shape[0] != ow + row_k - 1:
-        raise ValueError("correlate_separable: rowmap and colmap need OH + K0 - 1 and "
-                         "OW + K1 - 1 entries")
-    cdef Py_ssize_t r
-    for r in range(rowmap.shape[0]):
-        if rowmap[r] < -1 or rowmap[r] >= m:
-            raise ValueError("correlate_separable: rowmap entry outside [-1, M)")
-    for r in range(colmap.shape[0]):
-        if colmap[r] < -1 or colmap[r] >= n:
-            raise ValueError("correlate_separable: colmap entry outside [-1, N)")
+    _check_map("correlate_separable", "rowmap", rowmap, oh + col_k - 1, m)
+    _check_map("correlate_separable", "colmap", colmap, ow + row_k - 1, n)
     cdef Py_ssize_t item = sizeof(floating)
     _check_strides("correlate_separable", x.strides, out.strides, 3, item)
     if n_img == 0:
@@ -142,19 +134,12 @@ def correlate_separable_from(object image, const floating[::1] col_w,
     cdef int dtype
     cdef Py_ssize_t src_item
     _source(image, &data, strides, shape, &dtype, &src_item, "correlate_separable_from")
-    cdef Py_ssize_t m = shape[1], n = shape[2], r
     if out.shape[0] != shape[0] or out.shape[1] < 1 or out.shape[2] < 1:
         raise ValueError("correlate_separable_from: empty or mismatched stacks")
-    if rowmap.shape[0] != out.shape[1] + col_w.shape[0] - 1 or \
-            colmap.shape[0] != out.shape[2] + row_w.shape[0] - 1:
-        raise ValueError("correlate_separable_from: rowmap and colmap need OH + K0 - 1 and "
-                         "OW + K1 - 1 entries")
-    for r in range(rowmap.shape[0]):
-        if rowmap[r] < -1 or rowmap[r] >= m:
-            raise ValueError("correlate_separable_from: rowmap entry outside [-1, M)")
-    for r in range(colmap.shape[0]):
-        if colmap[r] < -1 or colmap[r] >= n:
-            raise ValueError("correlate_separable_from: colmap entry outside [-1, N)")
+    _check_map("correlate_separable_from", "rowmap", rowmap, out.shape[1] + col_w.shape[0] - 1,
+               shape[1])
+    _check_map("correlate_separable_from", "colmap", colmap, out.shape[2] + row_w.shape[0] - 1,
+               shape[2])
     if out.strides[2] != sizeof(floating):
         raise ValueError("correlate_separable_from: out needs unit-stride rows")
     if shape[0] == 0:

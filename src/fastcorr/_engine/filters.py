@@ -106,6 +106,28 @@ def _maps(shape, kernel_shape, starts, rules):
                  for n, k, s, rule in zip(shape, kernel_shape, starts, rules))
 
 
+def _image_stack(image, core, dtype):
+    """`image` (batch axes, then `core` core axes) as the (B, *core) stack the core reads: in
+    `dtype` for a float image (itself when it already is one), in its own dtype for an integer
+    or bool image, whose rows the core converts as it reads them (a view unless no single
+    batch stride or no unit-stride rows describe it)."""
+    if image.dtype.kind in "biu":
+        x = stacked_view(image, core)
+        if x is None or x.strides[-1] != x.itemsize:
+            x = np.ascontiguousarray(image).reshape((-1,) + image.shape[image.ndim - core:])
+        return x
+    return stack(readable(image, dtype), image.shape[:image.ndim - core], core)
+
+
+def _result_stack(target, core, dtype, n):
+    """(the (n, *core) stack of `dtype` the core writes, whether it is a temporary to copy into
+    `target` afterwards): `target` itself when it can take the core's writes."""
+    y = writable_stack(target, core) if target.dtype == dtype else None
+    if y is not None:
+        return y, False
+    return np.empty((n,) + target.shape[target.ndim - core:], dtype), True
+
+
 def _converted(image, kernel, target, starts, rules, fill, dtype, workers):
     """Integer or bool images with a float output: the 2-D core converts the rows of each
     block as it extends them (`_core.correlate_extended_from`), so the image never exists in
@@ -113,28 +135,23 @@ def _converted(image, kernel, target, starts, rules, fill, dtype, workers):
     if kernel.ndim == 1:
         image, target, kernel = image[..., None, :], target[..., None, :], kernel[None]
         starts, rules = (0,) + starts, ("fill",) + rules
-    x = stacked_view(image, 2)
-    if x is None or x.strides[-1] != x.itemsize:
-        x = np.ascontiguousarray(image).reshape((-1,) + image.shape[-2:])
-    y = writable_stack(target, 2) if target.dtype == dtype else None
-    result = y if y is not None else np.empty(x.shape, dtype)
+    x = _image_stack(image, 2, dtype)
+    result, temporary = _result_stack(target, 2, dtype, x.shape[0])
     maps = _maps(image.shape[-2:], kernel.shape, starts, rules)
     _core.correlate_extended_from(x, kernel[None], result, *maps, float(fill),
                                   resolve_workers(workers))
-    if y is None:
+    if temporary:
         np.copyto(target, result.reshape(target.shape), casting="unsafe")
 
 
 def _volume(image, kernel, target, starts, rules, fill, dtype, workers):
     """Three core axes: `_core.correlate_volume` on (B, D, H, W) stacks."""
-    batch = image.shape[:-3]
-    x = stack(readable(image, dtype), batch, 3)
-    y = writable_stack(target, 3) if target.dtype == dtype else None
-    result = y if y is not None else np.empty((x.shape[0],) + image.shape[-3:], dtype)
+    x = _image_stack(image, 3, dtype)
+    result, temporary = _result_stack(target, 3, dtype, x.shape[0])
     maps = _maps(image.shape[-3:], kernel.shape, starts, rules)
     _core.correlate_volume(x, kernel[None], result, *maps, float(fill),
                            resolve_workers(workers))
-    if y is None:
+    if temporary:
         np.copyto(target, result.reshape(target.shape), casting="unsafe")
 
 
@@ -175,23 +192,14 @@ def separable_same(input, col_weights, row_weights, output, rules, origins, cval
     per axis of input), the intermediate rounded to the compute dtype as a float output would
     round it.  output: a floating-point array of input's shape not sharing memory with it."""
     dtype = compute_dtype(input.dtype, output.dtype)
-    h, w = input.shape[-2:]
-    batch = input.shape[:-2]
-    converted = input.dtype.kind in "biu"
-    if converted:
-        x = stacked_view(input, 2)
-        if x is None or x.strides[-1] != x.itemsize:
-            x = np.ascontiguousarray(input).reshape((-1, h, w))
-    else:
-        x = stack(readable(input, dtype), batch, 2)
-    y = writable_stack(output, 2) if output.dtype == dtype else None
-    result = y if y is not None else np.empty(x.shape, dtype)
+    x = _image_stack(input, 2, dtype)
+    result, temporary = _result_stack(output, 2, dtype, x.shape[0])
     kernels = (np.ascontiguousarray(col_weights, dtype), np.ascontiguousarray(row_weights, dtype))
-    maps = [boundary.index_map(-(len(k) // 2 + o), -(len(k) // 2 + o) + n + len(k) - 1, n, rule)
-            for k, o, n, rule in zip(kernels, origins[-2:], (h, w), rules[-2:])]
-    run_passes = _core.correlate_separable_from if converted else _core.correlate_separable
-    run_passes(x, kernels[0], kernels[1], result, maps[0], maps[1], float(cval),
-               resolve_workers(workers))
-    if y is None:
+    starts = tuple(-(len(k) // 2 + o) for k, o in zip(kernels, origins[-2:]))
+    maps = _maps(input.shape[-2:], [len(k) for k in kernels], starts, rules[-2:])
+    run_passes = (_core.correlate_separable_from if input.dtype.kind in "biu"
+                  else _core.correlate_separable)
+    run_passes(x, kernels[0], kernels[1], result, *maps, float(cval), resolve_workers(workers))
+    if temporary:
         np.copyto(output, result.reshape(output.shape), casting="unsafe")
     return output
