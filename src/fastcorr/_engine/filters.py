@@ -135,22 +135,23 @@ def _converted(image, kernel, target, starts, rules, fill, dtype, workers):
     if kernel.ndim == 1:
         image, target, kernel = image[..., None, :], target[..., None, :], kernel[None]
         starts, rules = (0,) + starts, ("fill",) + rules
-    x = _image_stack(image, 2, dtype)
-    result, temporary = _result_stack(target, 2, dtype, x.shape[0])
-    maps = _maps(image.shape[-2:], kernel.shape, starts, rules)
-    _core.correlate_extended_from(x, kernel[None], result, *maps, float(fill),
-                                  resolve_workers(workers))
-    if temporary:
-        np.copyto(target, result.reshape(target.shape), casting="unsafe")
+    _on_stacks(_core.correlate_extended_from, 2, image, kernel, target, starts, rules, fill,
+               dtype, workers)
 
 
 def _volume(image, kernel, target, starts, rules, fill, dtype, workers):
     """Three core axes: `_core.correlate_volume` on (B, D, H, W) stacks."""
-    x = _image_stack(image, 3, dtype)
-    result, temporary = _result_stack(target, 3, dtype, x.shape[0])
-    maps = _maps(image.shape[-3:], kernel.shape, starts, rules)
-    _core.correlate_volume(x, kernel[None], result, *maps, float(fill),
-                           resolve_workers(workers))
+    _on_stacks(_core.correlate_volume, 3, image, kernel, target, starts, rules, fill, dtype,
+               workers)
+
+
+def _on_stacks(correlate, core, image, kernel, target, starts, rules, fill, dtype, workers):
+    """correlate(x, w, y, *maps, fill, n_threads), a core entry over (B, *core) stacks, from
+    `image` into `target` (batch axes, then `core` core axes)."""
+    x = _image_stack(image, core, dtype)
+    result, temporary = _result_stack(target, core, dtype, x.shape[0])
+    maps = _maps(image.shape[-core:], kernel.shape, starts, rules)
+    correlate(x, kernel[None], result, *maps, float(fill), resolve_workers(workers))
     if temporary:
         np.copyto(target, result.reshape(target.shape), casting="unsafe")
 
