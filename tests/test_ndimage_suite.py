@@ -8,14 +8,11 @@ tests/ndimage_suite_plugin.py swaps fastcorr's functions in.  Only the tests lis
 a documented difference may fail (strict xfail); every other must pass.
 """
 import json
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 
 import pytest
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+import peer_suite
+
 MODULE = "scipy.ndimage.tests.test_filters"
 
 try:
@@ -30,23 +27,10 @@ pytestmark = pytest.mark.skipif(not HAVE_SCIPY_TESTS,
 
 
 def test_ndimage_suite(tmp_path):
-    report, junit = tmp_path / "calls.json", tmp_path / "junit.xml"
-    env = {k: v for k, v in os.environ.items() if k != "SCIPY_ARRAY_API"}
-    env["PYTHONPATH"] = TESTS_DIR + os.pathsep + env.get("PYTHONPATH", "")
-    env["FASTCORR_NDIMAGE_SUITE_REPORT"] = str(report)
-    command = [sys.executable, "-m", "pytest", "--pyargs", MODULE, "-p", "ndimage_suite_plugin",
-               "-p", "no:cacheprovider", "-m", "not slow", "-q", "-rfExX",
-               f"--junitxml={junit}"]
-    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=900)
-    output = proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert proc.returncode == 0, output
-    outcomes = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        kind = next((child.tag for child in case), "passed")
-        if kind == "skipped" and "xfail" in (case.find("skipped").get("type") or ""):
-            kind = "xfailed"
-        outcomes[f"{case.get('classname')}::{case.get('name')}"] = kind
+    report = tmp_path / "calls.json"
+    outcomes, output = peer_suite.run([MODULE], "ndimage_suite_plugin",
+                                      {"FASTCORR_NDIMAGE_SUITE_REPORT": str(report)}, tmp_path,
+                                      timeout=900)
     passed = [k for k, v in outcomes.items() if v == "passed"]
     assert len(passed) >= 500, f"only {len(passed)} of scipy's tests passed\n{output}"
     assert not [k for k, v in outcomes.items() if v in ("failure", "error")], output

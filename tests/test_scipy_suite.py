@@ -15,14 +15,11 @@ integer dtype, where every test must pass.  scipy's slow test_large_array (4 GB 
 index-overflow check fastcorr's own test_robustness.py makes at 2**31 elements) is left out.
 """
 import json
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 
 import pytest
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+import peer_suite
+
 MODULE = "scipy.signal.tests.test_signaltools"
 CLASSES = ("TestConvolve2d", "TestCorrelate2d")
 
@@ -39,27 +36,11 @@ pytestmark = pytest.mark.skipif(not HAVE_SCIPY_TESTS,
 
 @pytest.mark.parametrize("variant", ["plain", "scipy-dtypes"])
 def test_scipy_suite(variant, tmp_path):
-    report, junit = tmp_path / "calls.json", tmp_path / "junit.xml"
-    env = {k: v for k, v in os.environ.items() if k != "SCIPY_ARRAY_API"}
-    env["PYTHONPATH"] = TESTS_DIR + os.pathsep + env.get("PYTHONPATH", "")
-    env["FASTCORR_SCIPY_SUITE"] = variant
-    env["FASTCORR_SCIPY_SUITE_REPORT"] = str(report)
-    command = [sys.executable, "-m", "pytest", "--pyargs",
-               *[f"{MODULE}::{cls}" for cls in CLASSES], "-p", "scipy_suite_plugin",
-               "-p", "no:cacheprovider", "-m", "not slow", "-q", "-rfExX",
-               f"--junitxml={junit}"]
-    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
-    output = proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert proc.returncode == 0, output
-
-    cases = ET.parse(junit).getroot().iter("testcase")
-    outcomes = {}
-    for case in cases:
-        kind = next((child.tag for child in case), "passed")
-        if kind == "skipped" and "xfail" in (case.find("skipped").get("type") or ""):
-            kind = "xfailed"
-        outcomes[f"{case.get('classname')}::{case.get('name')}"] = kind
+    report = tmp_path / "calls.json"
+    outcomes, output = peer_suite.run(
+        [f"{MODULE}::{cls}" for cls in CLASSES], "scipy_suite_plugin",
+        {"FASTCORR_SCIPY_SUITE": variant, "FASTCORR_SCIPY_SUITE_REPORT": str(report)},
+        tmp_path, timeout=600)
     for cls in CLASSES:
         ran = [k for k in outcomes if f".{cls}::" in k]
         # scipy 1.15 has 3 tests in TestCorrelate2d, 1.17 more.
