@@ -3,7 +3,7 @@
 The peer's parameters come first, in the peer's order, with the peer's defaults (so that
 swapping the import changes nothing: correlate2d/convolve2d default to mode='full' as
 scipy.signal's do, correlate to 'valid' and convolve to 'full' as numpy's do); fastcorr's own
-parameters (axes, out, workers) follow, keyword-only.  Every public function has a numpydoc
+parameters (axes, out, workers, method) follow, keyword-only.  Every public function has a numpydoc
 docstring whose examples run.
 """
 import doctest
@@ -16,9 +16,12 @@ import fastcorr
 from faces import FACES, FACES_2D
 from oracle import DEFAULT_MODE, assert_within_bound
 
-EXTRA_KEYWORDS = {"correlate2d": ["axes", "out", "workers"],
-                  "convolve2d": ["axes", "out", "workers"],
-                  "correlate": ["axes", "workers"], "convolve": ["axes", "workers"]}
+EXTRA_KEYWORDS = {"correlate2d": ["axes", "out", "workers", "method"],
+                  "convolve2d": ["axes", "out", "workers", "method"],
+                  "correlate": ["axes", "workers", "method"],
+                  "convolve": ["axes", "workers", "method"]}
+# fastcorr's keywords default to None, but `method`, whose default names what runs.
+EXTRA_DEFAULTS = {"method": "auto"}
 
 
 @pytest.mark.parametrize("face", FACES, ids=repr)
@@ -35,7 +38,7 @@ def test_signature_is_the_peers(face):
             f"{peers[p.name].default!r}")
     keyword_only = [p for p in ours.values() if p.kind is p.KEYWORD_ONLY]
     assert [p.name for p in keyword_only] == EXTRA_KEYWORDS[face.name]
-    assert all(p.default is None for p in keyword_only)
+    assert all(p.default == EXTRA_DEFAULTS.get(p.name) for p in keyword_only)
     assert len(ours) == len(positional) + len(keyword_only)  # no *args, **kwargs
 
 

@@ -8,7 +8,8 @@ from . import _dispatch  # selects the SIMD path (honours FASTCORR_SIMD) before 
 from ._signal import convolve2d, correlate2d
 from ._numpy import convolve, correlate
 from ._config import show_config
+from ._choose import choose_method
 from . import ndimage  # the scipy.ndimage face (NumPy only)
 
-__all__ = ["correlate2d", "convolve2d", "correlate", "convolve", "show_config", "ndimage",
-           "__version__"]
+__all__ = ["correlate2d", "convolve2d", "correlate", "convolve", "choose_method",
+           "show_config", "ndimage", "__version__"]

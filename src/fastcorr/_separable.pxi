@@ -1,18 +1,21 @@
-# Included by _core.pyx: separable filters, two 1-D passes fused per block.
+# Included by _core.pyx: separable filters, 1-D passes fused per block.
 
 # ----------------------------------------------------------------------------- separable
-# A work unit is a block of output rows x columns of one image.  Its column pass (the kernel
-# down the rows, axis 0) writes the block's intermediate rows into the thread's scratch, already
+# A work unit is a block of output rows x columns of one image.  Its column pass (a kernel down
+# the rows, axis 0) writes the block's intermediate rows into the thread's scratch, already
 # extended along the columns, and the row pass (along axis 1) reads them from there: the
 # intermediate never goes to memory, where two plain passes would write and read it once each,
 # a full-size round trip that at 4096 x 4096 float32 costs as much as the arithmetic of a
-# 33-tap Gaussian.
+# 33-tap Gaussian.  A kernel of rank r is r such pairs of passes (its SVD's terms), summed into
+# the block's output while it is in cache.
 cdef struct _SepJob:
     const char *x
     Py_ssize_t x_img, x_row
-    const char *col_w  # the axis-0 kernel, col_k taps
-    const char *row_w  # the axis-1 kernel, row_k taps
-    Py_ssize_t col_k, row_k
+    const char *col_w  # n_terms axis-0 kernels of col_k taps, C order
+    const char *row_w  # n_terms axis-1 kernels of row_k taps
+    Py_ssize_t col_k, row_k, n_terms
+    # Per term, the value of an intermediate column outside the image (an entry -1 of colmap).
+    const double *t_fill
     char *y
     Py_ssize_t y_img, y_row, oh, ow, item
     const Py_ssize_t *rowmap  # oh + col_k - 1 entries
@@ -20,9 +23,9 @@ cdef struct _SepJob:
     Py_ssize_t band_rows, chunk_cols, n_bands, n_chunks
     double fill
     const fc_kernel_table *table
-    # Per-thread scratch: extended input rows, the intermediate block, the kernels' scratch,
-    # column runs (byte offsets).
-    Py_ssize_t t_off, kscratch_off, runs_off, t_ld
+    # Per-thread scratch: extended input rows, the intermediate block, one row of a later
+    # term's row pass, the kernels' scratch, column runs (byte offsets).
+    Py_ssize_t t_off, acc_off, kscratch_off, runs_off, t_ld
     # The image's FC_DT_* dtype and item size when it is not the kernels' (its rows then are
     # converted into the unit's buffer, never read in place); -1: the kernels' dtype.
     int src_dtype
@@ -40,27 +43,32 @@ cdef enum:
     SEP_CHUNK_COLS = 2048
 
 
-def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
-                        const floating[::1] row_w, floating[:, :, :] out,
+def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
+                        const floating[:, ::1] row_w, floating[:, :, :] out,
                         const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
-                        double fill, int n_threads, Py_ssize_t band_rows=SEP_BAND_ROWS,
+                        double fill, const double[::1] t_fill, int n_threads,
+                        Py_ssize_t band_rows=SEP_BAND_ROWS,
                         Py_ssize_t chunk_cols=SEP_CHUNK_COLS):
-    """out[i] = the row pass of the column pass of image i: scipy.ndimage's two 1-D passes
-    along axes 0 and 1, each extending its input by its own map.
+    """out[i] = sum over the terms k of the row pass (row_w[k]) of the column pass (col_w[k])
+    of image i, each pass extending its input by its own map.
 
-    ``t[r, c] = sum_a col_w[a] * X[rowmap[r + a], c]`` (X[-1, c] = fill), then
-    ``out[r, j] = sum_b row_w[b] * T[r, colmap[j + b]]`` with ``T[r, -1] = fill``: the fill
-    value enters each pass as itself, not filtered by the other pass, as in two calls of
-    correlate1d.  Each block's intermediate lives in the thread's scratch only.  x and out
-    have unit-stride rows (any other strides) and do not overlap.
+    ``t_k[r, c] = sum_a col_w[k, a] * X[rowmap[r + a], c]`` (X[-1, c] = fill), then
+    ``out[r, j] = sum_k sum_b row_w[k, b] * T_k[r, colmap[j + b]]`` with
+    ``T_k[r, -1] = t_fill[k]``.  With one term and t_fill = [fill] these are scipy.ndimage's two
+    1-D passes (the fill value enters each pass as itself, as in two calls of correlate1d); with
+    t_fill[k] = fill * sum(col_w[k]) they are the correlation with the kernel
+    sum_k outer(col_w[k], row_w[k]) of the image extended in 2-D (every position outside is
+    fill).  Each block's intermediate lives in the thread's scratch only.  x and out have
+    unit-stride rows (any other strides) and do not overlap.
     """
     cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
     cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
-    cdef Py_ssize_t col_k = col_w.shape[0], row_k = row_w.shape[0]
-    if out.shape[0] != n_img or oh < 1 or ow < 1 or col_k < 1 or row_k < 1:
+    _check_terms("correlate_separable", col_w.shape[0], col_w.shape[1], row_w.shape[0],
+                 row_w.shape[1], t_fill.shape[0])
+    if out.shape[0] != n_img or oh < 1 or ow < 1:
         raise ValueError("correlate_separable: empty or mismatched stacks")
-    _check_map("correlate_separable", "rowmap", rowmap, oh + col_k - 1, m)
-    _check_map("correlate_separable", "colmap", colmap, ow + row_k - 1, n)
+    _check_map("correlate_separable", "rowmap", rowmap, oh + col_w.shape[1] - 1, m)
+    _check_map("correlate_separable", "colmap", colmap, ow + row_w.shape[1] - 1, n)
     cdef Py_ssize_t item = sizeof(floating)
     _check_strides("correlate_separable", x.strides, out.strides, 3, item)
     if n_img == 0:
@@ -69,21 +77,32 @@ def correlate_separable(const floating[:, :, :] x, const floating[::1] col_w,
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
     job.src_dtype, job.src_item = -1, item
     job.band_rows, job.chunk_cols = max(band_rows, 1), max(chunk_cols, 1)
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, n_threads)
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads)
 
 
-cdef int _run_separable_job(_SepJob *job, const floating[::1] col_w, const floating[::1] row_w,
-                            floating[:, :, :] out, const Py_ssize_t[::1] rowmap,
-                            const Py_ssize_t[::1] colmap, double fill,
-                            int n_threads) except -1:
+cdef int _check_terms(str who, Py_ssize_t n_col, Py_ssize_t col_k, Py_ssize_t n_row,
+                      Py_ssize_t row_k, Py_ssize_t n_fill) except -1:
+    if n_col < 1 or n_col != n_row or n_fill != n_col:
+        raise ValueError(f"{who}: col_w, row_w and t_fill need one row each per term, got "
+                         f"{n_col}, {n_row} and {n_fill}")
+    if col_k < 1 or row_k < 1:
+        raise ValueError(f"{who}: empty kernels")
+    return 0
+
+
+cdef int _run_separable_job(_SepJob *job, const floating[:, ::1] col_w,
+                            const floating[:, ::1] row_w, floating[:, :, :] out,
+                            const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
+                            double fill, const double[::1] t_fill, int n_threads) except -1:
     """Fills the rest of a job whose source (x, strides, src_dtype) is set, and runs it."""
     cdef Py_ssize_t n_img = out.shape[0], oh = out.shape[1], ow = out.shape[2]
-    cdef Py_ssize_t col_k = col_w.shape[0], row_k = row_w.shape[0]
+    cdef Py_ssize_t n_terms = col_w.shape[0], col_k = col_w.shape[1], row_k = row_w.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
-    cdef double fmas = <double>n_img * oh * ow * (col_k + row_k)
+    cdef double fmas = <double>n_img * oh * ow * n_terms * (col_k + row_k)
     n_threads = _worth_threads(fmas, n_threads)
-    job.col_w, job.row_w = <const char *>&col_w[0], <const char *>&row_w[0]
-    job.col_k, job.row_k = col_k, row_k
+    job.col_w, job.row_w = <const char *>&col_w[0, 0], <const char *>&row_w[0, 0]
+    job.col_k, job.row_k, job.n_terms = col_k, row_k, n_terms
+    job.t_fill = &t_fill[0]
     job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
     job.oh, job.ow, job.item = oh, ow, item
     job.rowmap, job.colmap = &rowmap[0], &colmap[0]
@@ -105,7 +124,8 @@ cdef int _run_separable_job(_SepJob *job, const floating[::1] col_w, const float
     job.t_ld = (ext_w * item + line - 1) // line * line // item
     cdef Py_ssize_t ext_bytes = (job.band_rows + col_k - 1) * ext_w * item
     job.t_off = (ext_bytes + line - 1) // line * line
-    job.kscratch_off = job.t_off + job.band_rows * job.t_ld * item
+    job.acc_off = job.t_off + job.band_rows * job.t_ld * item
+    job.kscratch_off = job.acc_off + (job.chunk_cols * item + line - 1) // line * line
     job.runs_off = job.kscratch_off + (
         (<Py_ssize_t>fc_scratch_elems(max(col_k, row_k)) * item + line - 1) // line * line)
     cdef Py_ssize_t per_thread = job.runs_off + (
@@ -113,7 +133,7 @@ cdef int _run_separable_job(_SepJob *job, const floating[::1] col_w, const float
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
     if scratch == NULL:
         raise MemoryError()
-    cdef double unit_fmas = <double>job.band_rows * job.chunk_cols * (col_k + row_k)
+    cdef double unit_fmas = <double>job.band_rows * job.chunk_cols * n_terms * (col_k + row_k)
     try:
         _run_units(_separable_unit, job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
                    n_threads, scratch, per_thread)
@@ -122,10 +142,10 @@ cdef int _run_separable_job(_SepJob *job, const floating[::1] col_w, const float
     return 0
 
 
-def correlate_separable_from(object image, const floating[::1] col_w,
-                             const floating[::1] row_w, floating[:, :, :] out,
+def correlate_separable_from(object image, const floating[:, ::1] col_w,
+                             const floating[:, ::1] row_w, floating[:, :, :] out,
                              const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
-                             double fill, int n_threads):
+                             double fill, const double[::1] t_fill, int n_threads):
     """correlate_separable of an image of any real numeric dtype (integers, bool), computed in
     out's dtype; each block's input rows are converted as they are copied into its buffer."""
     cdef const char *data
@@ -134,11 +154,13 @@ def correlate_separable_from(object image, const floating[::1] col_w,
     cdef int dtype
     cdef Py_ssize_t src_item
     _source(image, &data, strides, shape, &dtype, &src_item, "correlate_separable_from")
+    _check_terms("correlate_separable_from", col_w.shape[0], col_w.shape[1], row_w.shape[0],
+                 row_w.shape[1], t_fill.shape[0])
     if out.shape[0] != shape[0] or out.shape[1] < 1 or out.shape[2] < 1:
         raise ValueError("correlate_separable_from: empty or mismatched stacks")
-    _check_map("correlate_separable_from", "rowmap", rowmap, out.shape[1] + col_w.shape[0] - 1,
+    _check_map("correlate_separable_from", "rowmap", rowmap, out.shape[1] + col_w.shape[1] - 1,
                shape[1])
-    _check_map("correlate_separable_from", "colmap", colmap, out.shape[2] + row_w.shape[0] - 1,
+    _check_map("correlate_separable_from", "colmap", colmap, out.shape[2] + row_w.shape[1] - 1,
                shape[2])
     if out.strides[2] != sizeof(floating):
         raise ValueError("correlate_separable_from: out needs unit-stride rows")
@@ -148,7 +170,7 @@ def correlate_separable_from(object image, const floating[::1] col_w,
     job.x, job.x_img, job.x_row = data, strides[0], strides[1]
     job.src_dtype, job.src_item = dtype, src_item
     job.band_rows, job.chunk_cols = SEP_BAND_ROWS, SEP_CHUNK_COLS
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, n_threads)
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads)
 
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
@@ -169,13 +191,13 @@ cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcep
         _separable_block(job, <const float *>job.col_w, <const float *>job.row_w,
                          job.x + i * job.x_img, <float *>(job.y + i * job.y_img), r0, c0,
                          rows, cols, runs, n_runs, <float *>scratch,
-                         <float *>(scratch + job.t_off),
+                         <float *>(scratch + job.t_off), <float *>(scratch + job.acc_off),
                          <float *>(scratch + job.kscratch_off))
     else:
         _separable_block(job, <const double *>job.col_w, <const double *>job.row_w,
                          job.x + i * job.x_img, <double *>(job.y + i * job.y_img), r0, c0,
                          rows, cols, runs, n_runs, <double *>scratch,
-                         <double *>(scratch + job.t_off),
+                         <double *>(scratch + job.t_off), <double *>(scratch + job.acc_off),
                          <double *>(scratch + job.kscratch_off))
 
 
@@ -183,18 +205,22 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                                   const floating *row_w, const char *image, floating *y,
                                   Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows,
                                   Py_ssize_t cols, const _ColumnRun *runs, Py_ssize_t n_runs,
-                                  floating *ext, floating *t,
+                                  floating *ext, floating *t, floating *acc,
                                   floating *kscratch) noexcept nogil:
-    """The block of `rows` x `cols` outputs at (r0, c0): the column pass of each column run of
-    the block's extended columns into t, then the row pass of t's rows into y."""
+    """The block of `rows` x `cols` outputs at (r0, c0): per term, the column pass of each
+    column run of the block's extended columns into t, then the row pass of t's rows into y
+    (the first term) or added to it (the others)."""
     cdef Py_ssize_t col_k = job.col_k, row_k = job.row_k, t_ld = job.t_ld
     cdef Py_ssize_t in_rows = rows + col_k - 1
     cdef const Py_ssize_t *rowmap = job.rowmap + r0
     cdef floating fill = <floating>job.fill
-    cdef Py_ssize_t s, r, k, d, length, first
+    cdef Py_ssize_t s, r, k, d, length, first, term
     cdef floating *trow
-    cdef floating tmp
+    cdef floating *yr
+    cdef floating tmp, t_fill
     cdef const floating *source
+    cdef const floating *cw
+    cdef const floating *rw
     # Rows read in place when the block's input rows are consecutive image rows (every block
     # but those at the top and bottom edges).
     cdef bint in_place = rowmap[0] >= 0 and job.src_dtype < 0
@@ -203,48 +229,73 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
             in_place = False
             break
     cdef Py_ssize_t ldx = job.x_row // job.item
-    for s in range(n_runs):
-        d, length = runs[s].dst, runs[s].length
-        if runs[s].step == 0:
-            for r in range(rows):
-                trow = t + r * t_ld + d
-                for k in range(length):
-                    trow[k] = fill
-            continue
-        # The run's image columns in increasing order; a mirrored run is reversed after.
-        first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
-        if in_place:
-            source = <const floating *>(image + rowmap[0] * job.x_row) + first
-            _corr_tile(job.table, source, ldx, col_w, col_k, 1, t + d, t_ld, rows, length,
-                       kscratch)
-        else:
+    if not in_place:
+        # Every run's extended rows once, whatever the number of terms: run s takes in_rows
+        # rows of its own length at ext + in_rows * dst (the runs tile the extended columns).
+        for s in range(n_runs):
+            if runs[s].step == 0:
+                continue
+            d, length = runs[s].dst, runs[s].length
+            first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
             for r in range(in_rows):
+                trow = ext + in_rows * d + r * length
                 if rowmap[r] < 0:
                     for k in range(length):
-                        ext[r * length + k] = fill
+                        trow[k] = fill
                 elif job.src_dtype >= 0:
                     _convert_run(job.src_dtype, image + rowmap[r] * job.x_row, job.src_item,
-                                 first, 1, length, ext + r * length)
+                                 first, 1, length, trow)
                 else:
-                    memcpy(ext + r * length,
-                           <const floating *>(image + rowmap[r] * job.x_row) + first,
+                    memcpy(trow, <const floating *>(image + rowmap[r] * job.x_row) + first,
                            length * sizeof(floating))
-            _corr_tile(job.table, ext, length, col_w, col_k, 1, t + d, t_ld, rows, length,
-                       kscratch)
-        if runs[s].step == -1:
-            for r in range(rows):
-                trow = t + r * t_ld + d
-                for k in range(length // 2):
-                    tmp = trow[k]
-                    trow[k] = trow[length - 1 - k]
-                    trow[length - 1 - k] = tmp
     cdef floating *yrow = <floating *>(<char *>y + r0 * job.y_row) + c0
     cdef Py_ssize_t ldy = job.y_row // job.item
-    for r in range(rows):
-        if floating is float:
-            job.table.corr1d_f32(t + r * t_ld, row_w, row_k, yrow + r * ldy, cols, kscratch)
-        else:
-            job.table.corr1d_f64(t + r * t_ld, row_w, row_k, yrow + r * ldy, cols, kscratch)
+    for term in range(job.n_terms):
+        cw = col_w + term * col_k
+        rw = row_w + term * row_k
+        t_fill = <floating>job.t_fill[term]
+        for s in range(n_runs):
+            d, length = runs[s].dst, runs[s].length
+            if runs[s].step == 0:
+                for r in range(rows):
+                    trow = t + r * t_ld + d
+                    for k in range(length):
+                        trow[k] = t_fill
+                continue
+            if in_place:
+                # The run's image columns in increasing order; a mirrored run is reversed
+                # after.
+                first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
+                source = <const floating *>(image + rowmap[0] * job.x_row) + first
+                _corr_tile(job.table, source, ldx, cw, col_k, 1, t + d, t_ld, rows, length,
+                           kscratch)
+            else:
+                _corr_tile(job.table, ext + in_rows * d, length, cw, col_k, 1, t + d, t_ld,
+                           rows, length, kscratch)
+            if runs[s].step == -1:
+                for r in range(rows):
+                    trow = t + r * t_ld + d
+                    for k in range(length // 2):
+                        tmp = trow[k]
+                        trow[k] = trow[length - 1 - k]
+                        trow[length - 1 - k] = tmp
+        for r in range(rows):
+            yr = yrow + r * ldy
+            if term == 0:
+                _corr_row(job.table, t + r * t_ld, rw, row_k, yr, cols, kscratch)
+            else:
+                _corr_row(job.table, t + r * t_ld, rw, row_k, acc, cols, kscratch)
+                for k in range(cols):
+                    yr[k] += acc[k]
+
+
+cdef inline void _corr_row(const fc_kernel_table *table, const floating *x, const floating *w,
+                           Py_ssize_t k, floating *y, Py_ssize_t n,
+                           floating *kscratch) noexcept nogil:
+    if floating is float:
+        table.corr1d_f32(x, w, k, y, n, kscratch)
+    else:
+        table.corr1d_f64(x, w, k, y, n, kscratch)
 
 
 cdef inline void _corr_tile(const fc_kernel_table *table, const floating *x, Py_ssize_t ldx,

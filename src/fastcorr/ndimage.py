@@ -29,6 +29,7 @@ import numpy as np
 
 from ._engine.filters import (FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, correlate_same,
                               separable_same)
+from ._engine.methods import check_method
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
@@ -172,7 +173,7 @@ def _check_origin(origin, size, message):
         raise ValueError(message)
 
 
-def _run(input, weights, output, modes, origins, cval, formula, workers):
+def _run(input, weights, output, modes, origins, cval, formula, workers, method="direct"):
     """correlate_same on real arrays, through a temporary when output shares memory with input
     (scipy allows that: a multi-pass filter feeds its output back in)."""
     cval = _real_cval(cval)
@@ -181,10 +182,10 @@ def _run(input, weights, output, modes, origins, cval, formula, workers):
         return output
     if np.may_share_memory(input, output):
         result = np.empty(output.shape, output.dtype)
-        correlate_same(input, weights, result, rules, origins, cval, formula, workers)
+        correlate_same(input, weights, result, rules, origins, cval, formula, workers, method)
         output[...] = result
     else:
-        correlate_same(input, weights, output, rules, origins, cval, formula, workers)
+        correlate_same(input, weights, output, rules, origins, cval, formula, workers, method)
     return output
 
 
@@ -222,7 +223,9 @@ def _complex_parts(func, input, weights, output, cval, **kwargs):
 
 # --------------------------------------------------------------------------- N-D correlation
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution, axes,
-                           workers):
+                           workers, method):
+    if method != "auto":
+        check_method(method)
     input = _input(input)
     weights = np.asarray(weights)
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
@@ -231,7 +234,7 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         output = _output(output, input, complex_output=True)
         return _complex_parts(_correlate_or_convolve, input, weights, output, cval,
                               mode=mode, origin=origin, convolution=convolution, axes=axes,
-                              workers=workers)
+                              workers=workers, method=method)
     axes = _axes(axes, input.ndim)
     weights = np.asarray(weights, dtype=np.float64)
     if len(axes) < input.ndim:
@@ -264,7 +267,7 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
     if input.ndim == 0:
         return _scalar(input, weights, output, FORMULA_ND, mode, cval, workers)
     return _run(input, weights, output, [mode] * input.ndim, origins, cval, FORMULA_ND,
-                workers)
+                workers, method)
 
 
 def _scalar(input, weights, output, formula, mode, cval, workers):
@@ -276,7 +279,7 @@ def _scalar(input, weights, output, formula, mode, cval, workers):
 
 @_docs
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-              workers=None):
+              workers=None, method="auto"):
     """Multidimensional correlation, as :func:`scipy.ndimage.correlate`.
 
     ``output[i] = sum_j weights[j] * input[i + j - c]`` over the kernel's positions j, with c
@@ -308,6 +311,16 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         The axes the kernel spans (the others are filtered independently); default all.
     workers : int or None, optional
         Threads; None (default) asks OpenMP, -1 means every CPU.
+    method : {'auto', 'direct', 'separable', 'fft'}, optional
+        fastcorr's extension, as in :func:`fastcorr.correlate2d`: 'direct' sums each
+        window's products, 'separable' runs the SVD's rank-1 terms as fused 1-D passes, 'fft'
+        correlates tiles by FFT; 'auto' (default) picks the fastest whose error bound is at
+        most 8 times direct's, never 'fft' on NaN or Inf.  Integer outputs and integer
+        images keep scipy's exact arithmetic under 'auto' (it computes directly); an
+        explicit 'separable' or 'fft' computes them in floating point and truncates as scipy
+        does, so a value within rounding of an integer may land one unit apart.  Kernels
+        with three axes longer than 1 run directly ('separable' and 'fft' raise
+        NotImplementedError for them).
 
     Returns
     -------
@@ -331,12 +344,12 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
            [16., 17., 18.]])
     """
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes,
-                                  workers)
+                                  workers, method)
 
 
 @_docs
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-             workers=None):
+             workers=None, method="auto"):
     """Multidimensional convolution, as :func:`scipy.ndimage.convolve`.
 
     The correlation with the kernel turned by 180 degrees, its origin negated (and moved by
@@ -357,6 +370,8 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     axes : tuple of int or None, optional
         The axes the kernel spans.
     %(workers)s
+    method : {'auto', 'direct', 'separable', 'fft'}, optional
+        How the result is computed, as in `correlate` (of the turned kernel).
 
     Returns
     -------
@@ -371,7 +386,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     array([0., 1., 2., 3., 0.])
     """
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes,
-                                  workers)
+                                  workers, method)
 
 
 # --------------------------------------------------------------------------- 1-D passes

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import _core
+from . import boundary, methods
 from .dtypes import real_dtype
 from .layout import contiguous, kernel_stack, readable, stack, unit_last_stride
 
@@ -116,6 +117,12 @@ def _correlate_2d(x, w, y, plan, fill):
     images, and kernels larger than the image, are extended whole, a block of rows at a time.
     """
     g = plan.geometry
+    method = plan.method
+    if method != "direct":
+        method, factors = methods.choose(x, w, y.shape, plan, fill)
+        if method != "direct":
+            _by_method(method, factors, x, w, y, plan, fill)
+            return
     if g.maps is None:
         _core.correlate_valid_batch(x, w, y, plan.n_threads, g.rotate)
         return
@@ -131,6 +138,39 @@ def _correlate_2d(x, w, y, plan, fill):
                                    left if interior else -1)
 
 
+def _by_method(method, factors, x, w, y, plan, fill):
+    """y = the plan's real 2-D correlation of stacks x, w by 'separable' (with `factors`, one
+    per kernel of w, or None to factor here) or 'fft'; a rotated result goes through a
+    temporary, reversed into y."""
+    g = plan.geometry
+    target = np.empty(y.shape, y.dtype) if g.rotate else y
+    if method == "fft":
+        from . import fft
+        fft.correlate_fft_2d(x, w, target, g.maps, float(fill), plan.n_threads)
+    else:
+        _separable(x, w, target, plan, fill, factors)
+    if g.rotate:
+        y[...] = target[:, ::-1, ::-1]
+
+
+def _separable(x, w, y, plan, fill, factors):
+    """The separable method: per kernel of the stack w, its rank-r factors as r fused pairs of
+    passes in the core; the intermediate columns outside the image take fill * sum(column
+    factor), the value every column pass gives there in a 2-D extension."""
+    g = plan.geometry
+    (_, m, n), (_, oh, ow), (_, p, q) = x.shape, y.shape, w.shape
+    maps = g.maps or (boundary.index_map(0, oh + p - 1, m, "fill"),
+                      boundary.index_map(0, ow + q - 1, n, "fill"))
+    if factors is None:
+        factors = [methods.factor_checked(k, y.dtype, g.names[1]) for k in w]
+    step = 1 if len(factors) > 1 else 0
+    for i, f in enumerate(factors):
+        images = slice(i, i + 1) if step else slice(None)
+        t_fill = float(fill) * f.col.astype(np.float64).sum(axis=1)
+        _core.correlate_separable(x[images], f.col, f.row, y[images], maps[0], maps[1],
+                                  float(fill), t_fill, plan.n_threads)
+
+
 # --------------------------------------------------------------------------- 1-D
 def _correlate_1d(x, w, y, plan, fill):
     """y[i, j] = sum_t x~[i, start + j + t] * w[i or 0, t], x~ = x extended by the plan's rule;
@@ -141,6 +181,10 @@ def _correlate_1d(x, w, y, plan, fill):
     they read.  Stacks of at most PAD_WHOLE_1D samples are extended whole instead.
     """
     g = plan.geometry
+    if plan.method != "direct" and methods.choose(x, w, y.shape, plan, fill)[0] == "fft":
+        from . import fft
+        fft.correlate_fft_1d(x, w, y, g.maps and g.maps[0], float(fill), plan.n_threads)
+        return
     if g.maps is None:
         _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
         return

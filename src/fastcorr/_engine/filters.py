@@ -46,7 +46,8 @@ def compute_dtype(input_dtype, output_dtype):
     return np.dtype(np.float64)
 
 
-def correlate_same(input, weights, output, rules, origins, cval, formula, workers):
+def correlate_same(input, weights, output, rules, origins, cval, formula, workers,
+                   method="direct"):
     """output[...] = the correlation of `input` with `weights`, same-size, centred by `origins`
     and extended by `rules` (one per axis); the values of scipy.ndimage.correlate
     (FORMULA_ND), correlate1d (FORMULA_1D) or uniform_filter1d (FORMULA_UNIFORM).
@@ -64,7 +65,24 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
     if core and core[-1] != last and len(core) < 3:
         core.append(last)  # a (.., K, 1) kernel: rows stay unit-stride
     converted = input.dtype.kind in "biu"
-    if output.dtype.kind in "biu" or (converted and len(core) == 3):
+    if method in ("separable", "fft"):
+        if len(core) == 3:
+            raise NotImplementedError(
+                f"method={method!r} is implemented for kernels with at most 2 axes longer "
+                f"than 1; these weights have shape {weights.shape} (use 'direct' or 'auto')")
+        if output.dtype.kind in "biu":
+            # The method's float64 result, truncated as scipy truncates (not scipy's exact
+            # arithmetic: a value within rounding of an integer may land one unit apart).
+            result = np.empty(output.shape, np.float64)
+            correlate_same(input, weights, result, rules, origins, cval, formula, workers,
+                           method)
+            np.copyto(output, result, casting="unsafe")
+            return output
+        if converted:
+            # The methods read float stacks: the image converted once.
+            input = input.astype(compute_dtype(input.dtype, output.dtype))
+            converted = False
+    elif output.dtype.kind in "biu" or (converted and len(core) == 3):
         # Integer outputs: scipy's arithmetic.  Integer volumes with a float output too: the
         # 3-D core reads only float planes, and scipy's float64 arithmetic converts the input
         # row by row (no converted copy of the volume), more accurate if slower.
@@ -95,9 +113,9 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
     g = geometry(image.shape, kernel.shape, dtype, starts, image.shape[len(batch_axes):],
                  core_rules, fill, False, None, ("input", "weights"))
     if target.dtype == dtype:
-        run(bind(g, image, kernel, target, workers))
+        run(bind(g, image, kernel, target, workers, method))
     else:
-        np.copyto(target, run(bind(g, image, kernel, None, workers)), casting="unsafe")
+        np.copyto(target, run(bind(g, image, kernel, None, workers, method)), casting="unsafe")
     return output
 
 
@@ -200,7 +218,9 @@ def separable_same(input, col_weights, row_weights, output, rules, origins, cval
     maps = _maps(input.shape[-2:], [len(k) for k in kernels], starts, rules[-2:])
     run_passes = (_core.correlate_separable_from if input.dtype.kind in "biu"
                   else _core.correlate_separable)
-    run_passes(x, kernels[0], kernels[1], result, *maps, float(cval), resolve_workers(workers))
+    # One term; the column pass's fill enters the row pass as itself (two correlate1d calls).
+    run_passes(x, kernels[0][None], kernels[1][None], result, *maps, float(cval),
+               np.array([float(cval)]), resolve_workers(workers))
     if temporary:
         np.copyto(output, result.reshape(output.shape), casting="unsafe")
     return output

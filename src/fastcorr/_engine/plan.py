@@ -85,8 +85,11 @@ class Plan:
         The caller's `out=` (in the caller's axis order), and a ``(B, *core_shape)`` view of it
         the core writes in place, or None when the result goes through a temporary first.
     n_threads : int
+    method : str
+        'auto', 'direct', 'separable' or 'fft' (see `methods`).
     """
-    __slots__ = ("geometry", "image", "kernel", "x", "w", "out", "target", "n_threads")
+    __slots__ = ("geometry", "image", "kernel", "x", "w", "out", "target", "n_threads",
+                 "method")
 
 
 # Geometries of earlier calls, by the key a face makes of everything a geometry depends on; a
@@ -185,9 +188,11 @@ def geometry(image_shape, kernel_shape, dtype, starts, core_shape, rules, fill, 
     return g
 
 
-def bind(g, image, kernel, out, workers):
-    """The Plan of geometry `g` on these arrays (shaped as `g` was made for)."""
+def bind(g, image, kernel, out, workers, method="direct"):
+    """The Plan of geometry `g` on these arrays (shaped as `g` was made for), computed by
+    `method` (checked by the face)."""
     plan = Plan()
+    plan.method = method
     core = len(g.core_shape)
     if g.crop is not None:
         image = image[g.crop]

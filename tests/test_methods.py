@@ -1,0 +1,267 @@
+"""method='direct' | 'separable' | 'fft' | 'auto': each method against the oracle within its
+stated error bound, on every face, mode and boundary; what 'auto' picks; the errors.
+
+The bounds are the ones the docstrings state (fastcorr._engine.methods for 'separable',
+fastcorr._engine.fft for 'fft'), computed here from the kernel, with X the largest magnitude
+of the extended image (which bounds the largest in each window); the oracle's own rounding is
+far below them (it sums in a wider type).
+"""
+import math
+
+import numpy as np
+import pytest
+
+import fastcorr
+from fastcorr import ndimage as fnd
+from fastcorr._engine import methods
+from faces import CONVOLVE2D, CORRELATE2D, assert_unchanged, snapshot
+import ndoracle
+import oracle
+
+BOUNDARIES = ("fill", "wrap", "symm")
+MODES = ("full", "valid", "same")
+
+
+def _low_rank(rng, shape, rank, dtype):
+    w = sum(np.outer(rng.standard_normal(shape[0]), rng.standard_normal(shape[1]))
+            for _ in range(rank))
+    if np.dtype(dtype).kind == "c":
+        w = w + 1j * sum(np.outer(rng.standard_normal(shape[0]), rng.standard_normal(shape[1]))
+                         for _ in range(rank))
+    return w.astype(dtype)
+
+
+def _separable_bound(kernel, real_dtype):
+    """The separable method's bound per unit of X, for a real or complex oriented kernel (a
+    complex part sums two real correlations, each with its own factors)."""
+    parts = (kernel.real, kernel.imag) if kernel.dtype.kind == "c" else (kernel,)
+    return sum(methods.separable_bound(methods.factor(p, real_dtype), real_dtype)
+               for p in parts if np.any(p))
+
+
+def _real(dtype):
+    return np.dtype(np.float32 if np.dtype(dtype) in (np.float32, np.complex64)
+                    else np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("face", [CORRELATE2D, CONVOLVE2D], ids=repr)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("mode", MODES)
+def test_separable_within_its_bound(mode, boundary, face, dtype):
+    """Ranks 1, 2 and full, kernels smaller and larger than the image, fill != 0, the
+    swapped 'valid' case (in2 the larger, stored rotated)."""
+    rng = np.random.default_rng(7)
+    cases = [((40, 37), (5, 7), 1), ((33, 50), (9, 9), 2), ((12, 15), (4, 6), 4),
+             ((6, 5), (9, 11), 2)]
+    for shape, kshape, rank in cases:
+        image = rng.standard_normal(shape).astype(dtype)
+        if np.dtype(dtype).kind == "c":
+            image = image + 1j * rng.standard_normal(shape)
+        kernel = _low_rank(rng, kshape, rank, dtype)
+        if mode == "valid" and (shape[0] < kshape[0] or shape[1] < kshape[1]):
+            image, kernel = kernel, image  # the larger is in2: the rotated result
+        snaps = snapshot(image), snapshot(kernel)
+        result = face.func(image, kernel, mode, boundary, 1.5, method="separable")
+        assert_unchanged(snaps[0], image, "in1")
+        assert_unchanged(snaps[1], kernel, "in2")
+        exact = oracle.exact(face.name, image, kernel, dtype, mode, boundary, 1.5)
+        small = kernel if kernel.size <= image.size or mode != "valid" else image
+        oriented = small[::-1, ::-1] if face.convolve else np.conj(small)
+        x = max(np.abs(image).max(), 1.5)
+        bound = _separable_bound(np.asarray(oriented), _real(dtype)) * x + 1e-30
+        oracle.assert_within_bound(result, exact, bound,
+                                   f"{face.name} {shape} {kshape} rank {rank}")
+
+
+def test_separable_bound_is_not_vacuous():
+    """A kernel whose trailing singular values lie just under the rank tolerance: they are
+    dropped, the error they cause is within the bound and within 1000x of it."""
+    rng = np.random.default_rng(3)
+    p = 25
+    u, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    v, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    tol = p * np.finfo(np.float64).eps
+    s = np.r_[1.0, 0.5, np.full(p - 2, 0.5 * tol)]
+    kernel = (u * s) @ v.T
+    f = methods.factor(kernel, np.float64)
+    assert f.rank == 2
+    image = rng.standard_normal((80, 90))
+    result = fastcorr.correlate2d(image, kernel, "valid", method="separable")
+    exact = oracle.exact("correlate2d", image, kernel, np.float64, "valid")
+    error = np.abs(result - exact.astype(np.float64)).max()
+    bound = methods.separable_bound(f, np.float64) * np.abs(image).max()
+    assert error <= bound
+    assert error >= bound / 1000, (error, bound)
+
+
+def test_separable_on_every_simd_path(simd_path):
+    rng = np.random.default_rng(11)
+    for dtype in (np.float32, np.float64):
+        image = rng.standard_normal((70, 130)).astype(dtype)
+        kernel = _low_rank(rng, (7, 13), 3, dtype)
+        result = fastcorr.correlate2d(image, kernel, "same", "symm", method="separable")
+        exact = oracle.exact("correlate2d", image, kernel, dtype, "same", "symm")
+        bound = _separable_bound(kernel, np.dtype(dtype)) * np.abs(image).max()
+        oracle.assert_within_bound(result, exact, bound, f"{simd_path} {np.dtype(dtype)}")
+
+
+def test_separable_stack_of_kernels():
+    """axes= with one kernel per image: each kernel factored on its own."""
+    rng = np.random.default_rng(5)
+    images = rng.standard_normal((3, 30, 40))
+    kernels = np.stack([_low_rank(rng, (5, 6), r, np.float64) for r in (1, 2, 3)])
+    result = fastcorr.correlate2d(images, kernels, "same", "wrap", axes=(1, 2),
+                                  method="separable")
+    for i in range(3):
+        exact = oracle.exact("correlate2d", images[i], kernels[i], np.float64, "same", "wrap")
+        bound = _separable_bound(kernels[i], np.dtype(np.float64)) * np.abs(images[i]).max()
+        oracle.assert_within_bound(result[i], exact, bound, f"image {i}")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_ndimage_separable(mode, dtype):
+    rng = np.random.default_rng(2)
+    image = rng.standard_normal((45, 52)).astype(dtype)
+    kernel = _low_rank(rng, (7, 8), 2, np.float64)
+    origin = (1, -2)
+    result = fnd.correlate(image, kernel, mode=mode, cval=0.75, origin=origin,
+                           method="separable")
+    exact = ndoracle.correlate(image, kernel, mode, 0.75, origin)
+    x = max(np.abs(image).max(), 0.75)
+    bound = _separable_bound(kernel.astype(dtype), np.dtype(dtype)) * x
+    oracle.assert_within_bound(result, exact, bound, mode)
+    conv = fnd.convolve(image, kernel, mode=mode, cval=0.75, method="separable")
+    oracle.assert_within_bound(
+        conv, ndoracle.correlate(image, kernel[::-1, ::-1], mode, 0.75, (0, -1)), bound,
+        mode + " convolve")
+
+
+def test_ndimage_integer_output_with_explicit_method():
+    """uint8 in and out: the float64 result truncated as scipy truncates, so within one
+    unit of scipy's exact values (equal except within rounding of an integer)."""
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (60, 70)).astype(np.uint8)
+    kernel = np.outer([1, 4, 6, 4, 1], [1, 2, 1]) / 64.0
+    expected = scipy_ndimage.correlate(image, kernel)
+    for method in ("separable", "fft", "auto", "direct"):
+        result = fnd.correlate(image, kernel, method=method)
+        assert result.dtype == np.uint8
+        diff = np.abs(result.astype(int) - expected.astype(int))
+        if method in ("auto", "direct"):
+            assert not diff.any(), method  # scipy's exact arithmetic
+        else:
+            assert diff.max() <= 1, method
+
+
+def test_ndimage_3d_kernel_methods():
+    volume = np.ones((6, 7, 8))
+    with pytest.raises(NotImplementedError, match="method='separable'"):
+        fnd.correlate(volume, np.ones((3, 3, 3)), method="separable")
+    with pytest.raises(NotImplementedError, match="method='fft'"):
+        fnd.correlate(volume, np.ones((3, 3, 3)), method="fft")
+    np.testing.assert_allclose(fnd.correlate(volume, np.ones((3, 3, 3)), method="auto"),
+                               27.0)
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("func", [fastcorr.correlate2d, fastcorr.convolve2d])
+def test_bad_method_2d(func):
+    with pytest.raises(ValueError, match="method must be one of"):
+        func(np.ones((4, 4)), np.ones((2, 2)), method="winograd")
+    with pytest.raises(ValueError, match="method must be one of"):
+        func(np.ones((4, 4)), np.ones((2, 2)), method=None)
+    with pytest.raises(ValueError, match="in2 holds NaN or Inf"):
+        func(np.ones((4, 4)), np.array([[1.0, np.nan], [0, 1]]), method="separable")
+
+
+@pytest.mark.parametrize("func", [fastcorr.correlate, fastcorr.convolve])
+def test_bad_method_1d(func):
+    with pytest.raises(ValueError, match="method must be one of"):
+        func(np.ones(8), np.ones(3), method="overlap-add")
+    with pytest.raises(ValueError, match="method='separable' factors 2-D kernels"):
+        func(np.ones(8), np.ones(3), method="separable")
+
+
+def test_bad_method_ndimage():
+    with pytest.raises(ValueError, match="method must be one of"):
+        fnd.correlate(np.ones((4, 4)), np.ones((3, 3)), method="sep")
+
+
+def test_all_methods_agree_on_nan_kernel_direct():
+    """A NaN tap under 'auto': computed directly (no SVD of a NaN kernel), NaN everywhere
+    every window reads it, as direct gives."""
+    image = np.ones((300, 300))
+    kernel = np.ones((31, 31))
+    kernel[3, 4] = np.nan
+    result = fastcorr.correlate2d(image, kernel, "valid")
+    assert np.isnan(result).all()
+
+
+# --------------------------------------------------------------------------- what 'auto' picks
+def _gaussian(k, dtype=np.float32):
+    g = np.exp(-0.5 * ((np.arange(k) - k // 2) / (k / 6)) ** 2)
+    return np.outer(g, g).astype(dtype) / np.float32(g.sum() ** 2)
+
+
+def test_auto_picks_by_kernel():
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((1024, 1024)).astype(np.float32)
+    assert fastcorr.choose_method(image, _gaussian(31), "same", "symm") == "separable"
+    assert fastcorr.choose_method(image, _low_rank(rng, (25, 25), 2, np.float32),
+                                  "same") == "separable"
+    assert fastcorr.choose_method(image, rng.standard_normal((9, 9)).astype(np.float32),
+                                  "valid") == "direct"
+    assert fastcorr.choose_method(image[:64, :64], _gaussian(31), "same") == "direct"
+
+
+def test_auto_never_fft_with_nan():
+    rng = np.random.default_rng(1)
+    image = rng.standard_normal((1024, 1024)).astype(np.float32)
+    kernel = rng.standard_normal((101, 101)).astype(np.float32)
+    assert fastcorr.choose_method(image, kernel, "valid") == "fft"
+    image[500, 500] = np.nan
+    assert fastcorr.choose_method(image, kernel, "valid") == "direct"
+    image[500, 500] = np.inf
+    assert fastcorr.choose_method(image, kernel, "valid") == "direct"
+
+
+@pytest.mark.parametrize("k", [3, 9, 31, 65, 101])
+def test_nan_stays_local_under_auto(k):
+    """At every kernel size, 'auto' keeps a NaN in the windows that read it."""
+    rng = np.random.default_rng(k)
+    image = rng.standard_normal((400, 420)).astype(np.float32)
+    image[200, 210] = np.nan
+    kernel = rng.standard_normal((k, k)).astype(np.float32)
+    result = fastcorr.correlate2d(image, kernel, "valid")
+    nan = np.zeros(result.shape, bool)
+    nan[max(200 - k + 1, 0):201, max(210 - k + 1, 0):211] = True
+    np.testing.assert_array_equal(np.isnan(result), nan)
+    signal = rng.standard_normal(200_000).astype(np.float32)
+    signal[1000] = np.nan
+    taps = rng.standard_normal(k * 40).astype(np.float32)
+    out = fastcorr.correlate(signal, taps)
+    nan1 = np.zeros(out.shape, bool)
+    nan1[max(1000 - len(taps) + 1, 0):1001] = True
+    np.testing.assert_array_equal(np.isnan(out), nan1)
+
+
+def test_choose_method_small_problems_are_direct():
+    assert fastcorr.choose_method(np.ones((16, 16)), np.ones((3, 3))) == "direct"
+    assert fastcorr.choose_method(np.ones(100), np.ones(5), "valid") == "direct"
+
+
+def test_error_factor_respected(monkeypatch):
+    """'auto' separates a Gaussian only while the separable bound is within ERROR_FACTOR of
+    direct's: with the factor made smaller than the actual ratio it computes directly."""
+    image = np.random.default_rng(9).standard_normal((1024, 1024)).astype(np.float32)
+    kernel = _gaussian(31)
+    f = methods.factor(kernel, np.float32)
+    ratio = methods.separable_bound(f, np.float32) / methods.direct_bound(kernel, np.float32)
+    assert ratio < 1  # non-negative factors: fewer roundings than direct
+    assert fastcorr.choose_method(image, kernel, "same") == "separable"
+    monkeypatch.setattr(methods, "ERROR_FACTOR", ratio / 2)
+    assert fastcorr.choose_method(image, kernel, "same") == "direct"
