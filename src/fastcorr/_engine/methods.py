@@ -128,9 +128,19 @@ def _finite(a):
         return math.isfinite(float(np.add.reduce(a, axis=None)))
 
 
+def fft_bound(w, fft_shape, dtype):
+    """The FFT result's error bound per output, over X (the largest magnitude of the tile):
+    `fft.bound_factor` times |w|_2 times the tile's 2-norm, at most sqrt(L) X."""
+    from . import fft
+    points = math.prod(fft_shape)
+    return fft.bound_factor(points, dtype) * float(np.linalg.norm(
+        np.asarray(w, np.float64).ravel())) * math.sqrt(points)
+
+
 def choose(x, w, y_shape, plan, fill):
     """(method, factors or None) for the real correlation of stacks x (B, M, N) or (B, N) with
-    w into a result of y_shape, by the plan's method ('auto' decides here)."""
+    w (1 or B kernels) into a result of y_shape (B, *core), by the plan's method ('auto'
+    decides here)."""
     method = plan.method
     one_d = x.ndim == 2
     if method == "separable" and one_d:
@@ -138,68 +148,101 @@ def choose(x, w, y_shape, plan, fill):
                          "nothing to separate (use 'auto', 'direct' or 'fft')")
     if method != "auto":
         return method, None
+    kernel_shape, core = w.shape[1:], y_shape[1:]
     outputs = math.prod(y_shape)
-    taps = math.prod(w.shape[1:])
-    if outputs * taps < AUTO_MIN_FMAS:
+    if outputs * math.prod(kernel_shape) < AUTO_MIN_FMAS:
         return "direct", None
     dtype = x.dtype
-    costs = _costs(dtype)
-    best, best_time, factors = "direct", costs.direct(w.shape[1:]) * outputs, None
-    if not one_d and w.shape[0] == 1 and min(w.shape[1:]) > 1 and _finite(w):
+    costs = _costs(dtype, one_d)
+    best, best_time, factors = "direct", costs.direct(kernel_shape) * outputs, None
+    finite_w = _finite(w)
+    if finite_w and not one_d and w.shape[0] == 1 and min(kernel_shape) > 1:
         f = factor(w[0], dtype)
-        t = costs.separable(f.rank, w.shape[1:]) * outputs
-        if t < best_time:
-            if separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
-                best, best_time, factors = "separable", t, [f]
-    t = costs.fft(w.shape[1:], x.shape[1:]) * outputs
-    if t < best_time:
-        from . import fft
-        err = fft.error_ratio(w, x.shape[1:], dtype)
-        if err <= ERROR_FACTOR and _finite(w) and _finite(x) and math.isfinite(fill):
-            best, factors = "fft", None
+        t = costs.separable(f.rank, kernel_shape) * outputs
+        if t < best_time and \
+                separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
+            best, best_time, factors = "separable", t, [f]
+    from . import fft
+    tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
+    n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
+    if costs.fft(fft_shape, n_tiles) < best_time and finite_w and math.isfinite(fill) and \
+            max(fft_bound(k, fft_shape, dtype) / direct_bound(k, dtype) for k in w) \
+            <= ERROR_FACTOR and _finite(x):
+        best, factors = "fft", None
     return best, factors
 
 
 # --------------------------------------------------------------------------- the cost model
-# Measured on this project's machine class (Intel Xeon family 6 model 167, KVM, 2 threads,
-# 2048x2048 image, 'same'/'symm', out= given, best of 5; /work/tune/methods_table.py):
-# picoseconds per multiply-add, by kernel side K (square kernels; the separable time is per
-# term and per tap of its two passes: r * (P + Q) multiply-adds an output).  Direct is
-# memory-bound at K = 3 and near the FMA peak from K = 9; the separable passes are shorter
-# rows of work, so their time per tap falls more slowly with K.
+# Times measured on this project's machine class by tools/methods_table.py (its output is
+# pasted here; run it to re-measure): Intel Xeon family 6 model 167 (KVM guest), 2 threads,
+# best of several runs.  direct / separable: picoseconds per multiply-add at the kernel sides
+# in _K (2-D: square kernels on a 2048 x 2048 image, 'same'/'symm'; the separable time is per
+# term and per tap of its two passes, r * (P + Q) multiply-adds an output); direct_1d: the
+# same for 1-D kernels of the lengths in _K1 on 2,000,000 samples, 'valid'.  fft: (c0, c1),
+# nanoseconds per FFT point of a tile as c0 + c1 * log2(points), fitted to blocked FFTs of
+# 2048 x 2048 images (2-D) and 2,000,000 samples (1-D) over the kernel sizes in the table.
 _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
+_K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
-    ("avx512", 4): {"direct": (29.3, 11.4, 8.9, 8.1, 7.9, 7.4, 6.7, 7.2, 7.0, 6.7),
-                    "separable": (40.6, 24.5, 19.1, 17.1, 17.2, 15.2, 14.2, 11.9, 11.1, 11.2)},
-    ("avx512", 8): {"direct": (47.9, 21.5, 18.3, 16.8, 15.8, 14.7, 13.5, 13.2, 13.3, 13.4),
-                    "separable": (89.2, 59.8, 45.6, 42.8, 38.4, 33.8, 28.7, 24.9, 22.5, 24.1)},
+    ("avx512", 4): {
+        "direct": (29.3, 11.4, 8.9, 8.1, 7.9, 7.4, 6.7, 7.2, 7.0, 6.7),
+        "separable": (40.6, 24.5, 19.1, 17.1, 17.2, 15.2, 14.2, 11.9, 11.1, 11.2),
+        "direct_1d": (115.5, 60, 30, 15, 12, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0),
+        "fft": (0.0, 0.42), "fft_1d": (0.0, 0.42)},
+    ("avx512", 8): {
+        "direct": (47.9, 21.5, 18.3, 16.8, 15.8, 14.7, 13.5, 13.2, 13.3, 13.4),
+        "separable": (89.2, 59.8, 45.6, 42.8, 38.4, 33.8, 28.7, 24.9, 22.5, 24.1),
+        "direct_1d": (200, 100, 60, 40, 30, 20, 18, 18, 18, 18, 18, 18),
+        "fft": (0.0, 0.75), "fft_1d": (0.0, 0.75)},
 }
 
 
 class _Costs:
-    """Predicted nanoseconds per output of each method on one path and dtype."""
+    """Predicted seconds of each method on one path and dtype (see _MEASURED)."""
 
-    def __init__(self, direct, separable):
-        self._log_k = np.log(_K)
-        self._direct = np.log(direct)
-        self._separable = np.log(separable)
+    def __init__(self, table, one_d):
+        self._grid = np.log(_K1 if one_d else _K)
+        self._direct = np.log(table["direct_1d" if one_d else "direct"])
+        self._separable = np.log(table["separable"])
+        self._fft = table["fft_1d" if one_d else "fft"]
 
     def _at(self, table, k):
-        return float(np.exp(np.interp(math.log(max(k, 1)), self._log_k, table))) * 1e-3
+        return float(np.exp(np.interp(math.log(max(k, 1)), self._grid, table))) * 1e-12
 
     def direct(self, kernel_shape):
+        """Seconds per output."""
         taps = math.prod(kernel_shape)
-        return taps * self._at(self._direct, math.sqrt(taps))
+        side = taps if len(kernel_shape) == 1 else math.sqrt(taps)
+        return taps * self._at(self._direct, side)
 
     def separable(self, rank, kernel_shape):
+        """Seconds per output."""
         taps = sum(kernel_shape)
         return rank * taps * self._at(self._separable, taps / 2)
 
-    def fft(self, kernel_shape, image_shape):
-        return math.inf
+    def fft(self, fft_shape, n_tiles):
+        """Seconds of the whole call: n_tiles tiles of fft_shape."""
+        points = math.prod(fft_shape)
+        c0, c1 = self._fft
+        return n_tiles * points * (c0 + c1 * math.log2(points)) * 1e-9
 
 
-def _costs(dtype):
+def _costs(dtype, one_d):
+    """The cost model of the active SIMD path for `dtype` (2-D or 1-D); paths without a
+    measured table use the nearest measured one, scaled by their vector width."""
+    item = np.dtype(dtype).itemsize
     path = _core.active_path()
-    table = _MEASURED.get((path, np.dtype(dtype).itemsize), _MEASURED[("avx512", np.dtype(dtype).itemsize)])
-    return _Costs(table["direct"], table["separable"])
+    table = _MEASURED.get((path, item))
+    if table is None:
+        scale = _WIDTH_SCALE.get(path, 1.0)
+        base = _MEASURED[("avx2", item)] if ("avx2", item) in _MEASURED else \
+            _MEASURED[("avx512", item)]
+        table = dict(base)
+        for key in ("direct", "separable", "direct_1d"):
+            table[key] = tuple(v * scale for v in base[key])
+    return _Costs(table, one_d)
+
+
+# How much slower than the AVX2 table (or AVX-512's when AVX2 has none) a path's direct and
+# separable kernels are, from vector width and FMA: an estimate, not a measurement.
+_WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0, "neon": 2.0}
