@@ -18,24 +18,24 @@ kernel's, which is computed once per call (once per kernel of a (B, ...) kernel 
 image's tiles come up).
 
 Several tiles go through each FFT call (a chunk of about `CHUNK_BYTES`, at least one tile:
-tiles of several images when each image is one tile), on
-`scipy.fft` with ``workers=n_threads`` when scipy imports, else on `numpy.fft` (one thread;
-NumPy before 2.0 computes float32 in float64 and the result is rounded on the way out).  The
+tiles of several images when each image is one tile), on `scipy.fft` with
+``workers=n_threads`` when scipy imports, else on `numpy.fft` (one thread, in float64: see
+`work_dtype`; a float32 result is rounded once on the way out).  The
 2-D transforms run axis by axis: the kernel's rows are transformed before they are padded, and
 the inverse transform of a tile keeps only the T rows it returns before its last pass.
 
 Memory
 ------
 A call allocates at most, with L = F_0 * F_1 (F along a 1-D axis) the FFT size of a tile, T_c
-tiles per chunk (`chunk_tiles`: CHUNK_BYTES // (L * itemsize), at least 1), s the dtype's
-item size, c the item size of the backend's real arithmetic (s; 8 on NumPy < 2) and
+tiles per chunk (`chunk_tiles`: CHUNK_BYTES // (L * c), at least 1), s the data's item
+size, c the item size of `work_dtype` (s on scipy.fft, 8 on numpy.fft) and
 S = L (1 + 2 / F_last) c the bytes of one tile's spectrum:
 
-    2 T_c L s           the chunk's tiles, and the gather of an edge tile
+    T_c L (s + c)       the chunk's tiles, and the gather of an edge tile
   + (T_c + T_k) S       the chunk's spectra and the kernel spectra kept (T_k = 1, or T_c when
                         every image is one tile with a kernel of its own)
-  + (a + 1) T_c' S      what one transform pass allocates (a = `_pass_arrays`: 1 on scipy.fft,
-                        whose passes run in place; up to 5 on numpy.fft), T_c' = max(T_c, T_k)
+  + (a + 1) T_c' S      what one transform pass allocates (a = `_pass_arrays`: 1, or 3 on
+                        NumPy 1.x's numpy.fft), T_c' = max(T_c, T_k)
   + T_c L c             the inverse's real result
 
 -- on scipy.fft about 7 T_c L s: 28 bytes per FFT point of a chunk in float32, 56 in
@@ -68,7 +68,7 @@ X = F x, W = F w (F the unnormalised DFT, ||F v||_2 = sqrt(L) ||v||_2, and y = F
 - the inverse transform: its butterflies bound each output's error componentwise by
   s eta (1/L) sum_k |X_k W_k| <= s eta ||x|| ||w|| (every input reaches every output along one
   path of unit-modulus twiddles); the scaling by 1/L (rounded, then multiplied) adds
-  2 u |y_i|, and rounding a float64 result to float32 (NumPy < 2) u |y_i|, with
+  2 u |y_i|, and rounding a float64 result to float32 (numpy.fft) u |y_i|, with
   |y_i| <= ||w|| ||x_tile|| (Cauchy-Schwarz).
 
 That is the radix-2 analysis.  pocketfft's lengths also have radix-3, 4 and 5 passes; one such
@@ -159,7 +159,7 @@ def max_fft_len(k, ndim, dtype):
     """The longest FFT along an axis with a kernel of length k (see MAX_TILE_BYTES_2D and
     MAX_FFT_LEN_1D)."""
     if ndim == 2:
-        base = math.isqrt(MAX_TILE_BYTES_2D // np.dtype(dtype).itemsize)
+        base = math.isqrt(MAX_TILE_BYTES_2D // work_dtype(dtype).itemsize)
         return next_fast_len(max(base, math.ceil(FFT_PER_TAP_2D * k)))
     return next_fast_len(max(MAX_FFT_LEN_1D, math.ceil(FFT_PER_TAP_1D * k)))
 
@@ -185,30 +185,27 @@ def tile_plan(out_shape, kernel_shape, dtype):
 
 def chunk_tiles(fft_shape, dtype):
     """How many tiles go through one FFT call."""
-    return max(1, CHUNK_BYTES // (math.prod(fft_shape) * np.dtype(dtype).itemsize))
+    return max(1, CHUNK_BYTES // (math.prod(fft_shape) * work_dtype(dtype).itemsize))
 
 
 def _numpy_before_2():
     return np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
-def _real_item(dtype):
-    """The item size of the backend's real arithmetic for `dtype`."""
-    if BACKEND == "numpy" and _numpy_before_2():
-        return 8
-    return np.dtype(dtype).itemsize
+def work_dtype(dtype):
+    """The dtype the transforms compute in: the data's on scipy.fft; float64 on numpy.fft,
+    which computes float32 transforms in float64 anyway (NumPy 1.x by design; NumPy 2.4's
+    float32 results are bit-identical to its float64 ones rounded), so its tiles are widened
+    once, and not by every pass through buffers."""
+    return np.dtype(dtype) if BACKEND == "scipy" else np.dtype(np.float64)
 
 
-def _pass_arrays(dtype):
+def _pass_arrays():
     """The most one transform pass allocates, in arrays the size of its output (measured with
     tracemalloc): scipy.fft 1 (it pads into a copy and transforms that in place, or allocates
-    its output); numpy.fft 2.x 1 in float64 and 5 in float32 (buffers beyond its output);
-    numpy.fft 1.x 3 (a contiguous or padded copy of its input, and its output)."""
-    if BACKEND == "scipy":
-        return 1
-    if _numpy_before_2():
-        return 3
-    return 5 if np.dtype(dtype).itemsize == 4 else 1
+    its output); numpy.fft 2.x 1; numpy.fft 1.x 3 (a contiguous or padded copy of its input,
+    and its output)."""
+    return 3 if BACKEND == "numpy" and _numpy_before_2() else 1
 
 
 def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1):
@@ -219,11 +216,10 @@ def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1):
     per_chunk = min(chunk_tiles(fft_shape, dtype), batch * positions)
     kept = per_chunk if kernels > 1 and positions == 1 else 1
     points = math.prod(fft_shape)
-    s, c = np.dtype(dtype).itemsize, _real_item(dtype)
+    s, c = np.dtype(dtype).itemsize, work_dtype(dtype).itemsize
     spectrum = (points + 2 * points // fft_shape[-1]) * c
-    return (2 * per_chunk * points * s + (per_chunk + kept) * spectrum +
-            (_pass_arrays(dtype) + 1) * max(per_chunk, kept) * spectrum +
-            per_chunk * points * c)
+    return (per_chunk * points * (s + c) + (per_chunk + kept) * spectrum +
+            (_pass_arrays() + 1) * max(per_chunk, kept) * spectrum + per_chunk * points * c)
 
 
 # --------------------------------------------------------------------------- error bound
@@ -381,6 +377,7 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
     if y.size == 0:
         return
     out_shape, kernel_shape, dtype = y.shape[1:], w.shape[1:], y.dtype
+    work = work_dtype(dtype)
     tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
     positions = [()]
     for out_len, tile in zip(out_shape, tiles):
@@ -388,6 +385,7 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
     chunks = _units(y.shape[0], positions, chunk_tiles(fft_shape, dtype))
     extended = [o + k - 1 for o, k in zip(out_shape, kernel_shape)]
     buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
+    w = w.astype(work, copy=False)
     shared = _kernel_spectrum(w, fft_shape, n_threads) if w.shape[0] == 1 else None
     current = (None, None)  # the images and kernel spectra of the latest unit (own kernels)
     for chunk in chunks:
@@ -395,12 +393,13 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
         for b0, b1, position in chunk:
             spans = [(s, min(s + f, e)) for s, f, e in zip(position, fft_shape, extended)]
             sources.append(_tile_source(x, b0, b1, spans, maps))
-        if len(chunk) == 1 and not sources[0][1] and sources[0][0].shape[1:] == fft_shape:
+        if len(chunk) == 1 and not sources[0][1] and sources[0][0].shape[1:] == fft_shape \
+                and work == dtype:
             tiles_in = sources[0][0]  # whole tiles in a slice of x: transformed in place
         else:
             if buffer is None:
                 largest = max(sum(b1 - b0 for b0, b1, _ in c) for c in chunks)
-                buffer = np.empty((largest,) + fft_shape, dtype)
+                buffer = np.empty((largest,) + fft_shape, work)
             tiles_in = _load(sources, fill, buffer, fft_shape)
         del sources
         spectrum = _forward(tiles_in, fft_shape, n_threads)
