@@ -1,0 +1,448 @@
+"""Correlation by blocked FFT (overlap-save): real stacks, bounded memory.
+
+`correlate_fft_2d` and `correlate_fft_1d` compute what `execute._correlate_2d` and
+`execute._correlate_1d` compute (the same arguments, the same result up to rounding), with
+O(log L) work per output instead of P*Q.
+
+Method
+------
+The output is cut into tiles (`tile_plan`).  A tile of T outputs along an axis
+reads T + K - 1 positions of the extended image X~; an FFT of length F >= T + K - 1 along that
+axis correlates them circularly, and its first F - K + 1 outputs never wrap around (overlap-save),
+so T = F - K + 1 and nothing is added up between tiles.  Each tile is read through the maps:
+slices of x where its map segments are runs of consecutive positions (the interior), one
+gather through them otherwise, with -1 -> `fill`; a tile that reaches past the end of X~ is
+padded with zeros (the outputs they could reach are discarded; zeros keep them finite).
+Correlation, not convolution: the tile's spectrum is multiplied by the conjugate of the
+kernel's, which is computed once per call (once per kernel of a (B, ...) kernel stack, when its
+image's tiles come up).
+
+Several tiles go through each FFT call (a chunk of about `CHUNK_BYTES`, at least one tile:
+tiles of several images when each image is one tile), on `scipy.fft` with
+``workers=n_threads`` when scipy imports, else on `numpy.fft` (one thread, in float64: see
+`work_dtype`; a float32 result is rounded once on the way out).  The
+2-D transforms run axis by axis: the kernel's rows are transformed before they are padded, and
+the inverse transform of a tile keeps only the T rows it returns before its last pass.
+
+Memory
+------
+A call allocates at most, with L = F_0 * F_1 (F along a 1-D axis) the FFT size of a tile, T_c
+tiles per chunk (`chunk_tiles`: CHUNK_BYTES // (L * c), at least 1), s the data's item
+size, c the item size of `work_dtype` (s on scipy.fft, 8 on numpy.fft) and
+S = L (1 + 2 / F_last) c the bytes of one tile's spectrum:
+
+    T_c L (s + c)       the chunk's tiles, and the gather of an edge tile
+  + (T_c + T_k) S       the chunk's spectra and the kernel spectra kept (T_k = 1, or T_c when
+                        every image is one tile with a kernel of its own)
+  + (a + 1) T_c' S      what one transform pass allocates (a = `_pass_arrays`: 1, or 3 on
+                        NumPy 1.x's numpy.fft), T_c' = max(T_c, T_k)
+  + T_c L c             the inverse's real result
+
+-- on scipy.fft about 7 T_c L s: 28 bytes per FFT point of a chunk in float32, 56 in
+float64 (`memory_bound` computes it; the tests check it with tracemalloc).  None of it grows
+with the image: the largest F is bounded by `max_fft_len`, so there is never a padded copy of
+a large image nor its whole spectrum.
+
+Error bound
+-----------
+Let y be the exact correlation of a tile, L its FFT size, u the unit roundoff of the dtype
+(eps/2: 2^-24 float32, 2^-53 float64) and s = log2(L) + 1 the number of radix-2 stages of a
+real transform of L points (its butterflies plus the real-to-complex pass).  Then every output
+satisfies
+
+    |y_fft - y|  <=  (3 * s * eta + (2 sqrt 2 + 3) * u) * ||w||_2 * ||x_tile||_2,
+    eta = u + gamma_4 * (sqrt 2 + u) ~= (1 + 4 sqrt 2) u ~= 6.66 u,
+
+i.e. c * u * (log2 L + 1) with c = 3 (1 + 4 sqrt 2) ~= 20, where x_tile is the part of the
+extended image the tile reads (its L points, zero padding included).  `bound_factor` gives the
+bracket, `fft_error_bound` the whole.  Derivation (Higham, Accuracy and Stability of Numerical
+Algorithms, 2nd ed.: Thm 24.2 for the FFT, Lemma 3.5 for the complex product), with
+X = F x, W = F w (F the unnormalised DFT, ||F v||_2 = sqrt(L) ||v||_2, and y = F^-1 (X conj(W))):
+
+- forward transforms: the computed X is X + e_x with ||e_x||_2 <= s eta ||X||_2 =
+  s eta sqrt(L) ||x||_2, likewise e_w.  Their share of output i is
+  (1/L) |sum_k e_x,k conj(W_k) omega^-ik| <= (1/L) ||e_x||_2 ||W||_2 = s eta ||x||_2 ||w||_2
+  (Cauchy-Schwarz), and the same for e_w: 2 s eta ||x|| ||w||;
+- the product: |fl(a b) - a b| <= sqrt(2) gamma_2 |a| |b| per point, so its share is
+  <= sqrt(2) gamma_2 (1/L) sum_k |X_k| |W_k| <= 2 sqrt(2) u ||x|| ||w||;
+- the inverse transform: its butterflies bound each output's error componentwise by
+  s eta (1/L) sum_k |X_k W_k| <= s eta ||x|| ||w|| (every input reaches every output along one
+  path of unit-modulus twiddles); the scaling by 1/L (rounded, then multiplied) adds
+  2 u |y_i|, and rounding a float64 result to float32 (numpy.fft) u |y_i|, with
+  |y_i| <= ||w|| ||x_tile|| (Cauchy-Schwarz).
+
+That is the radix-2 analysis.  pocketfft's lengths also have radix-3, 4 and 5 passes; one such
+pass stands for log2(3), 2 or log2(5) radix-2 stages, whose budget (10.6 u, 13.3 u, 15.5 u)
+covers its butterfly's few additions and twiddle products.  We assume that rather than prove
+it; the tests check the bound on such lengths (most of `next_fast_len`'s).
+The bound is relative to the tile's norms, not to each output: an output far smaller than its
+neighbours (large dynamic range) can lose all its digits, where the direct sum's bound
+P*Q*eps*sum|w||x| is relative to that output's own window.  The two agree within
+sqrt(P*Q) * log2(L) for windows of similar magnitude (sum |w||x| <= ||w||_2 ||x_window||_2
+and ||x_tile|| is about sqrt(L / (P*Q)) ||x_window||); compare them with `fft_error_bound`.
+NaN and Inf in a tile (data, or a non-finite fill) spread over all of its outputs.
+"""
+import math
+
+import numpy as np
+
+try:
+    import scipy.fft as _scipy_fft
+except ImportError:  # NumPy stays the only runtime dependency
+    _scipy_fft = None
+
+# "scipy" (scipy.fft, threaded) when scipy imports, else "numpy" (numpy.fft); a module attribute
+# so the tests can run both.
+BACKEND = "scipy" if _scipy_fft is not None else "numpy"
+
+# The tile buffer of one chunk of tiles (at least one tile): several tiles per FFT call so small
+# tiles amortise the calls' overhead, few enough that a chunk's spectra stay near the caches.
+# Measured on this machine (Xeon, 2 MiB L2 per core, 2 threads; ms, 256K / 1M / 4M / 16M / 64M):
+# 256 images 128x128 K=31 float32 29.8 / 27.4 / 29.0 / 36.5 / 35.1, float64 48.6 / 46.3 / 39.7 /
+# 47.0 / 65.5; 64 images 256x256 K=63 (a kernel each) float32 38.9 / 35.8 / 34.1 / 59.2 / 59.7,
+# float64 61.1 / 64.5 / 55.6 / 81.1 / 94.6; 2048x2048 K=101 float32 43.9 / 41.8 / 42.2 / 58.6 /
+# 60.4, float64 71.3 / 73.2 / 71.1 / 87.9 / 109.9.
+CHUNK_BYTES = 4 << 20
+
+# The longest FFT along an axis (see `max_fft_len`).  2-D: a square tile of at most
+# MAX_TILE_BYTES_2D, i.e. 1086 points a side in float32 and 768 in float64.  Measured on this
+# machine (2 threads), 2048x2048 float32, valid, FFT side chosen: ms (K=31 / 63 / 101):
+# ~250: 45.6 / 67.3 / 77.7, ~500: 48.1 / 46.4 / 56.8, ~740: 42.7 / 40.5 / 42.5,
+# 1080: 39.8 / 39.3 / 39.5, 2048 (one tile): 67.8 / 68.7 / 68.9; float64: ~250: 66.6 / 87.5 /
+# 109.0, ~500: 74.8 / 73.2 / 80.3, ~740: 71.6 / 64.7 / 70.0, 1080: 83.7 / 72.5 / 72.5,
+# 2048: 113.6 / 112.8 / 110.5.  So about 4.5 MiB of tile in both dtypes (the column passes of a
+# larger one leave the L2).
+MAX_TILE_BYTES_2D = 9 << 19
+# 1-D: 2,000,000 samples, valid, ms at FFT length 4096 / 8192 / 16384 / 24576 / 32768 / 49152 /
+# 65536 / 128000 (K=512, 2048, 8192, 16384), float32: 16.2 / 12.8 / 12.2 / 12.2 / 11.5 / 13.8 /
+# 15.8 / 19.7; 22.6 / 14.5 / 12.4 / 13.1 / 12.5 / 14.3 / 14.6 / 18.6; - / - / 22.1 / 18.4 / 16.6
+# / 16.8 / 18.1 / 20.7; - / - / - / - / 22.5 / 19.3 / 19.4 / 23.5; float64: 26.6 / 23.4 / 23.0 /
+# 24.2 / 25.6 / 28.9 / 32.8 / 42.9; 43.3 / 28.7 / 24.7 / 24.6 / 25.1 / 28.2 / 32.7 / 40.3;
+# - / - / 42.2 / 33.2 / 30.9 / 32.1 / 37.0 / 44.4; - / - / - / - / 46.2 / 38.3 / 40.2 / 44.9.
+# So 16384 for short kernels, and about 4 K for long ones.
+MAX_FFT_LEN_1D = 1 << 14
+# Long kernels: overlap-save keeps F - K + 1 of every F outputs, so F grows with K; the factor
+# where the measurements above are best (2-D K=255: FFT side 864 (3.4 K) 49.9 ms float32,
+# 84.7 float64; 1152 (4.5 K) 43.0 and 82.1).
+FFT_PER_TAP_2D = 4.5
+FFT_PER_TAP_1D = 4
+
+
+# --------------------------------------------------------------------------- sizes
+def next_fast_len(n):
+    """The smallest length >= n the backend transforms fast: scipy.fft.next_fast_len for real
+    data under scipy, else the smallest 2^a 3^b 5^c >= n (numpy.fft's pocketfft has radix 2, 3,
+    4 and 5 passes)."""
+    if BACKEND == "scipy":
+        return _scipy_fft.next_fast_len(n, real=True)
+    return smooth_len(n)
+
+
+def smooth_len(n):
+    """The smallest 2^a 3^b 5^c >= n (n >= 1)."""
+    if n <= 6:
+        return max(n, 1)
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            # The smallest power of two that brings p35 to n or more.
+            candidate = p35 << max(0, (-(-n // p35) - 1).bit_length())
+            best = min(best, candidate)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def max_fft_len(k, ndim, dtype):
+    """The longest FFT along an axis with a kernel of length k (see MAX_TILE_BYTES_2D and
+    MAX_FFT_LEN_1D)."""
+    if ndim == 2:
+        base = math.isqrt(MAX_TILE_BYTES_2D // work_dtype(dtype).itemsize)
+        return next_fast_len(max(base, math.ceil(FFT_PER_TAP_2D * k)))
+    return next_fast_len(max(MAX_FFT_LEN_1D, math.ceil(FFT_PER_TAP_1D * k)))
+
+
+def _axis_tiles(out_len, k, ndim, dtype):
+    """(tile, fft_len) along one axis: as few tiles as the longest FFT allows, of balanced
+    length, each using all its FFT's overlap-save capacity F - K + 1."""
+    whole = out_len + k - 1
+    longest = max_fft_len(k, ndim, dtype)
+    if whole <= longest:
+        return out_len, next_fast_len(whole)  # one tile (small problems)
+    count = -(-out_len // (longest - k + 1))
+    fft_len = next_fast_len(-(-out_len // count) + k - 1)
+    return min(fft_len - k + 1, out_len), fft_len
+
+
+def tile_plan(out_shape, kernel_shape, dtype):
+    """(tile_shape, fft_shape) of a correlation with these output and kernel core shapes."""
+    ndim = len(out_shape)
+    pairs = [_axis_tiles(o, k, ndim, dtype) for o, k in zip(out_shape, kernel_shape)]
+    return tuple(t for t, _ in pairs), tuple(f for _, f in pairs)
+
+
+def chunk_tiles(fft_shape, dtype):
+    """How many tiles go through one FFT call."""
+    return max(1, CHUNK_BYTES // (math.prod(fft_shape) * work_dtype(dtype).itemsize))
+
+
+def _numpy_before_2():
+    return np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+def work_dtype(dtype):
+    """The dtype the transforms compute in: the data's on scipy.fft; float64 on numpy.fft,
+    which computes float32 transforms in float64 anyway (NumPy 1.x by design; NumPy 2.4's
+    float32 results are bit-identical to its float64 ones rounded), so its tiles are widened
+    once, and not by every pass through buffers."""
+    return np.dtype(dtype) if BACKEND == "scipy" else np.dtype(np.float64)
+
+
+def _pass_arrays():
+    """The most one transform pass allocates, in arrays the size of its output (measured with
+    tracemalloc): scipy.fft 1 (it pads into a copy and transforms that in place, or allocates
+    its output); numpy.fft 2.x 1; numpy.fft 1.x 3 (a contiguous or padded copy of its input,
+    and its output)."""
+    return 3 if BACKEND == "numpy" and _numpy_before_2() else 1
+
+
+def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1):
+    """Bytes a call allocates at most, for `batch` images and `kernels` (1 or batch) kernels
+    (see the module docstring)."""
+    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
+    positions = math.prod(-(-o // t) for o, t in zip(out_shape, tiles))
+    per_chunk = min(chunk_tiles(fft_shape, dtype), batch * positions)
+    kept = per_chunk if kernels > 1 and positions == 1 else 1
+    points = math.prod(fft_shape)
+    s, c = np.dtype(dtype).itemsize, work_dtype(dtype).itemsize
+    spectrum = (points + 2 * points // fft_shape[-1]) * c
+    return (per_chunk * points * (s + c) + (per_chunk + kept) * spectrum +
+            (_pass_arrays() + 1) * max(per_chunk, kept) * spectrum + per_chunk * points * c)
+
+
+# --------------------------------------------------------------------------- error bound
+def bound_factor(fft_size, dtype):
+    """The factor b with |y_fft - y| <= b * ||w||_2 * ||x_tile||_2 for every output of a tile
+    whose FFT has `fft_size` points in all (module docstring: b ~= 20 u (log2 L + 1))."""
+    u = np.finfo(dtype).eps / 2
+    stages = math.log2(max(fft_size, 2)) + 1
+    eta = u + 4 * u / (1 - 4 * u) * (math.sqrt(2) + u)
+    first_order = 3 * stages * eta + (2 * math.sqrt(2) + 3) * u
+    return first_order / (1 - 3 * stages * eta)  # the second-order terms, generously
+
+
+def fft_error_bound(w, x_tile_norm, fft_size, dtype):
+    """Bound on |y_fft - y| for every output of a tile of `fft_size` FFT points whose input
+    (the extended image's part the tile reads) has 2-norm at most `x_tile_norm`, with kernel
+    `w`.  The 2-norm of the whole extended image bounds every tile's; compare with the direct
+    sum's (P*Q + 1) * eps * sum |w||x| over one window."""
+    w = np.asarray(w)
+    return bound_factor(fft_size, dtype) * float(np.linalg.norm(w.ravel())) * x_tile_norm
+
+
+# --------------------------------------------------------------------------- transforms
+def _rfft(a, n, workers):
+    if BACKEND == "scipy":
+        return _scipy_fft.rfft(a, n=n, axis=-1, workers=workers)
+    return np.fft.rfft(a, n=n, axis=-1)
+
+
+def _fft(a, n, axis, workers):
+    if BACKEND == "scipy":
+        return _scipy_fft.fft(a, n=n, axis=axis, overwrite_x=True, workers=workers)
+    return np.fft.fft(a, n=n, axis=axis)
+
+
+def _ifft(a, axis, workers):
+    if BACKEND == "scipy":
+        return _scipy_fft.ifft(a, axis=axis, overwrite_x=True, workers=workers)
+    return np.fft.ifft(a, axis=axis)
+
+
+def _irfft(a, n, workers):
+    if BACKEND == "scipy":
+        return _scipy_fft.irfft(a, n=n, axis=-1, overwrite_x=True, workers=workers)
+    return np.fft.irfft(a, n=n, axis=-1)
+
+
+def _forward(a, fft_shape, workers):
+    """The spectrum of real `a` zero-padded to `fft_shape` over its last axes: the last axis
+    first, so rows that padding adds are never transformed along it."""
+    spectrum = _rfft(a, fft_shape[-1], workers)
+    for axis in range(-len(fft_shape), -1):
+        spectrum = _fft(spectrum, fft_shape[axis], axis, workers)
+    return spectrum
+
+
+def _inverse(spectrum, fft_shape, keep, workers):
+    """The inverse of `_forward`, cropped to `keep` outputs per axis (the leading axes before
+    the last pass, which then runs on the kept rows only)."""
+    ndim = len(fft_shape)
+    for axis in range(-ndim, -1):
+        spectrum = _ifft(spectrum, axis, workers)
+        crop = [slice(None)] * spectrum.ndim
+        crop[axis] = slice(0, keep[axis])
+        spectrum = spectrum[tuple(crop)]
+    return _irfft(spectrum, fft_shape[-1], workers)[..., :keep[-1]]
+
+
+def _kernel_spectrum(w, fft_shape, workers):
+    """conj(spectrum) of kernels w (n, *kernel core), zero-padded to `fft_shape`."""
+    spectrum = _forward(w, fft_shape, workers)
+    return np.conjugate(spectrum, out=spectrum)
+
+
+# --------------------------------------------------------------------------- tiles
+def _tile_source(x, b0, b1, spans, maps):
+    """The part of x that tiles [b0, b1) x spans (a (lo, hi) per core axis of the extended
+    image X~) read, as a view, and the axes still to gather: (view, [(axis, map segment)]).
+
+    An axis whose map segment is a run of consecutive positions inside x (the interior, and
+    every axis when `maps` is None) is a slice of the view; any other keeps x's whole axis and
+    is gathered through its segment by `_gather`."""
+    index = [slice(b0, b1)]
+    gathered = []
+    for axis, (lo, hi) in enumerate(spans):
+        if maps is None:
+            index.append(slice(lo, hi))
+            continue
+        segment = maps[axis][lo:hi]
+        first = int(segment[0])
+        if first >= 0 and int(segment[-1]) - first == hi - lo - 1 and \
+                (hi - lo <= 2 or bool((np.diff(segment) == 1).all())):
+            index.append(slice(first, first + hi - lo))
+        else:
+            index.append(slice(None))
+            gathered.append((axis + 1, segment))
+    return x[tuple(index)], gathered
+
+
+def _gather(view, gathered, fill, out):
+    """out[...] = the tiles `_tile_source` describes, with the fill value where a map is -1."""
+    if not gathered:
+        out[...] = view
+        return
+    # One advanced index over the gathered axes (an open mesh): no intermediate larger than
+    # the tiles (np.take would first copy the view, whole rows of x, to a contiguous array);
+    # -1 reads position 0 and is overwritten with the fill value below.
+    mesh = [slice(None)] * view.ndim
+    for i, (axis, segment) in enumerate(gathered):
+        shape = [1] * len(gathered)
+        shape[i] = len(segment)
+        mesh[axis] = np.maximum(segment, 0).reshape(shape)
+    out[...] = view[tuple(mesh)]
+    for axis, segment in gathered:
+        missing = segment < 0
+        if missing.any():
+            where = [slice(None)] * out.ndim
+            where[axis] = missing
+            out[tuple(where)] = fill
+
+
+def _units(batch, positions, per_chunk):
+    """The chunks of work: lists of (b0, b1, position) units in image-major order.  An image
+    with one tile position shares its FFT call with the next images (one unit for the lot);
+    images with several tile positions are tiled one at a time, per_chunk tiles per call."""
+    if len(positions) == 1:
+        return [[(b0, min(b0 + per_chunk, batch), positions[0])]
+                for b0 in range(0, batch, per_chunk)]
+    units = [(b, b + 1, p) for b in range(batch) for p in positions]
+    return [units[i:i + per_chunk] for i in range(0, len(units), per_chunk)]
+
+
+def _load(sources, fill, buffer, fft_shape):
+    """The chunk's tiles, zero-padded to `fft_shape`, in `buffer` (sources: the chunk's
+    (view, gathered) pairs from `_tile_source`, in order); returns the filled part."""
+    t = 0
+    for view, gathered in sources:
+        n = view.shape[0]
+        extent = list(view.shape[1:])
+        for axis, segment in gathered:
+            extent[axis - 1] = len(segment)
+        _gather(view, gathered, fill,
+                buffer[(slice(t, t + n),) + tuple(slice(0, e) for e in extent)])
+        for axis, e in enumerate(extent):
+            if e < fft_shape[axis]:
+                pad = [slice(t, t + n)] + [slice(None)] * len(fft_shape)
+                pad[1 + axis] = slice(e, None)
+                buffer[tuple(pad)] = 0
+        t += n
+    return buffer[:t]
+
+
+def _correlate_blocked(x, w, y, maps, fill, n_threads):
+    """y[b] = correlation of X~[b] with w[b or 0], for any number of core axes (1 or 2)."""
+    if y.size == 0:
+        return
+    out_shape, kernel_shape, dtype = y.shape[1:], w.shape[1:], y.dtype
+    work = work_dtype(dtype)
+    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
+    positions = [()]
+    for out_len, tile in zip(out_shape, tiles):
+        positions = [p + (s,) for p in positions for s in range(0, out_len, tile)]
+    chunks = _units(y.shape[0], positions, chunk_tiles(fft_shape, dtype))
+    extended = [o + k - 1 for o, k in zip(out_shape, kernel_shape)]
+    buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
+    w = w.astype(work, copy=False)
+    shared = _kernel_spectrum(w, fft_shape, n_threads) if w.shape[0] == 1 else None
+    current = (None, None)  # the images and kernel spectra of the latest unit (own kernels)
+    for chunk in chunks:
+        sources = []
+        for b0, b1, position in chunk:
+            spans = [(s, min(s + f, e)) for s, f, e in zip(position, fft_shape, extended)]
+            sources.append(_tile_source(x, b0, b1, spans, maps))
+        if len(chunk) == 1 and not sources[0][1] and sources[0][0].shape[1:] == fft_shape \
+                and work == dtype:
+            tiles_in = sources[0][0]  # whole tiles in a slice of x: transformed in place
+        else:
+            if buffer is None:
+                largest = max(sum(b1 - b0 for b0, b1, _ in c) for c in chunks)
+                buffer = np.empty((largest,) + fft_shape, work)
+            tiles_in = _load(sources, fill, buffer, fft_shape)
+        del sources
+        spectrum = _forward(tiles_in, fft_shape, n_threads)
+        del tiles_in
+        if shared is not None:
+            spectrum *= shared
+        else:
+            t = 0
+            for b0, b1, _ in chunk:
+                if current[0] != (b0, b1):
+                    current = ((b0, b1), _kernel_spectrum(w[b0:b1], fft_shape, n_threads))
+                spectrum[t:t + b1 - b0] *= current[1]
+                t += b1 - b0
+        result = _inverse(spectrum, fft_shape, tiles, n_threads)
+        del spectrum
+        t = 0
+        for b0, b1, position in chunk:
+            ends = [min(s + tile, o) for s, tile, o in zip(position, tiles, out_shape)]
+            y[(slice(b0, b1),) + tuple(slice(s, e) for s, e in zip(position, ends))] = \
+                result[(slice(t, t + b1 - b0),) +
+                       tuple(slice(0, e - s) for s, e in zip(position, ends))]
+            t += b1 - b0
+        del result
+
+
+# --------------------------------------------------------------------------- the entries
+def correlate_fft_2d(x, w, y, maps, fill, n_threads):
+    """y[b, i, j] = sum_{a<P, c<Q} w[b or 0, a, c] * X~[b, i + a, j + c], by blocked FFT.
+
+    x (B, M, N) real float32/float64 (any strides, never modified); w (1 or B, P, Q)
+    C-contiguous, same dtype; y (B, OH, OW) writable, same dtype.  X~ is x when `maps` is None
+    (OH = M - P + 1, OW = N - Q + 1), else ``X~[b, r, c] = x[b, rowmap[r], colmap[c]]`` with
+    maps = (rowmap, colmap) of lengths OH + P - 1 and OW + Q - 1, and `fill` where either is -1.
+    Error and memory bounds: see the module docstring.
+    """
+    _correlate_blocked(x, w, y, maps, fill, n_threads)
+
+
+def correlate_fft_1d(x, w, y, index_map, fill, n_threads):
+    """y[b, j] = sum_{t<K} w[b or 0, t] * X~[b, j + t], by blocked FFT.
+
+    x (B, N), w (1 or B, K), y (B, L) as in `correlate_fft_2d`; X~ is x when `index_map` is
+    None (L = N - K + 1), else ``X~[b, j] = x[b, index_map[j]]`` (length L + K - 1), `fill`
+    where it is -1.
+    """
+    _correlate_blocked(x, w, y, None if index_map is None else (index_map,), fill, n_threads)
