@@ -1,0 +1,105 @@
+"""Measure the cost table behind method='auto' (fastcorr/_engine/methods.py, _MEASURED) on
+this machine, for the active SIMD path (FASTCORR_SIMD selects another), and print it in the
+form the table takes there.
+
+    python tools/methods_table.py [--quick]
+
+Each entry is the best of several timed calls with out= given, on the machine's threads
+(run it on a quiet machine).  'fft' is fitted, not measured at one point: the blocked FFT's
+time over several kernel sizes as n_tiles * points * (c0 + c1 * log2(points)), least squares.
+"""
+import argparse
+import math
+import time
+
+import numpy as np
+
+import fastcorr
+from fastcorr import _core
+from fastcorr._engine import boundary, fft, methods
+
+
+def best(call, repeats):
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(dtype, quick):
+    rng = np.random.default_rng(0)
+    side = 1024 if quick else 2048
+    repeats = 2 if quick else 5
+    x = rng.random((side, side)).astype(dtype)
+    out = np.empty_like(x)
+    pixels = side * side
+    direct, separable = [], []
+    for k in methods._K:
+        w = rng.random((k, k)).astype(dtype)
+        t = best(lambda: fastcorr.correlate2d(x, w, "same", "symm", out=out, method="direct"),
+                 repeats if k < 40 else 2)
+        direct.append(t / pixels / (k * k) * 1e12)
+        index = boundary.index_map(-(k // 2), side + k - 1 - k // 2, side, "symm")
+        col, row = rng.random((1, k)).astype(dtype), rng.random((1, k)).astype(dtype)
+        t = best(lambda: _core.correlate_separable(x[None], col, row, out[None], index, index,
+                                                   0.0, np.zeros(1), _core.omp_max_threads()),
+                 repeats)
+        separable.append(t / pixels / (2 * k) * 1e12)
+    n = 200_000 if quick else 2_000_000
+    signal = rng.random(n).astype(dtype)
+    direct_1d = []
+    for k in methods._K1:
+        taps = rng.random(k).astype(dtype)
+        t = best(lambda: fastcorr.correlate(signal, taps, method="direct"),
+                 repeats if k < 1024 else 2)
+        direct_1d.append(t / (n - k + 1) / k * 1e12)
+    fits = []
+    for cases in (
+            [((side, side), (k, k)) for k in (31, 63, 101, 181, 255)],
+            [((n,), (k,)) for k in (256, 1024, 4096, 8192, 16384)]):
+        rows, times = [], []
+        for shape, kshape in cases:
+            image = rng.random(shape).astype(dtype)
+            kernel = rng.random(kshape).astype(dtype)
+            func = fastcorr.correlate2d if len(shape) == 2 else fastcorr.correlate
+            t = best(lambda: func(image, kernel, "valid", method="fft"), repeats)
+            out_shape = tuple(s - k + 1 for s, k in zip(shape, kshape))
+            tiles, fft_shape = fft.tile_plan(out_shape, kshape, np.dtype(dtype))
+            n_tiles = math.prod(-(-o // t) for o, t in zip(out_shape, tiles))
+            points = math.prod(fft_shape)
+            rows.append([n_tiles * points, n_tiles * points * math.log2(points)])
+            times.append(t * 1e9)
+        (c0, c1), *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
+        if c0 < 0:  # a negative constant is noise: fit the slope alone
+            c0, c1 = 0.0, float(np.dot(np.array(rows)[:, 1], times) /
+                                np.dot(np.array(rows)[:, 1], np.array(rows)[:, 1]))
+        fits.append((round(float(c0), 3), round(float(c1), 3)))
+    return {"direct": direct, "separable": separable, "direct_1d": direct_1d,
+            "fft": fits[0], "fft_1d": fits[1]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller arrays, fewer repeats")
+    args = parser.parse_args()
+    path = _core.active_path()
+    print(f"# {path}, {_core.omp_max_threads()} threads")
+    for dtype in (np.float32, np.float64):
+        table = measure(dtype, args.quick)
+        item = np.dtype(dtype).itemsize
+
+        def row(values):
+            return "(" + ", ".join(f"{v:.1f}" for v in values) + ")"
+
+        print(f'    ("{path}", {item}): {{')
+        print(f'        "direct": {row(table["direct"])},')
+        print(f'        "separable": {row(table["separable"])},')
+        print(f'        "direct_1d": {row(table["direct_1d"])},')
+        print(f'        "fft": {table["fft"]}, "fft_1d": {table["fft_1d"]}}},')
+
+
+if __name__ == "__main__":
+    main()
