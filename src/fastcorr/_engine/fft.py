@@ -38,8 +38,9 @@ S = L (1 + 2 / F_last) c the bytes of one tile's spectrum:
                         NumPy 1.x's numpy.fft), T_c' = max(T_c, T_k)
   + T_c L c             the inverse's real result
 
--- on scipy.fft about 7 T_c L s: 28 bytes per FFT point of a chunk in float32, 56 in
-float64 (`memory_bound` computes it; the tests check it with tracemalloc).  None of it grows
+-- on scipy.fft 6 to 7 T_c L s: 24-28 bytes per FFT point of a chunk in float32, 48-56 in
+float64 (`memory_bound` computes it; the tests check it with tracemalloc, whose peaks came to
+12-16 and 22-46).  None of it grows
 with the image: the largest F is bounded by `max_fft_len`, so there is never a padded copy of
 a large image nor its whole spectrum.
 
