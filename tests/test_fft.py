@@ -179,7 +179,7 @@ def test_valid_2d(backend, tiling, dtype, case):
 def test_rules_2d(backend, tiling, dtype, rule, case):
     """Every boundary rule through `boundary.index_map`, a different rule per axis too,
     kernels larger than the image, fill != 0, strided views."""
-    rng = np.random.default_rng(200 + case)
+    rng = np.random.default_rng(200 + 10 * RULES.index(rule) + case)
     batch = int(rng.integers(1, 4))
     m, n = (int(v) for v in rng.integers(1, 30, 2))
     p, q = (int(v) for v in rng.integers(1, 25, 2))
@@ -211,7 +211,7 @@ def test_valid_1d(backend, tiling, dtype, case):
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("case", range(3))
 def test_rules_1d(backend, tiling, dtype, rule, case):
-    rng = np.random.default_rng(400 + case)
+    rng = np.random.default_rng(400 + 10 * RULES.index(rule) + case)
     batch = int(rng.integers(1, 4))
     n, k, length = int(rng.integers(1, 60)), int(rng.integers(1, 70)), int(rng.integers(1, 200))
     index_map = _map(rng, length, k, n, rule)
@@ -318,6 +318,17 @@ def test_tile_plan():
             assert f <= longest and t == min(f - k + 1, o)
             assert -(-o // t) == -(-o // (longest - k + 1)) or o + k - 1 <= longest
     assert fft.tile_plan((30, 40), (5, 5), np.float32) == ((30, 40), (36, 45))  # one tile
+
+
+def test_tiles_under_the_kernel(monkeypatch):
+    """The `tiling` fixture's 'tiles under the kernel' does make tiles shorter than the
+    kernel, and nothing is computed for an empty output."""
+    monkeypatch.setattr(fft, "MAX_TILE_BYTES_2D", 0)
+    monkeypatch.setattr(fft, "FFT_PER_TAP_2D", 1.2)
+    tiles, _ = fft.tile_plan((37, 50), (20, 24), np.float64)
+    assert tiles[0] < 20 and tiles[1] < 24 and 37 % tiles[0] and 50 % tiles[1]
+    y = np.empty((2, 0, 5))
+    fft.correlate_fft_2d(np.ones((2, 3, 7)), np.ones((1, 4, 3)), y, None, 0.0, 1)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

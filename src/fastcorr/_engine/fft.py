@@ -38,8 +38,9 @@ S = L (1 + 2 / F_last) c the bytes of one tile's spectrum:
                         NumPy 1.x's numpy.fft), T_c' = max(T_c, T_k)
   + T_c L c             the inverse's real result
 
--- on scipy.fft about 7 T_c L s: 28 bytes per FFT point of a chunk in float32, 56 in
-float64 (`memory_bound` computes it; the tests check it with tracemalloc).  None of it grows
+-- on scipy.fft 6 to 7 T_c L s: 24-28 bytes per FFT point of a chunk in float32, 48-56 in
+float64 (`memory_bound` computes it; the tests check it with tracemalloc, whose peaks came to
+12-16 and 22-46).  None of it grows
 with the image: the largest F is bounded by `max_fft_len`, so there is never a padded copy of
 a large image nor its whole spectrum.
 
@@ -95,9 +96,23 @@ except ImportError:  # NumPy stays the only runtime dependency
 # so the tests can run both.
 BACKEND = "scipy" if _scipy_fft is not None else "numpy"
 
+# Every time below: this machine (Xeon, KVM, 2 cores, 2 MiB L2 per core), n_threads=2, min of 3
+# (or 5) runs, while another job kept the second core busy (scipy.fft's workers=2 then ran no
+# faster than 1): the ratios between candidates hold, the absolute times drift.
+#
+# Against the peers on the same arrays, side by side (ms; scipy.fft at workers=2 for the
+# scipy.signal peers, cv2.setNumThreads(2); cv2.filter2D makes the 2048x2048 'same' output):
+# 2048x2048 valid, K = 31 / 63 / 101 / 255, float32: this 46.4 / 49.0 / 46.2 / 51.8,
+# fftconvolve 98.8 / 99.4 / 101.3 / 111.4, oaconvolve 117.2 / 121.2 / 128.8 / 112.0,
+# cv2.filter2D 60.2 / 55.1 / 75.5 / 112.0; float64: 72.0 / 75.3 / 86.6 / 91.3, 195.3 / 189.5 /
+# 187.7 / 211.6, 208.4 / 214.3 / 259.9 / 212.3, 62.1 / 63.1 / 87.8 / 108.4.  1-D, 2,000,000
+# samples valid, K = 512 / 2048 / 8192 / 16384, float32: this 14.7 / 16.1 / 16.6 / 20.3,
+# oaconvolve 19.7 / 21.3 / 30.7 / 30.9; float64: 23.9 / 27.2 / 32.8 / 41.0, 44.4 / 40.9 /
+# 69.8 / 72.1.
+
 # The tile buffer of one chunk of tiles (at least one tile): several tiles per FFT call so small
 # tiles amortise the calls' overhead, few enough that a chunk's spectra stay near the caches.
-# Measured on this machine (Xeon, 2 MiB L2 per core, 2 threads; ms, 256K / 1M / 4M / 16M / 64M):
+# ms at CHUNK_BYTES = 256K / 1M / 4M / 16M / 64M:
 # 256 images 128x128 K=31 float32 29.8 / 27.4 / 29.0 / 36.5 / 35.1, float64 48.6 / 46.3 / 39.7 /
 # 47.0 / 65.5; 64 images 256x256 K=63 (a kernel each) float32 38.9 / 35.8 / 34.1 / 59.2 / 59.7,
 # float64 61.1 / 64.5 / 55.6 / 81.1 / 94.6; 2048x2048 K=101 float32 43.9 / 41.8 / 42.2 / 58.6 /
@@ -105,13 +120,13 @@ BACKEND = "scipy" if _scipy_fft is not None else "numpy"
 CHUNK_BYTES = 4 << 20
 
 # The longest FFT along an axis (see `max_fft_len`).  2-D: a square tile of at most
-# MAX_TILE_BYTES_2D, i.e. 1086 points a side in float32 and 768 in float64.  Measured on this
-# machine (2 threads), 2048x2048 float32, valid, FFT side chosen: ms (K=31 / 63 / 101):
-# ~250: 45.6 / 67.3 / 77.7, ~500: 48.1 / 46.4 / 56.8, ~740: 42.7 / 40.5 / 42.5,
-# 1080: 39.8 / 39.3 / 39.5, 2048 (one tile): 67.8 / 68.7 / 68.9; float64: ~250: 66.6 / 87.5 /
-# 109.0, ~500: 74.8 / 73.2 / 80.3, ~740: 71.6 / 64.7 / 70.0, 1080: 83.7 / 72.5 / 72.5,
-# 2048: 113.6 / 112.8 / 110.5.  So about 4.5 MiB of tile in both dtypes (the column passes of a
-# larger one leave the L2).
+# MAX_TILE_BYTES_2D, i.e. 1086 points a side in float32 and 768 in float64.  2048x2048 float32,
+# valid, by the FFT side the tiling chose, ms (K=31 / 63 / 101): ~250: 45.6 / 67.3 / 77.7,
+# ~480: 48.1 / 46.4 / 56.8, ~740: 46.6 / 43.0 / 46.7, 1080: 46.0 / 43.4 / 45.2, 2048 (one
+# tile): 67.8 / 68.7 / 68.9 (a second run, ~740 against 1080: 42.6 / 40.3 / 41.4 against
+# 38.0 / 39.1 / 37.8); float64: ~250: 66.6 / 87.5 / 109.0, ~480: 74.8 / 73.2 / 80.3, ~740:
+# 71.6 / 64.8 / 68.6, 1080: 83.7 / 72.5 / 72.5, 2048: 113.6 / 112.8 / 110.5.  So about 4.5 MiB
+# of tile in both dtypes (the column passes of a larger one leave the L2).
 MAX_TILE_BYTES_2D = 9 << 19
 # 1-D: 2,000,000 samples, valid, ms at FFT length 4096 / 8192 / 16384 / 24576 / 32768 / 49152 /
 # 65536 / 128000 (K=512, 2048, 8192, 16384), float32: 16.2 / 12.8 / 12.2 / 12.2 / 11.5 / 13.8 /
