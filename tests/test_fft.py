@@ -83,12 +83,16 @@ def check(x, w, y, maps, fill, dtype):
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=BACKENDS + ["scipy, chunks in one thread"])
 def backend(request, monkeypatch):
-    if request.param == "scipy":
+    """Each backend, with chunks of tiles on threads of their own (the default) and, for
+    scipy, in the calling thread with the backend's threads."""
+    name = request.param.split(",")[0]
+    if name == "scipy":
         pytest.importorskip("scipy.fft")
-    monkeypatch.setattr(fft, "BACKEND", request.param)
-    return request.param
+    monkeypatch.setattr(fft, "BACKEND", name)
+    monkeypatch.setattr(fft, "THREADS_OVER_CHUNKS", "one thread" not in request.param)
+    return name
 
 
 @pytest.fixture(params=["default", "small tiles", "tiles under the kernel", "one per call"])
@@ -356,10 +360,13 @@ def test_memory_is_bounded(backend, dtype, monkeypatch):
     for call, image, kernel, out_shape, index, fraction in calls:
         batch, kernel_shape = out_shape[0], kernel.shape[1:]
         y = np.empty(out_shape, dtype)
-        bound = fft.memory_bound(out_shape[1:], kernel_shape, dtype, batch, kernel.shape[0])
-        assert bound < image.nbytes / fraction
+        # Per thread a fraction of the image; the call below runs on two.
+        assert fft.memory_bound(out_shape[1:], kernel_shape, dtype, batch,
+                                kernel.shape[0]) < image.nbytes / fraction
+        bound = fft.memory_bound(out_shape[1:], kernel_shape, dtype, batch, kernel.shape[0],
+                                 n_threads=2)
         larger = [fft.memory_bound(tuple(f * n for n in out_shape[1:]), kernel_shape, dtype,
-                                   batch, kernel.shape[0]) for f in (16, 64, 256)]
+                                   batch, kernel.shape[0], n_threads=2) for f in (16, 64, 256)]
         assert max(larger) <= 1.1 * min(larger) and max(larger) < 2 * bound
         tracemalloc.start()
         try:

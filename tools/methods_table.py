@@ -72,10 +72,18 @@ def measure(dtype, quick):
             points = math.prod(fft_shape)
             rows.append([n_tiles * points, n_tiles * points * math.log2(points)])
             times.append(t * 1e9)
-        (c0, c1), *_ = np.linalg.lstsq(np.array(rows), np.array(times), rcond=None)
-        if c0 < 0:  # a negative constant is noise: fit the slope alone
-            c0, c1 = 0.0, float(np.dot(np.array(rows)[:, 1], times) /
-                                np.dot(np.array(rows)[:, 1], np.array(rows)[:, 1]))
+        a, b = np.array(rows), np.array(times)
+        (c0, c1), *_ = np.linalg.lstsq(a, b, rcond=None)
+        if c0 < 0 or c1 < 0:
+            # A negative coefficient fits noise: keep the better one-term fit instead.
+            singles = []
+            for j in (0, 1):
+                c = float(a[:, j] @ b / (a[:, j] @ a[:, j]))
+                singles.append((float(np.sum((a[:, j] * c - b) ** 2)), j, c))
+            _, j, c = min(singles)
+            c0, c1 = (c, 0.0) if j == 0 else (0.0, c)
+        print(f"# fft {np.dtype(dtype).name} {len(cases[0][0])}-D: " + ", ".join(
+            f"K={kshape[0]} {t / 1e6:.1f} ms" for (_, kshape), t in zip(cases, times)))
         fits.append((round(float(c0), 3), round(float(c1), 3)))
     return {"direct": direct, "separable": separable, "direct_1d": direct_1d,
             "fft": fits[0], "fft_1d": fits[1]}

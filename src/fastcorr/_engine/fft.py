@@ -40,7 +40,8 @@ S = L (1 + 2 / F_last) c the bytes of one tile's spectrum:
 
 -- on scipy.fft 6 to 7 T_c L s: 24-28 bytes per FFT point of a chunk in float32, 48-56 in
 float64 (`memory_bound` computes it; the tests check it with tracemalloc, whose peaks came to
-12-16 and 22-46).  None of it grows
+12-16 and 22-46), once per thread when chunks run on threads of their own (at most
+n_threads, and never more than there are chunks).  None of it grows
 with the image: the largest F is bounded by `max_fft_len`, so there is never a padded copy of
 a large image nor its whole spectrum.
 
@@ -84,6 +85,8 @@ and ||x_tile|| is about sqrt(L / (P*Q)) ||x_window||); compare them with `fft_er
 NaN and Inf in a tile (data, or a non-finite fill) spread over all of its outputs.
 """
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -109,6 +112,10 @@ BACKEND = "scipy" if _scipy_fft is not None else "numpy"
 # samples valid, K = 512 / 2048 / 8192 / 16384, float32: this 14.7 / 16.1 / 16.6 / 20.3,
 # oaconvolve 19.7 / 21.3 / 30.7 / 30.9; float64: 23.9 / 27.2 / 32.8 / 41.0, 44.4 / 40.9 /
 # 69.8 / 72.1.
+
+# Chunks of tiles run on threads of their own (see `_correlate_blocked`); a module attribute
+# so the tests run both ways.
+THREADS_OVER_CHUNKS = True
 
 # The tile buffer of one chunk of tiles (at least one tile): several tiles per FFT call so small
 # tiles amortise the calls' overhead, few enough that a chunk's spectra stay near the caches.
@@ -223,9 +230,9 @@ def _pass_arrays():
     return 3 if BACKEND == "numpy" and _numpy_before_2() else 1
 
 
-def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1):
-    """Bytes a call allocates at most, for `batch` images and `kernels` (1 or batch) kernels
-    (see the module docstring)."""
+def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1, n_threads=1):
+    """Bytes a call on `n_threads` threads allocates at most, for `batch` images and
+    `kernels` (1 or batch) kernels (see the module docstring)."""
     tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
     positions = math.prod(-(-o // t) for o, t in zip(out_shape, tiles))
     per_chunk = min(chunk_tiles(fft_shape, dtype), batch * positions)
@@ -233,8 +240,11 @@ def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1):
     points = math.prod(fft_shape)
     s, c = np.dtype(dtype).itemsize, work_dtype(dtype).itemsize
     spectrum = (points + 2 * points // fft_shape[-1]) * c
-    return (per_chunk * points * (s + c) + (per_chunk + kept) * spectrum +
-            (_pass_arrays() + 1) * max(per_chunk, kept) * spectrum + per_chunk * points * c)
+    chunks = -(-batch * positions // per_chunk)
+    threads = min(n_threads, chunks) if THREADS_OVER_CHUNKS else 1
+    return threads * (per_chunk * points * (s + c) + (per_chunk + kept) * spectrum +
+                      (_pass_arrays() + 1) * max(per_chunk, kept) * spectrum +
+                      per_chunk * points * c)
 
 
 # --------------------------------------------------------------------------- error bound
@@ -399,45 +409,67 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
         positions = [p + (s,) for p in positions for s in range(0, out_len, tile)]
     chunks = _units(y.shape[0], positions, chunk_tiles(fft_shape, dtype))
     extended = [o + k - 1 for o, k in zip(out_shape, kernel_shape)]
-    buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
     w = w.astype(work, copy=False)
     shared = _kernel_spectrum(w, fft_shape, n_threads) if w.shape[0] == 1 else None
-    current = (None, None)  # the images and kernel spectra of the latest unit (own kernels)
-    for chunk in chunks:
-        sources = []
-        for b0, b1, position in chunk:
-            spans = [(s, min(s + f, e)) for s, f, e in zip(position, fft_shape, extended)]
-            sources.append(_tile_source(x, b0, b1, spans, maps))
-        if len(chunk) == 1 and not sources[0][1] and sources[0][0].shape[1:] == fft_shape \
-                and work == dtype:
-            tiles_in = sources[0][0]  # whole tiles in a slice of x: transformed in place
-        else:
-            if buffer is None:
-                largest = max(sum(b1 - b0 for b0, b1, _ in c) for c in chunks)
-                buffer = np.empty((largest,) + fft_shape, work)
-            tiles_in = _load(sources, fill, buffer, fft_shape)
-        del sources
-        spectrum = _forward(tiles_in, fft_shape, n_threads)
-        del tiles_in
-        if shared is not None:
-            spectrum *= shared
-        else:
+    largest = max(sum(b1 - b0 for b0, b1, _ in c) for c in chunks)
+    stop = threading.Event()
+
+    def run(mine, workers):
+        buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
+        current = (None, None)  # the images and kernel spectra of the latest unit
+        for chunk in mine:
+            if stop.is_set():
+                return
+            sources = []
+            for b0, b1, position in chunk:
+                spans = [(s, min(s + f, e)) for s, f, e in zip(position, fft_shape, extended)]
+                sources.append(_tile_source(x, b0, b1, spans, maps))
+            if len(chunk) == 1 and not sources[0][1] and \
+                    sources[0][0].shape[1:] == fft_shape and work == dtype:
+                tiles_in = sources[0][0]  # whole tiles in a slice of x: transformed in place
+            else:
+                if buffer is None:
+                    buffer = np.empty((largest,) + fft_shape, work)
+                tiles_in = _load(sources, fill, buffer, fft_shape)
+            del sources
+            spectrum = _forward(tiles_in, fft_shape, workers)
+            del tiles_in
+            if shared is not None:
+                spectrum *= shared
+            else:
+                t = 0
+                for b0, b1, _ in chunk:
+                    if current[0] != (b0, b1):
+                        current = ((b0, b1), _kernel_spectrum(w[b0:b1], fft_shape, workers))
+                    spectrum[t:t + b1 - b0] *= current[1]
+                    t += b1 - b0
+            result = _inverse(spectrum, fft_shape, tiles, workers)
+            del spectrum
             t = 0
-            for b0, b1, _ in chunk:
-                if current[0] != (b0, b1):
-                    current = ((b0, b1), _kernel_spectrum(w[b0:b1], fft_shape, n_threads))
-                spectrum[t:t + b1 - b0] *= current[1]
+            for b0, b1, position in chunk:
+                ends = [min(s + tile, o) for s, tile, o in zip(position, tiles, out_shape)]
+                y[(slice(b0, b1),) + tuple(slice(s, e) for s, e in zip(position, ends))] = \
+                    result[(slice(t, t + b1 - b0),) +
+                           tuple(slice(0, e - s) for s, e in zip(position, ends))]
                 t += b1 - b0
-        result = _inverse(spectrum, fft_shape, tiles, n_threads)
-        del spectrum
-        t = 0
-        for b0, b1, position in chunk:
-            ends = [min(s + tile, o) for s, tile, o in zip(position, tiles, out_shape)]
-            y[(slice(b0, b1),) + tuple(slice(s, e) for s, e in zip(position, ends))] = \
-                result[(slice(t, t + b1 - b0),) +
-                       tuple(slice(0, e - s) for s, e in zip(position, ends))]
-            t += b1 - b0
-        del result
+            del result
+
+    parallel = min(n_threads, len(chunks)) if THREADS_OVER_CHUNKS else 1
+    if parallel <= 1:
+        run(chunks, n_threads)
+        return
+    # Whole chunks on threads of their own, each transform on one thread: the backends' own
+    # threads split each transform's passes, which scaled poorly (2048 x 2048 float32, K=101,
+    # 4 tiles: 43-58 ms on 2 workers against 51-61 ms on 1).  Every transform, product and
+    # copy releases the GIL.  Each thread holds one chunk's memory (see memory_bound).
+    pool = ThreadPoolExecutor(parallel)
+    try:
+        futures = [pool.submit(run, chunks[i::parallel], 1) for i in range(parallel)]
+        for future in futures:
+            future.result()
+    finally:
+        stop.set()  # an exception (or Ctrl-C) here: the other threads stop at their next chunk
+        pool.shutdown(wait=True)
 
 
 # --------------------------------------------------------------------------- the entries
