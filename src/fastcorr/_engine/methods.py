@@ -32,6 +32,8 @@ about as much as that rounding already did.
 direct keeps them in the windows that read them), and otherwise picks the lowest predicted
 time from `COSTS`, the times measured per output on this project's machine class.
 """
+import bisect
+import functools
 import math
 
 import numpy as np
@@ -155,59 +157,110 @@ def choose(x, w, y_shape, plan, fill):
     dtype = x.dtype
     costs = _costs(dtype, one_d)
     best, best_time, factors = "direct", costs.direct(kernel_shape) * outputs, None
-    finite_w = _finite(w)
-    if finite_w and not one_d and w.shape[0] == 1 and min(kernel_shape) > 1:
-        f = factor(w[0], dtype)
-        t = costs.separable(f.rank, kernel_shape) * outputs
-        if t < best_time and \
-                separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
-            best, best_time, factors = "separable", t, [f]
+    # The checks below cost tens of microseconds each (an SVD, passes over the kernel and the
+    # image), so each runs only when its method could still win: separable at rank 1 and the
+    # FFT by their predicted times first.
+    finite_w = None
+    if not one_d and w.shape[0] == 1 and min(kernel_shape) > 1 and \
+            costs.separable(1, kernel_shape) * outputs < best_time:
+        finite_w = _finite(w)
+        if finite_w:
+            f = _cached_factor(w[0], dtype)
+            t = costs.separable(f.rank, kernel_shape) * outputs
+            if t < best_time and \
+                    separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
+                best, best_time, factors = "separable", t, [f]
     from . import fft
     tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
     n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
-    if costs.fft(fft_shape, n_tiles) < best_time and finite_w and math.isfinite(fill) and \
+    if costs.fft(fft_shape, n_tiles) < best_time and math.isfinite(fill) and \
+            (finite_w or (finite_w is None and _finite(w))) and \
             max(fft_bound(k, fft_shape, dtype) / direct_bound(k, dtype) for k in w) \
             <= ERROR_FACTOR and _finite(x):
         best, factors = "fft", None
     return best, factors
 
 
+# Factors of recent kernels, by their bytes: a program filters many images with one kernel,
+# and the SVD and its checks cost as much as a small correlation.
+_FACTORS = {}
+_MAX_FACTORS = 32
+_MAX_CACHED_BYTES = 1 << 16
+
+
+def _cached_factor(w, dtype):
+    if w.nbytes > _MAX_CACHED_BYTES:
+        return factor(w, dtype)
+    key = (w.shape, w.dtype.str, np.dtype(dtype).str, w.tobytes())
+    f = _FACTORS.get(key)
+    if f is None:
+        if len(_FACTORS) >= _MAX_FACTORS:
+            _FACTORS.clear()
+        f = _FACTORS[key] = factor(w, dtype)
+    return f
+
+
 # --------------------------------------------------------------------------- the cost model
 # Times measured on this project's machine class by tools/methods_table.py (its output is
-# pasted here; run it to re-measure): Intel Xeon family 6 model 167 (KVM guest), 2 threads,
-# best of several runs.  direct / separable: picoseconds per multiply-add at the kernel sides
-# in _K (2-D: square kernels on a 2048 x 2048 image, 'same'/'symm'; the separable time is per
-# term and per tap of its two passes, r * (P + Q) multiply-adds an output); direct_1d: the
-# same for 1-D kernels of the lengths in _K1 on 2,000,000 samples, 'valid'.  fft: (c0, c1),
-# nanoseconds per FFT point of a tile as c0 + c1 * log2(points), fitted to blocked FFTs of
-# 2048 x 2048 images (2-D) and 2,000,000 samples (1-D) over the kernel sizes in the table.
+# pasted here; run it to re-measure): Intel Xeon family 6 model 167 (KVM guest, AVX-512, the
+# avx2 rows with FASTCORR_SIMD=avx2), 2 threads, best of 5 calls with out= given, on a quiet
+# machine, 2026-11-30.  direct / separable: picoseconds per multiply-add at the kernel sides
+# in _K (square kernels on a 2048 x 2048 image, 'same'/'symm'; the separable time is per term
+# and per tap of its two passes: r * (P + Q) multiply-adds an output); direct_1d: the same for
+# kernels of the lengths in _K1 on 2,000,000 samples, 'valid'.  fft, fft_1d: (c0, c1),
+# nanoseconds per FFT point of every tile, c0 + c1 * log2(points), fitted to the blocked FFT
+# of 2048 x 2048 images with K = 31..255 (float32 avx512: 26.6, 23.8, 22.8, 27.2, 25.3 ms at
+# K = 31, 63, 101, 181, 255) and of 2,000,000 samples with K = 256..16384 (9.5, 8.0, 10.8,
+# 11.7, 14.4 ms).  The FFT's times hardly depend on the path (the backend's own SIMD).
 _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
 _K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
     ("avx512", 4): {
-        "direct": (29.3, 11.4, 8.9, 8.1, 7.9, 7.4, 6.7, 7.2, 7.0, 6.7),
-        "separable": (40.6, 24.5, 19.1, 17.1, 17.2, 15.2, 14.2, 11.9, 11.1, 11.2),
-        "direct_1d": (115.5, 60, 30, 15, 12, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0),
-        "fft": (0.0, 0.42), "fft_1d": (0.0, 0.42)},
+        "direct": (26.0, 12.0, 9.7, 8.7, 8.4, 7.6, 6.8, 6.7, 6.8, 6.6),
+        "separable": (40.5, 26.8, 21.5, 20.1, 17.6, 15.2, 13.6, 12.3, 11.1, 10.5),
+        "direct_1d": (142.8, 56.1, 31.1, 20.6, 11.9, 8.4, 7.5, 6.4, 5.9, 5.8, 5.7, 5.7),
+        "fft": (5.149, 0.0), "fft_1d": (0.0, 0.306)},
     ("avx512", 8): {
-        "direct": (47.9, 21.5, 18.3, 16.8, 15.8, 14.7, 13.5, 13.2, 13.3, 13.4),
-        "separable": (89.2, 59.8, 45.6, 42.8, 38.4, 33.8, 28.7, 24.9, 22.5, 24.1),
-        "direct_1d": (200, 100, 60, 40, 30, 20, 18, 18, 18, 18, 18, 18),
-        "fft": (0.0, 0.75), "fft_1d": (0.0, 0.75)},
+        "direct": (48.1, 22.1, 17.0, 16.1, 15.8, 14.8, 14.0, 13.1, 12.6, 13.3),
+        "separable": (90.7, 54.9, 44.9, 37.1, 36.9, 32.4, 26.7, 23.9, 21.2, 23.9),
+        "direct_1d": (196.6, 84.5, 43.6, 25.2, 17.5, 14.4, 12.2, 11.6, 11.0, 11.1, 11.4, 11.3),
+        "fft": (0.0, 0.431), "fft_1d": (0.0, 0.512)},
+    ("avx2", 4): {
+        "direct": (26.2, 13.4, 12.9, 11.5, 11.9, 11.4, 10.6, 10.3, 9.8, 10.3),
+        "separable": (51.9, 32.0, 26.2, 24.1, 21.6, 19.5, 16.9, 16.9, 17.1, 17.1),
+        "direct_1d": (149.0, 67.3, 38.5, 20.5, 13.6, 11.0, 11.7, 11.7, 11.9, 11.8, 12.3, 11.7),
+        "fft": (0.0, 0.266), "fft_1d": (0.0, 0.32)},
+    ("avx2", 8): {
+        "direct": (50.8, 24.7, 24.4, 23.6, 23.3, 21.6, 21.1, 20.1, 19.6, 20.8),
+        "separable": (100.5, 64.2, 56.1, 45.8, 43.3, 43.0, 36.7, 36.5, 35.6, 38.4),
+        "direct_1d": (192.9, 85.7, 43.6, 26.9, 22.3, 21.5, 22.3, 22.8, 23.4, 23.5, 23.9, 23.8),
+        "fft": (0.0, 0.476), "fft_1d": (0.0, 0.554)},
 }
 
 
 class _Costs:
-    """Predicted seconds of each method on one path and dtype (see _MEASURED)."""
+    """Predicted seconds of each method on one path and dtype (see _MEASURED), in plain Python
+    arithmetic: a numpy call costs more than the whole prediction."""
 
     def __init__(self, table, one_d):
-        self._grid = np.log(_K1 if one_d else _K)
-        self._direct = np.log(table["direct_1d" if one_d else "direct"])
-        self._separable = np.log(table["separable"])
+        self._grid = [math.log(k) for k in (_K1 if one_d else _K)]
+        self._direct = [math.log(v) for v in table["direct_1d" if one_d else "direct"]]
+        self._separable = [math.log(v) for v in table["separable"]]
         self._fft = table["fft_1d" if one_d else "fft"]
 
     def _at(self, table, k):
-        return float(np.exp(np.interp(math.log(max(k, 1)), self._grid, table))) * 1e-12
+        """Picoseconds per multiply-add at side k, interpolated in log-log (constant beyond
+        the ends), in seconds."""
+        x, grid = math.log(max(k, 1)), self._grid
+        i = bisect.bisect_right(grid, x)
+        if i == 0:
+            y = table[0]
+        elif i == len(grid):
+            y = table[-1]
+        else:
+            t = (x - grid[i - 1]) / (grid[i] - grid[i - 1])
+            y = table[i - 1] + t * (table[i] - table[i - 1])
+        return math.exp(y) * 1e-12
 
     def direct(self, kernel_shape):
         """Seconds per output."""
@@ -227,22 +280,26 @@ class _Costs:
         return n_tiles * points * (c0 + c1 * math.log2(points)) * 1e-9
 
 
-def _costs(dtype, one_d):
-    """The cost model of the active SIMD path for `dtype` (2-D or 1-D); paths without a
-    measured table use the nearest measured one, scaled by their vector width."""
-    item = np.dtype(dtype).itemsize
-    path = _core.active_path()
+@functools.lru_cache(maxsize=None)
+def _costs_of(path, item, one_d):
     table = _MEASURED.get((path, item))
     if table is None:
-        scale = _WIDTH_SCALE.get(path, 1.0)
-        base = _MEASURED[("avx2", item)] if ("avx2", item) in _MEASURED else \
-            _MEASURED[("avx512", item)]
-        table = dict(base)
+        scale = _WIDTH_SCALE.get(path, 2.0)
+        table = dict(_MEASURED[("avx2", item)])
         for key in ("direct", "separable", "direct_1d"):
-            table[key] = tuple(v * scale for v in base[key])
+            table[key] = tuple(v * scale for v in table[key])
     return _Costs(table, one_d)
 
 
-# How much slower than the AVX2 table (or AVX-512's when AVX2 has none) a path's direct and
-# separable kernels are, from vector width and FMA: an estimate, not a measurement.
-_WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0, "neon": 2.0}
+def _costs(dtype, one_d):
+    """The cost model of the active SIMD path for `dtype` (2-D or 1-D).  Paths without a
+    measured table use the AVX2 one with the direct and separable times scaled by
+    _WIDTH_SCALE (the FFT's do not depend on the path)."""
+    return _costs_of(_core.active_path(), dtype.itemsize, one_d)
+
+
+# How much slower than AVX2 (8 float32 lanes, two FMA pipes) a path's direct and separable
+# kernels are: its vector width and FMA against AVX2's.  An estimate, not a measurement:
+# 'baseline' (SSE2 on x86-64, 4 lanes without FMA; NEON on aarch64, 4 lanes) about half, the
+# scalar path about an eighth.
+_WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0}
