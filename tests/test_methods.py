@@ -348,3 +348,76 @@ def test_fft_spreads_nan_explicitly_but_auto_does_not():
     kernel = rng.standard_normal((5, 5))
     assert np.isnan(fastcorr.correlate2d(image, kernel, "valid", method="fft")).sum() > 36
     assert np.isnan(fastcorr.correlate2d(image, kernel, "valid")).sum() == 25
+
+
+# --------------------------------------------------------------------------- 'auto', any problem
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _auto_problems(draw):
+    m, n = draw(st.integers(8, 70)), draw(st.integers(8, 70))
+    p, q = draw(st.integers(2, 40)), draw(st.integers(2, 40))
+    rank = draw(st.sampled_from([1, 2, None]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    image = rng.standard_normal((m, n)).astype(dtype)
+    kernel = (_low_rank(rng, (p, q), rank, dtype) if rank else
+              rng.standard_normal((p, q)).astype(dtype))
+    return {"image": image, "kernel": kernel, "mode": draw(st.sampled_from(MODES)),
+            "boundary": draw(st.sampled_from(BOUNDARIES)),
+            "convolve": draw(st.booleans())}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(pb=_auto_problems())
+def test_auto_within_the_bound_of_what_it_picks(pb, monkeypatch_module):
+    """With the small-problem shortcut off, 'auto' weighs every method on small problems; its
+    result lies within the bound of the method choose_method reports (direct's per output,
+    separable's and fft's as stated)."""
+    image, kernel, mode = pb["image"], pb["kernel"], pb["mode"]
+    if mode == "valid" and (image.shape[0] < kernel.shape[0] or
+                            image.shape[1] < kernel.shape[1]):
+        mode = "same"
+    face = CONVOLVE2D if pb["convolve"] else CORRELATE2D
+    picked = fastcorr.choose_method(image, kernel, mode, pb["boundary"], 0.5,
+                                    convolve=pb["convolve"])
+    result = face.func(image, kernel, mode, pb["boundary"], 0.5)
+    np.testing.assert_array_equal(
+        result, face.func(image, kernel, mode, pb["boundary"], 0.5, method=picked))
+    exact = oracle.exact(face.name, image, kernel, image.dtype, mode, pb["boundary"], 0.5)
+    x = max(np.abs(image).max(), 0.5)
+    oriented = kernel[::-1, ::-1] if pb["convolve"] else kernel
+    if picked == "direct":
+        bound = oracle.error_bound(face.name, image, kernel, image.dtype, mode, pb["boundary"],
+                                   0.5)
+    elif picked == "separable":
+        bound = _separable_bound(oriented, image.dtype) * x
+    else:
+        bound = _fft_bound(kernel, result.shape, image.dtype, x, False)
+    oracle.assert_within_bound(result, exact, bound, f"auto picked {picked}")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """AUTO_MIN_FMAS at 0 for the module's hypothesis test (a function-scoped monkeypatch
+    does not mix with @given)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(methods, "AUTO_MIN_FMAS", 0)
+    yield patch
+    patch.undo()
+
+
+def test_auto_picks_every_method_on_small_problems(monkeypatch):
+    """The hypothesis test above sees all three methods: with the shortcut off, small
+    problems already cross both crossovers."""
+    monkeypatch.setattr(methods, "AUTO_MIN_FMAS", 0)
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((70, 70))
+    assert fastcorr.choose_method(image, rng.standard_normal((3, 3))) == "direct"
+    assert fastcorr.choose_method(image, _gaussian(25, np.float64), "same") == "separable"
+    assert fastcorr.choose_method(image, rng.standard_normal((40, 40)), "same") == "fft"
