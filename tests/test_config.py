@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import fastcorr
@@ -43,7 +44,7 @@ def test_show_config_stdout_mode_explicit(capsys):
 def test_show_config_dicts(capsys):
     cfg = fastcorr.show_config(mode="dicts")
     assert capsys.readouterr().out == ""  # dict mode does not print
-    assert set(cfg) == {"fastcorr", "simd", "openmp", "cache"}
+    assert set(cfg) == {"fastcorr", "simd", "openmp", "cache", "methods"}
     assert cfg["fastcorr"]["version"] == fastcorr.__version__
 
     simd = cfg["simd"]
@@ -152,3 +153,23 @@ def test_version_on_the_command_line():
     assert proc.returncode == 0, proc.stderr
     assert fastcorr.__version__ in proc.stdout.split() or \
         proc.stdout.strip().endswith(fastcorr.__version__), proc.stdout
+
+
+def test_show_config_methods_match_choose_method(monkeypatch):
+    """The crossovers show_config reports are where choose_method hands over: just below
+    each, direct; at it, the other method (with the error rule off: show_config reports the
+    predicted times, and near the FFT crossover the rule can bind)."""
+    from fastcorr._engine import methods
+    m = fastcorr.show_config(mode="dicts")["methods"]
+    monkeypatch.setattr(methods, "ERROR_FACTOR", float("inf"))
+    assert m["fft_backend"] in ("scipy", "numpy") and m["error_factor"] == methods.ERROR_FACTOR
+    rng = np.random.default_rng(0)
+    for dt, c in m["crossovers"].items():
+        k = c["separable_rank1_from"]
+        image = rng.standard_normal((2048, 2048)).astype(dt)
+        outer = np.outer(rng.random(k), rng.random(k)).astype(dt)
+        assert fastcorr.choose_method(image, outer, "valid") == "separable"
+        k = c["fft_2d_from"]
+        assert fastcorr.choose_method(image, rng.random((k, k)).astype(dt), "valid") == "fft"
+        assert fastcorr.choose_method(image, rng.random((k - 1, k - 1)).astype(dt),
+                                      "valid") == "direct"

@@ -82,11 +82,22 @@ def _config():
             "num_procs": procs,
         },
         "cache": _cache(_dispatch.active()),
+        "methods": _methods(),
     }
 
 
+def _methods():
+    """What method='auto' works from: the FFT backend, the cost table, and where the table's
+    predictions hand over between the methods."""
+    from ._engine import fft, methods
+    return {"fft_backend": fft.BACKEND, "cost_table": methods.cost_table_source(),
+            "error_factor": methods.ERROR_FACTOR,
+            "crossovers": {dt: methods.crossovers(dt) for dt in ("float32", "float64")}}
+
+
 def show_config(mode="stdout"):
-    """Show the version, the SIMD paths, the OpenMP runtime and the L1 cache fastcorr uses.
+    """Show the version, the SIMD paths, the OpenMP runtime, the L1 cache and what
+    ``method='auto'`` works from.
 
     Parameters
     ----------
@@ -106,7 +117,10 @@ def show_config(mode="stdout"):
         within that many lines of one another, modulo ``way_bytes``, share sets) and
         ``aliased_from_kh``: the smallest kernel height at which the selected path's
         small-kernel block switches to its aliased-rows shape on rows a multiple of
-        ``way_bytes`` apart (None if at none).  Otherwise None.
+        ``way_bytes`` apart (None if at none); ``methods``: what ``method='auto'`` works
+        from (the FFT backend, which measured cost table, the error factor, and the kernel
+        sizes from which its predictions pick separable passes for rank-1 kernels and FFT for
+        full-rank ones).  Otherwise None.
 
     Examples
     --------
@@ -143,5 +157,13 @@ def show_config(mode="stdout"):
     if omp["library"]:
         lines.append(f"  library: {omp['library']}")
     lines += _cache_lines(cfg["cache"], simd["selected"], simd["paths"][simd["selected"]])
+    m = cfg["methods"]
+    lines.append(f"method='auto': cost table {m['cost_table']}, FFT on {m['fft_backend']}.fft; "
+                 "it predicts")
+    for dt, c in m["crossovers"].items():
+        lines.append(f"  {dt}: rank-1 kernels separable from {c['separable_rank1_from']}x"
+                     f"{c['separable_rank1_from']}, FFT from {c['fft_2d_from']}x"
+                     f"{c['fft_2d_from']} on 2048x2048 and from {c['fft_1d_from']} taps on "
+                     "2,000,000 samples")
     print("\n".join(lines))
     return None

@@ -303,3 +303,39 @@ def _costs(dtype, one_d):
 # 'baseline' (SSE2 on x86-64, 4 lanes without FMA; NEON on aarch64, 4 lanes) about half, the
 # scalar path about an eighth.
 _WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0}
+
+
+def crossovers(dtype):
+    """Where the cost model hands over, for show_config: the smallest square kernel side from
+    which a rank-1 kernel runs separable, and from which a full-rank kernel runs by FFT on a
+    2048 x 2048 image ('valid'), and the 1-D kernel length from which FFT runs on 2,000,000
+    samples, for `dtype` on the active path (by the predicted times alone, before the error
+    and NaN rules)."""
+    from . import fft
+    dtype = np.dtype(dtype)
+    two, one = _costs(dtype, False), _costs(dtype, True)
+
+    def first(ks, wins):
+        return next((k for k in ks if wins(k)), None)
+
+    def fft_time(costs, out, kernel):
+        tiles, shape = fft.tile_plan(out, kernel, dtype)
+        return costs.fft(shape, math.prod(-(-o // t) for o, t in zip(out, tiles)))
+
+    side, n = 2048, 2_000_000
+    return {
+        "separable_rank1_from": first(range(2, 256), lambda k: two.separable(1, (k, k)) <
+                                      two.direct((k, k))),
+        "fft_2d_from": first(range(2, 512), lambda k: fft_time(
+            two, (side - k + 1,) * 2, (k, k)) < two.direct((k, k)) * (side - k + 1) ** 2),
+        "fft_1d_from": first([2 ** e for e in range(1, 17)], lambda k: fft_time(
+            one, (n - k + 1,), (k,)) < one.direct((k,)) * (n - k + 1)),
+    }
+
+
+def cost_table_source():
+    """Which measured table the active path's cost model uses (see _costs)."""
+    path = _core.active_path()
+    if (path, 4) in _MEASURED:
+        return f"{path} (measured)"
+    return f"avx2's times x {_WIDTH_SCALE.get(path, 2.0):g} (estimated for {path})"
