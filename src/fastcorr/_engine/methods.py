@@ -45,6 +45,11 @@ METHODS = ("auto", "direct", "separable", "fft")
 # 'auto' rejects a method whose error bound exceeds direct's by more than this factor.
 ERROR_FACTOR = 8.0
 
+# How much faster than direct 'auto' needs another method to be predicted.  The cost table is
+# measured on 2048x2048 images with out= given; on 1024x1024 without it, the separable passes
+# at K = 5 ran at 0.72-0.84x of direct where the table predicted 1.1x (bench --only methods).
+MARGIN = 1.25
+
 # Below this many multiply-adds (a few tens of microseconds direct) 'auto' computes directly
 # without looking at the kernel: an SVD and the checks cost about that much.
 AUTO_MIN_FMAS = 1 << 22
@@ -75,21 +80,59 @@ class Factors:
     __slots__ = ("col", "row", "singular", "rank", "dropped")
 
 
-def factor(w, dtype):
-    """The Factors of the 2-D real kernel `w` (finite) for a result in `dtype`."""
-    p, q = w.shape
-    u, s, vt = np.linalg.svd(np.asarray(w, dtype=np.float64), full_matrices=False)
-    eps = np.finfo(dtype).eps
-    tol = s[0] * max(p, q) * eps
-    rank = max(int(np.count_nonzero(s > tol)), 1)
+def factor(w, dtype, max_rank=None):
+    """The Factors of the 2-D real finite kernel `w` for a result in `dtype`, or None when its
+    numerical rank exceeds `max_rank` (None: no limit).
+
+    The rank is revealed without BLAS first: Gaussian elimination with complete pivoting peels
+    rank-1 terms off w (each step: the largest residual entry as pivot, its column times its
+    row over it subtracted), until the residual's Frobenius norm t falls to the tolerance (or
+    after max_rank + 1 steps: no separable form within the limit).  Then the SVD of the small
+    rank-r form (QR of its two factors and the SVD of an r x r core) gives its singular values;
+    those at or below ``s[0] * max(P, Q) * eps`` are dropped too and added to t.  Numerically
+    the result is the SVD truncated at that tolerance (the elimination's residual is below it),
+    but a full SVD of a large kernel runs LAPACK on OpenBLAS threads, which keep spinning
+    after it and took both cores from the correlation that followed (101x101 float32 on a
+    2048x2048 image by FFT: 25 ms alone, 53 ms just after the SVD).
+    """
+    a = np.array(w, dtype=np.float64)  # a copy: the residual
+    p, q = a.shape
+    eps = float(np.finfo(dtype).eps)
+    # s[0] >= |w|_F / sqrt(min(P, Q)): the elimination stops no earlier than the tolerance on
+    # the true s[0] would let it; the SVD below applies the exact tolerance.
+    norm = math.sqrt(float((a * a).sum()))
+    tol = norm / math.sqrt(min(p, q)) * max(p, q) * eps
+    limit = min(p, q) if max_rank is None else min(max_rank + 1, min(p, q))
+    cols, rows = [], []
+    residual = norm
+    while residual > tol and len(cols) < limit:
+        i, j = divmod(int(np.argmax(np.abs(a))), q)
+        pivot = a[i, j]
+        col, row = a[:, j].copy(), a[i, :] / pivot
+        a -= np.multiply.outer(col, row)
+        a[:, j] = 0.0  # exactly: the pivot's column and row are gone, not their rounding
+        a[i, :] = 0.0
+        cols.append(col)
+        rows.append(row)
+        residual = math.sqrt(float((a * a).sum()))
+    if max_rank is not None and len(cols) > max_rank:
+        return None
     f = Factors()
-    root = np.sqrt(s[:rank])
+    if not cols:  # the zero kernel
+        f.col, f.row = np.zeros((1, p), dtype), np.zeros((1, q), dtype)
+        f.singular, f.rank, f.dropped = np.zeros(1), 1, 0.0
+        return f
+    qc, tc = np.linalg.qr(np.array(cols).T)
+    qr, tr = np.linalg.qr(np.array(rows).T)
+    u, sv, vt = np.linalg.svd(tc @ tr.T)
+    rank = max(int(np.count_nonzero(sv > sv[0] * max(p, q) * eps)), 1)
+    root = np.sqrt(sv[:rank])
     # The square root of each singular value on both sides keeps the two passes' magnitudes
     # alike, so neither intermediate is scaled towards overflow or underflow.
-    f.col = np.ascontiguousarray((u[:, :rank] * root).T, dtype=dtype)
-    f.row = np.ascontiguousarray(vt[:rank] * root[:, None], dtype=dtype)
-    f.singular, f.rank = s, rank
-    f.dropped = float(np.sqrt(np.sum(s[rank:] ** 2)))
+    f.col = np.ascontiguousarray(((qc @ u[:, :rank]) * root).T, dtype=dtype)
+    f.row = np.ascontiguousarray(((qr @ vt[:rank].T) * root).T, dtype=dtype)
+    f.singular, f.rank = sv, rank
+    f.dropped = residual + float(np.sqrt(np.sum(sv[rank:] ** 2)))
     return f
 
 
@@ -135,8 +178,9 @@ def fft_bound(w, fft_shape, dtype):
     `fft.bound_factor` times |w|_2 times the tile's 2-norm, at most sqrt(L) X."""
     from . import fft
     points = math.prod(fft_shape)
-    return fft.bound_factor(points, dtype) * float(np.linalg.norm(
-        np.asarray(w, np.float64).ravel())) * math.sqrt(points)
+    w = np.asarray(w, np.float64)
+    # (w * w).sum() rather than np.linalg.norm, which may run on BLAS threads (see `factor`).
+    return fft.bound_factor(points, dtype) * math.sqrt(float((w * w).sum())) * math.sqrt(points)
 
 
 def choose(x, w, y_shape, plan, fill):
@@ -156,24 +200,29 @@ def choose(x, w, y_shape, plan, fill):
         return "direct", None
     dtype = x.dtype
     costs = _costs(dtype, one_d)
-    best, best_time, factors = "direct", costs.direct(kernel_shape) * outputs, None
-    # The checks below cost tens of microseconds each (an SVD, passes over the kernel and the
-    # image), so each runs only when its method could still win: separable at rank 1 and the
-    # FFT by their predicted times first.
-    finite_w = None
-    if not one_d and w.shape[0] == 1 and min(kernel_shape) > 1 and \
-            costs.separable(1, kernel_shape) * outputs < best_time:
-        finite_w = _finite(w)
-        if finite_w:
-            f = _cached_factor(w[0], dtype)
-            t = costs.separable(f.rank, kernel_shape) * outputs
-            if t < best_time and \
-                    separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
-                best, best_time, factors = "separable", t, [f]
+    direct_time = costs.direct(kernel_shape) * outputs
+    # Another method must be predicted faster by the margin: the table is measured on one
+    # image size, and at the crossover the two are equal anyway.
+    best, best_time, factors = "direct", direct_time / MARGIN, None
+    # Each check below costs more than the arithmetic that rules it out, so the predicted
+    # times come first: the FFT's, then separable's at the largest rank that still wins.
     from . import fft
-    tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
-    n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
-    if costs.fft(fft_shape, n_tiles) < best_time and math.isfinite(fill) and \
+    fft_time = math.inf
+    if costs.fft_floor(kernel_shape) * outputs < best_time:
+        tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
+        n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
+        fft_time = costs.fft(fft_shape, n_tiles)
+    finite_w = None
+    if not one_d and w.shape[0] == 1 and min(kernel_shape) > 1:
+        term = costs.separable(1, kernel_shape) * outputs
+        max_rank = int(min(best_time, fft_time) / term)
+        if max_rank >= 1:
+            finite_w = _finite(w)
+            f = _cached_factor(w[0], dtype, max_rank) if finite_w else None
+            if f is not None and \
+                    separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
+                best, best_time, factors = "separable", f.rank * term, [f]
+    if fft_time < best_time and math.isfinite(fill) and \
             (finite_w or (finite_w is None and _finite(w))) and \
             max(fft_bound(k, fft_shape, dtype) / direct_bound(k, dtype) for k in w) \
             <= ERROR_FACTOR and _finite(x):
@@ -188,15 +237,19 @@ _MAX_FACTORS = 32
 _MAX_CACHED_BYTES = 1 << 16
 
 
-def _cached_factor(w, dtype):
+def _cached_factor(w, dtype, max_rank):
+    """`factor`, remembered (a None too, with the limit it was found under)."""
     if w.nbytes > _MAX_CACHED_BYTES:
-        return factor(w, dtype)
+        return factor(w, dtype, max_rank)
     key = (w.shape, w.dtype.str, np.dtype(dtype).str, w.tobytes())
-    f = _FACTORS.get(key)
-    if f is None:
-        if len(_FACTORS) >= _MAX_FACTORS:
-            _FACTORS.clear()
-        f = _FACTORS[key] = factor(w, dtype)
+    known = _FACTORS.get(key)
+    if known is not None and (known[0] is not None or known[1] >= max_rank):
+        f = known[0]
+        return f if f is None or f.rank <= max_rank else None
+    if len(_FACTORS) >= _MAX_FACTORS:
+        _FACTORS.clear()
+    f = factor(w, dtype, max_rank)
+    _FACTORS[key] = (f, max_rank)
     return f
 
 
@@ -273,6 +326,13 @@ class _Costs:
         taps = sum(kernel_shape)
         return rank * taps * self._at(self._separable, taps / 2)
 
+    def fft_floor(self, kernel_shape):
+        """Seconds per output the FFT needs at least: every output is a point of a tile of at
+        least the kernel's size."""
+        points = math.prod(kernel_shape)
+        c0, c1 = self._fft
+        return (c0 + c1 * math.log2(max(points, 2))) * 1e-9
+
     def fft(self, fft_shape, n_tiles):
         """Seconds of the whole call: n_tiles tiles of fft_shape."""
         points = math.prod(fft_shape)
@@ -309,8 +369,8 @@ def crossovers(dtype):
     """Where the cost model hands over, for show_config: the smallest square kernel side from
     which a rank-1 kernel runs separable, and from which a full-rank kernel runs by FFT on a
     2048 x 2048 image ('valid'), and the 1-D kernel length from which FFT runs on 2,000,000
-    samples, for `dtype` on the active path (by the predicted times alone, before the error
-    and NaN rules)."""
+    samples, for `dtype` on the active path (by the predicted times and MARGIN alone, before
+    the error and NaN rules)."""
     from . import fft
     dtype = np.dtype(dtype)
     two, one = _costs(dtype, False), _costs(dtype, True)
@@ -324,12 +384,13 @@ def crossovers(dtype):
 
     side, n = 2048, 2_000_000
     return {
-        "separable_rank1_from": first(range(2, 256), lambda k: two.separable(1, (k, k)) <
-                                      two.direct((k, k))),
+        "separable_rank1_from": first(range(2, 256), lambda k: two.separable(1, (k, k)) *
+                                      MARGIN < two.direct((k, k))),
         "fft_2d_from": first(range(2, 512), lambda k: fft_time(
-            two, (side - k + 1,) * 2, (k, k)) < two.direct((k, k)) * (side - k + 1) ** 2),
+            two, (side - k + 1,) * 2, (k, k)) * MARGIN < two.direct((k, k)) *
+            (side - k + 1) ** 2),
         "fft_1d_from": first([2 ** e for e in range(1, 17)], lambda k: fft_time(
-            one, (n - k + 1,), (k,)) < one.direct((k,)) * (n - k + 1)),
+            one, (n - k + 1,), (k,)) * MARGIN < one.direct((k,)) * (n - k + 1)),
     }
 
 
