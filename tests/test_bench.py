@@ -528,6 +528,13 @@ def _check_peers(x, w, factors, mode, checker, expected):
             assert ok, (peer.label, detail)
 
 
+def _importable(package):
+    try:
+        __import__(package)
+    except ImportError:
+        return False
+    return True
+
 
 def test_method_peer_crop():
     """A slow peer's crop in the methods section costs at most its cap in 2-D ('valid' and
@@ -721,3 +728,45 @@ def test_methods_quick_run_end_to_end(tmp_path):
         return
     assert png.exists() and png.stat().st_size > 10_000
 
+
+def test_asv_methods_suite_runs_on_a_tiny_grid(monkeypatch):
+    """benchmarks/bench_methods.py as asv drives it (setup with each parameter combination,
+    then the time_ method), on the headline cases shrunk to tiny inputs: every method and
+    installed peer runs; only a method the build lacks (and a missing peer) is skipped."""
+    import importlib
+    import itertools
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "benchmarks", "bench_methods.py")):
+        pytest.skip("benchmarks/ is not beside tests/")
+    pytest.importorskip("scipy")
+    monkeypatch.syspath_prepend(root)
+    suite = importlib.import_module("benchmarks.bench_methods")
+    monkeypatch.setattr(suite, "HEADLINES", [
+        dict(c, shape=(3000,) if c["dims"] == 1 else (48, 48),
+             kernel=(c["kernel"][0], min(c["kernel"][1], 15 if c["dims"] == 2 else 500),
+                     *c["kernel"][2:]))
+        for c in suite.HEADLINES])
+    ran, skipped = set(), []
+    for name, cls in vars(suite).items():
+        if not (isinstance(cls, type) and name.startswith("Methods")):
+            continue
+        for combo in itertools.product(*cls.params):
+            bench = cls()
+            try:
+                bench.setup(*combo)
+            except NotImplementedError as exc:
+                skipped.append((name, combo, str(exc)))
+                continue
+            next(getattr(bench, m) for m in dir(bench) if m.startswith("time_"))(*combo)
+            ran.add(name)
+    from fastcorr._bench import cases, peers
+
+    missing = {p.column for p in peers.METHOD_PEERS if not _importable(p.package)}
+    expected = sum(len(cases.DTYPES) * (("fft" in c["methods"] and _fft_pending())
+                                        + sum(col in missing for col in c["peers"]))
+                   for c in cases.METHOD_HEADLINES)
+    assert len(skipped) == expected, skipped
+    assert {"MethodsGaussian", "MethodsRank2", "MethodsFullRank", "MethodsLargeKernel",
+            "MethodsLong1D", "MethodsLong1DPeers"} <= ran
