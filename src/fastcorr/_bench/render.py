@@ -549,7 +549,8 @@ def show_method_sweep(records, progress):
         columns = _sweep_columns(rec["dims"])
         heads = ["K", "kernel", "auto picks"] + [_METHOD_HEADS[c] for c in columns] + \
             ["auto GF/s", "direct %pk", "auto vs best peer", "auto vs best own"]
-        widths = [5, 8, 10] + [10] * len(columns) + [9, 10, 24, 22]
+        widths = [max(wd, len(h)) for wd, h in zip([5, 8, 10] + [10] * len(columns)
+                                                     + [9, 10, 24, 22], heads)]
         if (rec["dims"], rec["dtype"], rec["mode"]) != group:
             group = (rec["dims"], rec["dtype"], rec["mode"])
             where = ("x".join(map(str, rec["shape"])) if rec["dims"] == 2 else
