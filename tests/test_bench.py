@@ -444,3 +444,329 @@ def test_asv_ndimage_suite_runs_on_a_tiny_grid(monkeypatch):
     assert {"NdimageCorrelateScipyCrop", "NdimageFiltersScipyCrop",
             "NdimageIntegerScipyCrop", "NdimageVolumeScipyCrop", "NdimageCorrelate",
             "NdimageFilters", "NdimageInteger"} <= ran
+
+
+# --------------------------------------------------------------------------- the methods section
+def _fft_pending():
+    """Whether this build lacks method='fft' (its module is another change of issue 15)."""
+    try:
+        from fastcorr._engine import fft  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def test_methods_cases_are_the_issues():
+    """The headline cases and sweeps are issue 15's: a 31x31 Gaussian (sigma 5) on 4096x4096,
+    rank-2 25x25 and full-rank 9x9 on 2048x2048 ('same'/'symm'), 101x101 on 2048x2048 and
+    8,192 taps on 2,000,000 samples ('valid'); K = 3..255 and 2..16,384 taps."""
+    from fastcorr._bench import cases
+
+    c = cases.methods_cases(False)
+    got = [(h["name"], h["shape"], h["kernel"], h["mode"], h["boundary"]) for h in c["headlines"]]
+    assert got == [("gaussian", (4096, 4096), ("gaussian", 31, 5.0), "same", "symm"),
+                   ("rank2", (2048, 2048), ("rank2", 25), "same", "symm"),
+                   ("full_rank", (2048, 2048), ("random", 9), "same", "symm"),
+                   ("large_kernel", (2048, 2048), ("random", 101), "valid", "fill"),
+                   ("long_1d", (2_000_000,), ("random", 8192), "valid", "fill")]
+    assert c["kernels"][0] == 3 and c["kernels"][-1] == 255 and len(c["kernels"]) == 14
+    assert c["taps"] == tuple(2 ** i for i in range(1, 15)) and c["samples"] == 2_000_000
+    w, _ = cases.method_kernel(("rank2", 25), 2, "float64")
+    assert np.linalg.matrix_rank(w) == 2
+    w, (col, row) = cases.method_kernel(("gaussian", 31, 5.0), 2, "float32")
+    np.testing.assert_allclose(w, np.outer(col, row), rtol=1e-6)
+    assert abs(float(w.sum()) - 1) < 1e-5
+    tiny = cases.methods_cases(True, (40, 40), [3, 99])
+    assert tiny["kernels"] == (3,) and all(
+        h["kernel"][1] <= (h["shape"][0] // 4 if h["dims"] == 1 else 20)
+        for h in tiny["headlines"])
+
+
+@pytest.mark.parametrize("mode", ["valid", "same"])
+@pytest.mark.parametrize("dims", [2, 1])
+def test_method_peers_compute_the_case(mode, dims):
+    """Each peer of the methods section, called as the section calls it (flips, anchors, the
+    'symm' extension), computes the case's result for odd and even kernel sides: it passes the
+    section's own check (which fastcorr's 'same' passes), or says why it has no such call."""
+    pytest.importorskip("scipy")
+    import fastcorr
+    from fastcorr._bench import cases, methods
+
+    rng = np.random.default_rng(8)
+    shape = (37, 45) if dims == 2 else (700,)
+    x = rng.uniform(-1, 1, shape)
+    spec = ("gaussian", 7, 1.5) if dims == 2 else ("random", 9)
+    w, factors = cases.method_kernel(spec, dims, "float64")
+    checker = methods._reference(x, w, mode, rng)
+    expected = {2: {"cv2", "cv2_sep", "fftconvolve", "oaconvolve", "ndimage"},
+                1: {"fftconvolve", "oaconvolve"} | ({"numpy"} if mode == "valid" else set())}
+    _check_peers(x, w, factors, mode, checker, expected[dims])
+    if dims == 2:
+        # An even side: fastcorr's 'same' window starts at i - (k - 1) // 2, one sample after
+        # scipy.ndimage's and OpenCV's default centre.
+        w = rng.uniform(-1, 1, (4, 6))
+        col, row = rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 6)
+        checker = methods._reference(x, w, mode, rng)
+        assert checker.check(fastcorr.correlate2d(x, w, mode, "symm"))[0]
+        _check_peers(x, np.outer(col, row), (col, row), mode,
+                     methods._reference(x, np.outer(col, row), mode, rng), expected[2])
+        _check_peers(x, w, None, mode, checker, expected[2] - {"cv2_sep"})
+
+
+def _check_peers(x, w, factors, mode, checker, expected):
+    from fastcorr._bench import peers
+
+    for peer in peers.METHOD_PEERS:
+        try:
+            peer.require()
+        except ImportError:
+            continue
+        made = peer.make(x, w, 1, mode, factors)
+        assert isinstance(made, str) == (peer.column not in expected), peer.label
+        if not isinstance(made, str):
+            ok, detail = checker.check(made(), fft=peer.uses_fft(x.dtype.name, w.size))
+            assert ok, (peer.label, detail)
+
+
+def _importable(package):
+    try:
+        __import__(package)
+    except ImportError:
+        return False
+    return True
+
+
+def test_method_peer_crop():
+    """A slow peer's crop in the methods section costs at most its cap in 2-D ('valid' and
+    'same') and 1-D, is None when the whole input fits, and keeps at least 4 kernel sides
+    (2-D) or 1,024 outputs (1-D) where the cap would leave less."""
+    from fastcorr._bench.peers import method_peer
+
+    peer = method_peer("ndimage")
+    for quick in (False, True):
+        cap = peer.crop_flops[1 if quick else 0]
+        for shape, kernel, mode in [((1024, 1024), (31, 31), "valid"),
+                                    ((1024, 1024), (31, 31), "same"),
+                                    ((2_000_000,), (4096,), "valid"),
+                                    ((2_000_000,), (16384,), "valid")]:
+            crop = peer.crop(shape, kernel, mode, quick)
+            assert crop is not None and len(crop) == len(shape)
+            outputs = np.prod([c - k + 1 if mode == "valid" else c
+                               for c, k in zip(crop, kernel)])
+            assert 2.0 * np.prod(kernel) * outputs <= cap
+    assert peer.crop((64, 64), (3, 3), "same", True) is None
+    assert peer.crop((1024, 1024), (91, 91), "valid", False) == (364, 364)
+    assert method_peer("numpy").crop((2_000_000,), (131072,), "valid", False) == (132095,)
+
+
+def test_measure_once_keeps_the_verifying_call():
+    """A call measured `once` is verified and its verifying call is its one sample; the
+    others are sampled as usual."""
+    from types import SimpleNamespace
+
+    from fastcorr._bench.sections import measure
+
+    class Always:
+        def check(self, result, fft=False):
+            return True, "fine"
+
+    calls = []
+    setup = SimpleNamespace(timer=Timer(True))
+    out = measure(setup, [(lambda: calls.append("a"), Always(), False),
+                          (lambda: calls.append("b"), Always(), False)], once={1})
+    assert calls.count("b") == 1 and calls.count("a") > 1
+    assert out[1]["once"] and out[1]["samples"] == 1 and "once" not in out[0]
+
+
+def _sweep_record(k, rows, kernel="random", picked="direct"):
+    return {"dims": 2, "dtype": "float32", "mode": "valid", "kernel": kernel, "K": k,
+            "picked": picked, "rows": [dict(r, column=c) for c, r in rows.items()]}
+
+
+def test_sweep_checks_and_crossovers():
+    """The two checks of a sweep row (auto no slower than the best peer, within 10% of the best
+    own method), FAIL counted per kernel size; the crossover is the first K where the method
+    beats direct, a skipped direct counting by its predicted time."""
+    from fastcorr._bench import methods
+
+    def ok(t):
+        return {"status": "ok", "time_full_s": t}
+
+    recs = [_sweep_record(3, {"auto": ok(1.0), "direct": ok(1.0), "fft": ok(5.0),
+                              "cv2": ok(1.5)}),
+            _sweep_record(31, {"auto": ok(1.2), "direct": ok(1.0), "fft": ok(2.0),
+                               "cv2": ok(0.9)}, picked="fft"),
+            _sweep_record(255, {"auto": ok(1.0), "fft": ok(1.0), "cv2": ok(2.0),
+                                "direct": {"status": "skipped", "predicted_s": 9.0}},
+                          picked="fft")]
+    for rec in recs:
+        rec["checks"] = methods._check(rec["rows"])
+    assert recs[0]["checks"]["vs_peers"] == {"best": "cv2", "x": 1.5, "ok": True}
+    assert recs[1]["checks"]["vs_peers"]["ok"] is False
+    assert recs[1]["checks"]["vs_own"] == {"best": "direct", "x": pytest.approx(1 / 1.2),
+                                           "ok": False}
+    assert recs[2]["checks"]["vs_own"]["best"] == "fft"
+    (cross,) = methods.crossovers(recs, [])
+    assert (cross["method"], cross["K"], cross["auto_K"]) == ("fft", 255, 31)
+    report = {"headlines": [], "sweep_2d": recs, "sweep_1d": [],
+              "nan_locality": [{"dims": 2, "K": 3, "picked": "direct", "ok": True,
+                                "check": ""}]}
+    checks = methods.checks(report)
+    assert checks["total"] == 7 and checks["failed"] == 2
+    assert checks["failed_K"] == {"vs_peers": {"2-D valid float32 random": [31]},
+                                  "vs_own": {"2-D valid float32 random": [31]}}
+
+
+@pytest.mark.parametrize("mode", ["valid", "same"])
+def test_nan_locality_check(monkeypatch, mode):
+    """The NaN check accepts a result with NaN exactly in the windows that read it (fastcorr's
+    own, in 'valid' and 'same'/'symm') and rejects one where the NaN spread (an FFT's)."""
+    from fastcorr._bench import methods
+
+    x = np.random.default_rng(9).uniform(-1, 1, (40, 50)).astype(np.float32)
+    at = (20, 25)
+    x[at] = np.nan
+    w = np.random.default_rng(10).uniform(-1, 1, (5, 4)).astype(np.float32)
+    boundary = "fill" if mode == "valid" else "symm"
+    rec = methods._nan_case(x, w, at, mode, boundary, 1)
+    assert rec["ok"], rec
+    assert rec["expected_nan_outputs"] == 20 and rec["nan_outputs"] == 20
+    monkeypatch.setattr(methods, "correlate2d", lambda *a, **k: np.full((36, 47), np.nan))
+    rec = methods._nan_case(x, w, at, mode, boundary, 1)
+    assert not rec["ok"] and "outside" in rec["check"]
+
+
+def test_wrong_method_result_fails_the_run(monkeypatch, tmp_path, capsys):
+    """A fastcorr result of the methods section that is off (here: method='separable') shows
+    up as WRONG, is not timed, and fails the run; the other methods stay verified."""
+    import argparse
+
+    from fastcorr import _bench
+    from fastcorr._bench import methods
+
+    exact = methods.correlate2d
+
+    def off(*args, method="auto", **kw):
+        result = exact(*args, method=method, **kw)
+        return result + 1 if method == "separable" else result
+
+    monkeypatch.setattr(methods, "correlate2d", off)
+    monkeypatch.setattr(_bench.peers, "load", lambda: ({}, []))  # fastcorr alone: quicker
+    parser = argparse.ArgumentParser()
+    _bench.add_arguments(parser)
+    path = tmp_path / "bench.json"
+    args = parser.parse_args(["--quick", "--only", "methods", "--sizes", "24", "--kernels", "3",
+                              "--json", str(path)])
+    assert _bench.run(args) == 1
+    out, err = capsys.readouterr()
+    assert "WRONG" in out and "ERROR: fastcorr failed verification" in err
+    report = json.loads(path.read_text())["methods"]
+    rows = [r for rec in report["headlines"] + report["sweep_2d"] for r in rec["rows"]]
+    separable = [r for r in rows if r["column"] == "separable" and not r.get("reused")]
+    assert separable and all(r["status"] in ("WRONG", "n/a") for r in separable)
+    assert all("time_s" not in r for r in separable)
+    assert all(r["status"] == "ok" for r in rows if r["column"] == "direct")
+
+
+def test_methods_quick_run_end_to_end(tmp_path):
+    """A tiny run of `python -m fastcorr bench --only methods`: every headline case in both
+    dtypes with its figures, the sweeps with their checks, crossovers and NaN locality in the
+    JSON, and the plot written.  While method='fft' is not in the build its rows are ERROR
+    (failing the run), not the end of it."""
+    pytest.importorskip("scipy")
+    from fastcorr._bench import cases
+
+    path, png = tmp_path / "bench.json", tmp_path / "methods.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastcorr", "bench", "--quick", "--only", "methods", "--sizes",
+         "48", "--kernels", "3,9", "--json", str(path), "--plot", str(png)],
+        capture_output=True, text=True, timeout=300)
+    pending = _fft_pending()
+    assert proc.returncode == (1 if pending else 0), proc.stderr
+    data = json.loads(path.read_text())
+    assert data["results"] == [] and data["ndimage"] is None
+    report = data["methods"]
+    heads = report["headlines"]
+    assert [(h["name"], h["dtype"]) for h in heads] == [
+        (c["name"], d) for c in cases.METHOD_HEADLINES for d in cases.DTYPES]
+    for rec in heads:
+        assert rec["rows"][0]["column"] == "auto"
+        assert rec["picked"] in ("direct", "separable", "fft")
+        assert len(rec["targets"]) == len(next(c for c in cases.METHOD_HEADLINES
+                                               if c["name"] == rec["name"])["targets"])
+        for r in rec["rows"]:
+            if r["column"] == "fft" and pending:
+                assert r["status"] == "ERROR" and "ImportError" in r["check"], r
+                continue
+            assert r["status"] == "ok", r
+            assert r["gflops"] > 0 and r["ns_per_output"] > 0
+            assert r["time_full_s"] == pytest.approx(r["time_s"])  # no crop at this size
+        assert all(t["x"] is not None and t["ok"] in (True, False) for t in rec["targets"])
+    sweep = report["sweep_2d"]
+    assert len(sweep) == 2 * len(cases.METHOD_SWEEP_MODES) * 2 * len(cases.DTYPES)
+    for rec in sweep:
+        by = {r["column"]: r for r in rec["rows"]}
+        assert by["separable"]["status"] == ("n/a" if rec["kernel"] == "random" else "ok")
+        assert by["auto"]["status"] == "ok" and by["direct"]["status"] == "ok"
+        assert set(rec["checks"]) == {"vs_peers", "vs_own"}
+        assert rec["checks"]["vs_own"]["ok"] in (True, False)
+        if rec["kernel"] == "gaussian":
+            assert by["cv2"].get("reused") or "cv2" not in by
+    assert [r["K"] for r in report["sweep_1d"]] == [4, 64] * 2
+    assert len(report["nan_locality"]) == 2 + 2
+    assert all(r["ok"] for r in report["nan_locality"]), report["nan_locality"]
+    assert {(c["dims"], c["method"]) for c in report["crossovers"]} == {
+        (2, "fft"), (2, "separable"), (1, "fft")}
+    checks = report["checks"]
+    assert checks["total"] == sum(len(h["targets"]) for h in heads) + 2 * (
+        len(sweep) + len(report["sweep_1d"])) + len(report["nan_locality"])
+    assert f"Methods checks: {checks['failed']} FAIL of {checks['total']}" in proc.stdout
+    assert data["settings"]["methods"]["kernels"] == [3, 9]
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert png.exists() and png.stat().st_size > 10_000
+
+
+def test_asv_methods_suite_runs_on_a_tiny_grid(monkeypatch):
+    """benchmarks/bench_methods.py as asv drives it (setup with each parameter combination,
+    then the time_ method), on the headline cases shrunk to tiny inputs: every method and
+    installed peer runs; only a method the build lacks (and a missing peer) is skipped."""
+    import importlib
+    import itertools
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "benchmarks", "bench_methods.py")):
+        pytest.skip("benchmarks/ is not beside tests/")
+    pytest.importorskip("scipy")
+    monkeypatch.syspath_prepend(root)
+    suite = importlib.import_module("benchmarks.bench_methods")
+    monkeypatch.setattr(suite, "HEADLINES", [
+        dict(c, shape=(3000,) if c["dims"] == 1 else (48, 48),
+             kernel=(c["kernel"][0], min(c["kernel"][1], 15 if c["dims"] == 2 else 500),
+                     *c["kernel"][2:]))
+        for c in suite.HEADLINES])
+    ran, skipped = set(), []
+    for name, cls in vars(suite).items():
+        if not (isinstance(cls, type) and name.startswith("Methods")):
+            continue
+        for combo in itertools.product(*cls.params):
+            bench = cls()
+            try:
+                bench.setup(*combo)
+            except NotImplementedError as exc:
+                skipped.append((name, combo, str(exc)))
+                continue
+            next(getattr(bench, m) for m in dir(bench) if m.startswith("time_"))(*combo)
+            ran.add(name)
+    from fastcorr._bench import cases, peers
+
+    missing = {p.column for p in peers.METHOD_PEERS if not _importable(p.package)}
+    expected = sum(len(cases.DTYPES) * (("fft" in c["methods"] and _fft_pending())
+                                        + sum(col in missing for col in c["peers"]))
+                   for c in cases.METHOD_HEADLINES)
+    assert len(skipped) == expected, skipped
+    assert {"MethodsGaussian", "MethodsRank2", "MethodsFullRank", "MethodsLargeKernel",
+            "MethodsLong1D", "MethodsLong1DPeers"} <= ran

@@ -9,24 +9,27 @@ After the valid-mode grid come shorter sections (``--only`` picks sections): 'sa
 'full' against 'valid' per output pixel, 1-D correlation of a long signal against a plain copy,
 numpy.correlate and scipy.signal.oaconvolve, a stack of small images against one large one, and
 fastcorr.ndimage against scipy.ndimage, OpenCV and torch (same-size results with scipy's border
-modes, separable filters, uint8 images, a 3-D volume).
+modes, separable filters, uint8 images, a 3-D volume), and method='auto' against fastcorr's
+methods (direct, separable, FFT) and the peers, with sweeps over the kernel size that
+re-measure where the methods cross over on this machine.
 
 The package, in reading order: cases.py (what is measured, on which arrays), peers.py (against
 what), timing.py (how calls are timed), verify.py (how results are checked), machine.py (the
-machine and its FMA peak), sections.py (the five sections, as records), render.py (console,
-JSON, plot).  This module holds the command line and runs the sections in order.
+machine and its FMA peak), sections.py (the first five sections, as records), methods.py (the
+methods section), render.py (console, JSON, plot).  This module holds the command line and runs the sections in order.
 """
+import os
 import time
 
 import numpy as np
 
 from .. import _core
 from .._engine.threads import cpu_count
-from . import cases, machine, peers, render, sections
+from . import cases, machine, methods, peers, render, sections
 from .timing import Timer
 from .verify import N_SAMPLED
 
-SECTIONS = ("2d", "modes", "1d", "batch", "ndimage")
+SECTIONS = ("2d", "modes", "1d", "batch", "ndimage", "methods")
 
 DESCRIPTION = (f"fastcorr against {peers.listing(peers.PEERS)} on the same arrays with the same "
                "thread count; every result verified before it is timed.")
@@ -77,25 +80,43 @@ def add_arguments(parser):
     parser.add_argument("--json", metavar="PATH",
                         help="save every measurement, the FMA peaks and the machine description")
     parser.add_argument("--plot", metavar="PATH.png",
-                        help="plot GFLOP/s against kernel size per library (needs matplotlib)")
+                        help="plot GFLOP/s against kernel size per library (needs matplotlib); "
+                             "the methods section plots time per output against kernel size "
+                             "per method and peer, to PATH_methods.png when the 2d section's "
+                             "plot takes PATH")
     parser.add_argument("--sizes", type=_parse_sizes, metavar="N[,HxW...]",
                         help=f"image sizes, e.g. {size} or 1024,4096x512 (default {size}); "
                              "the ndimage section takes the first for all its images and a cube "
                              "of side min(160, N) for its volume (default: 2048x2048, "
-                             "4096x4096 and 160^3)")
+                             "4096x4096 and 160^3); the methods section takes the first for all "
+                             "its images and HxW samples for its 1-D signal")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only this section (repeatable): 2d (valid mode against the "
                              "peers), modes (same/full vs valid), 1d (long signals), batch "
                              "(many small images), ndimage (fastcorr.ndimage against "
-                             "scipy.ndimage, OpenCV and torch); default all")
+                             "scipy.ndimage, OpenCV and torch), methods (method='auto' against "
+                             "direct, separable, FFT and the peers, and the crossover sweeps); "
+                             "default all")
     parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
                         help=f"square kernel sizes (default {kernels}; --quick {quick_kernels}; "
-                             "also the ndimage section's correlate grid)")
+                             "also the ndimage section's correlate grid and the methods "
+                             "section's 2-D sweep)")
 
 
-def _settings(quick, sizes, kernels, workers, timer, ndimage_cases):
+def _settings(quick, sizes, kernels, workers, timer, ndimage_cases, methods_cases):
     """The run's choices, as the JSON's ``settings``."""
     (shape, dtype, k), quick_index = cases.SMALL_CASE, 1 if quick else 0
+    methods_settings = None
+    if methods_cases:
+        methods_settings = {
+            "image": list(methods_cases["image"]), "kernels": list(methods_cases["kernels"]),
+            "samples": methods_cases["samples"], "taps": list(methods_cases["taps"]),
+            "sweep_timing": methods.sweep_timer(quick).settings,
+            "sweep_max_s": cases.METHOD_SWEEP_MAX_S,
+            "ndimage_max_K": cases.METHOD_NDIMAGE_MAX_K,
+            "auto_vs_peer": cases.AUTO_VS_PEER, "auto_vs_own": cases.AUTO_VS_OWN,
+            "crop_flops": {p.column: p.crop_flops[quick_index]
+                           for p in peers.METHOD_PEERS if p.crop_flops}}
     return {"quick": quick, "sizes": [list(s) for s in sizes], "kernels": list(kernels),
             "workers": workers, "small_case": {"size": list(shape), "dtype": dtype, "K": k},
             "seed": cases.SEED, "sampled_positions": N_SAMPLED, **timer.settings,
@@ -103,7 +124,32 @@ def _settings(quick, sizes, kernels, workers, timer, ndimage_cases):
                            for p in peers.PEERS if p.crop_flops},
             "ndimage_cases": len(ndimage_cases),
             "ndimage_crop_flops": {p.column: p.crop_flops[quick_index]
-                                   for p in peers.FILTER_PEERS if p.crop_flops}}
+                                   for p in peers.FILTER_PEERS if p.crop_flops},
+            "methods": methods_settings}
+
+
+def _methods_section(setup, method_peers, progress):
+    """The methods section's parts, shown as they are measured, as the JSON's ``methods``."""
+    n = setup.workers[-1]
+    report = {"headlines": render.show_method_headlines(methods.headlines(setup, method_peers),
+                                                        n, progress),
+              "sweep_2d": render.show_method_sweep(methods.sweep_2d(setup, method_peers),
+                                                   progress),
+              "sweep_1d": render.show_method_sweep(methods.sweep_1d(setup, method_peers),
+                                                   progress),
+              "nan_locality": render.show_nan_locality(methods.nan_locality(setup), progress)}
+    report["crossovers"] = methods.crossovers(report["sweep_2d"], report["sweep_1d"])
+    report["checks"] = methods.checks(report)
+    render.show_method_summary(report["crossovers"], report["checks"])
+    return report
+
+
+def _methods_plot_path(path, grid_plotted):
+    """Where the methods plot goes: `path`, or beside the 2d section's plot at `path`."""
+    if not grid_plotted:
+        return path
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_methods{ext or '.png'}"
 
 
 def run(args):
@@ -131,22 +177,26 @@ def run(args):
     grid_peers = [p for p in peers.PEERS if p.package in versions]
     one_d_peers = [p for p in peers.ONE_D_PEERS if p.package in versions]
     filter_peers = [p for p in peers.FILTER_PEERS if p.package in versions]
+    method_peers = [p for p in peers.METHOD_PEERS if p.package in versions]
     ndimage_cases = cases.ndimage_cases(quick, args.sizes[0] if args.sizes else None,
                                         args.kernels) if "ndimage" in chosen else []
+    methods_cases = cases.methods_cases(quick, args.sizes[0] if args.sizes else None,
+                                        args.kernels) if "methods" in chosen else None
 
     render.opening(quick, n_cpus, _core.active_path(), notes)
     peaks_start, probe = machine.measure_peaks(workers)
     timer = Timer(quick)
     render.peaks_and_timing(peaks_start, probe, workers, timer.settings)
     progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick,
-                                              ndimage_cases))
+                                              ndimage_cases)
+                               + (methods.steps(methods_cases) if methods_cases else 0))
     setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
                            peaks=peaks_start, timer=timer,
                            rng=np.random.default_rng(cases.SEED), progress=progress,
-                           ndimage_cases=ndimage_cases)
+                           ndimage_cases=ndimage_cases, methods_cases=methods_cases)
 
     report = {"results": [], "bandwidth": [], "in2_larger": None, "modes": None,
-              "one_d": None, "batch": None, "ndimage": None}
+              "one_d": None, "batch": None, "ndimage": None, "methods": None}
     t0 = time.perf_counter()
     if "2d" in chosen:
         grid = render.show_grid(sections.valid_grid(setup, grid_peers), progress)
@@ -164,6 +214,8 @@ def run(args):
     if "ndimage" in chosen:
         report["ndimage"] = render.show_ndimage(sections.ndimage(setup, filter_peers),
                                                 workers[-1], progress)
+    if "methods" in chosen:
+        report["methods"] = _methods_section(setup, method_peers, progress)
     elapsed = time.perf_counter() - t0
 
     # On a shared machine another process can hold a core while the peak is measured; a result
@@ -174,10 +226,11 @@ def run(args):
     render.peaks_recheck(peaks_start, peaks_end)
     sections.set_pct_peak(report["results"], peaks)
     sections.set_ndimage_pct_peak(report["ndimage"], peaks)
+    methods.set_pct_peak(report["methods"], peaks)
     if report["results"]:
         render.summary(report["results"],
                        [p.column for p in peers.PEERS if p.package not in versions])
-    failed = sections.fastcorr_failed(report)
+    failed = sections.fastcorr_failed(report) or methods.fastcorr_failed(report["methods"])
     render.closing(elapsed, failed)
 
     if args.json or args.plot:
@@ -185,9 +238,13 @@ def run(args):
     if args.json:
         render.write_json(args.json, render.as_json(
             machine=info, settings=_settings(quick, sizes, kernels, workers, timer,
-                                             ndimage_cases),
+                                             ndimage_cases, methods_cases),
             peaks=peaks, peaks_start=peaks_start, peaks_end=peaks_end, notes=notes,
             report=report, elapsed=elapsed))
-    if args.plot:
+    grid_plotted = bool(args.plot) and (bool(report["results"]) or "methods" not in chosen)
+    if grid_plotted:
         render.plot(args.plot, report["results"], peaks, sizes[0], workers[-1], kernels, info)
+    if args.plot and report["methods"]:
+        render.plot_methods(_methods_plot_path(args.plot, grid_plotted), report["methods"],
+                            workers[-1], info)
     return 1 if failed else 0

@@ -245,3 +245,167 @@ def ndimage_arrays(case):
             rng = np.random.default_rng([SEED, 14, *case["taps"], DTYPES.index(dtype)])
             params["weights"] = rng.uniform(-1, 1, case["taps"]).astype(dtype)
     return x, params
+
+
+# --------------------------------------------------------------------------- 'methods'
+# The methods section (issue 15's figures): method='auto' against each of fastcorr's methods
+# and the peers that do the same job another way.  The headline cases, each with the figures
+# the issue sets: ``targets`` are (column, least ratio of that row's time to auto's, the
+# figure as the issue words it).  Kernels: ('gaussian', K, sigma), ('rank2', K) (the sum of
+# two random outer products), ('random', K) (uniform in [-1, 1): full rank).
+METHOD_HEADLINES = (
+    {"name": "gaussian", "dims": 2, "shape": (4096, 4096), "quick_shape": (1024, 1024),
+     "kernel": ("gaussian", 31, 5.0), "mode": "same", "boundary": "symm",
+     "methods": ("auto", "direct", "separable"), "peers": ("cv2_sep", "cv2"),
+     "targets": (("direct", 8.0, ">= 8x direct"), ("cv2_sep", 2.0, ">= 2x cv2.sepFilter2D"))},
+    {"name": "rank2", "dims": 2, "shape": (2048, 2048), "quick_shape": (512, 512),
+     "kernel": ("rank2", 25), "mode": "same", "boundary": "symm",
+     "methods": ("auto", "direct", "separable"), "peers": ("cv2",),
+     "targets": (("direct", 3.0, ">= 3x direct"),)},
+    {"name": "full_rank", "dims": 2, "shape": (2048, 2048), "quick_shape": (512, 512),
+     "kernel": ("random", 9), "mode": "same", "boundary": "symm",
+     "methods": ("auto", "direct"), "peers": ("cv2",),
+     "targets": (("direct", 1 / 1.05, "within 5% of direct"),)},
+    # Direct needs about 0.4 s (float32) and 2 s (float64) here: its verifying call is its
+    # one sample (``once``).
+    {"name": "large_kernel", "dims": 2, "shape": (2048, 2048), "quick_shape": (512, 512),
+     "kernel": ("random", 101), "mode": "valid", "boundary": "fill",
+     "methods": ("auto", "fft", "direct"), "once": ("direct",),
+     "peers": ("fftconvolve", "cv2"),
+     "targets": (("fftconvolve", 1.2, ">= 1.2x fftconvolve"),
+                 ("cv2", 1.2, ">= 1.2x cv2.filter2D"))},
+    {"name": "long_1d", "dims": 1, "shape": (2_000_000,), "quick_shape": (500_000,),
+     "kernel": ("random", 8192), "mode": "valid", "boundary": "fill",
+     "methods": ("auto", "fft", "direct"), "once": ("direct",),
+     "peers": ("oaconvolve", "fftconvolve"),
+     "targets": (("oaconvolve", 1.2, ">= 1.2x oaconvolve"),)},
+)
+# The sweeps that re-measure the crossovers: square 2-D kernels on one image, 'valid' and
+# 'same' with symmetric borders, random (full rank: direct against FFT) and Gaussian (sigma
+# K / 6: separable against the others) kernels; 1-D kernels of 2 to 16,384 taps on a long
+# signal.  1024x1024 keeps the 2-D sweep to a few minutes on two cores (2048x2048 would
+# take four times as long).
+METHOD_SWEEP_IMAGE = (1024, 1024)
+METHOD_SWEEP_KERNELS = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63, 91, 127, 181, 255)
+METHOD_SWEEP_MODES = (("valid", "fill"), ("same", "symm"))
+METHOD_SWEEP_KINDS = ("random", "gaussian")
+METHOD_SWEEP_SAMPLES = 2_000_000
+METHOD_SWEEP_TAPS = tuple(2 ** i for i in range(1, 15))
+METHOD_QUICK = {"image": (256, 256), "kernels": (3, 9, 31, 91), "samples": 200_000,
+                "taps": (4, 64, 1024, 8192)}
+# A method (or peer) whose call is predicted to take longer than this is skipped in the
+# sweeps (its time is predicted from its GFLOP/s at the previous kernel size): direct at the
+# largest kernels, at several seconds a call, would take most of the sweep's time.
+METHOD_SWEEP_MAX_S = 2.0
+# scipy.ndimage (one thread, about 1-2 GFLOP/s) against kernels larger than this is skipped:
+# its time per output grows as K^2 while the FFT peers' hardly grows, so beyond K = 63 it is
+# hundreds of times slower than the best peer and would only spend the sweep's time.
+METHOD_NDIMAGE_MAX_K = 63
+# The issue's sweep figures: 'auto' at most this many times the best peer's time, and at
+# most this many times the best of fastcorr's own methods.
+AUTO_VS_PEER = 1.0
+AUTO_VS_OWN = 1.10
+
+
+def _odd_at_most(k, limit):
+    """k, or the largest odd side <= limit when k is larger (at least 1)."""
+    if k <= limit:
+        return k
+    return max(limit - (1 - limit % 2), 1)
+
+
+def methods_cases(quick, size=None, kernels=None):
+    """The methods section's headline cases and sweep grid.
+
+    Parameters
+    ----------
+    quick : bool
+        Smaller headline arrays, fewer kernel sizes and a shorter signal in the sweeps.
+    size : (int, int), optional
+        One image shape for every 2-D case and sweep (a small run, as the tests make), with
+        kernels shrunk to at most half its side, and a 1-D signal of ``h * w`` samples with at
+        most a quarter as many taps; default: the issue's shapes.
+    kernels : sequence of int, optional
+        The 2-D sweep's kernel sides (default METHOD_SWEEP_KERNELS, or the quick ones).
+
+    Returns
+    -------
+    dict
+        ``headlines`` (METHOD_HEADLINES with ``shape`` and ``kernel`` resolved), ``image``,
+        ``kernels`` (2-D sweep), ``samples`` and ``taps`` (1-D sweep).
+
+    Examples
+    --------
+    >>> c = methods_cases(True, (48, 48), [3, 9])
+    >>> [h["kernel"][1] for h in c["headlines"]], c["samples"], c["taps"]
+    ([23, 23, 9, 23, 576], 2304, (4, 64))
+    """
+    q = METHOD_QUICK
+    if size is None:
+        image = q["image"] if quick else METHOD_SWEEP_IMAGE
+        samples = q["samples"] if quick else METHOD_SWEEP_SAMPLES
+        taps = q["taps"] if quick else METHOD_SWEEP_TAPS
+    else:
+        image = tuple(size)
+        samples = image[0] * image[1]
+        taps = tuple(t for t in (q["taps"] if quick else METHOD_SWEEP_TAPS)
+                     if t <= samples // 4) or (min(2, samples),)
+    sweep_k = tuple(kernels) if kernels else (q["kernels"] if quick else METHOD_SWEEP_KERNELS)
+    headlines = []
+    for case in METHOD_HEADLINES:
+        case = dict(case)
+        if size is None:
+            case["shape"] = case["quick_shape"] if quick else case["shape"]
+        else:
+            case["shape"] = (samples,) if case["dims"] == 1 else image
+        kind, k, *rest = case["kernel"]
+        limit = case["shape"][0] // 4 if case["dims"] == 1 else min(case["shape"]) // 2
+        k = min(k, limit) if case["dims"] == 1 else _odd_at_most(k, limit)
+        case["kernel"] = (kind, k, *rest)
+        headlines.append(case)
+    return {"headlines": headlines, "image": image,
+            "kernels": tuple(k for k in sweep_k if k <= min(image)), "samples": samples,
+            "taps": taps}
+
+
+def gaussian_taps(k, sigma):
+    """A normalised Gaussian of `k` taps (float64), centred on the middle tap."""
+    t = np.arange(k) - (k - 1) / 2
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    return g / g.sum()
+
+
+def method_kernel(spec, dims, dtype):
+    """The kernel `spec` of METHOD_HEADLINES (or of a sweep) in `dtype`, and its separable
+    factors (column taps, row taps) where a peer can use them (the Gaussian), else None.
+
+    Examples
+    --------
+    >>> w, factors = method_kernel(("gaussian", 5, 1.0), 2, "float32")
+    >>> w.shape, w.dtype.name, round(float(w.sum()), 5), factors[0].shape
+    ((5, 5), 'float32', 1.0, (5,))
+    >>> int(np.linalg.matrix_rank(method_kernel(("rank2", 9), 2, "float64")[0]))
+    2
+    """
+    kind, k = spec[0], spec[1]
+    if dims == 1:
+        return taps_1d(k, dtype), None
+    if kind == "gaussian":
+        sigma = spec[2] if len(spec) > 2 else k / 6.0
+        g = gaussian_taps(k, sigma)
+        return np.outer(g, g).astype(dtype), (g.astype(dtype), g.astype(dtype))
+    if kind == "rank2":
+        rng = np.random.default_rng([SEED, 15, k, DTYPES.index(dtype)])
+        a, b = rng.uniform(-1, 1, (2, k)), rng.uniform(-1, 1, (2, k))
+        return (np.outer(a[0], b[0]) + np.outer(a[1], b[1])).astype(dtype), None
+    if kind == "random":
+        return kernel(k, dtype), None
+    raise ValueError(kind)
+
+
+def method_input(shape, dtype):
+    """The methods section's image (2-D shape) or signal (1-D): uniform in [-1, 1)."""
+    if len(shape) == 1:
+        rng = np.random.default_rng([SEED, 15, shape[0], DTYPES.index(dtype)])
+        return rng.uniform(-1, 1, shape).astype(dtype)
+    return image(shape, dtype)

@@ -286,6 +286,159 @@ FILTER_PEERS = (
     FilterPeer("torch", "torch", "torch", _torch_same, threaded=True),
 )
 
+# --------------------------------------------------------------------------- the methods section's
+class MethodPeer:
+    """One library's way of computing a case of the methods section: the correlation of `x`
+    with `w` in mode 'valid', or 'same' with symmetric borders ('symm': scipy.ndimage's and
+    OpenCV's 'reflect'), in 2-D or 1-D.
+
+    Parameters
+    ----------
+    label, column, package, threaded, fft_from
+        As for `Peer`.
+    make : callable
+        ``make(x, w, n_threads, mode, factors)`` sets the library's thread count and returns a
+        zero-argument callable computing the case's result (boundary extension, flips and crops
+        included: a user pays for them too), or a string saying why the library has no such
+        call.  `factors` is (column taps, row taps) for a kernel given as a separable filter
+        (the Gaussian), else None.
+    crop_flops : (float, float), optional
+        As for `Peer`.
+    """
+
+    def __init__(self, label, column, package, make, threaded, fft_from=None, crop_flops=None):
+        self.label, self.column, self.package, self.make = label, column, package, make
+        self.threaded, self.fft_from, self.crop_flops = threaded, fft_from, crop_flops
+
+    def require(self):
+        """`Peer.require`."""
+        return _import(self.package)
+
+    def uses_fft(self, dtype, taps):
+        """`Peer.uses_fft`."""
+        return self.fft_from is not None and taps >= self.fft_from[dtype]
+
+    def crop(self, shape, kernel_shape, mode, quick):
+        """The crop of an input of `shape` this library is timed on, or None for all of it.
+
+        Returns
+        -------
+        tuple of int or None
+            Equal sides (2-D: a multiple of 16, at least 64 and 4 kernel sides; 1-D: at
+            least 1,024 outputs), at most the input's, whose outputs cost at most `crop_flops`
+            (2 per tap and output) unless that floor is larger, or None when the whole input
+            fits.
+        """
+        if self.crop_flops is None:
+            return None
+        cap = self.crop_flops[1 if quick else 0]
+        taps = math.prod(kernel_shape)
+        valid = mode == "valid"
+        outputs = math.prod(n - k + 1 if valid else n for n, k in zip(shape, kernel_shape))
+        if 2.0 * taps * outputs <= cap:
+            return None
+        k = max(kernel_shape)
+        side = int((cap / (2.0 * taps)) ** (1.0 / len(shape))) + (k - 1 if valid else 0)
+        side = max(side // 16 * 16, 4 * k, 64) if len(shape) == 2 else max(side, k + 1023)
+        return tuple(min(n, side) for n in shape)
+
+
+# fastcorr's (and scipy.signal's) 'same' output i reads the window starting at
+# i - (k - 1) // 2: for an even k one sample later than scipy.ndimage's and OpenCV's default
+# centre, k // 2, so their calls below shift by one there.
+def _same_pad(w):
+    """np.pad's widths for the 'same' window of `w`."""
+    return [((k - 1) // 2, k // 2) for k in w.shape]
+
+
+def _same_anchor(col_taps, row_taps):
+    """OpenCV's anchor (x, y) for the 'same' window."""
+    return ((row_taps - 1) // 2, (col_taps - 1) // 2)
+
+
+def _cv2_method(x, w, n_threads, mode, factors):
+    if x.ndim != 2:
+        return "OpenCV's filter2D is 2-D"
+    if mode == "valid":
+        return _cv2_filter2d(x, w, n_threads)
+    import cv2
+    cv2.setNumThreads(n_threads)
+    # filter2D correlates; BORDER_REFLECT repeats the edge sample, as 'symm' does.
+    anchor = _same_anchor(*w.shape)
+    return lambda: cv2.filter2D(x, -1, w, anchor=anchor, borderType=cv2.BORDER_REFLECT)
+
+
+def _cv2_sep_method(x, w, n_threads, mode, factors):
+    if x.ndim != 2 or factors is None:
+        return "cv2.sepFilter2D needs a kernel given as two 1-D filters"
+    import cv2
+    cv2.setNumThreads(n_threads)
+    column, row = factors
+    if mode == "valid":
+        oh, ow = x.shape[0] - len(column) + 1, x.shape[1] - len(row) + 1
+        return lambda: cv2.sepFilter2D(x, -1, row, column, anchor=(0, 0),
+                                       borderType=cv2.BORDER_CONSTANT)[:oh, :ow]
+    # kernelX runs along the rows (the row factor), kernelY down the columns.
+    anchor = _same_anchor(len(column), len(row))
+    return lambda: cv2.sepFilter2D(x, -1, row, column, anchor=anchor,
+                                   borderType=cv2.BORDER_REFLECT)
+
+
+def _scipy_fft_method(name):
+    def make(x, w, n_threads, mode, factors):
+        from scipy import fft, signal
+        convolve = getattr(signal, name)
+        flipped = np.ascontiguousarray(np.flip(w))
+        pad = None if mode == "valid" else _same_pad(w)
+
+        def run():
+            # Correlation as the convolution with the flipped kernel; 'symm' as np.pad's
+            # 'symmetric' extension, then the valid part.  scipy.fft honours set_workers.
+            with fft.set_workers(n_threads):
+                source = x if pad is None else np.pad(x, pad, mode="symmetric")
+                return convolve(source, flipped, mode="valid")
+        return run
+    return make
+
+
+def _ndimage_method(x, w, n_threads, mode, factors):
+    if x.ndim != 2:
+        return "compared on 2-D cases only"
+    if mode == "valid":
+        return _ndimage_correlate(x, w, n_threads)
+    from scipy import ndimage
+    origin = [-(1 - k % 2) for k in w.shape]
+    return lambda: ndimage.correlate(x, w, mode="reflect", origin=origin)
+
+
+def _numpy_method(x, w, n_threads, mode, factors):
+    if x.ndim != 1 or mode != "valid":
+        return "numpy.correlate: 1-D, 'valid' only here"
+    return _numpy_correlate(x, w, n_threads)
+
+
+# The methods section's peers.  The one-thread direct ones are timed on a crop (cheaper than
+# the grid's: the sweeps time them at up to 20 kernel sizes per table).
+METHOD_PEERS = (
+    MethodPeer("cv2.filter2D", "cv2", "cv2", _cv2_method, threaded=True,
+               fft_from=PEERS[0].fft_from),
+    MethodPeer("cv2.sepFilter2D", "cv2_sep", "cv2", _cv2_sep_method, threaded=True),
+    MethodPeer("scipy.signal.fftconvolve", "fftconvolve", "scipy",
+               _scipy_fft_method("fftconvolve"), threaded=True, fft_from=_ALWAYS),
+    MethodPeer("scipy.signal.oaconvolve", "oaconvolve", "scipy", _scipy_fft_method("oaconvolve"),
+               threaded=True, fft_from=_ALWAYS),
+    MethodPeer("scipy.ndimage.correlate", "ndimage", "scipy", _ndimage_method, threaded=False,
+               crop_flops=(2e8, 5e7)),
+    MethodPeer("numpy.correlate", "numpy", "numpy", _numpy_method, threaded=False,
+               crop_flops=(2e8, 5e7)),
+)
+
+
+def method_peer(column):
+    """The methods section's peer whose column is `column`."""
+    return next(p for p in METHOD_PEERS if p.column == column)
+
+
 # Per package: the modules its peers use, and an install hint for the note when it is missing.
 _PACKAGES = {
     "numpy": ((), ""),
@@ -308,8 +461,8 @@ def by_column(column):
 
 
 def listing(peers):
-    """The peers' labels as ``a, b and c``."""
-    labels = [p.label for p in peers]
+    """The peers' labels as ``a, b and c`` (each once)."""
+    labels = list(dict.fromkeys(p.label for p in peers))
     return ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
 
 
@@ -328,6 +481,7 @@ def load():
         try:
             versions[package] = _import(package)
         except (ImportError, OSError) as exc:  # torch raises OSError for a broken library
-            skipped = [p for p in PEERS + ONE_D_PEERS + FILTER_PEERS if p.package == package]
+            skipped = [p for p in PEERS + ONE_D_PEERS + FILTER_PEERS + METHOD_PEERS
+                       if p.package == package]
             notes.append(f"{package} not importable ({exc}): skipping {listing(skipped)}{hint}")
     return versions, notes

@@ -453,3 +453,259 @@ def plot(path, results, peaks, shape, n, kernels, machine):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     print(f"plot written to {path}")
+
+
+# --------------------------------------------------------------------------- 'methods'
+# Column headings of the methods section's tables, by row column.
+_METHOD_HEADS = {"auto": "auto", "direct": "direct", "separable": "separable", "fft": "fft",
+                 "cv2": "filter2D", "cv2_sep": "sepFilter2D", "fftconvolve": "fftconvolve",
+                 "oaconvolve": "oaconvolve", "ndimage": "ndimage", "numpy": "np.correlate"}
+
+
+def _kernel_title(spec, dims):
+    kind, k = spec[0], spec[1]
+    if dims == 1:
+        return f"{kind} kernel of {k:,} taps"
+    if kind == "gaussian":
+        sigma = f" (sigma {spec[2]:g})" if len(spec) > 2 else ""
+        return f"Gaussian {k}x{k}{sigma}"
+    return f"{'rank-2' if kind == 'rank2' else 'full-rank random'} {k}x{k}"
+
+
+def _mode_title(rec):
+    return f"'{rec['mode']}'" + ("/'symm'" if rec["boundary"] == "symm" else "")
+
+
+def _time_cell(row):
+    """A row's time for the whole input in a table cell; * cropped, ^ reused."""
+    if row is None:
+        return ""
+    if row["status"] == "ok":
+        return fmt_time(row["time_full_s"]) + ("*" if row.get("crop") else "") + \
+            ("^" if row.get("reused") else "")
+    return {"skipped": "skip", "n/a": "-"}.get(row["status"], row["status"])
+
+
+def _check_cell(check):
+    if check is None:
+        return "-"
+    return f"{fmt_ratio(check['x'])} {_METHOD_HEADS.get(check['best'], check['best'])}" + \
+        ("" if check["ok"] else " FAIL")
+
+
+def show_method_headlines(records, n, progress):
+    """The headline cases: a row per method and peer (time, time per output, GFLOP/s, % of
+    the FMA peak for direct, how many times faster 'auto' is), then the issue's figures."""
+    print(f"\nMethods: method='auto' against fastcorr's methods and the peers, workers={n} "
+          "(scipy.fft under set_workers); each result checked at sampled positions against "
+          "float64 dot products (over the input extended by np.pad 'symmetric' for "
+          "'same'/'symm'), then timed side by side")
+    shown = []
+    for rec in records:
+        progress.clear()
+        shape = "x".join(map(str, rec["shape"])) if rec["dims"] == 2 else \
+            f"{rec['shape'][0]:,} samples"
+        print(f"\n{_kernel_title(rec['kernel'], rec['dims'])}, {rec['dtype']} {shape}, "
+              f"{_mode_title(rec)}: {rec['flops'] / 1e9:.3g} GFLOP nominal; auto picks "
+              f"{rec['picked']}")
+        print(f"  {'library':<26s}{'time':>11s}{'ns/output':>11s}{'GFLOP/s':>10s}"
+              f"{'% peak':>8s}{'auto is':>10s}")
+        for r in rec["rows"]:
+            if r["status"] != "ok":
+                print(f"  {r['library']:<26s}{r['status']:>11s}   {r['check']}")
+                continue
+            x = rec["x"].get(r["column"])
+            notes = []
+            if r.get("once"):
+                notes.append("timed once (its verifying call)")
+            if r.get("threads") == 1 and n > 1:
+                notes.append("1 thread")
+            print(f"  {r['library']:<26s}{fmt_time(r['time_s']):>11s}"
+                  f"{r['ns_per_output']:>11.2f}{r['gflops']:>10.1f}"
+                  + (f"{r['pct_peak']:>7.0f}%" if "pct_peak" in r else f"{'':>8s}")
+                  + f"{fmt_ratio(x) if x else '':>10s}"
+                  + (f"   [{'; '.join(notes)}]" if notes else ""))
+        print("  issue's figures: " + "; ".join(
+            f"auto {t['figure']}: " + ("missing" if t["x"] is None else
+                                       f"{fmt_ratio(t['x'])} {'ok' if t['ok'] else 'FAIL'}")
+            for t in rec["targets"]))
+        shown.append(rec)
+    return shown
+
+
+def _sweep_columns(dims):
+    if dims == 1:
+        return ["auto", "direct", "fft", "oaconvolve", "fftconvolve", "numpy"]
+    return ["auto", "direct", "separable", "fft", "cv2", "fftconvolve", "oaconvolve", "ndimage"]
+
+
+def show_method_sweep(records, progress):
+    """The sweeps: one table per dims, dtype and mode, a line per kernel size (and kind):
+    what 'auto' picks, every method's and peer's time for the whole input, auto's nominal
+    GFLOP/s, direct's % of the FMA peak and the two checks, FAIL where one fails."""
+    shown, group = [], None
+    for rec in records:
+        progress.clear()
+        columns = _sweep_columns(rec["dims"])
+        heads = ["K", "kernel", "auto picks"] + [_METHOD_HEADS[c] for c in columns] + \
+            ["auto GF/s", "direct %pk", "auto vs best peer", "auto vs best own"]
+        widths = [max(wd, len(h)) for wd, h in zip([5, 8, 10] + [10] * len(columns)
+                                                     + [9, 10, 24, 22], heads)]
+        if (rec["dims"], rec["dtype"], rec["mode"]) != group:
+            group = (rec["dims"], rec["dtype"], rec["mode"])
+            where = ("x".join(map(str, rec["shape"])) if rec["dims"] == 2 else
+                     f"{rec['shape'][0]:,} samples")
+            print(f"\nSweep {rec['dims']}-D {rec['dtype']} {_mode_title(rec)} on {where}, "
+                  f"workers={rec['workers']}: time for the whole input")
+            print("  " + " ".join(h.rjust(wd) for h, wd in zip(heads, widths)))
+        by = {r["column"]: r for r in rec["rows"]}
+        auto, direct = by.get("auto"), by.get("direct")
+        cells = [str(rec["K"]), rec["kernel"], str(rec["picked"])]
+        cells += [_time_cell(by.get(c)) for c in columns]
+        cells.append(f"{auto['gflops']:.1f}" if auto and auto["status"] == "ok" else "-")
+        cells.append(f"{direct['pct_peak']:.0f}%" if direct and "pct_peak" in direct else "-")
+        cells += [_check_cell(rec["checks"]["vs_peers"]), _check_cell(rec["checks"]["vs_own"])]
+        print("  " + " ".join(c.rjust(wd) for c, wd in zip(cells, widths)))
+        for r in rec["rows"]:
+            if r["status"] in ("WRONG", "ERROR"):
+                print(f"      {r['library']}: {r['status']}: {r['check']}")
+        shown.append(rec)
+    if shown:
+        print("  * timed on a crop (1 thread), scaled to the whole input per output; ^ measured "
+              "on the random kernel of the same size just before (its time does not depend on "
+              "the values); skip: predicted over "
+              f"{cases.METHOD_SWEEP_MAX_S:g} s; GF/s nominal: 2 x taps x outputs / time; "
+              "vs: how many times faster auto is than the fastest peer / the fastest other "
+              f"fastcorr method (FAIL below {1 / cases.AUTO_VS_PEER:.2f}x / "
+              f"{1 / cases.AUTO_VS_OWN:.2f}x)")
+    return shown
+
+
+def show_nan_locality(records, progress):
+    """One line per dims: how many 'auto' calls kept the NaN in the windows that read it, and
+    the failures."""
+    shown = list(records)
+    progress.clear()
+    print("\nNaN locality: 'auto' on an input with one NaN (float32, 'valid', random kernels), "
+          "once per kernel size")
+    for dims in (2, 1):
+        recs = [r for r in shown if r["dims"] == dims]
+        if not recs:
+            continue
+        good = sum(r["ok"] for r in recs)
+        picks = ", ".join(sorted({str(r["picked"]) for r in recs}))
+        print(f"  {dims}-D: {good} of {len(recs)} kept it inside the windows that read it "
+              f"(auto picked {picks})")
+        for r in recs:
+            if not r["ok"]:
+                print(f"    K={r['K']} FAIL ({r['picked']}): {r['check']}")
+    return shown
+
+
+def show_method_summary(crossovers, checks):
+    """The measured crossovers beside 'auto''s, and the count of failed checks."""
+    print("\nCrossovers: the first K where the method beats direct (measured now), and the "
+          "first where 'auto' picks it")
+    for c in crossovers:
+        kind = "Gaussian kernels" if c["kernel"] == "gaussian" else "random kernels"
+        where = f"{c['dims']}-D {c['dtype']} '{c['mode']}'"
+        measured = "never" if c["K"] is None else f"K={c['K']}"
+        auto = "never" if c["auto_K"] is None else f"K={c['auto_K']}"
+        print(f"  {where:<22s} {c['method']:<9s} ({kind}): beats direct from {measured}, auto "
+              f"picks it from {auto} (sizes {c['sizes'][0]}..{c['sizes'][-1]})")
+    print(f"\nMethods checks: {checks['failed']} FAIL of {checks['total']}")
+    for line in checks["failures"]:
+        if not line.startswith("sweep "):  # the sweeps' failures: by table, below
+            print(f"  FAIL {line}")
+    what = {"vs_peers": "auto slower than the best peer",
+            "vs_own": f"auto over {cases.AUTO_VS_OWN:g}x the best fastcorr method's time"}
+    for name, tables in checks["failed_K"].items():
+        for table, ks in tables.items():
+            print(f"  FAIL {what[name]} in the sweep {table} at K = {', '.join(map(str, ks))}")
+
+
+def plot_methods(path, report, n, machine):
+    """Time per output against kernel size (log-log) per method and peer, one panel per dtype
+    and part (2-D valid, 2-D same, 1-D), the measured crossovers as vertical lines."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullLocator
+    except ImportError:
+        print(f"note: matplotlib not installed, no plot written to {path} "
+              "(pip install matplotlib)")
+        return
+    parts = [(2, "valid"), (2, "same"), (1, "valid")]
+    dtypes = cases.DTYPES
+    fig, axes = plt.subplots(len(dtypes), len(parts), figsize=(6 * len(parts), 4.6 * len(dtypes)),
+                             squeeze=False)
+    # fastcorr: thick lines in strong colours; the peers: thin, dashed, with square markers.
+    styles = {"auto": dict(lw=2.8, color="black"), "direct": dict(lw=1.8, color="tab:blue"),
+              "separable": dict(lw=1.8, color="tab:green"), "fft": dict(lw=1.8, color="tab:red")}
+    peer_styles = {"cv2": "tab:orange", "fftconvolve": "tab:purple", "oaconvolve": "tab:brown",
+                   "ndimage": "tab:pink", "numpy": "tab:olive", "cv2_sep": "tab:cyan"}
+    for row_axes, dtype in zip(axes, dtypes):
+        for ax, (dims, mode) in zip(row_axes, parts):
+            sweep = report["sweep_2d"] if dims == 2 else report["sweep_1d"]
+            recs = [r for r in sweep if r["dtype"] == dtype and r["mode"] == mode]
+            if not recs:
+                ax.set_visible(False)
+                continue
+            lines = {}
+            for rec in recs:
+                for r in rec["rows"]:
+                    if r["status"] != "ok":
+                        continue
+                    column = r["column"]
+                    # fastcorr's methods from the kernel that makes them compete (separable:
+                    # Gaussian; direct, fft: random), auto from both; the peers from random.
+                    if column == "auto":
+                        key = f"auto ({rec['kernel']})"
+                    elif column == "separable" and rec["kernel"] == "gaussian":
+                        key = "separable (Gaussian)"
+                    elif rec["kernel"] == "random" and column != "separable":
+                        key = column
+                    else:
+                        continue
+                    lines.setdefault(key, []).append((rec["K"], r["ns_per_output"]))
+            for key, pts in lines.items():
+                column = key.split(" ")[0]
+                if column in styles:
+                    style, label = dict(styles[column], marker="o"), f"fastcorr {key}"
+                else:
+                    style = dict(lw=1.0, ls="--", marker="s", color=peer_styles.get(column))
+                    label = _METHOD_HEADS.get(column, column)
+                if key == "auto (gaussian)":
+                    style.update(ls="--", color="dimgrey")
+                ax.plot(*zip(*sorted(pts)), ms=3, label=label, **style)
+            for c in report["crossovers"]:
+                if (c["dims"], c["dtype"], c["mode"]) == (dims, dtype, mode) and c["K"]:
+                    ax.axvline(c["K"], ls=":", color=styles[c["method"]]["color"], lw=1.2)
+                    # The two labels one above the other, should both cross at one K.
+                    ax.annotate(f"{c['method']} < direct\nfrom K={c['K']}", (c["K"], 0),
+                                xycoords=("data", "axes fraction"), va="bottom", fontsize=7,
+                                color=styles[c["method"]]["color"],
+                                xytext=(3, 3 if c["method"] == "fft" else 26),
+                                textcoords="offset points")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            sizes = sorted({r["K"] for r in recs})
+            ax.set_xticks(sizes)
+            ax.set_xticklabels([str(k) for k in sizes], fontsize=7)
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xlabel("kernel side K (KxK)" if dims == 2 else "kernel taps")
+            ax.set_ylabel("ns per output")
+            shape = recs[0]["shape"]
+            where = "x".join(map(str, shape)) if dims == 2 else f"{shape[0]:,} samples"
+            ax.set_title(f"{dims}-D {dtype} {_mode_title(recs[0])}, {where}, workers={n}",
+                         fontsize=10)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=6, loc="upper left")
+    simd = machine.get("fastcorr_config", {}).get("simd", {}).get("selected", "?")
+    fig.suptitle(f"fastcorr {__version__} method='auto', its methods and the peers: time per "
+                 f"output on {machine['cpu_model']} ({machine['cpus_usable']} CPUs), {simd} path")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"plot written to {path}")

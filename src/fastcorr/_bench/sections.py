@@ -1,4 +1,5 @@
-"""The benchmark's five sections, each yielding plain-dict records.
+"""The benchmark's first five sections, each yielding plain-dict records (the sixth,
+'methods', is in methods.py).
 
 A section makes its data (cases.py), checks every result (verify.py) before timing it
 (timing.py), and yields one record per row of its table as soon as it is measured.  It prints
@@ -54,6 +55,9 @@ class Setup:
         Told (``step``) before each measurement.
     ndimage_cases : list of dict, optional
         The ndimage section's cases (cases.ndimage_cases).
+    methods_cases : dict, optional
+        The methods section's cases and sweeps (cases.methods_cases; the section is in
+        methods.py).
     """
 
     quick: bool
@@ -65,30 +69,43 @@ class Setup:
     rng: np.random.Generator
     progress: object
     ndimage_cases: list = None
+    methods_cases: dict = None
 
 
 def steps(chosen, sizes, kernels, workers, quick, ndimage_cases=()):
-    """Number of progress steps the chosen sections take."""
+    """Number of progress steps the chosen sections take (the methods section's:
+    methods.steps)."""
     counts = {"2d": len(cases.grid(sizes, kernels, workers)) + 1,
               "modes": len(cases.modes_kernels(kernels)),
               "1d": len(cases.DTYPES) * len(cases.one_d_kernels(quick)),
               "batch": len(cases.BATCH_KERNELS) * len(cases.BATCH_MODES),
               "ndimage": len(ndimage_cases)}
-    return sum(counts[name] for name in chosen)
+    return sum(counts[name] for name in chosen if name in counts)
 
 
-def measure(setup, calls):
+def measure(setup, calls, timer=None, once=()):
     """Verify one call's result for each ``(fn, checker, fft)`` of `calls`, then time the
     verified ones side by side; a result that fails its check is not timed.
+
+    Parameters
+    ----------
+    setup : Setup
+    calls : sequence of (callable, checker, bool)
+    timer : Timer, optional
+        Default ``setup.timer``.
+    once : collection of int, optional
+        Indices into `calls` of calls too slow to sample: the verifying call's duration is
+        their time (one sample).
 
     Returns
     -------
     list of dict
         Per call: ``status`` ('ok', 'WRONG' or 'ERROR'), ``check`` (the checker's detail or the
-        exception) and, when timed, ``time_s``, ``samples`` and ``calls_per_sample``.
+        exception) and, when timed, ``time_s``, ``samples`` and ``calls_per_sample`` (and
+        ``once`` for the calls of `once`).
     """
     out, timed = [], []
-    for fn, checker, fft in calls:
+    for i, (fn, checker, fft) in enumerate(calls):
         try:
             result, first = timed_call(fn)
         except Exception as exc:  # a peer rejecting a dtype or size must not end the run
@@ -97,11 +114,13 @@ def measure(setup, calls):
         ok, detail = checker.check(result, fft=fft)
         del result
         out.append({"status": "ok" if ok else "WRONG", "check": detail})
-        if ok:
+        if ok and i in once:
+            out[-1].update(time_s=first, samples=1, calls_per_sample=1, once=True)
+        elif ok:
             timed.append((out[-1], fn, first))
     if timed:
         records, fns, firsts = zip(*timed)
-        for m, (best, samples, number) in zip(records, setup.timer.best(fns, firsts)):
+        for m, (best, samples, number) in zip(records, (timer or setup.timer).best(fns, firsts)):
             m.update(time_s=best, samples=samples, calls_per_sample=number)
     return out
 
