@@ -62,10 +62,10 @@ def steps(methods_cases):
 
 
 # --------------------------------------------------------------------------- one case
-def _fastcorr_call(x, w, mode, boundary, method, n):
+def _fastcorr_call(x, w, mode, boundary, method, n, out=None):
     if x.ndim == 1:
         return lambda: correlate(x, w, mode, method=method, workers=n)
-    return lambda: correlate2d(x, w, mode, boundary, method=method, workers=n)
+    return lambda: correlate2d(x, w, mode, boundary, method=method, workers=n, out=out)
 
 
 def _reference(x, w, mode, rng):
@@ -93,7 +93,7 @@ def _picked(x, w, mode, boundary, n):
 
 
 def measure_case(setup, timer, x, w, factors, mode, boundary, methods, peers, *, quick,
-                 once=(), skip=None, reuse=None):
+                 once=(), skip=None, reuse=None, preallocated=False):
     """Rows for fastcorr's `methods` and the `peers` on one case, each verified, then timed
     side by side.
 
@@ -121,6 +121,11 @@ def measure_case(setup, timer, x, w, factors, mode, boundary, methods, peers, *,
     reuse : dict, optional
         Column -> a row measured on an earlier case with the same arrays' shapes, copied with
         ``reused`` set instead of measuring again.
+    preallocated : bool, optional
+        fastcorr writes into ``out=`` and OpenCV into ``dst=`` arrays made once (a 'same'
+        case): the times are the libraries' work, not the kernel's zeroing of a fresh result's
+        pages (about 8 ms for 64 MiB here).  A row 'auto_new' then times 'auto' returning a
+        new array, as a plain call does.
 
     Returns
     -------
@@ -137,8 +142,12 @@ def measure_case(setup, timer, x, w, factors, mode, boundary, methods, peers, *,
     outputs = _outputs(x.shape, w.shape, mode)
     checker = _reference(x, w, mode, setup.rng)
     rows, calls, timed_rows, once_at = [], [], [], set()
-    for method in methods:
-        row = {"library": f"fastcorr {method}", "column": method, "threads": n, "crop": None}
+    out = np.empty(x.shape, x.dtype) if preallocated else None
+    for method in tuple(methods) + (("auto_new",) if preallocated else ()):
+        label = f"fastcorr {method}" + (", out=" if preallocated else "")
+        if method == "auto_new":
+            label = "fastcorr auto, new result"
+        row = {"library": label, "column": method, "threads": n, "crop": None}
         rows.append(row)
         if method == "auto":
             row["picked"] = _picked(x, w, mode, boundary, n)
@@ -155,7 +164,11 @@ def measure_case(setup, timer, x, w, factors, mode, boundary, methods, peers, *,
         fft = method == "fft" or (method == "auto" and row["picked"] == "fft")
         if method in once:
             once_at.add(len(calls))
-        calls.append((_fastcorr_call(x, w, mode, boundary, method, n), checker, fft))
+        if method == "auto_new":
+            call = _fastcorr_call(x, w, mode, boundary, "auto", n)
+        else:
+            call = _fastcorr_call(x, w, mode, boundary, method, n, out)
+        calls.append((call, checker, fft))
         timed_rows.append(row)
     for peer in peers:
         threads = n if peer.threaded else 1
@@ -172,7 +185,11 @@ def measure_case(setup, timer, x, w, factors, mode, boundary, methods, peers, *,
             continue
         px = x if crop is None else np.ascontiguousarray(x[tuple(slice(0, c) for c in crop)])
         try:
-            made = peer.make(px, w, threads, mode, factors)
+            if preallocated and peer.takes_dst:
+                made = peer.make(px, w, threads, mode, factors, dst=np.empty_like(px))
+                row["library"] += ", dst="
+            else:
+                made = peer.make(px, w, threads, mode, factors)
         except Exception as exc:  # a peer's own failure must not end the run
             row.update(status="ERROR", check=f"{type(exc).__name__}: {exc}")
             continue
@@ -247,7 +264,8 @@ def headlines(setup, peers):
             case_peers = [installed[c] for c in case["peers"] if c in installed]
             rows = measure_case(setup, setup.timer, x, w, factors, case["mode"],
                                 case["boundary"], case["methods"], case_peers,
-                                quick=setup.quick, once=case.get("once", ()))
+                                quick=setup.quick, once=case.get("once", ()),
+                                preallocated=case.get("preallocated", False))
             rec = _case_record({"name": case["name"], "dims": case["dims"], "dtype": dtype,
                                 "kernel": list(case["kernel"]), "mode": case["mode"],
                                 "boundary": case["boundary"]}, x, w, rows, n,

@@ -304,11 +304,15 @@ class MethodPeer:
         (the Gaussian), else None.
     crop_flops : (float, float), optional
         As for `Peer`.
+    takes_dst : bool, optional
+        `make` also takes ``dst=``, an array of the input's shape its 'same' call writes into.
     """
 
-    def __init__(self, label, column, package, make, threaded, fft_from=None, crop_flops=None):
+    def __init__(self, label, column, package, make, threaded, fft_from=None, crop_flops=None,
+                 takes_dst=False):
         self.label, self.column, self.package, self.make = label, column, package, make
         self.threaded, self.fft_from, self.crop_flops = threaded, fft_from, crop_flops
+        self.takes_dst = takes_dst
 
     def require(self):
         """`Peer.require`."""
@@ -356,7 +360,7 @@ def _same_anchor(col_taps, row_taps):
     return ((row_taps - 1) // 2, (col_taps - 1) // 2)
 
 
-def _cv2_method(x, w, n_threads, mode, factors):
+def _cv2_method(x, w, n_threads, mode, factors, dst=None):
     if x.ndim != 2:
         return "OpenCV's filter2D is 2-D"
     if mode == "valid":
@@ -365,10 +369,11 @@ def _cv2_method(x, w, n_threads, mode, factors):
     cv2.setNumThreads(n_threads)
     # filter2D correlates; BORDER_REFLECT repeats the edge sample, as 'symm' does.
     anchor = _same_anchor(*w.shape)
-    return lambda: cv2.filter2D(x, -1, w, anchor=anchor, borderType=cv2.BORDER_REFLECT)
+    return lambda: cv2.filter2D(x, -1, w, dst=dst, anchor=anchor,
+                                borderType=cv2.BORDER_REFLECT)
 
 
-def _cv2_sep_method(x, w, n_threads, mode, factors):
+def _cv2_sep_method(x, w, n_threads, mode, factors, dst=None):
     if x.ndim != 2 or factors is None:
         return "cv2.sepFilter2D needs a kernel given as two 1-D filters"
     import cv2
@@ -380,7 +385,7 @@ def _cv2_sep_method(x, w, n_threads, mode, factors):
                                        borderType=cv2.BORDER_CONSTANT)[:oh, :ow]
     # kernelX runs along the rows (the row factor), kernelY down the columns.
     anchor = _same_anchor(len(column), len(row))
-    return lambda: cv2.sepFilter2D(x, -1, row, column, anchor=anchor,
+    return lambda: cv2.sepFilter2D(x, -1, row, column, dst=dst, anchor=anchor,
                                    borderType=cv2.BORDER_REFLECT)
 
 
@@ -421,8 +426,9 @@ def _numpy_method(x, w, n_threads, mode, factors):
 # the grid's: the sweeps time them at up to 20 kernel sizes per table).
 METHOD_PEERS = (
     MethodPeer("cv2.filter2D", "cv2", "cv2", _cv2_method, threaded=True,
-               fft_from=PEERS[0].fft_from),
-    MethodPeer("cv2.sepFilter2D", "cv2_sep", "cv2", _cv2_sep_method, threaded=True),
+               fft_from=PEERS[0].fft_from, takes_dst=True),
+    MethodPeer("cv2.sepFilter2D", "cv2_sep", "cv2", _cv2_sep_method, threaded=True,
+               takes_dst=True),
     MethodPeer("scipy.signal.fftconvolve", "fftconvolve", "scipy",
                _scipy_fft_method("fftconvolve"), threaded=True, fft_from=_ALWAYS),
     MethodPeer("scipy.signal.oaconvolve", "oaconvolve", "scipy", _scipy_fft_method("oaconvolve"),
