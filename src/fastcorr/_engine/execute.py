@@ -116,13 +116,16 @@ def _correlate_2d(x, w, y, plan, fill):
     per-thread buffers of at most EXTEND_BYTES (extra memory O(K * (M + N)) per thread); small
     images, and kernels larger than the image, are extended whole, a block of rows at a time.
     """
-    g = plan.geometry
-    method = plan.method
-    if method != "direct":
+    if plan.method != "direct":
         method, factors = methods.choose(x, w, y.shape, plan, fill)
-        if method != "direct":
-            _by_method(method, factors, x, w, y, plan, fill)
+        if method != "direct" and _by_method(method, factors, x, w, y, plan, fill):
             return
+    _direct_2d(x, w, y, plan, fill)
+
+
+def _direct_2d(x, w, y, plan, fill):
+    """`_correlate_2d` by direct summation."""
+    g = plan.geometry
     if g.maps is None:
         _core.correlate_valid_batch(x, w, y, plan.n_threads, g.rotate)
         return
@@ -141,16 +144,20 @@ def _correlate_2d(x, w, y, plan, fill):
 def _by_method(method, factors, x, w, y, plan, fill):
     """y = the plan's real 2-D correlation of stacks x, w by 'separable' (with `factors`, one
     per kernel of w, or None to factor here) or 'fft'; a rotated result goes through a
-    temporary, reversed into y."""
+    temporary, reversed into y.  False, y unfinished, when 'auto' chose the FFT and the input
+    turned out to hold NaN or Inf (the caller computes directly)."""
     g = plan.geometry
     target = np.empty(y.shape, y.dtype) if g.rotate else y
     if method == "fft":
         from . import fft
-        fft.correlate_fft_2d(x, w, target, g.maps, float(fill), plan.n_threads)
+        if not fft.correlate_fft_2d(x, w, target, g.maps, float(fill), plan.n_threads,
+                                    check_finite=plan.method == "auto"):
+            return False
     else:
         _separable(x, w, target, plan, fill, factors)
     if g.rotate:
         y[...] = target[:, ::-1, ::-1]
+    return True
 
 
 def _separable(x, w, y, plan, fill, factors):
@@ -183,8 +190,10 @@ def _correlate_1d(x, w, y, plan, fill):
     g = plan.geometry
     if plan.method != "direct" and methods.choose(x, w, y.shape, plan, fill)[0] == "fft":
         from . import fft
-        fft.correlate_fft_1d(x, w, y, g.maps and g.maps[0], float(fill), plan.n_threads)
-        return
+        if fft.correlate_fft_1d(x, w, y, g.maps and g.maps[0], float(fill), plan.n_threads,
+                                check_finite=plan.method == "auto"):
+            return
+        # 'auto' met NaN or Inf, which the FFT would spread: computed directly below.
     if g.maps is None:
         _core.correlate_valid_1d_batch(x, w, y, plan.n_threads)
         return

@@ -319,6 +319,26 @@ def _kernel_spectrum(w, fft_shape, workers):
     return np.conjugate(spectrum, out=spectrum)
 
 
+# The spectrum of the latest kernel used alone (a program correlates many images with one
+# kernel): computing it took 2 of a 9 ms call (1024 x 1024, K=45, float32).  One entry, of at
+# most SPECTRUM_CACHE_BYTES.
+SPECTRUM_CACHE_BYTES = 32 << 20
+_SPECTRUM = [None, None]  # key, spectrum
+
+
+def _shared_spectrum(w, fft_shape, workers):
+    """`_kernel_spectrum` of a single kernel w (1, *core), remembered for the next call."""
+    key = (w.shape, w.dtype.str, fft_shape, BACKEND, w.tobytes())
+    cached_key, spectrum = _SPECTRUM
+    if cached_key == key:
+        return spectrum
+    spectrum = _kernel_spectrum(w, fft_shape, workers)
+    if spectrum.nbytes <= SPECTRUM_CACHE_BYTES:
+        spectrum.flags.writeable = False
+        _SPECTRUM[:] = [key, spectrum]
+    return spectrum
+
+
 # --------------------------------------------------------------------------- tiles
 def _tile_source(x, b0, b1, spans, maps):
     """The part of x that tiles [b0, b1) x spans (a (lo, hi) per core axis of the extended
@@ -397,10 +417,18 @@ def _load(sources, fill, buffer, fft_shape):
     return buffer[:t]
 
 
-def _correlate_blocked(x, w, y, maps, fill, n_threads):
-    """y[b] = correlation of X~[b] with w[b or 0], for any number of core axes (1 or 2)."""
+def _finite(a):
+    """No NaN or Inf in `a` (one summation pass; a sum that overflows answers False too)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(float(np.add.reduce(a, axis=None)))
+
+
+def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
+    """y[b] = correlation of X~[b] with w[b or 0], for any number of core axes (1 or 2).
+    With `check_finite`: False as soon as a chunk's result holds NaN or Inf (y then holds
+    nothing useful), else True."""
     if y.size == 0:
-        return
+        return True
     out_shape, kernel_shape, dtype = y.shape[1:], w.shape[1:], y.dtype
     work = work_dtype(dtype)
     tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
@@ -410,9 +438,10 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
     chunks = _units(y.shape[0], positions, chunk_tiles(fft_shape, dtype))
     extended = [o + k - 1 for o, k in zip(out_shape, kernel_shape)]
     w = w.astype(work, copy=False)
-    shared = _kernel_spectrum(w, fft_shape, n_threads) if w.shape[0] == 1 else None
+    shared = _shared_spectrum(w, fft_shape, n_threads) if w.shape[0] == 1 else None
     largest = max(sum(b1 - b0 for b0, b1, _ in c) for c in chunks)
     stop = threading.Event()
+    met_nonfinite = threading.Event()
 
     def run(mine, workers):
         buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
@@ -445,6 +474,14 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
                     t += b1 - b0
             result = _inverse(spectrum, fft_shape, tiles, workers)
             del spectrum
+            if check_finite and not _finite(result[(slice(None),) + (0,) * len(tiles)]):
+                # A NaN or Inf in a tile's input turns every one of its outputs NaN or Inf:
+                # each frequency sums every point, and each output every frequency (an Inf
+                # meets a zero or an opposite Inf on the way: NaN).  So one output per tile
+                # tells, where a pass over the image cost 0.5-1 ms of a 6 ms FFT.
+                met_nonfinite.set()
+                stop.set()
+                return
             t = 0
             for b0, b1, position in chunk:
                 ends = [min(s + tile, o) for s, tile, o in zip(position, tiles, out_shape)]
@@ -457,7 +494,7 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
     parallel = min(n_threads, len(chunks)) if THREADS_OVER_CHUNKS else 1
     if parallel <= 1:
         run(chunks, n_threads)
-        return
+        return not met_nonfinite.is_set()
     # Whole chunks on threads of their own, each transform on one thread: the backends' own
     # threads split each transform's passes, which scaled poorly (2048 x 2048 float32, K=101,
     # 4 tiles: 43-58 ms on 2 workers against 51-61 ms on 1).  Every transform, product and
@@ -470,26 +507,30 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads):
     finally:
         stop.set()  # an exception (or Ctrl-C) here: the other threads stop at their next chunk
         pool.shutdown(wait=True)
+    return not met_nonfinite.is_set()
 
 
 # --------------------------------------------------------------------------- the entries
-def correlate_fft_2d(x, w, y, maps, fill, n_threads):
+def correlate_fft_2d(x, w, y, maps, fill, n_threads, check_finite=False):
     """y[b, i, j] = sum_{a<P, c<Q} w[b or 0, a, c] * X~[b, i + a, j + c], by blocked FFT.
 
     x (B, M, N) real float32/float64 (any strides, never modified); w (1 or B, P, Q)
     C-contiguous, same dtype; y (B, OH, OW) writable, same dtype.  X~ is x when `maps` is None
     (OH = M - P + 1, OW = N - Q + 1), else ``X~[b, r, c] = x[b, rowmap[r], colmap[c]]`` with
     maps = (rowmap, colmap) of lengths OH + P - 1 and OW + Q - 1, and `fill` where either is -1.
-    Error and memory bounds: see the module docstring.
+    Error and memory bounds: see the module docstring.  With `check_finite`, returns False
+    (y unfinished) when the input holds NaN or Inf, which the FFT would spread over whole
+    tiles ('auto' then computes directly); True otherwise.
     """
-    _correlate_blocked(x, w, y, maps, fill, n_threads)
+    return _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite)
 
 
-def correlate_fft_1d(x, w, y, index_map, fill, n_threads):
+def correlate_fft_1d(x, w, y, index_map, fill, n_threads, check_finite=False):
     """y[b, j] = sum_{t<K} w[b or 0, t] * X~[b, j + t], by blocked FFT.
 
     x (B, N), w (1 or B, K), y (B, L) as in `correlate_fft_2d`; X~ is x when `index_map` is
     None (L = N - K + 1), else ``X~[b, j] = x[b, index_map[j]]`` (length L + K - 1), `fill`
-    where it is -1.
+    where it is -1.  `check_finite` and the result as in `correlate_fft_2d`.
     """
-    _correlate_blocked(x, w, y, None if index_map is None else (index_map,), fill, n_threads)
+    return _correlate_blocked(x, w, y, None if index_map is None else (index_map,), fill,
+                              n_threads, check_finite)

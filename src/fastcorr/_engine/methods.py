@@ -27,10 +27,12 @@ own rounding to that dtype (the SVD of a kernel rounded to float32 has trailing 
 s_1 * eps32 even when the exact kernel has rank 1), so dropping them changes the result by
 about as much as that rounding already did.
 
-'auto' never picks a method whose bound is more than ERROR_FACTOR times direct's, never picks
-'fft' when the image or kernel holds NaN or Inf (an FFT spreads them over the whole output,
-direct keeps them in the windows that read them), and otherwise picks the lowest predicted
-time from `COSTS`, the times measured per output on this project's machine class.
+'auto' never picks a method whose bound is more than ERROR_FACTOR times direct's, never keeps
+an FFT result when the image, kernel or fill value holds NaN or Inf (an FFT spreads them over
+whole tiles, direct keeps them in the windows that read them: the kernel and fill are checked
+before, the image by the FFT on each chunk's result, and the call then runs directly), and
+otherwise picks the lowest predicted time from `_MEASURED`, the times measured on this
+project's machine class, wanting another method MARGIN times faster than direct.
 """
 import bisect
 import functools
@@ -222,10 +224,13 @@ def choose(x, w, y_shape, plan, fill):
             if f is not None and \
                     separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
                 best, best_time, factors = "separable", f.rank * term, [f]
+    # NaN or Inf in the image is caught by the FFT itself, on each chunk's result while it
+    # is in cache (fft.correlate_fft_2d's check_finite; the call then runs directly): a pass
+    # over the image here cost 0.5-1 ms, a sixth of a 1024x1024 FFT.
     if fft_time < best_time and math.isfinite(fill) and \
             (finite_w or (finite_w is None and _finite(w))) and \
             max(fft_bound(k, fft_shape, dtype) / direct_bound(k, dtype) for k in w) \
-            <= ERROR_FACTOR and _finite(x):
+            <= ERROR_FACTOR:
         best, factors = "fft", None
     return best, factors
 
