@@ -150,7 +150,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=Non
         scipy.fft when scipy is installed, numpy.fft otherwise), a cost per output that
         grows only with the logarithm of the tile.  'auto' (default) picks the fastest by a
         cost model measured per SIMD path and dtype, among the methods whose error bound is
-        at most 8 times direct's, and never 'fft' when an input holds NaN or Inf (an FFT
+        at most 16 times direct's, and never 'fft' when an input holds NaN or Inf (an FFT
         spreads them over the whole result; direct keeps them in the windows that read
         them); problems under about 4 million multiply-adds run directly without looking
         further.  :func:`fastcorr.choose_method` says what 'auto' picks.

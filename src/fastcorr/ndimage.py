@@ -315,7 +315,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         fastcorr's extension, as in :func:`fastcorr.correlate2d`: 'direct' sums each
         window's products, 'separable' runs the SVD's rank-1 terms as fused 1-D passes, 'fft'
         correlates tiles by FFT; 'auto' (default) picks the fastest whose error bound is at
-        most 8 times direct's, never 'fft' on NaN or Inf.  Integer outputs and integer
+        most 16 times direct's, never 'fft' on NaN or Inf.  Integer outputs and integer
         images keep scipy's exact arithmetic under 'auto' (it computes directly); an
         explicit 'separable' or 'fft' computes them in floating point and truncates as scipy
         does, so a value within rounding of an integer may land one unit apart.  Kernels

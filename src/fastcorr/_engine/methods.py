@@ -32,7 +32,7 @@ an FFT result when the image, kernel or fill value holds NaN or Inf (an FFT spre
 whole tiles, direct keeps them in the windows that read them: the kernel and fill are checked
 before, the image by the FFT on each chunk's result, and the call then runs directly), and
 otherwise picks the lowest predicted time from `_MEASURED`, the times measured on this
-project's machine class, wanting another method MARGIN times faster than direct.
+project's machine class, wanting separable passes MARGIN times faster than direct.
 """
 import bisect
 import functools
@@ -44,12 +44,18 @@ from .. import _core
 
 METHODS = ("auto", "direct", "separable", "fft")
 
-# 'auto' rejects a method whose error bound exceeds direct's by more than this factor.
-ERROR_FACTOR = 8.0
+# 'auto' rejects a method whose error bound exceeds direct's by more than this factor.  Both
+# bounds are worst cases over X, the largest magnitude (for the FFT every sample of a tile at
+# X); the FFT's grows with the tile, direct's with the kernel, so the rule binds around the
+# FFT's crossover: for kernels of random values in a 1024-1080 point tile it is about 9.6 at
+# K = 31 and 2.9 at K = 45.  16 lets the FFT take K = 31 where it is 20% faster (float32,
+# 1024x1024); 8 kept direct there.
+ERROR_FACTOR = 16.0
 
-# How much faster than direct 'auto' needs another method to be predicted.  The cost table is
-# measured on 2048x2048 images with out= given; on 1024x1024 without it, the separable passes
-# at K = 5 ran at 0.72-0.84x of direct where the table predicted 1.1x (bench --only methods).
+# How much faster than direct 'auto' needs separable passes to be predicted.  The cost table
+# is measured on 2048x2048 images with out= given; on 1024x1024 without it, the separable
+# passes at K = 5 ran at 0.72-0.84x of direct where the table predicted 1.1x (bench --only
+# methods).  The FFT's predictions need no margin: at the crossover the two take the same time.
 MARGIN = 1.25
 
 # Below this many multiply-adds (a few tens of microseconds direct) 'auto' computes directly
@@ -203,27 +209,25 @@ def choose(x, w, y_shape, plan, fill):
     dtype = x.dtype
     costs = _costs(dtype, one_d)
     direct_time = costs.direct(kernel_shape) * outputs
-    # Another method must be predicted faster by the margin: the table is measured on one
-    # image size, and at the crossover the two are equal anyway.
-    best, best_time, factors = "direct", direct_time / MARGIN, None
+    best, best_time, factors = "direct", direct_time, None
     # Each check below costs more than the arithmetic that rules it out, so the predicted
     # times come first: the FFT's, then separable's at the largest rank that still wins.
     from . import fft
     fft_time = math.inf
-    if costs.fft_floor(kernel_shape) * outputs < best_time:
+    if costs.fft_floor(kernel_shape) * outputs < direct_time:
         tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
         n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
         fft_time = costs.fft(fft_shape, n_tiles)
     finite_w = None
     if not one_d and w.shape[0] == 1 and min(kernel_shape) > 1:
-        term = costs.separable(1, kernel_shape) * outputs
-        max_rank = int(min(best_time, fft_time) / term)
+        term = costs.separable(1, kernel_shape) * outputs * MARGIN
+        max_rank = int(min(direct_time, fft_time) / term)
         if max_rank >= 1:
             finite_w = _finite(w)
             f = _cached_factor(w[0], dtype, max_rank) if finite_w else None
             if f is not None and \
                     separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
-                best, best_time, factors = "separable", f.rank * term, [f]
+                best, best_time, factors = "separable", f.rank * term / MARGIN, [f]
     # NaN or Inf in the image is caught by the FFT itself, on each chunk's result while it
     # is in cache (fft.correlate_fft_2d's check_finite; the call then runs directly): a pass
     # over the image here cost 0.5-1 ms, a sixth of a 1024x1024 FFT.
@@ -239,7 +243,7 @@ def choose(x, w, y_shape, plan, fill):
 # and the SVD and its checks cost as much as a small correlation.
 _FACTORS = {}
 _MAX_FACTORS = 32
-_MAX_CACHED_BYTES = 1 << 16
+_MAX_CACHED_BYTES = 1 << 20
 
 
 def _cached_factor(w, dtype, max_rank):
@@ -392,10 +396,9 @@ def crossovers(dtype):
         "separable_rank1_from": first(range(2, 256), lambda k: two.separable(1, (k, k)) *
                                       MARGIN < two.direct((k, k))),
         "fft_2d_from": first(range(2, 512), lambda k: fft_time(
-            two, (side - k + 1,) * 2, (k, k)) * MARGIN < two.direct((k, k)) *
-            (side - k + 1) ** 2),
+            two, (side - k + 1,) * 2, (k, k)) < two.direct((k, k)) * (side - k + 1) ** 2),
         "fft_1d_from": first([2 ** e for e in range(1, 17)], lambda k: fft_time(
-            one, (n - k + 1,), (k,)) * MARGIN < one.direct((k,)) * (n - k + 1)),
+            one, (n - k + 1,), (k,)) < one.direct((k,)) * (n - k + 1)),
     }
 
 
