@@ -701,7 +701,14 @@ def test_methods_quick_run_end_to_end(tmp_path):
             assert r["status"] == "ok", r
             assert r["gflops"] > 0 and r["ns_per_output"] > 0
             assert r["time_full_s"] == pytest.approx(r["time_s"])  # no crop at this size
-        assert all(t["x"] is not None and t["ok"] in (True, False) for t in rec["targets"])
+        # A figure against a peer this environment lacks (OpenCV is not a test dependency)
+        # has no ratio; every other figure has one.
+        columns = {r["column"] for r in rec["rows"]}
+        for t in rec["targets"]:
+            if t["vs"] in columns:
+                assert t["x"] is not None and t["ok"] in (True, False), t
+            else:
+                assert t["x"] is None and t["ok"] is None, t
     sweep = report["sweep_2d"]
     assert len(sweep) == 2 * len(cases.METHOD_SWEEP_MODES) * 2 * len(cases.DTYPES)
     for rec in sweep:
@@ -711,7 +718,7 @@ def test_methods_quick_run_end_to_end(tmp_path):
         assert set(rec["checks"]) == {"vs_peers", "vs_own"}
         assert rec["checks"]["vs_own"]["ok"] in (True, False)
         if rec["kernel"] == "gaussian":
-            assert by["cv2"].get("reused") or "cv2" not in by
+            assert "cv2" not in by or by["cv2"].get("reused")
     assert [r["K"] for r in report["sweep_1d"]] == [4, 64] * 2
     assert len(report["nan_locality"]) == 2 + 2
     assert all(r["ok"] for r in report["nan_locality"]), report["nan_locality"]
