@@ -16,9 +16,10 @@ def choose_method(in1, in2, mode=None, boundary="fill", fillvalue=0, *, convolve
 
     Two-dimensional inputs (or `axes` of two) are read as :func:`correlate2d` (or
     :func:`convolve2d`) reads them, one-dimensional ones as :func:`correlate` (or
-    :func:`convolve`).  Nothing is computed beyond the decision: the kernel's SVD when the
-    problem is large enough to consider separating it, and a pass over the inputs for NaN
-    and Inf when FFT would be the fastest.
+    :func:`convolve`).  Nothing is computed beyond the decision: the kernel's rank when a
+    separable form could win, and a pass over the image for NaN and Inf when FFT would be the
+    fastest (a call meets those in its FFT's results and then computes directly; this function
+    answers 'direct' for it).
 
     Parameters
     ----------

@@ -170,9 +170,8 @@ def _separable(x, w, y, plan, fill, factors):
                       boundary.index_map(0, ow + q - 1, n, "fill"))
     if factors is None:
         factors = [methods.factor_checked(k, y.dtype, g.names[1]) for k in w]
-    step = 1 if len(factors) > 1 else 0
     for i, f in enumerate(factors):
-        images = slice(i, i + 1) if step else slice(None)
+        images = slice(i, i + 1) if len(factors) > 1 else slice(None)
         t_fill = float(fill) * f.col.astype(np.float64).sum(axis=1)
         _core.correlate_separable(x[images], f.col, f.row, y[images], maps[0], maps[1],
                                   float(fill), t_fill, plan.n_threads)

@@ -90,6 +90,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .methods import _finite
+
 try:
     import scipy.fft as _scipy_fft
 except ImportError:  # NumPy stays the only runtime dependency
@@ -415,12 +417,6 @@ def _load(sources, fill, buffer, fft_shape):
                 buffer[tuple(pad)] = 0
         t += n
     return buffer[:t]
-
-
-def _finite(a):
-    """No NaN or Inf in `a` (one summation pass; a sum that overflows answers False too)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return math.isfinite(float(np.add.reduce(a, axis=None)))
 
 
 def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
