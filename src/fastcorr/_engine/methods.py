@@ -80,10 +80,12 @@ class Factors:
     col, row : ndarray
         (r, P) and (r, Q) C-contiguous, in the result dtype.
     singular : ndarray
-        All singular values of w (float64, descending).
+        The singular values of the elimination's rank-r form of w (float64, descending): w's
+        leading ones, within the elimination's residual.
     rank : int
     dropped : float
-        The 2-norm of the dropped singular values (the truncation's Frobenius error).
+        A bound on ``|w - sum_k outer(col[k], row[k])|_F`` (before rounding to the dtype): the
+        elimination's residual plus the 2-norm of the singular values dropped after it.
     """
     __slots__ = ("col", "row", "singular", "rank", "dropped")
 
