@@ -230,9 +230,9 @@ def choose(x, w, y_shape, plan, fill):
             if f is not None and \
                     separable_bound(f, dtype) <= ERROR_FACTOR * direct_bound(w[0], dtype):
                 best, best_time, factors = "separable", f.rank * term / MARGIN, [f]
-    # NaN or Inf in the image is caught by the FFT itself, on each chunk's result while it
-    # is in cache (fft.correlate_fft_2d's check_finite; the call then runs directly): a pass
-    # over the image here cost 0.5-1 ms, a sixth of a 1024x1024 FFT.
+    # NaN or Inf in the image is caught by the FFT itself, from one output of each tile
+    # (fft.correlate_fft_2d's check_finite; the call then runs directly): a pass over the
+    # image here cost 0.5-1 ms, a sixth of a 1024x1024 FFT.
     if fft_time < best_time and math.isfinite(fill) and \
             (finite_w or (finite_w is None and _finite(w))) and \
             max(fft_bound(k, fft_shape, dtype) / direct_bound(k, dtype) for k in w) \
