@@ -35,10 +35,10 @@ cdef extern from "fastcorr_kernels.h" nogil:
                                      Py_ssize_t, double *)
     ctypedef void (*fc_conv_f32_fn)(const float **, Py_ssize_t, Py_ssize_t, const float *,
                                     Py_ssize_t, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t,
-                                    Py_ssize_t, Py_ssize_t, Py_ssize_t)
+                                    Py_ssize_t)
     ctypedef void (*fc_conv_f64_fn)(const double **, Py_ssize_t, Py_ssize_t, const double *,
                                     Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t,
-                                    Py_ssize_t, Py_ssize_t, Py_ssize_t)
+                                    Py_ssize_t)
     ctypedef void (*fc_wgrad_f32_fn)(const float *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
                                      const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                      Py_ssize_t, Py_ssize_t, float *, Py_ssize_t)
@@ -61,7 +61,6 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_wgrad_f32_fn wgrad_f32
         fc_wgrad_f64_fn wgrad_f64
         int conv_channels
-        int conv_rows
         int wgrad_channels
         int wgrad_taps
         fc_probe_fn fma_probe_f32

@@ -7,8 +7,9 @@
 # k of the weights.  Stride s splits the padded input into s x s phases (the kernel taps that
 # land on each), dilation zero-dilates the kernel, padding and the gradient's upsampling are
 # map entries.  This file builds a band of every plane of one image and group in the thread's
-# scratch (zero-padded to whole vectors, so the kernels have no column tails) and runs the
-# kernels over it; nothing the size of an image is allocated.
+# scratch and runs the kernels over it, along the band's rows as one flat sequence (so no row is
+# padded to whole vectors: the outputs whose window crosses a row end are computed and
+# dropped); nothing the size of an image is allocated.
 cdef struct _Run:
     # Plane columns [dst, dst + length) take source columns src, src + step, ... (src -1: zero).
     Py_ssize_t dst, length, src, step
@@ -25,6 +26,7 @@ cdef struct _ConvJob:
     const _Run *runs
     const Py_ssize_t *run_start
     Py_ssize_t ldp  # plane row stride, elements
+    Py_ssize_t plane_elems  # one plane's band: band + kh - 1 rows, then zeros the flat reads reach
     Py_ssize_t kh, kw
     const char *w
     Py_ssize_t w_group  # bytes of one group's weights
@@ -34,7 +36,8 @@ cdef struct _ConvJob:
     char *y
     Py_ssize_t ys_n, ys_c, ys_h, ys_w, oh, ow
     const char *bias
-    Py_ssize_t band, n_bands, cols, item
+    Py_ssize_t band, n_bands, item
+    Py_ssize_t lanes, flat  # the kernels' vector; outputs of a full band, whole vectors
     const fc_kernel_table *table
     # Per-thread scratch offsets: plane pointers, planes, output (or gradient) band, kernel
     # scratch; the weight gradient's partial sums are at offset 0 of each thread's scratch.
@@ -106,13 +109,14 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
         for e in range(cm.shape[0]):
             if not -1 <= cm[e] < x.shape[3]:
                 raise ValueError("conv: a column map entry lies outside the input")
-    # Whole vectors of outputs (the kernels' columns); rows of planes a line longer where
-    # they would be a multiple of 4 KiB apart and crowd the same L1 sets.
-    job.cols = (ow + lanes - 1) // lanes * lanes
-    width = job.cols + kw - 1
-    job.ldp = (width + lanes - 1) // lanes * lanes
+    # Plane rows a line longer where they would be a multiple of 4 KiB apart and crowd the
+    # same L1 sets.
+    job.lanes = lanes
+    width = ow + kw - 1
+    job.ldp = width
     if (job.ldp * item) % 4096 == 0:
         job.ldp += 64 // item
+    width = job.ldp
     runs = np.empty((len(colmaps), width, 4), dtype=np.intp)
     starts = np.empty(len(colmaps) + 1, dtype=np.intp)
     cdef Py_ssize_t[:, :, ::1] rv = runs
@@ -137,6 +141,7 @@ cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, int n_threads) no
     """The band height: within NN_PLANES_BUDGET, a multiple of rows_step, and small enough to
     give every thread a few units."""
     cdef Py_ssize_t row_bytes = job.n_planes * job.ldp * job.item
+    cdef Py_ssize_t flat
     cdef Py_ssize_t oh_pad = (job.oh + rows_step - 1) // rows_step * rows_step
     cdef Py_ssize_t band = NN_PLANES_BUDGET // max(row_bytes, 1) - (job.kh - 1)
     band = max(band // rows_step * rows_step, rows_step)
@@ -146,13 +151,17 @@ cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, int n_threads) no
         band = max((band // 2) // rows_step * rows_step, rows_step)
     job.band = band
     job.n_bands = (job.oh + band - 1) // band
+    flat = (band - 1) * job.ldp + job.ow
+    job.flat = (flat + job.lanes - 1) // job.lanes * job.lanes
+    # The flat reads of the last vectors go up to kw - 1 + lanes past the band's rows.
+    job.plane_elems = (band + job.kh - 1) * job.ldp + job.kw + job.lanes
 
 
 cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize_t r0,
                        char *planes, const char **ptrs) noexcept nogil:
     """Band r0 (band + kh - 1 rows) of every plane of image n, group g, into `planes`."""
     cdef Py_ssize_t rows_in = job.band + job.kh - 1, item = job.item, ldp = job.ldp
-    cdef Py_ssize_t plane_bytes = rows_in * ldp * item
+    cdef Py_ssize_t plane_bytes = job.plane_elems * item
     cdef Py_ssize_t p, c, k, t, ri, src, s, i, n_runs
     cdef const Py_ssize_t *rm
     cdef const _Run *runs
@@ -168,6 +177,8 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
         runs = job.runs + job.run_start[job.plane_cmap[k]]
         n_runs = job.run_start[job.plane_cmap[k] + 1] - job.run_start[job.plane_cmap[k]]
         ptrs[p] = planes + p * plane_bytes
+        memset(planes + p * plane_bytes + rows_in * ldp * item, 0,
+               (job.plane_elems - rows_in * ldp) * item)
         for t in range(rows_in):
             ri = r0 + t
             src = rm[ri] if ri < job.rmap_len else -1
@@ -247,20 +258,20 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, t.conv_rows, n_threads)
+    _conv_band_size(&job, 1, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     cdef Py_ssize_t line = 64, item = job.item
     job.ptr_off = 0
     job.planes_off = (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
-    job.out_off = job.planes_off + job.n_planes * (job.band + kh - 1) * job.ldp * item
-    job.kscratch_off = job.out_off + (max(ob, 1) * job.band * job.cols * item + line - 1) // line * line
+    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.kscratch_off = job.out_off + (ob * job.flat * item + line - 1) // line * line
     job.per_thread = job.kscratch_off + (
         (<Py_ssize_t>fc_scratch3_elems(job.n_planes, kh, kw) * item + line - 1) // line * line)
     cdef char *scratch = <char *>malloc(n_threads * job.per_thread)
     if scratch == NULL:
         raise MemoryError()
-    cdef double unit_fmas = <double>job.band * job.cols * og * job.n_planes * kh * kw
+    cdef double unit_fmas = <double>job.flat * og * job.n_planes * kh * kw
     try:
         _run_units(_conv_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / max(unit_fmas, 1.0)),
                    n_threads, scratch, job.per_thread)
@@ -271,11 +282,13 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
 cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
     cdef const _ConvJob *job = <const _ConvJob *>job_
     cdef Py_ssize_t band_i = u % job.n_bands, ng = u // job.n_bands
-    cdef Py_ssize_t g = ng % job.groups, n = ng // job.groups
+    cdef Py_ssize_t g = ng % job.groups, img = ng // job.groups
     cdef Py_ssize_t r0 = band_i * job.band, rows = min(job.band, job.oh - r0)
     cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
-    _conv_planes(job, n, g, r0, scratch + job.planes_off, ptrs)
-    cdef Py_ssize_t o0, nob, o, r, i, item = job.item, cols = job.cols, band = job.band
+    _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
+    cdef Py_ssize_t o0, nob, o, r, i, item = job.item, ldp = job.ldp, ldo = job.flat
+    # This band's outputs as whole vectors of the flat sequence.
+    cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
     cdef const char *wg = job.w + g * job.w_group
     cdef char *outb = scratch + job.out_off
     cdef const fc_kernel_table *t = job.table
@@ -287,35 +300,33 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
         nob = min(job.ob, job.og - o0)
         if job.ob == 1:
             if item == 4:
-                t.corr3_f32(<const float **>ptrs, job.ldp, <const float *>(wg + o0 * job.w_block),
-                            job.n_planes, job.kh, job.kw, <float *>outb, cols, band, cols,
+                t.corr3_f32(<const float **>ptrs, ldp, <const float *>(wg + o0 * job.w_block),
+                            job.n_planes, job.kh, job.kw, <float *>outb, ldp, rows, job.ow,
                             <float *>(scratch + job.kscratch_off))
             else:
-                t.corr3_f64(<const double **>ptrs, job.ldp, <const double *>(wg + o0 * job.w_block),
-                            job.n_planes, job.kh, job.kw, <double *>outb, cols, band, cols,
+                t.corr3_f64(<const double **>ptrs, ldp, <const double *>(wg + o0 * job.w_block),
+                            job.n_planes, job.kh, job.kw, <double *>outb, ldp, rows, job.ow,
                             <double *>(scratch + job.kscratch_off))
         elif item == 4:
-            t.conv_f32(<const float **>ptrs, job.ldp, job.n_planes,
+            t.conv_f32(<const float **>ptrs, ldp, job.n_planes,
                        <const float *>(wg + (o0 // job.ob) * job.w_block), job.kh, job.kw, nob,
-                       <float *>outb, band * cols, cols, band, cols)
+                       <float *>outb, ldo, n)
         else:
-            t.conv_f64(<const double **>ptrs, job.ldp, job.n_planes,
+            t.conv_f64(<const double **>ptrs, ldp, job.n_planes,
                        <const double *>(wg + (o0 // job.ob) * job.w_block), job.kh, job.kw, nob,
-                       <double *>outb, band * cols, cols, band, cols)
+                       <double *>outb, ldo, n)
         for o in range(nob):
             b = 0.0
             if job.bias != NULL:
                 b = (<const float *>job.bias)[g * job.og + o0 + o] if item == 4 else \
                     (<const double *>job.bias)[g * job.og + o0 + o]
             for r in range(rows):
-                yrow = job.y + n * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
-                brow = outb + (o * band + r) * cols * item
+                yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
+                brow = outb + (o * ldo + r * ldp) * item
                 if item == 4:
-                    for i in range(job.ow):
-                        (<float *>(yrow + i * job.ys_w))[0] = (<const float *>brow)[i] + <float>b
+                    _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b)
                 else:
-                    for i in range(job.ow):
-                        (<double *>(yrow + i * job.ys_w))[0] = (<const double *>brow)[i] + b
+                    _store_row(<const double *>brow, yrow, job.ys_w, job.ow, b)
         o0 += nob
 
 
@@ -353,8 +364,8 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     job.taps_off = (job.dw_elems * item + line - 1) // line * line
     job.ptr_off = job.taps_off + (taps * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line
     job.planes_off = job.ptr_off + (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
-    job.out_off = job.planes_off + job.n_planes * (job.band + kh - 1) * job.ldp * item
-    job.per_thread = job.out_off + (og * job.band * job.cols * item + line - 1) // line * line
+    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.per_thread = job.out_off + (og * job.flat * item + line - 1) // line * line
     cdef char *scratch = <char *>calloc(n_threads, job.per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -366,7 +377,7 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
         for a in range(kh):
             for b in range(kw):
                 offs[a * kw + b] = a * job.ldp + b
-    cdef double unit_fmas = <double>job.band * job.cols * og * job.n_planes * taps
+    cdef double unit_fmas = <double>job.flat * og * job.n_planes * taps
     cdef char *dwp = <char *><size_t>dw.ctypes.data
     try:
         _run_units(_wgrad_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / max(unit_fmas, 1.0)),
@@ -386,41 +397,64 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
 cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
     cdef const _ConvJob *job = <const _ConvJob *>job_
     cdef Py_ssize_t band_i = u % job.n_bands, ng = u // job.n_bands
-    cdef Py_ssize_t g = ng % job.groups, n = ng // job.groups
+    cdef Py_ssize_t g = ng % job.groups, img = ng // job.groups
     cdef Py_ssize_t r0 = band_i * job.band, rows = min(job.band, job.oh - r0)
     cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
-    _conv_planes(job, n, g, r0, scratch + job.planes_off, ptrs)
-    cdef Py_ssize_t o, r, i, p, item = job.item, cols = job.cols, taps = job.kh * job.kw
+    _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
+    cdef Py_ssize_t o, r, i, p, item = job.item, ldp = job.ldp, taps = job.kh * job.kw
+    cdef Py_ssize_t ldo = job.flat
+    cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
     cdef char *gb = scratch + job.out_off
     cdef const char *yrow
     cdef char *grow
-    # The band's output gradient, zero-padded to whole vectors.
+    # The band's output gradient in the planes' flat layout, zero where an output's window
+    # crosses a row end, so those products add nothing.
     for o in range(job.og):
+        grow = gb + o * ldo * item
+        memset(grow, 0, n * item)
         for r in range(rows):
-            yrow = job.y + n * job.ys_n + (g * job.og + o) * job.ys_c + (r0 + r) * job.ys_h
-            grow = gb + (o * rows + r) * cols * item
+            yrow = job.y + img * job.ys_n + (g * job.og + o) * job.ys_c + (r0 + r) * job.ys_h
             if item == 4:
-                for i in range(job.ow):
-                    (<float *>grow)[i] = (<const float *>(yrow + i * job.ys_w))[0]
-                for i in range(job.ow, cols):
-                    (<float *>grow)[i] = 0
+                _load_row(yrow, job.ys_w, job.ow, <float *>grow + r * ldp)
             else:
-                for i in range(job.ow):
-                    (<double *>grow)[i] = (<const double *>(yrow + i * job.ys_w))[0]
-                for i in range(job.ow, cols):
-                    (<double *>grow)[i] = 0
+                _load_row(yrow, job.ys_w, job.ow, <double *>grow + r * ldp)
     cdef const Py_ssize_t *offs = <const Py_ssize_t *>(scratch + job.taps_off)
     cdef Py_ssize_t ldw = job.n_planes * taps
     cdef char *dw = scratch  # this thread's partial sums, (groups * og, n_planes, kh, kw)
     for p in range(job.n_planes):
         if item == 4:
-            job.table.wgrad_f32(<const float *>ptrs[p], job.ldp, offs, taps, <const float *>gb,
-                                rows * cols, cols, job.og, rows, cols,
+            job.table.wgrad_f32(<const float *>ptrs[p], 0, offs, taps, <const float *>gb,
+                                ldo, 0, job.og, 1, n,
                                 <float *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
         else:
-            job.table.wgrad_f64(<const double *>ptrs[p], job.ldp, offs, taps, <const double *>gb,
-                                rows * cols, cols, job.og, rows, cols,
+            job.table.wgrad_f64(<const double *>ptrs[p], 0, offs, taps, <const double *>gb,
+                                ldo, 0, job.og, 1, n,
                                 <double *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
+
+
+cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, Py_ssize_t n,
+                            double bias) noexcept nogil:
+    """dst[i] = src[i] + bias for i < n, dst's elements `stride` bytes apart."""
+    cdef Py_ssize_t i
+    cdef floating b = <floating>bias
+    cdef floating *d = <floating *>dst
+    if stride == sizeof(floating):
+        for i in range(n):
+            d[i] = src[i] + b
+    else:
+        for i in range(n):
+            (<floating *>(dst + i * stride))[0] = src[i] + b
+
+
+cdef inline void _load_row(const char *src, Py_ssize_t stride, Py_ssize_t n,
+                           floating *dst) noexcept nogil:
+    """dst[i] = src[i] for i < n, src's elements `stride` bytes apart."""
+    cdef Py_ssize_t i
+    if stride == sizeof(floating):
+        memcpy(dst, src, n * sizeof(floating))
+    else:
+        for i in range(n):
+            dst[i] = (<const floating *>(src + i * stride))[0]
 
 
 def conv_channels():

@@ -5,11 +5,11 @@
  * neither has a column tail.
  *
  * fc_conv: a bank of output channels over many input planes.  A block holds FCC_OB output
- * channels x FCC_NR rows x FCC_NV vectors of accumulators; every input vector it loads feeds
- * all FCC_OB channels (the channel blocking of oneDNN's direct convolution), which is what
- * single-channel blocks cannot do: their weights are one channel's, so a layer of O output
- * channels loads every input vector O times.  Per tap it loads FCC_NR * FCC_NV input vectors
- * and broadcasts FCC_OB weights for FCC_OB * FCC_NR * FCC_NV FMAs.
+ * channels x FCC_NB vectors of accumulators; every input vector it loads feeds all FCC_OB
+ * channels (the channel blocking of oneDNN's direct convolution), which is what single-channel
+ * blocks cannot do: their weights are one channel's, so a layer of O output channels loads
+ * every input vector O times.  Per tap it loads FCC_NB input vectors and broadcasts FCC_OB
+ * weights for FCC_OB * FCC_NB FMAs.
  *
  * fc_wgrad: the weight gradient, a correlation whose "kernel" (the output gradient) is as large
  * as the image and whose result is a few taps: FCW_OB output-gradient channels x FCW_TB taps of
@@ -18,22 +18,21 @@
 
 #define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
 
-/* y[o*ldo + r*ldy + c] = sum_{p<np, a<kh, b<kw} w[((p*kh + a)*kw + b)*FCC_OB + o]
- *                                                * x[p][off + (r+a)*ldx + c + b]
- * for o < no, r < nr, c < nv * V_L; no, nr and nv are constants after inlining. */
+/* y[o*ldo + q] = sum_{p<np, a<kh, b<kw} w[((p*kh + a)*kw + b)*FCC_OB + o] * x[p][off + q + a*ldx + b]
+ * for o < no, q < nv * V_L; no and nv are constants after inlining.  The planes' rows are
+ * ldx apart and q runs along them as one flat sequence, so a block's vectors may span two rows:
+ * the outputs that straddle a row end are garbage the caller drops, at a cost of (kw - 1) / ldx
+ * of the FMAs instead of padding every row to whole vectors. */
 static FC_INLINE void FN(fc_conv_block)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx,
                                         ptrdiff_t np, const S_T *FC_RESTRICT w, ptrdiff_t kh,
-                                        ptrdiff_t kw, S_T *FC_RESTRICT y, ptrdiff_t ldo,
-                                        ptrdiff_t ldy, int no, int nr, int nv)
+                                        ptrdiff_t kw, S_T *FC_RESTRICT y, ptrdiff_t ldo, int no,
+                                        int nv)
 {
-    V_T acc[FCC_OB][FCC_NR][FCC_NV];
+    V_T acc[FCC_OB][FCC_NB];
     FC_UNROLL
     for (int o = 0; o < no; o++) {
         FC_UNROLL
-        for (int r = 0; r < nr; r++) {
-            FC_UNROLL
-            for (int v = 0; v < nv; v++) acc[o][r][v] = V_ZERO();
-        }
+        for (int v = 0; v < nv; v++) acc[o][v] = V_ZERO();
     }
     const ptrdiff_t taps = kh * kw;
     for (ptrdiff_t p = 0; p < np; p++) {
@@ -47,14 +46,11 @@ static FC_INLINE void FN(fc_conv_block)(const S_T *const *x, ptrdiff_t off, ptrd
                 FC_UNROLL
                 for (int o = 0; o < no; o++) wv[o] = V_SET1(wa[b * FCC_OB + o]);
                 FC_UNROLL
-                for (int r = 0; r < nr; r++) {
+                for (int v = 0; v < nv; v++) {
+                    V_T xv = V_LOAD(xa + b + v * V_L);
+                    FC_PIN(xv);
                     FC_UNROLL
-                    for (int v = 0; v < nv; v++) {
-                        V_T xv = V_LOAD(xa + r * ldx + b + v * V_L);
-                        FC_PIN(xv);
-                        FC_UNROLL
-                        for (int o = 0; o < no; o++) acc[o][r][v] = V_FMA(wv[o], xv, acc[o][r][v]);
-                    }
+                    for (int o = 0; o < no; o++) acc[o][v] = V_FMA(wv[o], xv, acc[o][v]);
                 }
             }
         }
@@ -62,25 +58,21 @@ static FC_INLINE void FN(fc_conv_block)(const S_T *const *x, ptrdiff_t off, ptrd
     FC_UNROLL
     for (int o = 0; o < no; o++) {
         FC_UNROLL
-        for (int r = 0; r < nr; r++) {
-            FC_UNROLL
-            for (int v = 0; v < nv; v++) V_STORE(y + o * ldo + r * ldy + v * V_L, acc[o][r][v]);
-        }
+        for (int v = 0; v < nv; v++) V_STORE(y + o * ldo + v * V_L, acc[o][v]);
     }
 }
 
-/* The block for `no` channels (1..FCC_OB) and nv vectors (FCC_NV or 1), each a copy with
- * constant loop bounds so its accumulators stay in registers. */
-#define FCC_CALL(NO, NV)                                                                        \
-    FN(fc_conv_block)(x, off, ldx, np, w, kh, kw, y, ldo, ldy, NO, FCC_NR, NV)
+/* The block for `no` channels (1..FCC_OB) and FCC_NB or 1 vectors, each a copy with constant
+ * loop bounds so its accumulators stay in registers. */
+#define FCC_CALL(NO, NV) FN(fc_conv_block)(x, off, ldx, np, w, kh, kw, y, ldo, NO, NV)
 static void FN(fc_conv_blocks)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx, ptrdiff_t np,
                                const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y, ptrdiff_t ldo,
-                               ptrdiff_t ldy, int no, int full)
+                               int no, int full)
 {
     switch (no * 2 + (full != 0)) {
 #define FCC_CASES(NO)                                                                           \
     case NO * 2 + 1:                                                                            \
-        FCC_CALL(NO, FCC_NV);                                                                   \
+        FCC_CALL(NO, FCC_NB);                                                                   \
         break;                                                                                  \
     case NO * 2:                                                                                \
         FCC_CALL(NO, 1);                                                                        \
@@ -106,25 +98,19 @@ static void FN(fc_conv_blocks)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx
 #undef FCC_CALL
 
 void FN(fc_conv)(const S_T *const *x, ptrdiff_t ldx, ptrdiff_t np, const S_T *w, ptrdiff_t kh,
-                 ptrdiff_t kw, ptrdiff_t no, S_T *y, ptrdiff_t ldo, ptrdiff_t ldy, ptrdiff_t rows,
-                 ptrdiff_t cols)
+                 ptrdiff_t kw, ptrdiff_t no, S_T *y, ptrdiff_t ldo, ptrdiff_t n)
 {
     /* The channel block is the outer loop: its np * kh * kw * FCC_OB weights (9 KiB for 64
-     * planes of 3x3 in float32) stay in L1 while the input rows stream through from L2. */
-    const ptrdiff_t block_w = (ptrdiff_t)np * kh * kw * FCC_OB, step = FCC_NV * V_L;
+     * planes of 3x3 in float32) stay in L1 while the planes stream through from L2. */
+    const ptrdiff_t block_w = (ptrdiff_t)np * kh * kw * FCC_OB, step = FCC_NB * V_L;
     for (ptrdiff_t o = 0; o < no; o += FCC_OB) {
         const int nob = (int)(no - o < FCC_OB ? no - o : FCC_OB);
         const S_T *wo = w + (o / FCC_OB) * block_w;
         S_T *yo = y + o * ldo;
-        for (ptrdiff_t r = 0; r < rows; r += FCC_NR) {
-            ptrdiff_t c = 0;
-            for (; c + step <= cols; c += step)
-                FN(fc_conv_blocks)(x, r * ldx + c, ldx, np, wo, kh, kw, yo + r * ldy + c, ldo, ldy,
-                                   nob, 1);
-            for (; c < cols; c += V_L)
-                FN(fc_conv_blocks)(x, r * ldx + c, ldx, np, wo, kh, kw, yo + r * ldy + c, ldo, ldy,
-                                   nob, 0);
-        }
+        ptrdiff_t q = 0;
+        for (; q + step <= n; q += step)
+            FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 1);
+        for (; q < n; q += V_L) FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 0);
     }
 }
 

@@ -107,7 +107,6 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .wgrad_f32 = FC_CAT3(fc_wgrad, f32, FC_ISA),
     .wgrad_f64 = FC_CAT3(fc_wgrad, f64, FC_ISA),
     .conv_channels = FCC_OB,
-    .conv_rows = FCC_NR,
     .wgrad_channels = FCW_OB,
     .wgrad_taps = FCW_TB,
     .fma_probe_f32 = FC_CAT3(fc_fma_probe, f32, FC_ISA),

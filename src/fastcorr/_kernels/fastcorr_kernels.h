@@ -58,21 +58,20 @@ typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, fl
 typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
                                  ptrdiff_t n, double *scratch);
 
-/* The output channels of a convolutional layer (fastcorr.nn) over np input planes:
- *     y[o*ldo + r*ldy + c] = sum_{p<np, a<kh, b<kw} w[((ob*np + p)*kh + a)*kw + b][o % OB]
- *                                                     * x[p][(r+a)*ldx + c + b]
+/* The output channels of a convolutional layer (fastcorr.nn) over np input planes whose rows
+ * are ldx apart, along the planes' rows as one flat sequence q:
+ *     y[o*ldo + q] = sum_{p<np, a<kh, b<kw} w[((ob*np + p)*kh + a)*kw + b][o % OB]
+ *                                            * x[p][q + a*ldx + b]
  * for o < no (ob = o / OB, OB the table's conv_channels: w holds ceil(no / OB) blocks of np*kh*kw
- * rows of OB weights, the missing channels of the last block zero or anything finite), r < rows,
- * c < cols.  rows must be a multiple of the table's conv_rows and cols of its lanes; x[p] is read
- * for rows [0, rows+kh-1) and columns [0, cols+kw-1). */
+ * rows of OB weights, the missing channels of the last block zero or anything finite), q < n.
+ * n must be a multiple of the table's lanes; x[p] is read for [0, n + (kh-1)*ldx + kw - 1).
+ * Outputs whose window crosses a row end are meaningless; the caller drops them. */
 typedef void (*fc_conv_f32_fn)(const float *const *x, ptrdiff_t ldx, ptrdiff_t np,
                                const float *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
-                               float *y, ptrdiff_t ldo, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols);
+                               float *y, ptrdiff_t ldo, ptrdiff_t n);
 typedef void (*fc_conv_f64_fn)(const double *const *x, ptrdiff_t ldx, ptrdiff_t np,
                                const double *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
-                               double *y, ptrdiff_t ldo, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols);
+                               double *y, ptrdiff_t ldo, ptrdiff_t n);
 
 /* A layer's weight gradient over one plane:
  *     dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]]
@@ -163,7 +162,6 @@ typedef struct {
     fc_wgrad_f32_fn wgrad_f32;
     fc_wgrad_f64_fn wgrad_f64;
     int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */
-    int conv_rows;             /* fc_conv's rows must be a multiple of this */
     int wgrad_channels;        /* output-gradient channels of an fc_wgrad block */
     int wgrad_taps;            /* taps of an fc_wgrad block */
     fc_probe_fn fma_probe_f32;
