@@ -52,6 +52,10 @@ cdef enum:
     # band + kh - 1 rows each), or one block of rows where even that is more.  Reused by
     # every output channel of the group, they should stay in L2 (1-2 MiB on current cores).
     NN_PLANES_BUDGET = 512 * 1024
+    # A band's outputs of one channel block (the kernel writes them, then they are copied into
+    # the result) take at most this much, so they are still in L1/L2 when copied: with few
+    # input channels the planes' budget alone would allow bands of hundreds of rows.
+    NN_OUT_BUDGET = 64 * 1024
 
 
 cdef Py_ssize_t _runs_of(const Py_ssize_t[::1] cmap, Py_ssize_t width, _Run *runs) noexcept:
@@ -137,13 +141,16 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
     return 0
 
 
-cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, int n_threads) noexcept:
-    """The band height: within NN_PLANES_BUDGET, a multiple of rows_step, and small enough to
-    give every thread a few units."""
+cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, Py_ssize_t out_channels,
+                          int n_threads) noexcept:
+    """The band height: within NN_PLANES_BUDGET and (for out_channels rows of outputs)
+    NN_OUT_BUDGET, a multiple of rows_step, and small enough to give every thread a few
+    units."""
     cdef Py_ssize_t row_bytes = job.n_planes * job.ldp * job.item
     cdef Py_ssize_t flat
     cdef Py_ssize_t oh_pad = (job.oh + rows_step - 1) // rows_step * rows_step
     cdef Py_ssize_t band = NN_PLANES_BUDGET // max(row_bytes, 1) - (job.kh - 1)
+    band = min(band, NN_OUT_BUDGET // max(out_channels * job.ldp * job.item, 1))
     band = max(band // rows_step * rows_step, rows_step)
     band = min(band, oh_pad)
     while band > rows_step and job.n_img * job.groups * ((job.oh + band - 1) // band) < \
@@ -258,7 +265,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, 1, n_threads)
+    _conv_band_size(&job, 1, ob, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     cdef Py_ssize_t line = 64, item = job.item
@@ -324,9 +331,9 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
                 yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
                 brow = outb + (o * ldo + r * ldp) * item
                 if item == 4:
-                    _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b)
+                    _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
                 else:
-                    _store_row(<const double *>brow, yrow, job.ys_w, job.ow, b)
+                    _store_row(<const double *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
         o0 += nob
 
 
@@ -358,7 +365,7 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
         return
     cdef double fmas = <double>x.shape[0] * dy.shape[1] * dy.shape[2] * dy.shape[3] * job.n_planes * taps
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, 1, n_threads)
+    _conv_band_size(&job, 1, og, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     job.taps_off = (job.dw_elems * item + line - 1) // line * line
@@ -433,12 +440,14 @@ cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
 
 
 cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, Py_ssize_t n,
-                            double bias) noexcept nogil:
-    """dst[i] = src[i] + bias for i < n, dst's elements `stride` bytes apart."""
+                            double bias, bint add) noexcept nogil:
+    """dst[i] = src[i] (+ bias with `add`) for i < n, dst's elements `stride` bytes apart."""
     cdef Py_ssize_t i
     cdef floating b = <floating>bias
     cdef floating *d = <floating *>dst
-    if stride == sizeof(floating):
+    if stride == sizeof(floating) and not add:
+        memcpy(d, src, n * sizeof(floating))
+    elif stride == sizeof(floating):
         for i in range(n):
             d[i] = src[i] + b
     else:
