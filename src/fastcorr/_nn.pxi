@@ -20,11 +20,12 @@ cdef struct _ConvJob:
     Py_ssize_t xs_n, xs_c, xs_h, xs_w
     Py_ssize_t n_img, groups, cg, og, pk, n_planes
     const Py_ssize_t *plane_rmap  # pk entries: the row map of phase k
-    const Py_ssize_t *plane_cmap  # pk entries: the column map's index into run_start
+    const Py_ssize_t *plane_cmap  # pk entries: the column map (its runs)
     const Py_ssize_t *rowmaps
     Py_ssize_t rmap_len  # entries past it are -1
     const _Run *runs
-    const Py_ssize_t *run_start
+    const Py_ssize_t *run_count
+    Py_ssize_t run_width
     Py_ssize_t ldp  # plane row stride, elements
     Py_ssize_t plane_elems  # one plane's band: band + kh - 1 rows, then zeros the flat reads reach
     Py_ssize_t kh, kw
@@ -121,20 +122,16 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
     if (job.ldp * item) % 4096 == 0:
         job.ldp += 64 // item
     width = job.ldp
-    runs = np.empty((len(colmaps), width, 4), dtype=np.intp)
-    starts = np.empty(len(colmaps) + 1, dtype=np.intp)
-    cdef Py_ssize_t[:, :, ::1] rv = runs
-    cdef Py_ssize_t[::1] sv = starts
-    sv[0] = 0
+    # Map k's runs start at k * width (a map has at most width runs).
+    runs = np.empty((len(colmaps) * width, 4), dtype=np.intp)
+    counts = np.empty(len(colmaps), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] rv = runs
+    cdef Py_ssize_t[::1] cv = counts
     for k in range(len(colmaps)):
-        n_runs = _runs_of(colmaps[k], width, <_Run *>&rv[k, 0, 0])
-        sv[k + 1] = sv[k] + n_runs
-    # Compact the per-map runs into one table.
-    flat = np.concatenate([runs[k, :starts[k + 1] - starts[k]] for k in range(len(colmaps))])
-    keep.extend([flat, starts])
-    cdef Py_ssize_t[:, ::1] fv = flat
-    job.runs = <const _Run *>&fv[0, 0]
-    job.run_start = &sv[0]
+        cv[k] = _runs_of(colmaps[k], width, <_Run *>&rv[k * width, 0])
+    keep.extend([runs, counts])
+    job.runs = <const _Run *>&rv[0, 0]
+    job.run_count, job.run_width = &cv[0], width
     job.w = <const char *><size_t>w.ctypes.data
     job.y = <char *><size_t>y.ctypes.data
     job.ys_n, job.ys_c, job.ys_h, job.ys_w = y.strides
@@ -181,8 +178,8 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
         c = g * job.cg + p // job.pk
         k = p % job.pk
         rm = job.rowmaps + job.plane_rmap[k] * job.rmap_len
-        runs = job.runs + job.run_start[job.plane_cmap[k]]
-        n_runs = job.run_start[job.plane_cmap[k] + 1] - job.run_start[job.plane_cmap[k]]
+        runs = job.runs + job.plane_cmap[k] * job.run_width
+        n_runs = job.run_count[job.plane_cmap[k]]
         ptrs[p] = planes + p * plane_bytes
         memset(planes + p * plane_bytes + rows_in * ldp * item, 0,
                (job.plane_elems - rows_in * ldp) * item)

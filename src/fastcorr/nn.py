@@ -177,6 +177,7 @@ class _Layer:
                 "greater than actual input size")
         self.out_size = tuple(_output_size(*a) for a in zip(
             self.in_size, self.padding, kernel, self.stride, self.dilation))
+        self.key = (n, self.in_size, kernel, self.stride, self.padding, self.dilation)
 
     def as2d(self):
         """(in_size, out_size, kernel, stride, padding, dilation) with two spatial axes."""
@@ -239,12 +240,58 @@ def _kernel_layout(w2, groups):
     return np.ascontiguousarray(wl)
 
 
-def _forward_planes(x, w2, bias, y, groups, rowmaps, colmaps, plane_rmap, plane_cmap,
-                    n_threads):
+class _Planes:
+    """What the core needs to read a layer's input as planes (see _plan)."""
+
+    def __init__(self, phases, kp, rowmaps, colmaps):
+        self.phases, self.kp = phases, kp
+        self.rowmaps = np.ascontiguousarray(np.stack(rowmaps))
+        self.colmaps = list(colmaps)
+        self.plane_rmap, self.plane_cmap = _plane_tables(*phases)
+
+
+# Plans of recent layers: a training loop calls the same few layers with the same shapes, and
+# planning one costs tens of microseconds, as much as a small layer's arithmetic.
+_PLANS = {}
+_MAX_PLANS = 64
+
+
+def _plan(layer, transposed=False):
+    """The planes of `layer`'s input (or, `transposed`, of its output gradient read as the
+    input of the transposed layer)."""
+    key = (layer.key, transposed)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    if not transposed:
+        (ph, kph), (pw, kpw) = (_phases(kernel[i], st[i], dil[i]) for i in range(2))
+        plan = _Planes((ph, pw), (kph, kpw),
+                       _maps(ph, out_size[0] + kph - 1, st[0], pad[0][0], in_size[0]),
+                       _maps(pw, out_size[1] + kpw - 1, st[1], pad[1][0], in_size[1]))
+    else:
+        # The transposed layer is stride 1 over the output gradient upsampled by the stride
+        # (map entries between its samples are -1), padded by d*(k-1) - p before.
+        phases = [_phases(kernel[i], 1, dil[i]) for i in range(2)]
+        maps = []
+        for i in range(2):
+            kp = phases[i][1]
+            before = dil[i] * (kernel[i] - 1) - pad[i][0]
+            m = np.arange(in_size[i] + kp - 1, dtype=np.intp) - before
+            src = np.where((m >= 0) & (m % st[i] == 0) & (m // st[i] < out_size[i]),
+                           m // st[i], -1)
+            maps.append([src.astype(np.intp)])
+        plan = _Planes(([0], [0]), (phases[0][1], phases[1][1]), maps[0], maps[1])
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = plan
+    return plan
+
+
+def _forward_planes(x, w2, bias, y, groups, plan, n_threads):
     kh, kw = w2.shape[2:]
-    _core.conv_forward(x, _kernel_layout(w2, groups), y, bias, plane_rmap, plane_cmap,
-                       np.ascontiguousarray(np.stack(rowmaps)), list(colmaps), groups, kh, kw,
-                       n_threads)
+    _core.conv_forward(x, _kernel_layout(w2, groups), y, bias, plan.plane_rmap,
+                       plan.plane_cmap, plan.rowmaps, plan.colmaps, groups, kh, kw, n_threads)
 
 
 def _as4d(x, n):
@@ -289,16 +336,13 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
     xc = _as4d(_native(x, dtype), n)
     wc = _native(w, dtype).reshape((w.shape[0], w.shape[1]) + kernel)
     bc = None if bias is None else np.ascontiguousarray(_native(b, dtype))
-    (ph, kph), (pw, kpw) = (_phases(kernel[i], st[i], dil[i]) for i in range(2))
-    w2 = _phase_weights(wc, (ph, pw), (kph, kpw), st, dil)
-    rowmaps = _maps(ph, out_size[0] + kph - 1, st[0], pad[0][0], in_size[0])
-    colmaps = _maps(pw, out_size[1] + kpw - 1, st[1], pad[1][0], in_size[1])
-    rm, cm = _plane_tables(ph, pw)
+    plan = _plan(layer)
+    w2 = _phase_weights(wc, plan.phases, plan.kp, st, dil)
     dest = _as4d(target, n)
     # The core writes through any strides but must not write what it still reads.
     scratch = any(np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
     tmp = np.empty(dest.shape, dtype) if scratch else dest
-    _forward_planes(xc, w2, bc, tmp, layer.groups, rowmaps, colmaps, rm, cm, n_threads)
+    _forward_planes(xc, w2, bc, tmp, layer.groups, plan, n_threads)
     if scratch:
         dest[...] = tmp
     return y
@@ -359,20 +403,10 @@ def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, g
     wc = _native(w, dtype).reshape((layer.o, cg) + kernel)
     wt = wc.reshape((g, og, cg) + kernel).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
     wt = wt.reshape((g * cg, og) + kernel)
-    phases = [_phases(kernel[i], 1, dil[i]) for i in range(2)]
-    w2 = _phase_weights(np.ascontiguousarray(wt), [p[0] for p in phases],
-                        [p[1] for p in phases], (1, 1), dil)
-    maps = []
-    for i in range(2):
-        kp = phases[i][1]
-        before = dil[i] * (kernel[i] - 1) - pad[i][0]
-        m = np.arange(in_size[i] + kp - 1, dtype=np.intp) - before
-        src = np.where((m >= 0) & (m % st[i] == 0) & (m // st[i] < out_size[i]),
-                       m // st[i], -1)
-        maps.append([src.astype(np.intp)])
-    rm, cm = _plane_tables([0], [0])
+    plan = _plan(layer, transposed=True)
+    w2 = _phase_weights(wt, plan.phases, plan.kp, (1, 1), dil)
     gyc = _as4d(_native(gy, dtype), n)
-    _forward_planes(gyc, w2, None, _as4d(dx, n), g, maps[0], maps[1], rm, cm, n_threads)
+    _forward_planes(gyc, w2, None, _as4d(dx, n), g, plan, n_threads)
     return dx
 
 
@@ -389,17 +423,15 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     dtype = _dtype(x, gy)
     n_threads = resolve_workers(workers)
     in_size, out_size, kernel, st, pad, dil = layer.as2d()
-    (ph, kph), (pw, kpw) = (_phases(kernel[i], st[i], dil[i]) for i in range(2))
-    rowmaps = _maps(ph, out_size[0] + kph - 1, st[0], pad[0][0], in_size[0])
-    colmaps = _maps(pw, out_size[1] + kpw - 1, st[1], pad[1][0], in_size[1])
-    rm, cm = _plane_tables(ph, pw)
+    plan = _plan(layer)
+    (ph, pw), (kph, kpw) = plan.phases, plan.kp
     n_phases = len(ph) * len(pw)
     dw2 = np.empty((layer.o, layer.cg * n_phases, kph, kpw), dtype)
     if x.shape[0] == 0 or 0 in out_size:
         return np.zeros(weight_size, dtype)
-    _core.conv_weight(_as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n), dw2, rm, cm,
-                      np.ascontiguousarray(np.stack(rowmaps)), list(colmaps), layer.groups,
-                      kph, kpw, n_threads)
+    _core.conv_weight(_as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n), dw2,
+                      plan.plane_rmap, plan.plane_cmap, plan.rowmaps, plan.colmaps,
+                      layer.groups, kph, kpw, n_threads)
     # Tap a of the kernel is tap (d*a) // s of row phase (d*a) % s.
     dw2 = dw2.reshape((layer.o, layer.cg, len(ph), len(pw), kph, kpw))
     ra = [dil[0] * a for a in range(kernel[0])]
