@@ -525,8 +525,12 @@ def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
         The layer's filters.
     grad_output : array_like, (N, O, OH, OW)
         The gradient of the loss with respect to the layer's output.
-    stride, padding, dilation, groups :
+    stride, dilation : int or (int, int), optional
         The layer's, as in `conv2d`.
+    padding : int, (int, int), 'valid' or 'same', optional
+        The layer's zero padding, as in `conv2d`.
+    groups : int, optional
+        The layer's groups.
     workers : int or None, optional
         Threads; None asks OpenMP, -1 means every CPU.
 
@@ -570,8 +574,12 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
         The shape (O, C/groups, kH, kW) of the layer's weight.
     grad_output : array_like, (N, O, OH, OW)
         The gradient of the loss with respect to the layer's output.
-    stride, padding, dilation, groups :
+    stride, dilation : int or (int, int), optional
         The layer's, as in `conv2d`.
+    padding : int, (int, int), 'valid' or 'same', optional
+        The layer's zero padding, as in `conv2d`.
+    groups : int, optional
+        The layer's groups.
     workers : int or None, optional
         Threads; None asks OpenMP, -1 means every CPU.
 
@@ -602,9 +610,16 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     input : array_like, (N, C, L) or (C, L)
     weight : array_like, (O, C/groups, k)
     bias : array_like, (O,), optional
-    stride, padding, dilation, groups, out, workers :
-        As in `conv2d`, with one spatial axis (an int or a 1-tuple; padding also 'valid' or
-        'same').
+    stride, dilation : int or (int,), optional
+        As in `conv2d`, along the one spatial axis.
+    padding : int, (int,), 'valid' or 'same', optional
+        As in `conv2d`.
+    groups : int, optional
+        As in `conv2d`.
+    out : ndarray, optional
+        Where to write the result (its shape and dtype, any strides).
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
 
     Returns
     -------
@@ -631,8 +646,14 @@ def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=
         (N, C, L).
     weight : array_like, (O, C/groups, k)
     grad_output : array_like, (N, O, OL)
-    stride, padding, dilation, groups, workers :
-        As in `conv1d`.
+    stride, dilation : int or (int,), optional
+        The layer's, as in `conv1d`.
+    padding : int, (int,), 'valid' or 'same', optional
+        The layer's zero padding.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
 
     Returns
     -------
@@ -659,8 +680,14 @@ def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     weight_size : sequence of 3 ints
         (O, C/groups, k).
     grad_output : array_like, (N, O, OL)
-    stride, padding, dilation, groups, workers :
-        As in `conv1d`.
+    stride, dilation : int or (int,), optional
+        The layer's, as in `conv1d`.
+    padding : int, (int,), 'valid' or 'same', optional
+        The layer's zero padding.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
 
     Returns
     -------
