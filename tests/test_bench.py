@@ -951,11 +951,11 @@ def test_nn_quick_run_end_to_end(tmp_path):
 def test_nn_without_torch(monkeypatch, tmp_path, capsys):
     """With torch not importable the section runs fastcorr alone: its results checked against
     the NumPy dot products, no peer row, no ratio, every figure without a torch figure (not
-    met, not unmet), and the run passes."""
+    met, not unmet), and the run passes; on --workers' thread count."""
     from fastcorr import _bench
 
     _take_torch_away(monkeypatch)
-    args, path = _nn_args(tmp_path)
+    args, path = _nn_args(tmp_path, "--workers", "1")
     assert _bench.run(args) == 0
     out, _ = capsys.readouterr()
     assert "torch not importable" in out
@@ -963,6 +963,7 @@ def test_nn_without_torch(monkeypatch, tmp_path, capsys):
     assert len(records) == 12
     for rec in records:
         assert [r["column"] for r in rec["rows"]] == ["fastcorr"]
+        assert rec["workers"] == rec["rows"][0]["threads"] == 1
         assert rec["reference"].startswith("float64 dot products")
         assert all(rec["rows"][0][part]["status"] == "ok" for part in ("forward", "backward"))
         assert rec["x"] == {"forward": None, "backward": None, "combined": None}
