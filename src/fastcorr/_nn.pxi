@@ -320,8 +320,17 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
     cdef Py_ssize_t g = ng % job.groups, img = ng // job.groups
     cdef Py_ssize_t r0 = band_i * job.band, rows = min(job.band, job.oh - r0)
     cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
-    _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
-    cdef Py_ssize_t o0, nob, o, r, i, item = job.item, ldp = job.ldp, ldo = job.flat
+    cdef Py_ssize_t item = job.item, ldp = job.ldp
+    # One output channel per group (the single-channel 3-D kernel, which reads and writes
+    # exactly its rows and columns): the planes are read in place where the band's rows are
+    # consecutive image rows, and the outputs written straight into the result.
+    cdef bint single = job.ob == 1
+    if single and _planes_in_place(job, img, g, r0, rows, ptrs):
+        ldp = job.xs_h // item
+    else:
+        _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
+    cdef bint direct = single and job.ys_w == item and job.ys_h % item == 0
+    cdef Py_ssize_t o0, nob, o, r, i, ldo = job.flat
     # This band's outputs as whole vectors of the flat sequence.
     cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
     cdef const char *wg = job.w + g * job.w_group
@@ -333,15 +342,31 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
     o0 = 0
     while o0 < job.og:
         nob = min(job.ob, job.og - o0)
-        if job.ob == 1:
+        if single:
+            yrow = job.y + img * job.ys_n + (g * job.og + o0) * job.ys_c + r0 * job.ys_h
             if item == 4:
                 t.corr3_f32(<const float **>ptrs, ldp, <const float *>(wg + o0 * job.w_block),
-                            job.n_planes, job.kh, job.kw, <float *>outb, ldp, rows, job.ow,
+                            job.n_planes, job.kh, job.kw,
+                            <float *>yrow if direct else <float *>outb,
+                            job.ys_h // item if direct else job.ldp, rows, job.ow,
                             <float *>(scratch + job.kscratch_off))
             else:
                 t.corr3_f64(<const double **>ptrs, ldp, <const double *>(wg + o0 * job.w_block),
-                            job.n_planes, job.kh, job.kw, <double *>outb, ldp, rows, job.ow,
+                            job.n_planes, job.kh, job.kw,
+                            <double *>yrow if direct else <double *>outb,
+                            job.ys_h // item if direct else job.ldp, rows, job.ow,
                             <double *>(scratch + job.kscratch_off))
+            if direct:
+                if job.bias != NULL:
+                    for r in range(rows):
+                        if item == 4:
+                            _add_row(<float *>(yrow + r * job.ys_h), job.ow,
+                                     (<const float *>job.bias)[g * job.og + o0])
+                        else:
+                            _add_row(<double *>(yrow + r * job.ys_h), job.ow,
+                                     (<const double *>job.bias)[g * job.og + o0])
+                o0 += nob
+                continue
         elif item == 4:
             t.conv_f32(<const float **>ptrs, ldp, job.n_planes,
                        <const float *>(wg + (o0 // job.ob) * job.w_block), job.kh, job.kw, nob,
@@ -357,7 +382,7 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
                     (<const double *>job.bias)[g * job.og + o0 + o]
             for r in range(rows):
                 yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
-                brow = outb + (o * ldo + r * ldp) * item
+                brow = outb + (o * ldo + r * job.ldp) * item
                 if item == 4:
                     _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
                 else:
@@ -481,6 +506,40 @@ cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, P
     else:
         for i in range(n):
             (<floating *>(dst + i * stride))[0] = src[i] + b
+
+
+cdef inline void _add_row(floating *row, Py_ssize_t n, floating bias) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        row[i] += bias
+
+
+cdef bint _planes_in_place(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize_t r0,
+                           Py_ssize_t rows, const char **ptrs) noexcept nogil:
+    """Points ptrs at the image rows themselves when every plane's band is consecutive rows of
+    its channel read whole (unit-stride rows, no padding or phase): returns whether it did."""
+    cdef Py_ssize_t p, k, t, first, item = job.item, rows_in = rows + job.kh - 1
+    cdef const Py_ssize_t *rm
+    cdef const _Run *run
+    if job.xs_w != item or job.xs_h % item or job.xs_h < 0:
+        return False
+    for k in range(job.pk):
+        run = job.runs + job.plane_cmap[k] * job.run_width
+        if run.src != 0 or run.step != 1 or run.length < job.ow + job.kw - 1:
+            return False
+        rm = job.rowmaps + job.plane_rmap[k] * job.rmap_len
+        if r0 + rows_in > job.rmap_len:
+            return False
+        first = rm[r0]
+        if first < 0:
+            return False
+        for t in range(1, rows_in):
+            if rm[r0 + t] != first + t:
+                return False
+    for p in range(job.n_planes):
+        rm = job.rowmaps + job.plane_rmap[p % job.pk] * job.rmap_len
+        ptrs[p] = job.x + n * job.xs_n + (g * job.cg + p // job.pk) * job.xs_c + rm[r0] * job.xs_h
+    return True
 
 
 cdef inline void _load_row(const char *src, Py_ssize_t stride, Py_ssize_t n,
