@@ -57,6 +57,7 @@ cdef enum:
     # the result) take at most this much, so they are still in L1/L2 when copied: with few
     # input channels the planes' budget alone would allow bands of hundreds of rows.
     NN_OUT_BUDGET = 64 * 1024
+    NN_WGRAD_BUDGET = 1024 * 1024
 
 
 cdef Py_ssize_t _runs_of(const Py_ssize_t[::1] cmap, Py_ssize_t width, _Run *runs) noexcept:
@@ -139,15 +140,16 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
 
 
 cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, Py_ssize_t out_channels,
-                          int n_threads) noexcept:
-    """The band height: within NN_PLANES_BUDGET and (for out_channels rows of outputs)
-    NN_OUT_BUDGET, a multiple of rows_step, and small enough to give every thread a few
-    units."""
-    cdef Py_ssize_t row_bytes = job.n_planes * job.ldp * job.item
+                          Py_ssize_t extra_planes, Py_ssize_t budget, int n_threads) noexcept:
+    """The band height: its planes and extra_planes more (within `budget`) and out_channels
+    rows of outputs (within NN_OUT_BUDGET), a multiple of rows_step, and small enough to give
+    every thread a few units."""
+    cdef Py_ssize_t row_bytes = (job.n_planes + extra_planes) * job.ldp * job.item
     cdef Py_ssize_t flat
     cdef Py_ssize_t oh_pad = (job.oh + rows_step - 1) // rows_step * rows_step
-    cdef Py_ssize_t band = NN_PLANES_BUDGET // max(row_bytes, 1) - (job.kh - 1)
-    band = min(band, NN_OUT_BUDGET // max(out_channels * job.ldp * job.item, 1))
+    cdef Py_ssize_t band = budget // max(row_bytes, 1) - (job.kh - 1)
+    if out_channels:
+        band = min(band, NN_OUT_BUDGET // max(out_channels * job.ldp * job.item, 1))
     band = max(band // rows_step * rows_step, rows_step)
     band = min(band, oh_pad)
     while band > rows_step and job.n_img * job.groups * ((job.oh + band - 1) // band) < \
@@ -293,7 +295,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, 1, ob, n_threads)
+    _conv_band_size(&job, 1, ob, 0, NN_PLANES_BUDGET, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     cdef Py_ssize_t line = 64, item = job.item
@@ -418,7 +420,10 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
         return
     cdef double fmas = <double>x.shape[0] * dy.shape[1] * dy.shape[2] * dy.shape[3] * job.n_planes * taps
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, 1, og, n_threads)
+    # The output gradient's band is read once per plane, like the planes: it shares their
+    # budget, a larger one since every lane-sum of the kernel's accumulators (a few hundred
+    # scalar adds per call) is paid once per band and plane.
+    _conv_band_size(&job, 1, 0, og, NN_WGRAD_BUDGET, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     job.taps_off = (job.dw_elems * item + line - 1) // line * line
