@@ -777,3 +777,261 @@ def test_asv_methods_suite_runs_on_a_tiny_grid(monkeypatch):
     assert len(skipped) == expected, skipped
     assert {"MethodsGaussian", "MethodsRank2", "MethodsFullRank", "MethodsLargeKernel",
             "MethodsLong1D", "MethodsLong1DPeers"} <= ran
+
+
+# --------------------------------------------------------------------------- the nn section
+def test_nn_cases_are_the_issues():
+    """The shapes are issue 16's anchor table (N, C, HxW, O, k, groups), stride 1, no padding,
+    with torch's float32 figures beside them; --quick and --sizes shrink batches and images
+    but keep the channels, kernels and groups; each row's figure follows the issue's classes."""
+    from fastcorr._bench import cases
+
+    full = cases.nn_cases(False)
+    assert [(c["N"], c["C"], (c["H"], c["W"]), c["O"], c["k"], c["groups"]) for c in full] == [
+        (64, 1, (28, 28), 8, 5, 1), (16, 1, (256, 256), 8, 5, 1), (8, 3, (224, 224), 16, 3, 1),
+        (8, 16, (128, 128), 32, 3, 1), (16, 64, (56, 56), 64, 3, 1),
+        (8, 64, (56, 56), 64, 3, 64)]
+    assert [c["anchor"]["forward"] for c in full] == [91, 9.8, 173, 351, 444, 66]
+    for smaller in (cases.nn_cases(True), cases.nn_cases(True, (12, 12))):
+        for c, f in zip(smaller, full):
+            assert (c["C"], c["O"], c["k"], c["groups"]) == (f["C"], f["O"], f["k"], f["groups"])
+            assert c["N"] < f["N"] or c["N"] == 1
+            assert c["H"] <= f["H"] and c["anchor"] is None
+        assert sum(cases.nn_flops(c)[0] for c in smaller) < sum(
+            cases.nn_flops(c)[0] for c in full) / 20
+    # 64x1x28x28 with 8 filters 5x5: 24x24 outputs of 25 products each.
+    assert cases.nn_flops(full[0]) == (2.0 * 64 * 8 * 25 * 24 * 24, 4.0 * 64 * 8 * 25 * 24 * 24)
+    figures = [(cases.nn_target(c, "float32") or (None,))[0] for c in full]
+    assert figures == [4.0, 4.0, 4.0, None, 0.7, 2.0]
+    assert {cases.nn_target(c, "float64")[0] for c in full} == {3.0}
+
+
+def _nn_exact(x, w, gy, groups):
+    """The layer's three results from their definitions, summed in float64 over channels of
+    the oracle's exact single-channel correlations: forward, grad input (a full convolution
+    of the output gradient with the weights), grad weight (the input correlated with the
+    output gradient)."""
+    batch = x.shape[0]
+    out_channels, group_channels = w.shape[:2]
+    group_outs = out_channels // groups
+    forward = np.zeros(gy.shape)
+    grad_input = np.zeros(x.shape)
+    grad_weight = np.zeros(w.shape)
+    for o in range(out_channels):
+        for c in range(group_channels):
+            channel = o // group_outs * group_channels + c
+            for n in range(batch):
+                forward[n, o] += oracle.exact("correlate2d", x[n, channel], w[o, c], np.float32,
+                                              "valid")
+                grad_input[n, channel] += oracle.exact("convolve2d", gy[n, o], w[o, c],
+                                                       np.float32, "full")
+                grad_weight[o, c] += oracle.exact("correlate2d", x[n, channel], gy[n, o],
+                                                  np.float32, "valid")
+    return forward, grad_input, grad_weight
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_nn_checks_pass_the_exact_layer_and_catch_errors(groups):
+    """The section's checks of a float32 layer (the sampled NumPy dot products; torch's float64
+    results, every entry, where torch is installed) pass the exact results rounded to float32,
+    for plain, grouped and depthwise layers, and fail one entry off at a corner (always
+    sampled), a NaN, a float64 result and a result of the wrong shape."""
+    from fastcorr._bench.nn import SampledLayer, torch_reference
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (2, 4, 7, 6)).astype(np.float32)
+    w = rng.uniform(-1, 1, (4, 4 // groups, 3, 3)).astype(np.float32)
+    gy = rng.uniform(-1, 1, (2, 4, 5, 4)).astype(np.float32)
+    forward, grad_input, grad_weight = (r.astype(np.float32) for r in _nn_exact(x, w, gy, groups))
+    references = [SampledLayer(x, w, gy, groups, rng).checks("float32")]
+    if _importable("torch"):
+        references.append(torch_reference(x, w, gy, groups, "float32"))
+    results = {"forward": forward, "grad input": grad_input, "grad weight": grad_weight}
+
+    def call(checks, name, changed):
+        got = dict(results, **{name: changed})
+        if name == "forward":
+            return checks["forward"].check(got["forward"])
+        return checks["backward"].check((got["grad input"], got["grad weight"]))
+
+    for checks in references:
+        for name, result in results.items():
+            ok, detail = call(checks, name, result)
+            assert ok, detail
+            for bad in (1e-3, np.nan):
+                wrong = result.copy()
+                wrong.flat[-1] += np.float32(bad)
+                ok, detail = call(checks, name, wrong)
+                assert not ok and f"{name} at (" in detail, detail
+            assert not call(checks, name, result.astype(np.float64))[0]
+            assert not call(checks, name, result[..., 1:])[0]
+
+
+def _nn_args(tmp_path, *extra):
+    import argparse
+
+    from fastcorr import _bench
+
+    parser = argparse.ArgumentParser()
+    _bench.add_arguments(parser)
+    path = tmp_path / "bench.json"
+    return parser.parse_args(["--quick", "--only", "nn", "--sizes", "12", "--json", str(path),
+                              *extra]), path
+
+
+def _take_torch_away(monkeypatch):
+    """Make the benchmark find torch not importable, as where it is not installed.  (Not by
+    hiding it in sys.modules: scipy looks torch up there to recognise torch arrays.)"""
+    from fastcorr._bench import peers
+
+    real = peers._import
+
+    def without_torch(package):
+        if package == "torch":
+            raise ImportError("No module named 'torch'")
+        return real(package)
+
+    monkeypatch.setattr(peers, "_import", without_torch)
+
+
+def test_nn_quick_run_end_to_end(tmp_path):
+    """A tiny run of `python -m fastcorr bench --only nn`: every shape of the issue in both
+    dtypes, fastcorr's forward and backward verified and timed, torch's beside them where it is
+    installed with the three ratios (the combined one: the summed times' ratio) and each
+    figure met or not; the thread count is --workers'."""
+    from fastcorr._bench import cases
+
+    path = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastcorr", "bench", "--quick", "--only", "nn", "--sizes", "12",
+         "--workers", "2", "--json", str(path)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(path.read_text())
+    assert data["results"] == [] and data["methods"] is None
+    records = data["nn"]
+    shapes = [(c["C"], c["O"], c["k"], c["groups"]) for c in cases.nn_cases(True)]
+    assert [((r["C"], r["O"], r["k"], r["groups"]), r["dtype"]) for r in records] == [
+        (s, d) for s in shapes for d in cases.DTYPES]
+    with_torch = _importable("torch")
+    for rec in records:
+        assert (rec["H"], rec["W"], rec["workers"]) == (12, 12, 2) and rec["anchor"] is None
+        forward, backward = cases.nn_flops(rec)
+        assert rec["flops"] == {"forward": forward, "backward": backward}
+        assert [r["column"] for r in rec["rows"]] == ["fastcorr"] + (["torch"] * with_torch)
+        for row in rec["rows"]:
+            assert row["threads"] == 2
+            for part in ("forward", "backward"):
+                m = row[part]
+                assert m["status"] == "ok", (row["library"], part, m)
+                assert m["gflops"] == pytest.approx(rec["flops"][part] / m["time_s"] / 1e9)
+                assert m["pct_peak"] > 0
+        ours = rec["rows"][0]
+        if with_torch:
+            theirs = rec["rows"][1]
+            assert rec["reference"] == "torch float64, every entry"
+            assert "against torch float64" in ours["backward"]["check"]
+            assert "sampled entries" in theirs["backward"]["check"]
+            assert rec["x"]["forward"] == pytest.approx(theirs["forward"]["time_s"]
+                                                        / ours["forward"]["time_s"])
+            assert rec["x"]["combined"] == pytest.approx(
+                (theirs["forward"]["time_s"] + theirs["backward"]["time_s"])
+                / (ours["forward"]["time_s"] + ours["backward"]["time_s"]))
+        target = cases.nn_target(rec, rec["dtype"])
+        if target is None:
+            assert rec["target"] is None
+        else:
+            assert rec["target"]["min_x"] == target[0]
+            assert rec["target"]["ok"] == (rec["x"]["combined"] >= target[0] if with_torch
+                                           else None)
+    assert "nn figures (forward + backward against torch)" in proc.stdout
+    assert [c["N"] for c in data["settings"]["nn_cases"]] == [c["N"] for c in cases.nn_cases(True)]
+
+
+def test_nn_without_torch(monkeypatch, tmp_path, capsys):
+    """With torch not importable the section runs fastcorr alone: its results checked against
+    the NumPy dot products, no peer row, no ratio, every figure without a torch figure (not
+    met, not unmet), and the run passes; on --workers' thread count."""
+    from fastcorr import _bench
+
+    _take_torch_away(monkeypatch)
+    args, path = _nn_args(tmp_path, "--workers", "1")
+    assert _bench.run(args) == 0
+    out, _ = capsys.readouterr()
+    assert "torch not importable" in out
+    records = json.loads(path.read_text())["nn"]
+    assert len(records) == 12
+    for rec in records:
+        assert [r["column"] for r in rec["rows"]] == ["fastcorr"]
+        assert rec["workers"] == rec["rows"][0]["threads"] == 1
+        assert rec["reference"].startswith("float64 dot products")
+        assert all(rec["rows"][0][part]["status"] == "ok" for part in ("forward", "backward"))
+        assert rec["x"] == {"forward": None, "backward": None, "combined": None}
+        assert rec["target"] is None or rec["target"]["ok"] is None
+    assert "0 met, 0 unmet, 11 without a torch figure, of 11" in out
+
+
+@pytest.mark.parametrize("torch_installed", [True, False], ids=["torch", "no torch"])
+def test_wrong_nn_result_fails_the_run(monkeypatch, tmp_path, capsys, torch_installed):
+    """A fastcorr.nn weight gradient off at one entry shows up as WRONG in the backward part,
+    is not timed, and fails the run, whether checked against torch or the NumPy dot products;
+    the forward stays verified and timed."""
+    import fastcorr.nn as fastcorr_nn
+
+    from fastcorr import _bench
+
+    if torch_installed and not _importable("torch"):
+        pytest.skip("torch is not installed")
+    exact = fastcorr_nn.conv2d_weight
+
+    def off(*args, **kw):
+        result = exact(*args, **kw)
+        result.flat[-1] += 1
+        return result
+
+    monkeypatch.setattr(fastcorr_nn, "conv2d_weight", off)
+    if not torch_installed:
+        _take_torch_away(monkeypatch)
+    args, path = _nn_args(tmp_path)
+    assert _bench.run(args) == 1
+    out, err = capsys.readouterr()
+    assert "WRONG" in out and "ERROR: fastcorr failed verification" in err
+    for rec in json.loads(path.read_text())["nn"]:
+        ours = rec["rows"][0]
+        assert ours["backward"]["status"] == "WRONG" and "time_s" not in ours["backward"]
+        assert "grad weight at (" in ours["backward"]["check"]
+        assert ours["forward"]["status"] == "ok" and ours["forward"]["time_s"] > 0
+        assert rec["x"]["backward"] is None and rec["x"]["combined"] is None
+
+
+def test_asv_nn_suite_runs_on_a_tiny_grid(monkeypatch):
+    """benchmarks/bench_nn.py as asv drives it (setup with each parameter combination, then
+    every time_ method), on its shapes shrunk to tiny batches and images: fastcorr always
+    runs, torch wherever it is importable (skipped, NotImplementedError, otherwise)."""
+    import importlib
+    import itertools
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, "benchmarks", "bench_nn.py")):
+        pytest.skip("benchmarks/ is not beside tests/")
+    monkeypatch.syspath_prepend(root)
+    suite = importlib.import_module("benchmarks.bench_nn")
+    monkeypatch.setattr(suite, "CASES", {label: dict(c, N=2, H=10, W=9)
+                                         for label, c in suite.CASES.items()})
+    assert len(suite.SHAPES) == 4
+    ran, skipped = set(), set()
+    for name in ("ConvLayer", "ConvLayerTorch"):
+        cls = getattr(suite, name)
+        for combo in itertools.product(*cls.params):
+            bench = cls()
+            try:
+                bench.setup(*combo)
+            except NotImplementedError:
+                skipped.add(name)
+                continue
+            bench.time_forward(*combo)
+            bench.time_backward(*combo)
+            ran.add(name)
+    assert ran == ({"ConvLayer", "ConvLayerTorch"} if _importable("torch") else {"ConvLayer"})
+    assert skipped == (set() if _importable("torch") else {"ConvLayerTorch"})

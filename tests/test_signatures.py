@@ -105,7 +105,9 @@ def test_missing_arguments(face):
 
 
 PUBLIC = [getattr(fastcorr, name) for name in fastcorr.__all__
-          if callable(getattr(fastcorr, name))]
+          if callable(getattr(fastcorr, name))] + [
+    getattr(fastcorr.nn, name) for name in fastcorr.nn.__all__
+    if inspect.isfunction(getattr(fastcorr.nn, name))]
 
 
 @pytest.mark.parametrize("func", PUBLIC, ids=lambda f: f.__name__)

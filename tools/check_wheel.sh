@@ -85,9 +85,9 @@ step "fresh venv outside the source tree: the repaired wheel with its test extra
 "$py" -m venv "$work/venv"
 vpy="$work/venv/bin/python"
 "$vpy" -m pip install -q "$repaired[test]"
-run="$work/run"   # a copy of the tests, the pytest settings and the README: no src/ beside them
+run="$work/run"   # a copy of the tests, the examples, the pytest settings and the README: no src/
 mkdir -p "$run"
-cp -r "$top/tests" "$top/pyproject.toml" "$top/README.md" "$run/"
+cp -r "$top/tests" "$top/examples" "$top/pyproject.toml" "$top/README.md" "$run/"
 find "$run" -name __pycache__ -prune -exec rm -rf {} +
 cd "$run"
 "$vpy" - "$work/venv" <<'EOF'

@@ -10,6 +10,7 @@ from ._numpy import convolve, correlate
 from ._config import show_config
 from ._choose import choose_method
 from . import ndimage  # the scipy.ndimage face (NumPy only)
+from . import nn  # the torch face: convolutional layers and their gradients
 
 __all__ = ["correlate2d", "convolve2d", "correlate", "convolve", "choose_method",
-           "show_config", "ndimage", "__version__"]
+           "show_config", "ndimage", "nn", "__version__"]

@@ -9,10 +9,12 @@ Python layer (_api.py); this module trusts its callers.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memcpy, memset
 cimport openmp
 import os
+
+import numpy as np
 
 cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr_f32_fn)(const float *, Py_ssize_t, const float *, Py_ssize_t,
@@ -31,6 +33,18 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_corr3_f64_fn)(const double **, Py_ssize_t, const double *, Py_ssize_t,
                                      Py_ssize_t, Py_ssize_t, double *, Py_ssize_t, Py_ssize_t,
                                      Py_ssize_t, double *)
+    ctypedef void (*fc_conv_f32_fn)(const float **, Py_ssize_t, Py_ssize_t, const float *,
+                                    Py_ssize_t, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t,
+                                    Py_ssize_t)
+    ctypedef void (*fc_conv_f64_fn)(const double **, Py_ssize_t, Py_ssize_t, const double *,
+                                    Py_ssize_t, Py_ssize_t, Py_ssize_t, double *, Py_ssize_t,
+                                    Py_ssize_t)
+    ctypedef void (*fc_wgrad_f32_fn)(const float *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
+                                     const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, float *, Py_ssize_t)
+    ctypedef void (*fc_wgrad_f64_fn)(const double *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
+                                     const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t, Py_ssize_t, double *, Py_ssize_t)
     ctypedef double (*fc_probe_fn)(long)
     enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
@@ -42,6 +56,13 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr1d_f64_fn corr1d_f64
         fc_corr3_f32_fn corr3_f32
         fc_corr3_f64_fn corr3_f64
+        fc_conv_f32_fn conv_f32
+        fc_conv_f64_fn conv_f64
+        fc_wgrad_f32_fn wgrad_f32
+        fc_wgrad_f64_fn wgrad_f64
+        int conv_channels
+        int wgrad_channels
+        int wgrad_taps
         fc_probe_fn fma_probe_f32
         fc_probe_fn fma_probe_f64
         int lanes_f32
@@ -1440,3 +1461,6 @@ include "_separable.pxi"
 
 # ----------------------------------------------------------------------------- other dtypes
 include "_convert.pxi"
+
+# ----------------------------------------------------------------------------- nn
+include "_nn.pxi"

@@ -11,12 +11,14 @@ numpy.correlate and scipy.signal.oaconvolve, a stack of small images against one
 fastcorr.ndimage against scipy.ndimage, OpenCV and torch (same-size results with scipy's border
 modes, separable filters, uint8 images, a 3-D volume), and method='auto' against fastcorr's
 methods (direct, separable, FFT) and the peers, with sweeps over the kernel size that
-re-measure where the methods cross over on this machine.
+re-measure where the methods cross over on this machine, and fastcorr.nn's convolution layer
+(forward and both gradients) against torch's on the shapes of a small CNN.
 
 The package, in reading order: cases.py (what is measured, on which arrays), peers.py (against
 what), timing.py (how calls are timed), verify.py (how results are checked), machine.py (the
 machine and its FMA peak), sections.py (the first five sections, as records), methods.py (the
-methods section), render.py (console, JSON, plot).  This module holds the command line and runs the sections in order.
+methods section), nn.py (the nn section), render.py (console, JSON, plot).  This module holds
+the command line and runs the sections in order.
 """
 import os
 import time
@@ -25,11 +27,11 @@ import numpy as np
 
 from .. import _core
 from .._engine.threads import cpu_count
-from . import cases, machine, methods, peers, render, sections
+from . import cases, machine, methods, nn, peers, render, sections
 from .timing import Timer
 from .verify import N_SAMPLED
 
-SECTIONS = ("2d", "modes", "1d", "batch", "ndimage", "methods")
+SECTIONS = ("2d", "modes", "1d", "batch", "ndimage", "methods", "nn")
 
 DESCRIPTION = (f"fastcorr against {peers.listing(peers.PEERS)} on the same arrays with the same "
                "thread count; every result verified before it is timed.")
@@ -46,6 +48,13 @@ def _parse_sizes(text):
             raise ValueError(item)
         sizes.append((h, w))
     return sizes
+
+
+def _parse_workers(text):
+    n = int(text)
+    if n < 1:
+        raise ValueError(text)
+    return n
 
 
 def _parse_kernels(text):
@@ -70,6 +79,8 @@ def add_arguments(parser):
     >>> add_arguments(parser)
     >>> parser.parse_args(["--quick", "--sizes", "512,64x32"]).sizes
     [(512, 512), (64, 32)]
+    >>> parser.parse_args(["--workers", "2"]).workers
+    2
     """
     kernels = ",".join(map(str, cases.DEFAULT_KERNELS))
     quick_kernels = ",".join(map(str, cases.QUICK_KERNELS))
@@ -89,21 +100,26 @@ def add_arguments(parser):
                              "the ndimage section takes the first for all its images and a cube "
                              "of side min(160, N) for its volume (default: 2048x2048, "
                              "4096x4096 and 160^3); the methods section takes the first for all "
-                             "its images and HxW samples for its 1-D signal")
+                             "its images and HxW samples for its 1-D signal; the nn section "
+                             "takes the first for every image, with --quick's batches")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only this section (repeatable): 2d (valid mode against the "
                              "peers), modes (same/full vs valid), 1d (long signals), batch "
                              "(many small images), ndimage (fastcorr.ndimage against "
                              "scipy.ndimage, OpenCV and torch), methods (method='auto' against "
-                             "direct, separable, FFT and the peers, and the crossover sweeps); "
+                             "direct, separable, FFT and the peers, and the crossover sweeps), nn "
+                             "(fastcorr.nn's conv2d forward and gradients against torch); "
                              "default all")
     parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
                         help=f"square kernel sizes (default {kernels}; --quick {quick_kernels}; "
                              "also the ndimage section's correlate grid and the methods "
                              "section's 2-D sweep)")
+    parser.add_argument("--workers", type=_parse_workers, metavar="N",
+                        help="threads for fastcorr and the threaded peers (default: all usable "
+                             "CPUs); the 2d section also measures 1 thread")
 
 
-def _settings(quick, sizes, kernels, workers, timer, ndimage_cases, methods_cases):
+def _settings(quick, sizes, kernels, workers, timer, ndimage_cases, methods_cases, nn_cases):
     """The run's choices, as the JSON's ``settings``."""
     (shape, dtype, k), quick_index = cases.SMALL_CASE, 1 if quick else 0
     methods_settings = None
@@ -125,7 +141,9 @@ def _settings(quick, sizes, kernels, workers, timer, ndimage_cases, methods_case
             "ndimage_cases": len(ndimage_cases),
             "ndimage_crop_flops": {p.column: p.crop_flops[quick_index]
                                    for p in peers.FILTER_PEERS if p.crop_flops},
-            "methods": methods_settings}
+            "methods": methods_settings, "nn_cases": nn_cases,
+            "nn_sampled_entries": {"forward": N_SAMPLED, "grad_input": N_SAMPLED,
+                                   "grad_weight": nn.N_SAMPLED_WEIGHT}}
 
 
 def _methods_section(setup, method_peers, progress):
@@ -158,7 +176,7 @@ def run(args):
     Parameters
     ----------
     args : argparse.Namespace
-        With ``quick``, ``json``, ``plot``, ``sizes``, ``only`` and ``kernels`` as
+        With ``quick``, ``json``, ``plot``, ``sizes``, ``only``, ``kernels`` and ``workers`` as
         `add_arguments` defines them.
 
     Returns
@@ -172,16 +190,20 @@ def run(args):
     kernels = tuple(args.kernels) if args.kernels else (
         cases.QUICK_KERNELS if quick else cases.DEFAULT_KERNELS)
     n_cpus = cpu_count()
-    workers = [1] if n_cpus == 1 else [1, n_cpus]
+    n = args.workers or n_cpus
+    workers = [1] if n == 1 else [1, n]
     versions, notes = peers.load()
     grid_peers = [p for p in peers.PEERS if p.package in versions]
     one_d_peers = [p for p in peers.ONE_D_PEERS if p.package in versions]
     filter_peers = [p for p in peers.FILTER_PEERS if p.package in versions]
     method_peers = [p for p in peers.METHOD_PEERS if p.package in versions]
+    nn_peers = [p for p in peers.NN_PEERS if p.package in versions]
     ndimage_cases = cases.ndimage_cases(quick, args.sizes[0] if args.sizes else None,
                                         args.kernels) if "ndimage" in chosen else []
     methods_cases = cases.methods_cases(quick, args.sizes[0] if args.sizes else None,
                                         args.kernels) if "methods" in chosen else None
+    nn_cases = cases.nn_cases(quick, args.sizes[0] if args.sizes else None) \
+        if "nn" in chosen else []
 
     render.opening(quick, n_cpus, _core.active_path(), notes)
     peaks_start, probe = machine.measure_peaks(workers)
@@ -189,14 +211,16 @@ def run(args):
     render.peaks_and_timing(peaks_start, probe, workers, timer.settings)
     progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick,
                                               ndimage_cases)
-                               + (methods.steps(methods_cases) if methods_cases else 0))
+                               + (methods.steps(methods_cases) if methods_cases else 0)
+                               + nn.steps(nn_cases))
     setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
                            peaks=peaks_start, timer=timer,
                            rng=np.random.default_rng(cases.SEED), progress=progress,
-                           ndimage_cases=ndimage_cases, methods_cases=methods_cases)
+                           ndimage_cases=ndimage_cases, methods_cases=methods_cases,
+                           nn_cases=nn_cases)
 
     report = {"results": [], "bandwidth": [], "in2_larger": None, "modes": None,
-              "one_d": None, "batch": None, "ndimage": None, "methods": None}
+              "one_d": None, "batch": None, "ndimage": None, "methods": None, "nn": None}
     t0 = time.perf_counter()
     if "2d" in chosen:
         grid = render.show_grid(sections.valid_grid(setup, grid_peers), progress)
@@ -216,6 +240,8 @@ def run(args):
                                                 workers[-1], progress)
     if "methods" in chosen:
         report["methods"] = _methods_section(setup, method_peers, progress)
+    if "nn" in chosen:
+        report["nn"] = render.show_nn(nn.conv2d_layers(setup, nn_peers), workers[-1], progress)
     elapsed = time.perf_counter() - t0
 
     # On a shared machine another process can hold a core while the peak is measured; a result
@@ -227,10 +253,12 @@ def run(args):
     sections.set_pct_peak(report["results"], peaks)
     sections.set_ndimage_pct_peak(report["ndimage"], peaks)
     methods.set_pct_peak(report["methods"], peaks)
+    nn.set_pct_peak(report["nn"], peaks)
     if report["results"]:
         render.summary(report["results"],
                        [p.column for p in peers.PEERS if p.package not in versions])
-    failed = sections.fastcorr_failed(report) or methods.fastcorr_failed(report["methods"])
+    failed = (sections.fastcorr_failed(report) or methods.fastcorr_failed(report["methods"])
+              or nn.fastcorr_failed(report["nn"]))
     render.closing(elapsed, failed)
 
     if args.json or args.plot:
@@ -238,7 +266,7 @@ def run(args):
     if args.json:
         render.write_json(args.json, render.as_json(
             machine=info, settings=_settings(quick, sizes, kernels, workers, timer,
-                                             ndimage_cases, methods_cases),
+                                             ndimage_cases, methods_cases, nn_cases),
             peaks=peaks, peaks_start=peaks_start, peaks_end=peaks_end, notes=notes,
             report=report, elapsed=elapsed))
     grid_plotted = bool(args.plot) and (bool(report["results"]) or "methods" not in chosen)

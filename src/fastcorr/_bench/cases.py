@@ -413,3 +413,112 @@ def method_input(shape, dtype):
         rng = np.random.default_rng([SEED, 15, shape[0], DTYPES.index(dtype)])
         return rng.uniform(-1, 1, shape).astype(dtype)
     return image(shape, dtype)
+
+
+# --------------------------------------------------------------------------- 'nn'
+# The nn section (issue 16's figures): fastcorr.nn's convolution layer, forward and backward,
+# against torch on the issue's anchor shapes (N, C, (H, W), O, k, groups), stride 1, no padding.
+NN_SHAPES = (
+    (64, 1, (28, 28), 8, 5, 1),
+    (16, 1, (256, 256), 8, 5, 1),
+    (8, 3, (224, 224), 16, 3, 1),
+    (8, 16, (128, 128), 32, 3, 1),
+    (16, 64, (56, 56), 64, 3, 1),
+    (8, 64, (56, 56), 64, 3, 64),
+)
+# torch's float32 GFLOP/s (forward, backward) on those shapes in the issue's anchor table
+# (PyTorch 2.13, 2 threads, Zen 5): context for the figures measured here, on another CPU.
+NN_ANCHOR_TORCH = ((91, 24), (9.8, 9.2), (173, 68), (351, 263), (444, 374), (66, 60))
+# --quick: an eighth of the batch (at least 1) and half the image side (at least 28, the
+# smallest of the issue's images): about a thirtieth of the work.
+NN_QUICK_BATCH_DIVISOR = 8
+NN_QUICK_MIN_SIDE = 28
+
+
+def nn_cases(quick, size=None):
+    """The nn section's shapes, in the order they run.
+
+    Parameters
+    ----------
+    quick : bool
+        Smaller batches and images (NN_QUICK_BATCH_DIVISOR, NN_QUICK_MIN_SIDE).
+    size : (int, int), optional
+        One image shape for every case (a small run, as the tests make), widened to the
+        kernel where it is smaller, with the quick batches; default: the issue's shapes.
+
+    Returns
+    -------
+    list of dict
+        ``N``, ``C``, ``H``, ``W``, ``O``, ``k``, ``groups`` and ``anchor`` (torch's float32
+        GFLOP/s in the issue, ``{"forward": ..., "backward": ...}``, for the issue's own
+        shapes; None for a smaller run's).
+
+    Examples
+    --------
+    >>> [(c["N"], c["H"]) for c in nn_cases(True)][:3]
+    [(8, 28), (2, 128), (1, 112)]
+    >>> {(c["H"], c["W"]) for c in nn_cases(True, (12, 16))}
+    {(12, 16)}
+    """
+    out = []
+    for (n, c, (h, w), o, k, groups), (fwd, bwd) in zip(NN_SHAPES, NN_ANCHOR_TORCH):
+        resized = quick or size is not None
+        if resized:
+            n = max(1, n // NN_QUICK_BATCH_DIVISOR)
+        if size is not None:
+            h, w = max(size[0], k), max(size[1], k)
+        elif quick:
+            h, w = max(h // 2, NN_QUICK_MIN_SIDE), max(w // 2, NN_QUICK_MIN_SIDE)
+        out.append({"N": n, "C": c, "H": h, "W": w, "O": o, "k": k, "groups": groups,
+                    "anchor": None if resized else {"forward": fwd, "backward": bwd}})
+    return out
+
+
+def nn_flops(case):
+    """(forward, backward) FLOPs of `case`: 2 per multiply-add of the forward,
+    ``2 * N * O * (C / groups) * k * k * OH * OW``, and twice that for the two gradients
+    (each computes as many), whatever a library actually does."""
+    oh, ow = case["H"] - case["k"] + 1, case["W"] - case["k"] + 1
+    forward = 2.0 * case["N"] * case["O"] * (case["C"] // case["groups"]) * case["k"] ** 2 \
+        * oh * ow
+    return forward, 2 * forward
+
+
+def nn_target(case, dtype):
+    """The issue's figure for `case` in `dtype`: forward + both gradients at least ``min_x``
+    times torch's speed, or None where the issue sets none (float32 with 5 to 31 channels).
+
+    Returns
+    -------
+    (float, str) or None
+        ``(min_x, the figure as the issue words it)``.  float64 (any shape) first: 3x also
+        covers a depthwise layer's 2x.
+
+    Examples
+    --------
+    >>> [nn_target(c, "float32") for c in nn_cases(False)][3:]
+    [None, (0.7, '>= 0.7x torch (C >= 32)'), (2.0, '>= 2x torch (depthwise)')]
+    >>> nn_target(nn_cases(False)[5], "float64")
+    (3.0, '>= 3x torch (float64)')
+    """
+    c, groups = case["C"], case["groups"]
+    if dtype == "float64":
+        return 3.0, ">= 3x torch (float64)"
+    if groups == c and c > 1:
+        return 2.0, ">= 2x torch (depthwise)"
+    if c <= 4:
+        return 4.0, ">= 4x torch (C <= 4)"
+    if c >= 32:
+        return 0.7, ">= 0.7x torch (C >= 32)"
+    return None
+
+
+def nn_arrays(case, dtype):
+    """The input (N, C, H, W), weight (O, C/groups, k, k) and output gradient
+    (N, O, OH, OW) of `case` in `dtype`: uniform in [-1, 1), from the case's own seed."""
+    n, c, h, w, o, k, groups = (case[key] for key in ("N", "C", "H", "W", "O", "k", "groups"))
+    rng = np.random.default_rng([SEED, 16, n, c, h, w, o, k, groups, DTYPES.index(dtype)])
+    x = rng.uniform(-1, 1, (n, c, h, w)).astype(dtype)
+    weight = rng.uniform(-1, 1, (o, c // groups, k, k)).astype(dtype)
+    grad_output = rng.uniform(-1, 1, (n, o, h - k + 1, w - k + 1)).astype(dtype)
+    return x, weight, grad_output

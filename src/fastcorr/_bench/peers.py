@@ -445,12 +445,60 @@ def method_peer(column):
     return next(p for p in METHOD_PEERS if p.column == column)
 
 
+# --------------------------------------------------------------------------- the nn section's
+class NNPeer:
+    """One library's convolution layer: conv2d forward, and its two gradients (the nn section).
+
+    Parameters
+    ----------
+    label, column, package
+        As for `Peer`.
+    make : callable
+        ``make(x, weight, grad_output, groups, n_threads)``, for NCHW arrays, stride 1 and no
+        padding: sets the library's thread count and returns two zero-argument callables,
+        ``forward()`` (conv2d of `x` with `weight`) and ``backward()`` (the gradients with
+        respect to the input and the weight for the output gradient `grad_output`, as a
+        pair), each returning NumPy arrays.
+    """
+
+    def __init__(self, label, column, package, make):
+        self.label, self.column, self.package, self.make = label, column, package, make
+
+    def require(self):
+        """`Peer.require`."""
+        return _import(self.package)
+
+
+def _torch_nn(x, weight, grad_output, groups, n_threads):
+    import torch
+    import torch.nn.functional as F
+    from torch.nn import grad
+    torch.set_num_threads(n_threads)
+    # from_numpy shares the arrays' memory: torch computes on the very arrays fastcorr gets.
+    xt, wt, gt = (torch.from_numpy(a) for a in (x, weight, grad_output))
+
+    def forward():
+        with torch.no_grad():
+            return F.conv2d(xt, wt, groups=groups).numpy()
+
+    def backward():
+        # torch.nn.grad's two functions, the calls fastcorr.nn's conv2d_input and
+        # conv2d_weight mirror: one convolution_backward each, asking for one gradient.
+        with torch.no_grad():
+            return (grad.conv2d_input(xt.shape, wt, gt, groups=groups).numpy(),
+                    grad.conv2d_weight(xt, wt.shape, gt, groups=groups).numpy())
+    return forward, backward
+
+
+NN_PEERS = (NNPeer("torch F.conv2d, nn.grad", "torch", "torch", _torch_nn),)
+
+
 # Per package: the modules its peers use, and an install hint for the note when it is missing.
 _PACKAGES = {
     "numpy": ((), ""),
     "scipy": (("scipy.fft", "scipy.ndimage", "scipy.signal"), ""),
     "cv2": ((), " (pip install opencv-python-headless)"),
-    "torch": (("torch.nn.functional",), ""),
+    "torch": (("torch.nn.functional", "torch.nn.grad"), ""),
 }
 
 
@@ -487,7 +535,7 @@ def load():
         try:
             versions[package] = _import(package)
         except (ImportError, OSError) as exc:  # torch raises OSError for a broken library
-            skipped = [p for p in PEERS + ONE_D_PEERS + FILTER_PEERS + METHOD_PEERS
+            skipped = [p for p in PEERS + ONE_D_PEERS + FILTER_PEERS + METHOD_PEERS + NN_PEERS
                        if p.package == package]
             notes.append(f"{package} not importable ({exc}): skipping {listing(skipped)}{hint}")
     return versions, notes

@@ -9,6 +9,7 @@ import sys
 from .._version import __version__
 from . import cases
 from .machine import cpu_model, load_average
+from .nn import describe, targets
 from .peers import PEERS
 from .verify import N_SAMPLED
 
@@ -709,3 +710,73 @@ def plot_methods(path, report, n, machine):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"plot written to {path}")
+
+
+# --------------------------------------------------------------------------- 'nn'
+# (heading, width) of the nn table's columns; the first two are left-aligned.
+_NN_HEADS = (("shape (N C HxW O kxk groups)", 34), ("dtype", 7), ("fastcorr fwd", 12),
+             ("bwd", 12), ("torch fwd", 12), ("bwd", 12), ("x fwd", 6), ("x bwd", 6),
+             ("x both", 6), ("issue's figure", 24), ("issue torch", 11))
+
+
+def _nn_line(cells):
+    return ("  " + "  ".join(c.rjust(wd) if i > 1 else c.ljust(wd)
+                             for i, (c, (_, wd)) in enumerate(zip(cells, _NN_HEADS)))).rstrip()
+
+
+def _nn_cell(row, part):
+    """``312 (59%)``: a part's GFLOP/s and % of the FMA peak, or its status."""
+    if row is None:
+        return "-"
+    m = row[part]
+    if m["status"] != "ok":
+        return m["status"]
+    return f"{m['gflops']:.3g} ({m['pct_peak']:.0f}%)" if m["gflops"] < 1000 else \
+        f"{m['gflops']:.0f} ({m['pct_peak']:.0f}%)"
+
+
+def show_nn(records, n, progress):
+    """One line per case and dtype of the nn section: GFLOP/s (% of the FMA peak) forward and
+    backward for fastcorr.nn and torch, how many times faster fastcorr is, and the issue's
+    figure for the row, met or not; the check's message below a part that failed it."""
+    print(f"\nnn: fastcorr.nn.conv2d (out=) and its gradients (conv2d_input + conv2d_weight) "
+          f"against torch's (F.conv2d, torch.nn.grad.conv2d_input + conv2d_weight) on the "
+          f"same arrays, workers={n}, stride 1, no padding; GFLOP/s (% of the FMA peak); "
+          "every result checked first (fastcorr's against torch in float64, every entry, "
+          "where torch is installed)")
+    print(_nn_line([h for h, _ in _NN_HEADS]))
+    shown = []
+    for rec in records:
+        progress.clear()
+        ours = rec["rows"][0]
+        theirs = next((r for r in rec["rows"][1:] if r["column"] == "torch"), None)
+        x, target, anchor = rec["x"], rec["target"], rec["anchor"]
+        cells = [describe(rec), rec["dtype"], _nn_cell(ours, "forward"),
+                 _nn_cell(ours, "backward"), _nn_cell(theirs, "forward"),
+                 _nn_cell(theirs, "backward")]
+        cells += ["" if x[p] is None else fmt_ratio(x[p]) for p in ("forward", "backward",
+                                                                     "combined")]
+        if target is None:
+            cells.append("-")
+        else:
+            verdict = {True: "met", False: "UNMET", None: "no torch figure"}[target["ok"]]
+            cells.append(f"{target['figure'].replace(' torch', '')}: {verdict}")
+        cells.append("" if anchor is None else f"{anchor['forward']:g}/{anchor['backward']:g}")
+        print(_nn_line(cells))
+        for row in rec["rows"]:
+            for part in ("forward", "backward"):
+                if row[part]["status"] != "ok":
+                    print(f"      {row['library']} {part}: {row[part]['status']}: "
+                          f"{row[part]['check']}")
+        shown.append(rec)
+    print("  GFLOP/s: forward 2*N*O*(C/groups)*k*k*OH*OW / time, backward (grad input + grad "
+          "weight) twice that; % of the FMA peak of the dtype on the SIMD path that ran; x: "
+          "how many times faster fastcorr is (both: total FLOPs over total time)")
+    print("  issue torch: torch's float32 GFLOP/s forward/backward in the issue's anchor table "
+          "(PyTorch 2.13, 2 threads, Zen 5), for the issue's own shapes")
+    t = targets(shown)
+    print(f"\nnn figures (forward + backward against torch): {t['met']} met, {t['unmet']} "
+          f"unmet, {t['missing']} without a torch figure, of {t['total']}")
+    for line in t["unmet_rows"]:
+        print(f"  UNMET {line}")
+    return shown

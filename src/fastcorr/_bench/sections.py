@@ -1,5 +1,5 @@
-"""The benchmark's first five sections, each yielding plain-dict records (the sixth,
-'methods', is in methods.py).
+"""The benchmark's first five sections, each yielding plain-dict records (the others,
+'methods' and 'nn', are in methods.py and nn.py).
 
 A section makes its data (cases.py), checks every result (verify.py) before timing it
 (timing.py), and yields one record per row of its table as soon as it is measured.  It prints
@@ -58,6 +58,8 @@ class Setup:
     methods_cases : dict, optional
         The methods section's cases and sweeps (cases.methods_cases; the section is in
         methods.py).
+    nn_cases : list of dict, optional
+        The nn section's shapes (cases.nn_cases; the section is in nn.py).
     """
 
     quick: bool
@@ -70,6 +72,7 @@ class Setup:
     progress: object
     ndimage_cases: list = None
     methods_cases: dict = None
+    nn_cases: list = None
 
 
 def steps(chosen, sizes, kernels, workers, quick, ndimage_cases=()):

@@ -56,6 +56,7 @@
 #endif
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
+#include "conv_tmpl.h"
 #undef FC_DT
 #undef S_T
 #undef V_T
@@ -87,6 +88,7 @@
 #endif
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
+#include "conv_tmpl.h"
 
 #if FC_KH_S > FC_SMALL_KERNEL_ROWS_MAX
 #error "FC_KH_S exceeds FC_SMALL_KERNEL_ROWS_MAX"
@@ -100,6 +102,13 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .corr1d_f64 = FC_CAT3(fc_corr1d, f64, FC_ISA),
     .corr3_f32 = FC_CAT3(fc_corr3, f32, FC_ISA),
     .corr3_f64 = FC_CAT3(fc_corr3, f64, FC_ISA),
+    .conv_f32 = FC_CAT3(fc_conv, f32, FC_ISA),
+    .conv_f64 = FC_CAT3(fc_conv, f64, FC_ISA),
+    .wgrad_f32 = FC_CAT3(fc_wgrad, f32, FC_ISA),
+    .wgrad_f64 = FC_CAT3(fc_wgrad, f64, FC_ISA),
+    .conv_channels = FCC_OB,
+    .wgrad_channels = FCW_OB,
+    .wgrad_taps = FCW_TB,
     .fma_probe_f32 = FC_CAT3(fc_fma_probe, f32, FC_ISA),
     .fma_probe_f64 = FC_CAT3(fc_fma_probe, f64, FC_ISA),
     .lanes_f32 = VF32_L,

@@ -58,6 +58,33 @@ typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, fl
 typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
                                  ptrdiff_t n, double *scratch);
 
+/* The output channels of a convolutional layer (fastcorr.nn) over np input planes whose rows
+ * are ldx apart, along the planes' rows as one flat sequence q:
+ *     y[o*ldo + q] = sum_{p<np, a<kh, b<kw} w[((ob*np + p)*kh + a)*kw + b][o % OB]
+ *                                            * x[p][q + a*ldx + b]
+ * for o < no (ob = o / OB, OB the table's conv_channels: w holds ceil(no / OB) blocks of np*kh*kw
+ * rows of OB weights, the missing channels of the last block zero or anything finite), q < n.
+ * n must be a multiple of the table's lanes; x[p] is read for [0, n + (kh-1)*ldx + kw - 1).
+ * Outputs whose window crosses a row end are meaningless; the caller drops them. */
+typedef void (*fc_conv_f32_fn)(const float *const *x, ptrdiff_t ldx, ptrdiff_t np,
+                               const float *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
+                               float *y, ptrdiff_t ldo, ptrdiff_t n);
+typedef void (*fc_conv_f64_fn)(const double *const *x, ptrdiff_t ldx, ptrdiff_t np,
+                               const double *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
+                               double *y, ptrdiff_t ldo, ptrdiff_t n);
+
+/* A layer's weight gradient over one plane:
+ *     dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]]
+ * for o < no, t < nt.  cols must be a multiple of the table's lanes. */
+typedef void (*fc_wgrad_f32_fn)(const float *x, ptrdiff_t ldx, const ptrdiff_t *off,
+                                ptrdiff_t nt, const float *dy, ptrdiff_t ldo, ptrdiff_t lddy,
+                                ptrdiff_t no, ptrdiff_t rows, ptrdiff_t cols, float *dw,
+                                ptrdiff_t ldw);
+typedef void (*fc_wgrad_f64_fn)(const double *x, ptrdiff_t ldx, const ptrdiff_t *off,
+                                ptrdiff_t nt, const double *dy, ptrdiff_t ldo, ptrdiff_t lddy,
+                                ptrdiff_t no, ptrdiff_t rows, ptrdiff_t cols, double *dw,
+                                ptrdiff_t ldw);
+
 /* Runs `iters` iterations of independent FMA chains in vector registers and returns the number
  * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */
 typedef double (*fc_probe_fn)(long iters);
@@ -130,6 +157,13 @@ typedef struct {
     fc_corr1d_f64_fn corr1d_f64;
     fc_corr3_f32_fn corr3_f32;
     fc_corr3_f64_fn corr3_f64;
+    fc_conv_f32_fn conv_f32;
+    fc_conv_f64_fn conv_f64;
+    fc_wgrad_f32_fn wgrad_f32;
+    fc_wgrad_f64_fn wgrad_f64;
+    int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */
+    int wgrad_channels;        /* output-gradient channels of an fc_wgrad block */
+    int wgrad_taps;            /* taps of an fc_wgrad block */
     fc_probe_fn fma_probe_f32;
     fc_probe_fn fma_probe_f64;
     int lanes_f32;             /* elements per vector register */

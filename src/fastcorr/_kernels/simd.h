@@ -59,6 +59,13 @@
 #define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
 #define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+/* fastcorr.nn's blocks (conv_tmpl.h): 4 channels x 6 vectors = 24 accumulators + 4
+ * broadcast weights + 1 input; the weight gradient's 4 channels x 6 taps = 24 + 4 gradient
+ * vectors + 1 input. */
+#define FCC_OB 4
+#define FCC_NB 6
+#define FCW_OB 4
+#define FCW_TB 6
 #define VF32_T __m512
 #define VF32_L 16
 #define VF32_LOAD(p) _mm512_loadu_ps(p)
@@ -119,6 +126,12 @@
 #define FC_KH_S 6
 #define FC_NR_A(kh) 3
 #define FC_NV_A(kh) 3
+/* fastcorr.nn's blocks: 2 channels x 6 vectors = 12 accumulators + 2 weights + 1
+ * input; weight gradient 2 x 6 = 12 + 2 gradient vectors + 1 input. */
+#define FCC_OB 2
+#define FCC_NB 6
+#define FCW_OB 2
+#define FCW_TB 6
 #define VF32_T __m256
 #define VF32_L 8
 #define VF32_LOAD(p) _mm256_loadu_ps(p)
@@ -152,6 +165,11 @@
 /* No measurement on an ARM core says which shape would help where rows alias: no variant. */
 #define FC_NR_A(kh) 8
 #define FC_NV_A(kh) 2
+/* fastcorr.nn's blocks: 4 x 4 = 16 accumulators + 4 weights + 1 input; 4 x 6 = 24 + 5. */
+#define FCC_OB 4
+#define FCC_NB 4
+#define FCW_OB 4
+#define FCW_TB 6
 #define VF32_T float32x4_t
 #define VF32_L 4
 #define VF32_LOAD(p) vld1q_f32(p)
@@ -185,6 +203,12 @@
 /* Its blocks read at most 7 rows, so rows never crowd a set: no variant. */
 #define FC_NR_A(kh) 4
 #define FC_NV_A(kh) 2
+/* fastcorr.nn's blocks: 2 x 4 = 8 accumulators + 2 weights + 1 input + a product; the
+ * weight gradient 1 channel x 6 taps + 1 gradient vector + 1 input + a product. */
+#define FCC_OB 2
+#define FCC_NB 4
+#define FCW_OB 1
+#define FCW_TB 6
 #define VF32_T __m128
 #define VF32_L 4
 #define VF32_LOAD(p) _mm_loadu_ps(p)
@@ -223,6 +247,12 @@
 #define FC_KH_S 8
 #define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+/* fastcorr.nn's blocks: AVX-512's, so every channel and tap count the widest path splits into
+ * is tested on every machine. */
+#define FCC_OB 4
+#define FCC_NB 6
+#define FCW_OB 4
+#define FCW_TB 6
 #define VF32_T float
 #define VF32_L 1
 #define VF32_LOAD(p) (*(p))

@@ -1,0 +1,215 @@
+/* The two kernels of a convolutional layer (fastcorr.nn), for one dtype, in the vector
+ * vocabulary of simd.h; corr_kernels.c includes this after corr_tmpl.h with the same macros
+ * defined.  Both are written for column counts that are whole vectors: the core builds every
+ * input they read in a zero-padded buffer of its own (the layer's planes, see _nn.pxi), so
+ * neither has a column tail.
+ *
+ * fc_conv: a bank of output channels over many input planes.  A block holds FCC_OB output
+ * channels x FCC_NB vectors of accumulators; every input vector it loads feeds all FCC_OB
+ * channels (the channel blocking of oneDNN's direct convolution), which is what single-channel
+ * blocks cannot do: their weights are one channel's, so a layer of O output channels loads
+ * every input vector O times.  Per tap it loads FCC_NB input vectors and broadcasts FCC_OB
+ * weights for FCC_OB * FCC_NB FMAs.
+ *
+ * fc_wgrad: the weight gradient, a correlation whose "kernel" (the output gradient) is as large
+ * as the image and whose result is a few taps: FCW_OB output-gradient channels x FCW_TB taps of
+ * vector accumulators walk the rows once, each loaded input vector feeding FCW_OB channels and
+ * each loaded gradient vector FCW_TB taps, and reduce across lanes once at the end. */
+
+#define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
+
+/* y[o*ldo + q] = sum_{p<np, a<kh, b<kw} w[((p*kh + a)*kw + b)*FCC_OB + o] * x[p][off + q + a*ldx + b]
+ * for o < no, q < nv * V_L; no and nv are constants after inlining.  The planes' rows are
+ * ldx apart and q runs along them as one flat sequence, so a block's vectors may span two rows:
+ * the outputs that straddle a row end are garbage the caller drops, at a cost of (kw - 1) / ldx
+ * of the FMAs instead of padding every row to whole vectors. */
+static FC_INLINE void FN(fc_conv_block)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx,
+                                        ptrdiff_t np, const S_T *FC_RESTRICT w, ptrdiff_t kh,
+                                        ptrdiff_t kw, S_T *FC_RESTRICT y, ptrdiff_t ldo, int no,
+                                        int nv)
+{
+    V_T acc[FCC_OB][FCC_NB];
+    FC_UNROLL
+    for (int o = 0; o < no; o++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[o][v] = V_ZERO();
+    }
+    const ptrdiff_t taps = kh * kw;
+    for (ptrdiff_t p = 0; p < np; p++) {
+        const S_T *FC_RESTRICT xp = x[p] + off;
+        const S_T *FC_RESTRICT wp = w + p * taps * FCC_OB;
+        for (ptrdiff_t a = 0; a < kh; a++) {
+            const S_T *FC_RESTRICT xa = xp + a * ldx;
+            const S_T *FC_RESTRICT wa = wp + a * kw * FCC_OB;
+            for (ptrdiff_t b = 0; b < kw; b++) {
+                V_T wv[FCC_OB];
+                FC_UNROLL
+                for (int o = 0; o < no; o++) wv[o] = V_SET1(wa[b * FCC_OB + o]);
+                FC_UNROLL
+                for (int v = 0; v < nv; v++) {
+                    V_T xv = V_LOAD(xa + b + v * V_L);
+                    FC_PIN(xv);
+                    FC_UNROLL
+                    for (int o = 0; o < no; o++) acc[o][v] = V_FMA(wv[o], xv, acc[o][v]);
+                }
+            }
+        }
+    }
+    FC_UNROLL
+    for (int o = 0; o < no; o++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) V_STORE(y + o * ldo + v * V_L, acc[o][v]);
+    }
+}
+
+/* The block for `no` channels (1..FCC_OB) and FCC_NB or 1 vectors, each a copy with constant
+ * loop bounds so its accumulators stay in registers. */
+#define FCC_CALL(NO, NV) FN(fc_conv_block)(x, off, ldx, np, w, kh, kw, y, ldo, NO, NV)
+static void FN(fc_conv_blocks)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx, ptrdiff_t np,
+                               const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y, ptrdiff_t ldo,
+                               int no, int full)
+{
+    switch (no * 2 + (full != 0)) {
+#define FCC_CASES(NO)                                                                           \
+    case NO * 2 + 1:                                                                            \
+        FCC_CALL(NO, FCC_NB);                                                                   \
+        break;                                                                                  \
+    case NO * 2:                                                                                \
+        FCC_CALL(NO, 1);                                                                        \
+        break;
+        FCC_CASES(1)
+#if FCC_OB >= 2
+        FCC_CASES(2)
+#endif
+#if FCC_OB >= 3
+        FCC_CASES(3)
+#endif
+#if FCC_OB >= 4
+        FCC_CASES(4)
+#endif
+#if FCC_OB >= 5
+#error "fc_conv_blocks covers FCC_OB <= 4"
+#endif
+#undef FCC_CASES
+    default:
+        break;
+    }
+}
+#undef FCC_CALL
+
+void FN(fc_conv)(const S_T *const *x, ptrdiff_t ldx, ptrdiff_t np, const S_T *w, ptrdiff_t kh,
+                 ptrdiff_t kw, ptrdiff_t no, S_T *y, ptrdiff_t ldo, ptrdiff_t n)
+{
+    /* The channel block is the outer loop: its np * kh * kw * FCC_OB weights (9 KiB for 64
+     * planes of 3x3 in float32) stay in L1 while the planes stream through from L2. */
+    const ptrdiff_t block_w = (ptrdiff_t)np * kh * kw * FCC_OB, step = FCC_NB * V_L;
+    for (ptrdiff_t o = 0; o < no; o += FCC_OB) {
+        const int nob = (int)(no - o < FCC_OB ? no - o : FCC_OB);
+        const S_T *wo = w + (o / FCC_OB) * block_w;
+        S_T *yo = y + o * ldo;
+        ptrdiff_t q = 0;
+        for (; q + step <= n; q += step)
+            FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 1);
+        for (; q < n; q += V_L) FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 0);
+    }
+}
+
+/* dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]] for
+ * o < no, t < nt; no and nt are constants after inlining. */
+static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                         const ptrdiff_t *off, const S_T *FC_RESTRICT dy,
+                                         ptrdiff_t ldo, ptrdiff_t lddy, ptrdiff_t rows,
+                                         ptrdiff_t cols, S_T *dw, ptrdiff_t ldw, int no, int nt)
+{
+    V_T acc[FCW_OB][FCW_TB];
+    ptrdiff_t o_t[FCW_TB];
+    FC_UNROLL
+    for (int t = 0; t < nt; t++) o_t[t] = off[t];
+    FC_UNROLL
+    for (int o = 0; o < no; o++) {
+        FC_UNROLL
+        for (int t = 0; t < nt; t++) acc[o][t] = V_ZERO();
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const S_T *FC_RESTRICT xr = x + r * ldx;
+        const S_T *FC_RESTRICT dr = dy + r * lddy;
+        for (ptrdiff_t c = 0; c < cols; c += V_L) {
+            V_T gv[FCW_OB];
+            FC_UNROLL
+            for (int o = 0; o < no; o++) {
+                gv[o] = V_LOAD(dr + o * ldo + c);
+                FC_PIN(gv[o]);
+            }
+            FC_UNROLL
+            for (int t = 0; t < nt; t++) {
+                V_T xv = V_LOAD(xr + c + o_t[t]);
+                FC_PIN(xv);
+                FC_UNROLL
+                for (int o = 0; o < no; o++) acc[o][t] = V_FMA(gv[o], xv, acc[o][t]);
+            }
+        }
+    }
+    S_T lanes[V_L];
+    for (int o = 0; o < no; o++)
+        for (int t = 0; t < nt; t++) {
+            V_STORE(lanes, acc[o][t]);
+            S_T s = 0;
+            for (int l = 0; l < V_L; l++) s += lanes[l];
+            dw[o * ldw + t] += s;
+        }
+}
+
+#define FCW_CALL(NO, NT)                                                                        \
+    FN(fc_wgrad_block)(x, ldx, off, dy, ldo, lddy, rows, cols, dw, ldw, NO, NT)
+#define FCW_TAPS(NO)                                                                            \
+    switch (nt) {                                                                               \
+    case 1: FCW_CALL(NO, 1); break;                                                             \
+    case 2: FCW_CALL(NO, 2); break;                                                             \
+    case 3: FCW_CALL(NO, 3); break;                                                             \
+    case 4: FCW_CALL(NO, 4); break;                                                             \
+    case 5: FCW_CALL(NO, 5); break;                                                             \
+    case 6: FCW_CALL(NO, 6); break;                                                             \
+    default: break;                                                                             \
+    }
+#if FCW_TB != 6
+#error "fc_wgrad_blocks covers FCW_TB == 6"
+#endif
+static void FN(fc_wgrad_blocks)(const S_T *x, ptrdiff_t ldx, const ptrdiff_t *off, int nt,
+                                const S_T *dy, ptrdiff_t ldo, ptrdiff_t lddy, int no,
+                                ptrdiff_t rows, ptrdiff_t cols, S_T *dw, ptrdiff_t ldw)
+{
+    switch (no) {
+    case 1: FCW_TAPS(1); break;
+#if FCW_OB >= 2
+    case 2: FCW_TAPS(2); break;
+#endif
+#if FCW_OB >= 3
+    case 3: FCW_TAPS(3); break;
+#endif
+#if FCW_OB >= 4
+    case 4: FCW_TAPS(4); break;
+#endif
+#if FCW_OB >= 5
+#error "fc_wgrad_blocks covers FCW_OB <= 4"
+#endif
+    default: break;
+    }
+}
+#undef FCW_TAPS
+#undef FCW_CALL
+
+void FN(fc_wgrad)(const S_T *x, ptrdiff_t ldx, const ptrdiff_t *off, ptrdiff_t nt,
+                  const S_T *dy, ptrdiff_t ldo, ptrdiff_t lddy, ptrdiff_t no, ptrdiff_t rows,
+                  ptrdiff_t cols, S_T *dw, ptrdiff_t ldw)
+{
+    for (ptrdiff_t o = 0; o < no; o += FCW_OB) {
+        const int nob = (int)(no - o < FCW_OB ? no - o : FCW_OB);
+        for (ptrdiff_t t = 0; t < nt; t += FCW_TB) {
+            const int ntb = (int)(nt - t < FCW_TB ? nt - t : FCW_TB);
+            FN(fc_wgrad_blocks)(x, ldx, off + t, ntb, dy + o * ldo, ldo, lddy, nob, rows, cols,
+                                dw + o * ldw + t, ldw);
+        }
+    }
+}
+
+#undef FN

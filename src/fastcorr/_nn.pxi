@@ -1,0 +1,499 @@
+# Included by _core.pyx: the convolutional layer (fastcorr.nn), forward and weight gradient.
+
+# ----------------------------------------------------------------------------- nn
+# The Python layer (fastcorr/nn.py) turns a layer with stride, padding and dilation into a
+# stride-1 'valid' correlation over "planes": plane (c, k) of image n is channel c read through
+# a row map and a column map (k picks them; -1 entries are zero), and its kernel is the phase
+# k of the weights.  Stride s splits the padded input into s x s phases (the kernel taps that
+# land on each), dilation zero-dilates the kernel, padding and the gradient's upsampling are
+# map entries.  This file builds a band of every plane of one image and group in the thread's
+# scratch and runs the kernels over it, along the band's rows as one flat sequence (so no row is
+# padded to whole vectors: the outputs whose window crosses a row end are computed and
+# dropped); nothing the size of an image is allocated.
+cdef struct _Run:
+    # Plane columns [dst, dst + length) take source columns src, src + step, ... (src -1: zero).
+    Py_ssize_t dst, length, src, step
+
+
+cdef struct _ConvJob:
+    const char *x
+    Py_ssize_t xs_n, xs_c, xs_h, xs_w
+    Py_ssize_t n_img, groups, cg, og, pk, n_planes
+    const Py_ssize_t *plane_rmap  # pk entries: the row map of phase k
+    const Py_ssize_t *plane_cmap  # pk entries: the column map (its runs)
+    const Py_ssize_t *rowmaps
+    Py_ssize_t rmap_len  # entries past it are -1
+    const _Run *runs
+    const Py_ssize_t *run_count
+    Py_ssize_t run_width
+    Py_ssize_t ldp  # plane row stride, elements
+    Py_ssize_t plane_elems  # one plane's band: band + kh - 1 rows, then zeros the flat reads reach
+    Py_ssize_t kh, kw
+    const char *w
+    Py_ssize_t w_group  # bytes of one group's weights
+    Py_ssize_t w_block  # bytes of one block of ob output channels
+    Py_ssize_t ob  # channels per weight block: the table's conv_channels, or 1 (corr3)
+    # The output (forward) or the output gradient (weight gradient).
+    char *y
+    Py_ssize_t ys_n, ys_c, ys_h, ys_w, oh, ow
+    const char *bias
+    Py_ssize_t band, n_bands, item
+    Py_ssize_t lanes, flat  # the kernels' vector; outputs of a full band, whole vectors
+    const fc_kernel_table *table
+    # Per-thread scratch offsets: plane pointers, planes, output (or gradient) band, kernel
+    # scratch; the weight gradient's partial sums are at offset 0 of each thread's scratch.
+    Py_ssize_t ptr_off, planes_off, out_off, kscratch_off, per_thread
+    char *scratch_base
+    Py_ssize_t taps_off  # weight gradient: tap offsets (ptrdiff_t) in the scratch
+    Py_ssize_t dw_elems
+
+
+cdef enum:
+    # A band's planes take at most this much of a thread's scratch (all planes of one group,
+    # band + kh - 1 rows each), or one block of rows where even that is more.  Reused by
+    # every output channel of the group, they should stay in L2 (1-2 MiB on current cores).
+    NN_PLANES_BUDGET = 512 * 1024
+    # A band's outputs of one channel block (the kernel writes them, then they are copied into
+    # the result) take at most this much, so they are still in L1/L2 when copied: with few
+    # input channels the planes' budget alone would allow bands of hundreds of rows.
+    NN_OUT_BUDGET = 64 * 1024
+
+
+cdef Py_ssize_t _runs_of(const Py_ssize_t[::1] cmap, Py_ssize_t width, _Run *runs) noexcept:
+    """cmap as runs of a constant step over `width` plane columns (entries past the map: zero);
+    returns their number."""
+    cdef Py_ssize_t n = cmap.shape[0], c = 0, r, n_runs = 0, src, step
+    while c < width:
+        src = cmap[c] if c < n else -1
+        r = c + 1
+        if src < 0:
+            step = 0
+            while r < width and (r >= n or cmap[r] < 0):
+                r += 1
+        else:
+            step = cmap[r] - src if r < n and cmap[r] >= 0 else 1
+            while r < n and cmap[r] >= 0 and cmap[r] - cmap[r - 1] == step:
+                r += 1
+        runs[n_runs].dst, runs[n_runs].length = c, r - c
+        runs[n_runs].src, runs[n_runs].step = src, step
+        n_runs += 1
+        c = r
+    return n_runs
+
+
+cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
+                   const Py_ssize_t[::1] plane_cmap, const Py_ssize_t[:, ::1] rowmaps,
+                   colmaps, Py_ssize_t groups, Py_ssize_t og, Py_ssize_t kh, Py_ssize_t kw,
+                   Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t ob, list keep) except -1:
+    """Fills the parts of a job both entry points share; `keep` holds what its pointers need
+    alive (the run table)."""
+    cdef const fc_kernel_table *t = fc_active()
+    cdef Py_ssize_t item = x.itemsize, lanes = t.lanes_f32 if item == 4 else t.lanes_f64
+    cdef Py_ssize_t n_img = x.shape[0], c_in = x.shape[1], pk = plane_rmap.shape[0]
+    cdef Py_ssize_t k, n_runs = 0, width
+    if c_in % groups or x.ndim != 4 or y.ndim != 4:
+        raise ValueError("conv: x needs groups * cg channels")
+    job.table, job.item = t, item
+    job.x = <const char *><size_t>x.ctypes.data
+    job.xs_n, job.xs_c, job.xs_h, job.xs_w = x.strides
+    job.n_img, job.groups, job.cg, job.og, job.pk = n_img, groups, c_in // groups, og, pk
+    job.n_planes = job.cg * pk
+    job.kh, job.kw, job.oh, job.ow, job.ob = kh, kw, oh, ow, ob
+    for k in range(pk):
+        if not (0 <= plane_rmap[k] < rowmaps.shape[0] and 0 <= plane_cmap[k] < len(colmaps)):
+            raise ValueError("conv: a plane names a map that does not exist")
+    job.plane_rmap, job.plane_cmap = &plane_rmap[0], &plane_cmap[0]
+    job.rowmaps, job.rmap_len = &rowmaps[0, 0], rowmaps.shape[1]
+    cdef Py_ssize_t e, r
+    for r in range(rowmaps.shape[0]):
+        for e in range(rowmaps.shape[1]):
+            if not -1 <= rowmaps[r, e] < x.shape[2]:
+                raise ValueError("conv: a row map entry lies outside the input")
+    cdef const Py_ssize_t[::1] cm
+    for cm in colmaps:
+        for e in range(cm.shape[0]):
+            if not -1 <= cm[e] < x.shape[3]:
+                raise ValueError("conv: a column map entry lies outside the input")
+    # Plane rows a line longer where they would be a multiple of 4 KiB apart and crowd the
+    # same L1 sets.
+    job.lanes = lanes
+    width = ow + kw - 1
+    job.ldp = width
+    if (job.ldp * item) % 4096 == 0:
+        job.ldp += 64 // item
+    width = job.ldp
+    # Map k's runs start at k * width (a map has at most width runs).
+    runs = np.empty((len(colmaps) * width, 4), dtype=np.intp)
+    counts = np.empty(len(colmaps), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] rv = runs
+    cdef Py_ssize_t[::1] cv = counts
+    for k in range(len(colmaps)):
+        cv[k] = _runs_of(colmaps[k], width, <_Run *>&rv[k * width, 0])
+    keep.extend([runs, counts])
+    job.runs = <const _Run *>&rv[0, 0]
+    job.run_count, job.run_width = &cv[0], width
+    job.w = <const char *><size_t>w.ctypes.data
+    job.y = <char *><size_t>y.ctypes.data
+    job.ys_n, job.ys_c, job.ys_h, job.ys_w = y.strides
+    return 0
+
+
+cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, Py_ssize_t out_channels,
+                          int n_threads) noexcept:
+    """The band height: within NN_PLANES_BUDGET and (for out_channels rows of outputs)
+    NN_OUT_BUDGET, a multiple of rows_step, and small enough to give every thread a few
+    units."""
+    cdef Py_ssize_t row_bytes = job.n_planes * job.ldp * job.item
+    cdef Py_ssize_t flat
+    cdef Py_ssize_t oh_pad = (job.oh + rows_step - 1) // rows_step * rows_step
+    cdef Py_ssize_t band = NN_PLANES_BUDGET // max(row_bytes, 1) - (job.kh - 1)
+    band = min(band, NN_OUT_BUDGET // max(out_channels * job.ldp * job.item, 1))
+    band = max(band // rows_step * rows_step, rows_step)
+    band = min(band, oh_pad)
+    while band > rows_step and job.n_img * job.groups * ((job.oh + band - 1) // band) < \
+            4 * n_threads:
+        band = max((band // 2) // rows_step * rows_step, rows_step)
+    job.band = band
+    job.n_bands = (job.oh + band - 1) // band
+    flat = (band - 1) * job.ldp + job.ow
+    job.flat = (flat + job.lanes - 1) // job.lanes * job.lanes
+    # The flat reads of the last vectors go up to kw - 1 + lanes past the band's rows.
+    job.plane_elems = (band + job.kh - 1) * job.ldp + job.kw + job.lanes
+
+
+# A small layer's rows are a few hundred bytes, its padding runs a few elements: a libc call per
+# run cost as much as the copy (a quarter of a 28x28 layer's input gradient).  Short runs are
+# copied inline, 8 bytes at a time (the runs start at element boundaries; memcpy of 8 bytes
+# compiles to one unaligned load and store).
+cdef inline void _copy(char *d, const char *s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if n > 256:
+        memcpy(d, s, n)
+        return
+    i = 0
+    while i + 8 <= n:
+        memcpy(d + i, s + i, 8)
+        i += 8
+    if i < n:
+        memcpy(d + i, s + i, 4)
+
+
+cdef inline void _zero(char *d, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef unsigned long long z = 0
+    if n > 256:
+        memset(d, 0, n)
+        return
+    i = 0
+    while i + 8 <= n:
+        memcpy(d + i, &z, 8)
+        i += 8
+    if i < n:
+        memcpy(d + i, &z, 4)
+
+
+cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize_t r0,
+                       char *planes, const char **ptrs) noexcept nogil:
+    """Band r0 (band + kh - 1 rows) of every plane of image n, group g, into `planes`."""
+    cdef Py_ssize_t rows_in = job.band + job.kh - 1, item = job.item, ldp = job.ldp
+    cdef Py_ssize_t plane_bytes = job.plane_elems * item
+    cdef Py_ssize_t p, c, k, t, ri, src, s, i, n_runs
+    cdef const Py_ssize_t *rm
+    cdef const _Run *runs
+    cdef const char *row
+    cdef const char *sp
+    cdef char *dst
+    cdef char *d
+    cdef Py_ssize_t xs_w = job.xs_w, step_bytes
+    for p in range(job.n_planes):
+        c = g * job.cg + p // job.pk
+        k = p % job.pk
+        rm = job.rowmaps + job.plane_rmap[k] * job.rmap_len
+        runs = job.runs + job.plane_cmap[k] * job.run_width
+        n_runs = job.run_count[job.plane_cmap[k]]
+        ptrs[p] = planes + p * plane_bytes
+        memset(planes + p * plane_bytes + rows_in * ldp * item, 0,
+               (job.plane_elems - rows_in * ldp) * item)
+        for t in range(rows_in):
+            ri = r0 + t
+            src = rm[ri] if ri < job.rmap_len else -1
+            dst = planes + p * plane_bytes + t * ldp * item
+            if src < 0:
+                memset(dst, 0, ldp * item)
+                continue
+            row = job.x + n * job.xs_n + c * job.xs_c + src * job.xs_h
+            for s in range(n_runs):
+                d = dst + runs[s].dst * item
+                if runs[s].src < 0:
+                    _zero(d, runs[s].length * item)
+                    continue
+                sp = row + runs[s].src * xs_w
+                step_bytes = runs[s].step * xs_w
+                if step_bytes == item:
+                    _copy(d, sp, runs[s].length * item)
+                elif item == 4:
+                    for i in range(runs[s].length):
+                        (<float *>d)[i] = (<const float *>(sp + i * step_bytes))[0]
+                else:
+                    for i in range(runs[s].length):
+                        (<double *>d)[i] = (<const double *>(sp + i * step_bytes))[0]
+            i = runs[n_runs - 1].dst + runs[n_runs - 1].length
+            if i < ldp:
+                _zero(dst + i * item, (ldp - i) * item)
+
+
+def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
+                 const Py_ssize_t[::1] plane_cmap, const Py_ssize_t[:, ::1] rowmaps,
+                 list colmaps, Py_ssize_t groups, Py_ssize_t kh, Py_ssize_t kw, int n_threads):
+    """The layer's output: ``y[n, g*og + o] = bias + sum over the group's planes p of the valid
+    correlation of plane p with w's kernel (o, p)``.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) float32/float64 ndarray, any strides
+        The images; plane (c, k) of image n is ``x[n, c, rowmaps[plane_rmap[k]][t],
+        colmaps[plane_cmap[k]][u]]`` (0 where a map entry is -1 or past its end).
+    w : ndarray of x's dtype, C-contiguous
+        The weights in the kernel's layout: (groups, og // ob (rounded up), cg * pk, kh, kw,
+        ob) with ob the table's conv_channels, or (groups, og, cg * pk, kh, kw, 1) when og is
+        1 (one channel per group runs the single-channel 3-D kernel); planes are ordered
+        channel-major (c * pk + k).
+    y : (N, groups * og, OH, OW) ndarray of x's dtype, any strides, not overlapping x or w
+        Written, never read.
+    bias : (groups * og,) ndarray of x's dtype, C-contiguous, or None
+    plane_rmap, plane_cmap : (pk,) intp
+        Per phase, its row map (a row of rowmaps) and column map (an entry of colmaps).
+    rowmaps : (n_rmaps, L) intp
+    colmaps : list of 1-D C-contiguous intp arrays
+    groups, kh, kw : int
+        The groups and the (phase) kernel's size.
+    n_threads : int
+    """
+    cdef _ConvJob job
+    cdef list keep = []
+    cdef Py_ssize_t og = y.shape[1] // groups, ob
+    cdef const fc_kernel_table *t = fc_active()
+    ob = 1 if og == 1 else t.conv_channels
+    if x.dtype != w.dtype or x.dtype != y.dtype or x.dtype.kind != "f" or x.itemsize not in (4, 8):
+        raise ValueError("conv_forward: x, w and y need one float32/float64 dtype")
+    if not w.flags.c_contiguous or w.ndim != 6 or w.shape[5] != ob or \
+            w.shape[:5] != (groups, (og + ob - 1) // ob, x.shape[1] // groups * plane_rmap.shape[0], kh, kw):
+        raise ValueError("conv_forward: w is not in the kernel's layout")
+    if bias is not None and (bias.dtype != x.dtype or bias.shape != (y.shape[1],)
+                             or not bias.flags.c_contiguous):
+        raise ValueError("conv_forward: bias needs one value per output channel")
+    if y.shape[0] != x.shape[0] or y.shape[1] % groups or y.shape[2] < 1 or y.shape[3] < 1:
+        raise ValueError("conv_forward: y's shape does not fit")
+    _conv_job(&job, x, w, y, plane_rmap, plane_cmap, rowmaps, colmaps, groups, og, kh, kw,
+              y.shape[2], y.shape[3], ob, keep)
+    if x.shape[0] == 0:
+        return
+    job.bias = NULL if bias is None else <const char *><size_t>bias.ctypes.data
+    job.w_block = (job.n_planes * kh * kw * ob) * job.item
+    job.w_group = ((og + ob - 1) // ob) * job.w_block
+    cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
+    n_threads = _worth_threads(fmas, n_threads)
+    _conv_band_size(&job, 1, ob, n_threads)
+    cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
+    n_threads = _usable_threads(<int>min(n_threads, n_units))
+    cdef Py_ssize_t line = 64, item = job.item
+    job.ptr_off = 0
+    job.planes_off = (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.kscratch_off = job.out_off + (ob * job.flat * item + line - 1) // line * line
+    job.per_thread = job.kscratch_off + (
+        (<Py_ssize_t>fc_scratch3_elems(job.n_planes, kh, kw) * item + line - 1) // line * line)
+    cdef char *scratch = <char *>malloc(n_threads * job.per_thread)
+    if scratch == NULL:
+        raise MemoryError()
+    cdef double unit_fmas = <double>job.flat * og * job.n_planes * kh * kw
+    try:
+        _run_units(_conv_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / max(unit_fmas, 1.0)),
+                   n_threads, scratch, job.per_thread)
+    finally:
+        free(scratch)
+
+
+cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _ConvJob *job = <const _ConvJob *>job_
+    cdef Py_ssize_t band_i = u % job.n_bands, ng = u // job.n_bands
+    cdef Py_ssize_t g = ng % job.groups, img = ng // job.groups
+    cdef Py_ssize_t r0 = band_i * job.band, rows = min(job.band, job.oh - r0)
+    cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
+    _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
+    cdef Py_ssize_t o0, nob, o, r, i, item = job.item, ldp = job.ldp, ldo = job.flat
+    # This band's outputs as whole vectors of the flat sequence.
+    cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
+    cdef const char *wg = job.w + g * job.w_group
+    cdef char *outb = scratch + job.out_off
+    cdef const fc_kernel_table *t = job.table
+    cdef char *yrow
+    cdef const char *brow
+    cdef double b
+    o0 = 0
+    while o0 < job.og:
+        nob = min(job.ob, job.og - o0)
+        if job.ob == 1:
+            if item == 4:
+                t.corr3_f32(<const float **>ptrs, ldp, <const float *>(wg + o0 * job.w_block),
+                            job.n_planes, job.kh, job.kw, <float *>outb, ldp, rows, job.ow,
+                            <float *>(scratch + job.kscratch_off))
+            else:
+                t.corr3_f64(<const double **>ptrs, ldp, <const double *>(wg + o0 * job.w_block),
+                            job.n_planes, job.kh, job.kw, <double *>outb, ldp, rows, job.ow,
+                            <double *>(scratch + job.kscratch_off))
+        elif item == 4:
+            t.conv_f32(<const float **>ptrs, ldp, job.n_planes,
+                       <const float *>(wg + (o0 // job.ob) * job.w_block), job.kh, job.kw, nob,
+                       <float *>outb, ldo, n)
+        else:
+            t.conv_f64(<const double **>ptrs, ldp, job.n_planes,
+                       <const double *>(wg + (o0 // job.ob) * job.w_block), job.kh, job.kw, nob,
+                       <double *>outb, ldo, n)
+        for o in range(nob):
+            b = 0.0
+            if job.bias != NULL:
+                b = (<const float *>job.bias)[g * job.og + o0 + o] if item == 4 else \
+                    (<const double *>job.bias)[g * job.og + o0 + o]
+            for r in range(rows):
+                yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
+                brow = outb + (o * ldo + r * ldp) * item
+                if item == 4:
+                    _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
+                else:
+                    _store_row(<const double *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
+        o0 += nob
+
+
+def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::1] plane_cmap,
+                const Py_ssize_t[:, ::1] rowmaps, list colmaps, Py_ssize_t groups,
+                Py_ssize_t kh, Py_ssize_t kw, int n_threads):
+    """The layer's weight gradient over its planes: ``dw[g*og + o, p, a, b] = sum over n, i, j
+    of dy[n, g*og + o, i, j] * plane_p(n)[i + a, j + b]`` (planes as in conv_forward).
+
+    dw : (groups * og, cg * pk, kh, kw) C-contiguous ndarray of x's dtype, overwritten.
+    dy : (N, groups * og, OH, OW) ndarray of x's dtype, any strides.
+    """
+    cdef _ConvJob job
+    cdef list keep = []
+    cdef Py_ssize_t og = dy.shape[1] // groups
+    cdef const fc_kernel_table *t = fc_active()
+    if x.dtype != dy.dtype or x.dtype != dw.dtype or x.dtype.kind != "f" or x.itemsize not in (4, 8):
+        raise ValueError("conv_weight: x, dy and dw need one float32/float64 dtype")
+    if dy.shape[0] != x.shape[0] or dy.shape[1] % groups or dy.shape[2] < 1 or dy.shape[3] < 1:
+        raise ValueError("conv_weight: dy's shape does not fit")
+    if not dw.flags.c_contiguous or dw.shape != (dy.shape[1], x.shape[1] // groups * plane_rmap.shape[0], kh, kw):
+        raise ValueError("conv_weight: dw's shape does not fit")
+    _conv_job(&job, x, dw, dy, plane_rmap, plane_cmap, rowmaps, colmaps, groups, og, kh, kw,
+              dy.shape[2], dy.shape[3], 1, keep)
+    cdef Py_ssize_t item = job.item, line = 64, taps = kh * kw
+    job.dw_elems = dw.size
+    dw[...] = 0
+    if x.shape[0] == 0:
+        return
+    cdef double fmas = <double>x.shape[0] * dy.shape[1] * dy.shape[2] * dy.shape[3] * job.n_planes * taps
+    n_threads = _worth_threads(fmas, n_threads)
+    _conv_band_size(&job, 1, og, n_threads)
+    cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
+    n_threads = _usable_threads(<int>min(n_threads, n_units))
+    job.taps_off = (job.dw_elems * item + line - 1) // line * line
+    job.ptr_off = job.taps_off + (taps * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line
+    job.planes_off = job.ptr_off + (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.per_thread = job.out_off + (og * job.flat * item + line - 1) // line * line
+    cdef char *scratch = <char *>calloc(n_threads, job.per_thread)
+    if scratch == NULL:
+        raise MemoryError()
+    job.scratch_base = scratch
+    cdef Py_ssize_t th, a, b, e
+    cdef Py_ssize_t *offs
+    for th in range(n_threads):
+        offs = <Py_ssize_t *>(scratch + th * job.per_thread + job.taps_off)
+        for a in range(kh):
+            for b in range(kw):
+                offs[a * kw + b] = a * job.ldp + b
+    cdef double unit_fmas = <double>job.flat * og * job.n_planes * taps
+    cdef char *dwp = <char *><size_t>dw.ctypes.data
+    try:
+        _run_units(_wgrad_unit, &job, n_units, <Py_ssize_t>(CHUNK_FMAS / max(unit_fmas, 1.0)),
+                   n_threads, scratch, job.per_thread)
+        # The threads' partial sums, in thread order.
+        for th in range(n_threads):
+            if item == 4:
+                for e in range(job.dw_elems):
+                    (<float *>dwp)[e] += (<float *>(scratch + th * job.per_thread))[e]
+            else:
+                for e in range(job.dw_elems):
+                    (<double *>dwp)[e] += (<double *>(scratch + th * job.per_thread))[e]
+    finally:
+        free(scratch)
+
+
+cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
+    cdef const _ConvJob *job = <const _ConvJob *>job_
+    cdef Py_ssize_t band_i = u % job.n_bands, ng = u // job.n_bands
+    cdef Py_ssize_t g = ng % job.groups, img = ng // job.groups
+    cdef Py_ssize_t r0 = band_i * job.band, rows = min(job.band, job.oh - r0)
+    cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
+    _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
+    cdef Py_ssize_t o, r, i, p, item = job.item, ldp = job.ldp, taps = job.kh * job.kw
+    cdef Py_ssize_t ldo = job.flat
+    cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
+    cdef char *gb = scratch + job.out_off
+    cdef const char *yrow
+    cdef char *grow
+    # The band's output gradient in the planes' flat layout, zero where an output's window
+    # crosses a row end, so those products add nothing.
+    for o in range(job.og):
+        grow = gb + o * ldo * item
+        memset(grow, 0, n * item)
+        for r in range(rows):
+            yrow = job.y + img * job.ys_n + (g * job.og + o) * job.ys_c + (r0 + r) * job.ys_h
+            if item == 4:
+                _load_row(yrow, job.ys_w, job.ow, <float *>grow + r * ldp)
+            else:
+                _load_row(yrow, job.ys_w, job.ow, <double *>grow + r * ldp)
+    cdef const Py_ssize_t *offs = <const Py_ssize_t *>(scratch + job.taps_off)
+    cdef Py_ssize_t ldw = job.n_planes * taps
+    cdef char *dw = scratch  # this thread's partial sums, (groups * og, n_planes, kh, kw)
+    for p in range(job.n_planes):
+        if item == 4:
+            job.table.wgrad_f32(<const float *>ptrs[p], 0, offs, taps, <const float *>gb,
+                                ldo, 0, job.og, 1, n,
+                                <float *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
+        else:
+            job.table.wgrad_f64(<const double *>ptrs[p], 0, offs, taps, <const double *>gb,
+                                ldo, 0, job.og, 1, n,
+                                <double *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
+
+
+cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, Py_ssize_t n,
+                            double bias, bint add) noexcept nogil:
+    """dst[i] = src[i] (+ bias with `add`) for i < n, dst's elements `stride` bytes apart."""
+    cdef Py_ssize_t i
+    cdef floating b = <floating>bias
+    cdef floating *d = <floating *>dst
+    if stride == sizeof(floating) and not add:
+        memcpy(d, src, n * sizeof(floating))
+    elif stride == sizeof(floating):
+        for i in range(n):
+            d[i] = src[i] + b
+    else:
+        for i in range(n):
+            (<floating *>(dst + i * stride))[0] = src[i] + b
+
+
+cdef inline void _load_row(const char *src, Py_ssize_t stride, Py_ssize_t n,
+                           floating *dst) noexcept nogil:
+    """dst[i] = src[i] for i < n, src's elements `stride` bytes apart."""
+    cdef Py_ssize_t i
+    if stride == sizeof(floating):
+        memcpy(dst, src, n * sizeof(floating))
+    else:
+        for i in range(n):
+            dst[i] = (<const floating *>(src + i * stride))[0]
+
+
+def conv_channels():
+    """The output channels of one fc_conv block on the active path (its weights' layout)."""
+    return fc_active().conv_channels

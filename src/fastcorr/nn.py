@@ -1,0 +1,704 @@
+"""The convolutional layer of a CNN, forward and backward, with PyTorch's conventions.
+
+``conv2d`` is ``torch.nn.functional.conv2d`` on NumPy arrays (NCHW, stride, zero padding,
+dilation, groups, bias); ``conv2d_input`` and ``conv2d_weight`` are the gradients with the
+signatures of ``torch.nn.grad.conv2d_input`` / ``conv2d_weight``; ``conv1d`` and its gradients
+are the same with one spatial axis.  Like the rest of fastcorr, "convolution" here is what deep
+learning calls it: a correlation (the kernel is not flipped).
+
+How it runs.  Every call becomes one stride-1 'valid' correlation over *planes*, summed over
+the planes of a group, in the compiled core:
+
+- stride s splits the zero-padded input into s x s phases, ``x[s*t + r]``, and the kernel into
+  the taps that land on each phase (taps ``s*t' + r``): a stride-s layer is a stride-1 layer
+  over s*s times the channels with kernels s*s times smaller, so no output is computed and
+  thrown away.  Phases no tap lands on (stride 2, dilation 2: three of the four) are dropped.
+- dilation d zero-dilates the kernel (``d*(k-1) + 1`` taps, most of them zero: the zeros are
+  multiplied, a cost of up to ``(d*(k-1)+1)**2 / k**2`` for stride 1);
+- padding, and the zero-insertion of the input gradient's upsampling, are entries of the index
+  maps the core reads the input through; no padded or upsampled copy is made.
+
+The core builds a band of rows of every plane of one image and group in a per-thread scratch
+(zero-padded to whole vectors) and runs a kernel that keeps several output channels'
+accumulators in registers, so each input vector it loads feeds all of them; a group with one
+output channel (depthwise layers) runs the single-channel 3-D kernel instead.  The scratch of a
+thread holds ``C/groups * P * (band + kh - 1) * Wp`` values (P phases, Wp the padded width) with
+the band the tallest that keeps it under 512 KiB (at least one register block), plus one
+register block's channels of output rows; nothing the size of the input is allocated (the
+input gradient's upsampled copy neither).  The weight gradient gives each thread its own
+partial sums (the size of the weights) and adds them in thread order.
+
+Accuracy.  Each output is a sum of K products (``K = C/groups * kh * kw`` for ``conv2d``,
+``N * OH * OW`` for each weight-gradient entry, at most ``O/groups * kh * kw`` for the input
+gradient), accumulated in the computed dtype: the error is at most about ``K * eps`` times the
+sum of the products' magnitudes (eps = 2**-24 for float32, 2**-53 for float64); the order of
+the weight gradient's sum across threads depends on the schedule, so repeated calls can differ
+in the last bits.
+
+Dtypes follow fastcorr's one promotion table: float32 stays float32, float64 float64, integers
+and bools compute in float64, and a float32 input with a float64 weight computes in float64
+(torch refuses mixed dtypes).  Complex layers are not implemented (NotImplementedError).
+"""
+import numbers
+
+import numpy as np
+
+from . import _core
+from ._engine.dtypes import as_array, working_dtype
+from ._engine.threads import resolve_workers
+
+__all__ = ["conv2d", "conv2d_input", "conv2d_weight", "conv1d", "conv1d_input",
+           "conv1d_weight", "ConvolutionError"]
+
+
+class ConvolutionError(ValueError, RuntimeError):
+    """Bad arguments to a layer: a ValueError for NumPy users and a RuntimeError, the class
+    ``torch.nn.functional.conv2d`` raises for the same mistakes."""
+
+
+# ----------------------------------------------------------------------------- arguments
+def _ints(value, name, n):
+    """`value` (an int or a sequence of n ints) as a tuple of n positive ints."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        values = (int(value),) * n
+    elif isinstance(value, (tuple, list)):
+        if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
+                   for v in value):
+            raise TypeError(f"{name} must be an int or a sequence of {n} ints, got {value!r}")
+        if len(value) != n:
+            raise ConvolutionError(
+                f"expected {name} to be a single integer value or a list of {n} values to "
+                f"match the convolution dimensions, but got {name}={list(value)}")
+        values = tuple(int(v) for v in value)
+    else:
+        raise TypeError(f"{name} must be an int or a sequence of {n} ints, "
+                        f"got {type(value).__name__}")
+    if any(v <= 0 for v in values):
+        raise ConvolutionError(f"non-positive {name} is not supported, got {name}={value!r}")
+    return values
+
+
+def _padding(padding, n, kernel, stride, dilation):
+    """Per spatial axis, the zero padding (before, after)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ConvolutionError(
+                    "padding='same' is not supported for strided convolutions (stride="
+                    f"{stride})")
+            # torch: the total is dilation*(k-1), the smaller half before.
+            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ConvolutionError(f"Invalid padding string: {padding!r} (padding takes an int, "
+                               f"{n} ints, 'valid' or 'same')")
+    if isinstance(padding, (numbers.Integral, np.integer)) and not isinstance(padding, bool):
+        values = (int(padding),) * n
+    elif isinstance(padding, (tuple, list)) and all(
+            isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
+            for v in padding):
+        if len(padding) != n:
+            raise ConvolutionError(
+                "expected padding to be a single integer value or a list of "
+                f"{n} values to match the convolution dimensions, but got padding="
+                f"{list(padding)}")
+        values = tuple(int(v) for v in padding)
+    else:
+        raise TypeError(f"padding must be an int, a sequence of {n} ints, 'valid' or 'same', "
+                        f"got {padding!r}")
+    if any(v < 0 for v in values):
+        raise ConvolutionError(f"negative padding is not supported, got padding={padding!r}")
+    return tuple((v, v) for v in values)
+
+
+def _array(value, name):
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    arr = as_array(value, name)
+    if arr.dtype.kind == "c":
+        raise NotImplementedError(
+            f"{name} is complex: fastcorr.nn does not implement complex layers (split the "
+            "real and imaginary parts into channels, or use torch)")
+    working_dtype(arr.dtype, name)  # ValueError for object, string, ... dtypes
+    return arr
+
+
+def _dtype(*arrays):
+    """fastcorr's promotion of the arrays' dtypes (float32 only when all are float32)."""
+    dts = {working_dtype(a.dtype, "input") for a in arrays}
+    return np.dtype(np.float32) if dts == {np.dtype(np.float32)} else np.dtype(np.float64)
+
+
+def _output_size(size, pad, kernel, stride, dilation):
+    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class _Layer:
+    """A layer's geometry, checked: n spatial axes (1 or 2), computed as 2 (1-D puts a unit
+    height in front)."""
+
+    def __init__(self, n, x_shape, w_shape, stride, padding, dilation, groups, who):
+        self.n = n
+        if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
+            raise TypeError(f"groups must be an int, got {type(groups).__name__}")
+        groups = int(groups)
+        if groups <= 0:
+            raise ConvolutionError(f"non-positive groups is not supported, got groups={groups}")
+        if len(w_shape) != n + 2:
+            raise ConvolutionError(
+                f"{who}: weight must have {n + 2} dimensions (out_channels, in_channels/groups"
+                f", {'kH, kW' if n == 2 else 'kW'}), got shape {tuple(w_shape)}")
+        self.stride = _ints(stride, "stride", n)
+        self.dilation = _ints(dilation, "dilation", n)
+        kernel = tuple(w_shape[2:])
+        self.padding = _padding(padding, n, kernel, self.stride, self.dilation)
+        o, cg = w_shape[:2]
+        if o % groups:
+            raise ConvolutionError(
+                f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                f"dimension 0, but got weight of size {list(w_shape)} instead")
+        if any(k < 1 for k in kernel) or cg < 1:
+            raise ConvolutionError(f"{who}: weight of size {list(w_shape)} is empty")
+        if x_shape[1] != groups * cg:
+            raise ConvolutionError(
+                f"Given groups={groups}, weight of size {list(w_shape)}, expected input"
+                f"{list(x_shape)} to have {groups * cg} channels, but got {x_shape[1]} "
+                "channels instead")
+        self.groups, self.o, self.cg, self.kernel = groups, o, cg, kernel
+        self.c = x_shape[1]
+        self.in_size = tuple(x_shape[2:])
+        padded = [s + p[0] + p[1] for s, p in zip(self.in_size, self.padding)]
+        dilated = [d * (k - 1) + 1 for d, k in zip(self.dilation, kernel)]
+        if any(p < k for p, k in zip(padded, dilated)):
+            raise ConvolutionError(
+                f"Calculated padded input size per channel: ({' x '.join(map(str, padded))})"
+                f". Kernel size: ({' x '.join(map(str, dilated))}). Kernel size can't be "
+                "greater than actual input size")
+        self.out_size = tuple(_output_size(*a) for a in zip(
+            self.in_size, self.padding, kernel, self.stride, self.dilation))
+        self.key = (n, self.in_size, kernel, self.stride, self.padding, self.dilation)
+
+    def as2d(self):
+        """(in_size, out_size, kernel, stride, padding, dilation) with two spatial axes."""
+        if self.n == 2:
+            return (self.in_size, self.out_size, self.kernel, self.stride, self.padding,
+                    self.dilation)
+        return ((1,) + self.in_size, (1,) + self.out_size, (1,) + self.kernel,
+                (1,) + self.stride, ((0, 0),) + self.padding, (1,) + self.dilation)
+
+
+# ----------------------------------------------------------------------------- planes
+def _phases(k, s, d):
+    """Axis plan of a stride-s, dilation-d kernel of k taps: the phases some tap lands on, and
+    the taps of each phase's kernel."""
+    kept = sorted({(d * a) % s for a in range(k)})
+    return kept, (d * (k - 1) + 1 + s - 1) // s
+
+
+def _phase_weights(w, phases, kp, stride, dilation):
+    """(O, Cg, kh, kw) weights as (O, Cg * P, kph, kpw): plane c * P + (ih * len(pw) + iw)
+    holds the taps of the zero-dilated kernel that land on row phase ph[ih], column phase
+    pw[iw]."""
+    (ph, pw), (kph, kpw), (sh, sw), (dh, dw) = phases, kp, stride, dilation
+    o, cg, kh, kw = w.shape
+    dil = np.zeros((o, cg, kph * sh, kpw * sw), w.dtype)
+    dil[:, :, :dh * (kh - 1) + 1:dh, :dw * (kw - 1) + 1:dw] = w
+    out = np.empty((o, cg, len(ph), len(pw), kph, kpw), w.dtype)
+    for i, rh in enumerate(ph):
+        for j, rw in enumerate(pw):
+            out[:, :, i, j] = dil[:, :, rh::sh, rw::sw]
+    return out.reshape(o, cg * len(ph) * len(pw), kph, kpw)
+
+
+def _maps(phases, length, stride, before, size):
+    """One index map per phase: entry t reads input position stride*t + r - before, or -1."""
+    t = np.arange(length, dtype=np.intp)
+    maps = []
+    for r in phases:
+        src = stride * t + r - before
+        maps.append(np.where((src >= 0) & (src < size), src, -1).astype(np.intp))
+    return maps
+
+
+def _plane_tables(ph, pw):
+    """plane_rmap, plane_cmap: phase k = ih * len(pw) + iw reads row map ih, column map iw."""
+    rm = np.repeat(np.arange(len(ph), dtype=np.intp), len(pw))
+    cm = np.tile(np.arange(len(pw), dtype=np.intp), len(ph))
+    return rm, cm
+
+
+def _kernel_layout(w2, groups):
+    """(O, NP, kh, kw) weights in the core's layout: (groups, blocks, NP, kh, kw, ob)."""
+    o, n_planes, kh, kw = w2.shape
+    og = o // groups
+    ob = 1 if og == 1 else _core.conv_channels()
+    blocks = -(-og // ob)
+    wl = np.zeros((groups, blocks * ob, n_planes, kh, kw), w2.dtype)
+    wl[:, :og] = w2.reshape(groups, og, n_planes, kh, kw)
+    wl = wl.reshape(groups, blocks, ob, n_planes, kh, kw).transpose(0, 1, 3, 4, 5, 2)
+    return np.ascontiguousarray(wl)
+
+
+class _Planes:
+    """What the core needs to read a layer's input as planes (see _plan)."""
+
+    def __init__(self, phases, kp, rowmaps, colmaps):
+        self.phases, self.kp = phases, kp
+        self.rowmaps = np.ascontiguousarray(np.stack(rowmaps))
+        self.colmaps = list(colmaps)
+        self.plane_rmap, self.plane_cmap = _plane_tables(*phases)
+
+
+# Plans of recent layers: a training loop calls the same few layers with the same shapes, and
+# planning one costs tens of microseconds, as much as a small layer's arithmetic.
+_PLANS = {}
+_MAX_PLANS = 64
+
+
+def _plan(layer, transposed=False):
+    """The planes of `layer`'s input (or, `transposed`, of its output gradient read as the
+    input of the transposed layer)."""
+    key = (layer.key, transposed)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    if not transposed:
+        (ph, kph), (pw, kpw) = (_phases(kernel[i], st[i], dil[i]) for i in range(2))
+        plan = _Planes((ph, pw), (kph, kpw),
+                       _maps(ph, out_size[0] + kph - 1, st[0], pad[0][0], in_size[0]),
+                       _maps(pw, out_size[1] + kpw - 1, st[1], pad[1][0], in_size[1]))
+    else:
+        # The transposed layer is stride 1 over the output gradient upsampled by the stride
+        # (map entries between its samples are -1), padded by d*(k-1) - p before.
+        phases = [_phases(kernel[i], 1, dil[i]) for i in range(2)]
+        maps = []
+        for i in range(2):
+            kp = phases[i][1]
+            before = dil[i] * (kernel[i] - 1) - pad[i][0]
+            m = np.arange(in_size[i] + kp - 1, dtype=np.intp) - before
+            src = np.where((m >= 0) & (m % st[i] == 0) & (m // st[i] < out_size[i]),
+                           m // st[i], -1)
+            maps.append([src.astype(np.intp)])
+        plan = _Planes(([0], [0]), (phases[0][1], phases[1][1]), maps[0], maps[1])
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = plan
+    return plan
+
+
+def _forward_planes(x, w2, bias, y, groups, plan, n_threads):
+    kh, kw = w2.shape[2:]
+    _core.conv_forward(x, _kernel_layout(w2, groups), y, bias, plan.plane_rmap,
+                       plan.plane_cmap, plan.rowmaps, plan.colmaps, groups, kh, kw, n_threads)
+
+
+def _as4d(x, n):
+    """A batch with two spatial axes: 1-D arrays get a unit height."""
+    return x if n == 2 else x[:, :, None, :]
+
+
+def _native(arr, dtype):
+    """`arr` in `dtype` with native byte order (the core reads raw memory; a copy only where
+    the dtype or byte order differs)."""
+    return np.asarray(arr, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- the layer
+def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, workers):
+    who = f"conv{n}d"
+    x, w = _array(input, "input"), _array(weight, "weight")
+    unbatched = x.ndim == n + 1
+    if x.ndim not in (n + 1, n + 2):
+        raise ConvolutionError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {who}, but got "
+            f"input of size: {list(x.shape)}")
+    if unbatched:
+        x = x[None]
+    arrays = [x, w]
+    if bias is not None:
+        b = _array(bias, "bias")
+        if w.ndim == 0 or b.shape != (w.shape[0],):
+            raise ConvolutionError(
+                f"Given weight of size {list(w.shape)}, expected bias to be 1-dimensional with"
+                f" one element per output channel, but got bias of size {list(b.shape)} "
+                "instead")
+        arrays.append(b)
+    layer = _Layer(n, x.shape, w.shape, stride, padding, dilation, groups, who)
+    dtype = _dtype(*arrays)
+    n_threads = resolve_workers(workers)
+    shape = (x.shape[0], layer.o) + layer.out_size
+    result_shape = shape[1:] if unbatched else shape
+    y = _output(out, result_shape, dtype)
+    target = y[None] if unbatched else y
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    xc = _as4d(_native(x, dtype), n)
+    wc = _native(w, dtype).reshape((w.shape[0], w.shape[1]) + kernel)
+    bc = None if bias is None else np.ascontiguousarray(_native(b, dtype))
+    plan = _plan(layer)
+    w2 = _phase_weights(wc, plan.phases, plan.kp, st, dil)
+    dest = _as4d(target, n)
+    # The core writes through any strides but must not write what it still reads.
+    scratch = any(np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
+    tmp = np.empty(dest.shape, dtype) if scratch else dest
+    _forward_planes(xc, w2, bc, tmp, layer.groups, plan, n_threads)
+    if scratch:
+        dest[...] = tmp
+    return y
+
+
+def _output(out, shape, dtype):
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != tuple(shape) or out.dtype != dtype:
+        raise ConvolutionError(
+            f"out has shape {out.shape} and dtype {out.dtype}; this call needs shape "
+            f"{tuple(shape)} and dtype {dtype}")
+    if not out.flags.writeable:
+        raise ConvolutionError("out is read-only")
+    return out
+
+
+def _grad_args(n, size, name, grad_output, weight_or_input, who):
+    """The checked shape `size` (input_size or weight_size) and grad_output as an array."""
+    if isinstance(size, np.ndarray) or not hasattr(size, "__len__"):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(size).__name__}")
+    size = tuple(size)
+    if not all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
+               for v in size):
+        raise TypeError(f"{name} must be a sequence of ints, got {size!r}")
+    if len(size) != n + 2 or any(v < 0 for v in size):
+        raise ConvolutionError(f"{who}: {name} must be {n + 2} non-negative ints "
+                               f"(batch, channels, {n} spatial), got {size}")
+    return tuple(int(v) for v in size), _array(grad_output, "grad_output")
+
+
+def _check_grad_output(gy, layer, n_batch, who):
+    expected = (n_batch, layer.o) + layer.out_size
+    if gy.shape != expected:
+        raise ConvolutionError(
+            f"{who}: grad_output has shape {gy.shape}; the layer's output has shape {expected}")
+
+
+def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, groups,
+                workers):
+    who = f"conv{n}d_input"
+    input_size, gy = _grad_args(n, input_size, "input_size", grad_output, weight, who)
+    w = _array(weight, "weight")
+    layer = _Layer(n, input_size, w.shape, stride, padding, dilation, groups, who)
+    _check_grad_output(gy, layer, input_size[0], who)
+    dtype = _dtype(w, gy)
+    n_threads = resolve_workers(workers)
+    dx = np.empty(input_size, dtype)
+    if dx.size == 0 or gy.size == 0:
+        dx[...] = 0
+        return dx
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    g, og, cg = layer.groups, layer.o // layer.groups, layer.cg
+    # The transposed layer: a stride-1 correlation of the zero-upsampled output gradient with
+    # the flipped kernels, input and output channels swapped within each group.
+    wc = _native(w, dtype).reshape((layer.o, cg) + kernel)
+    wt = wc.reshape((g, og, cg) + kernel).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wt = wt.reshape((g * cg, og) + kernel)
+    plan = _plan(layer, transposed=True)
+    w2 = _phase_weights(wt, plan.phases, plan.kp, (1, 1), dil)
+    gyc = _as4d(_native(gy, dtype), n)
+    _forward_planes(gyc, w2, None, _as4d(dx, n), g, plan, n_threads)
+    return dx
+
+
+def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, groups,
+                 workers):
+    who = f"conv{n}d_weight"
+    weight_size, gy = _grad_args(n, weight_size, "weight_size", grad_output, input, who)
+    x = _array(input, "input")
+    if x.ndim != n + 2:
+        raise ConvolutionError(f"{who}: input must have {n + 2} dimensions (batch, channels, "
+                               f"{n} spatial), got shape {x.shape}")
+    layer = _Layer(n, x.shape, weight_size, stride, padding, dilation, groups, who)
+    _check_grad_output(gy, layer, x.shape[0], who)
+    dtype = _dtype(x, gy)
+    n_threads = resolve_workers(workers)
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    plan = _plan(layer)
+    (ph, pw), (kph, kpw) = plan.phases, plan.kp
+    n_phases = len(ph) * len(pw)
+    dw2 = np.empty((layer.o, layer.cg * n_phases, kph, kpw), dtype)
+    if x.shape[0] == 0 or 0 in out_size:
+        return np.zeros(weight_size, dtype)
+    _core.conv_weight(_as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n), dw2,
+                      plan.plane_rmap, plan.plane_cmap, plan.rowmaps, plan.colmaps,
+                      layer.groups, kph, kpw, n_threads)
+    # Tap a of the kernel is tap (d*a) // s of row phase (d*a) % s.
+    dw2 = dw2.reshape((layer.o, layer.cg, len(ph), len(pw), kph, kpw))
+    ra = [dil[0] * a for a in range(kernel[0])]
+    cb = [dil[1] * b for b in range(kernel[1])]
+    ih = np.array([ph.index(v % st[0]) for v in ra])[:, None]
+    iw = np.array([pw.index(v % st[1]) for v in cb])[None, :]
+    ta = np.array([v // st[0] for v in ra])[:, None]
+    tb = np.array([v // st[1] for v in cb])[None, :]
+    dw = dw2[:, :, ih, iw, ta, tb]
+    return np.ascontiguousarray(dw.reshape(weight_size))
+
+
+# ----------------------------------------------------------------------------- public
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None,
+           workers=None):
+    """2-D convolution layer (cross-correlation), as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o, i, j] = bias[o] + sum_{c, a, b} weight[o, c, a, b] *
+    xpad[n, g*C/groups + c, stride*i + dilation*a, stride*j + dilation*b]`` for output channel
+    o of group ``g = o // (O/groups)``, where xpad is the input zero-padded by `padding`.
+
+    Parameters
+    ----------
+    input : array_like, (N, C, H, W) or (C, H, W)
+        The batch of images (or one image); any memory layout.
+    weight : array_like, (O, C/groups, kH, kW)
+        The filters.
+    bias : array_like, (O,), optional
+        Added to each output channel.
+    stride, dilation : int or (int, int), optional
+        Positive steps of the output and of the kernel taps.
+    padding : int, (int, int), 'valid' or 'same', optional
+        Zeros added on both sides of each axis; 'same' (stride 1 only) pads
+        ``dilation*(k-1)`` in total, the smaller half before, as torch.
+    groups : int, optional
+        Input and output channels split into this many groups, each convolved separately
+        (``groups == C``: a depthwise layer).
+    out : ndarray, optional
+        Where to write the result: the result's shape and dtype, any strides.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, (N, O, OH, OW) or (O, OH, OW)
+        ``OH = (H + 2*pH - dH*(kH-1) - 1) // sH + 1``, likewise OW.  float32 when the
+        input, weight and bias are float32, else float64.
+
+    Raises
+    ------
+    ConvolutionError
+        (a ValueError and a RuntimeError) for shapes, groups, strides, paddings, dilations
+        or an `out` that do not fit, naming the argument.
+    TypeError
+        For arguments of the wrong type (a float padding, say).
+    NotImplementedError
+        For complex input or weights.
+
+    Notes
+    -----
+    Each output sums ``K = C/groups * kH * kW`` products in the computed dtype: its error is
+    at most about ``K * eps`` times the sum of their magnitudes.  See the module docstring for
+    how strides, dilations and padding are computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> w = np.ones((2, 1, 3, 3))
+    >>> nn.conv2d(x, w, bias=np.array([0.0, 100.0]))[:, :, 0, 0]
+    array([[ 45., 145.]])
+    >>> nn.conv2d(x, w, padding=1, stride=2).shape
+    (1, 2, 2, 2)
+    """
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups, out, workers)
+
+
+def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                 *, workers=None):
+    """Gradient of `conv2d` with respect to its input, as ``torch.nn.grad.conv2d_input``.
+
+    The transposed convolution: the output gradient, zero-upsampled by `stride`, correlated
+    with the 180-degree-rotated filters (input and output channels swapped in each group).
+
+    Parameters
+    ----------
+    input_size : sequence of 4 ints
+        The shape (N, C, H, W) of the layer's input.
+    weight : array_like, (O, C/groups, kH, kW)
+        The layer's filters.
+    grad_output : array_like, (N, O, OH, OW)
+        The gradient of the loss with respect to the layer's output.
+    stride, dilation : int or (int, int), optional
+        The layer's, as in `conv2d`.
+    padding : int, (int, int), 'valid' or 'same', optional
+        The layer's zero padding, as in `conv2d`.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, `input_size`
+        The gradient with respect to the input.
+
+    Raises
+    ------
+    ConvolutionError
+        If grad_output's shape is not the output shape of the layer with that input size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> w = np.ones((1, 1, 2, 2))
+    >>> nn.conv2d_input((1, 1, 3, 3), w, np.ones((1, 1, 2, 2)))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    return _conv_input(2, input_size, weight, grad_output, stride, padding, dilation, groups,
+                       workers)
+
+
+def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                  *, workers=None):
+    """Gradient of `conv2d` with respect to its weight, as ``torch.nn.grad.conv2d_weight``.
+
+    ``dw[o, c, a, b] = sum_{n, i, j} grad_output[n, o, i, j] * xpad[n, c', stride*i +
+    dilation*a, stride*j + dilation*b]``: a valid correlation of the input with the output
+    gradient, whose "kernel" is as large as the output, summed over the batch.
+
+    Parameters
+    ----------
+    input : array_like, (N, C, H, W)
+        The layer's input.
+    weight_size : sequence of 4 ints
+        The shape (O, C/groups, kH, kW) of the layer's weight.
+    grad_output : array_like, (N, O, OH, OW)
+        The gradient of the loss with respect to the layer's output.
+    stride, dilation : int or (int, int), optional
+        The layer's, as in `conv2d`.
+    padding : int, (int, int), 'valid' or 'same', optional
+        The layer's zero padding, as in `conv2d`.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, `weight_size`
+        The gradient with respect to the weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> nn.conv2d_weight(x, (1, 1, 2, 2), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    return _conv_weight(2, input, weight_size, grad_output, stride, padding, dilation, groups,
+                        workers)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None,
+           workers=None):
+    """1-D convolution layer (cross-correlation), as ``torch.nn.functional.conv1d``.
+
+    Parameters
+    ----------
+    input : array_like, (N, C, L) or (C, L)
+    weight : array_like, (O, C/groups, k)
+    bias : array_like, (O,), optional
+    stride, dilation : int or (int,), optional
+        As in `conv2d`, along the one spatial axis.
+    padding : int, (int,), 'valid' or 'same', optional
+        As in `conv2d`.
+    groups : int, optional
+        As in `conv2d`.
+    out : ndarray, optional
+        Where to write the result (its shape and dtype, any strides).
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, (N, O, OL) or (O, OL)
+        ``OL = (L + 2*p - d*(k-1) - 1) // s + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> nn.conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)))
+    array([[[1., 3., 5., 7.]]])
+    """
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups, out, workers)
+
+
+def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                 *, workers=None):
+    """Gradient of `conv1d` with respect to its input, as ``torch.nn.grad.conv1d_input``.
+
+    Parameters
+    ----------
+    input_size : sequence of 3 ints
+        (N, C, L).
+    weight : array_like, (O, C/groups, k)
+    grad_output : array_like, (N, O, OL)
+    stride, dilation : int or (int,), optional
+        The layer's, as in `conv1d`.
+    padding : int, (int,), 'valid' or 'same', optional
+        The layer's zero padding.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, `input_size`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> nn.conv1d_input((1, 1, 4), np.ones((1, 1, 2)), np.ones((1, 1, 3)))
+    array([[[1., 2., 2., 1.]]])
+    """
+    return _conv_input(1, input_size, weight, grad_output, stride, padding, dilation, groups,
+                       workers)
+
+
+def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1,
+                  *, workers=None):
+    """Gradient of `conv1d` with respect to its weight, as ``torch.nn.grad.conv1d_weight``.
+
+    Parameters
+    ----------
+    input : array_like, (N, C, L)
+    weight_size : sequence of 3 ints
+        (O, C/groups, k).
+    grad_output : array_like, (N, O, OL)
+    stride, dilation : int or (int,), optional
+        The layer's, as in `conv1d`.
+    padding : int, (int,), 'valid' or 'same', optional
+        The layer's zero padding.
+    groups : int, optional
+        The layer's groups.
+    workers : int or None, optional
+        Threads; None asks OpenMP, -1 means every CPU.
+
+    Returns
+    -------
+    ndarray, `weight_size`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> nn.conv1d_weight(np.arange(4.0).reshape(1, 1, 4), (1, 1, 2), np.ones((1, 1, 3)))
+    array([[[3., 6.]]])
+    """
+    return _conv_weight(1, input, weight_size, grad_output, stride, padding, dilation, groups,
+                        workers)
