@@ -46,6 +46,8 @@ cdef struct _ConvJob:
     char *scratch_base
     Py_ssize_t taps_off  # weight gradient: tap offsets (ptrdiff_t) in the scratch
     Py_ssize_t dw_elems
+    bint accumulate  # forward: add to y instead of storing
+    Py_ssize_t ldg  # weight gradient: row stride of the output gradient's band
 
 
 cdef enum:
@@ -246,8 +248,9 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
 
 def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
                  const Py_ssize_t[::1] plane_cmap, const Py_ssize_t[:, ::1] rowmaps,
-                 list colmaps, Py_ssize_t groups, Py_ssize_t kh, Py_ssize_t kw, int n_threads):
-    """The layer's output: ``y[n, g*og + o] = bias + sum over the group's planes p of the valid
+                 list colmaps, Py_ssize_t groups, Py_ssize_t kh, Py_ssize_t kw, int n_threads,
+                 bint accumulate=False):
+    """The layer's output (added to y's values with `accumulate`): ``y[n, g*og + o] = bias + sum over the group's planes p of the valid
     correlation of plane p with w's kernel (o, p)``.
 
     Parameters
@@ -291,6 +294,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     if x.shape[0] == 0:
         return
     job.bias = NULL if bias is None else <const char *><size_t>bias.ctypes.data
+    job.accumulate = accumulate
     job.w_block = (job.n_planes * kh * kw * ob) * job.item
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
@@ -331,7 +335,7 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
         ldp = job.xs_h // item
     else:
         _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
-    cdef bint direct = single and job.ys_w == item and job.ys_h % item == 0
+    cdef bint direct = single and not job.accumulate and job.ys_w == item and job.ys_h % item == 0
     cdef Py_ssize_t o0, nob, o, r, i, ldo = job.flat
     # This band's outputs as whole vectors of the flat sequence.
     cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
@@ -385,7 +389,12 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
             for r in range(rows):
                 yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
                 brow = outb + (o * ldo + r * job.ldp) * item
-                if item == 4:
+                if job.accumulate:
+                    if item == 4:
+                        _accumulate_row(<const float *>brow, yrow, job.ys_w, job.ow, b)
+                    else:
+                        _accumulate_row(<const double *>brow, yrow, job.ys_w, job.ow, b)
+                elif item == 4:
                     _store_row(<const float *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
                 else:
                     _store_row(<const double *>brow, yrow, job.ys_w, job.ow, b, job.bias != NULL)
@@ -430,7 +439,8 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     job.ptr_off = job.taps_off + (taps * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line
     job.planes_off = job.ptr_off + (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
-    job.per_thread = job.out_off + (og * job.flat * item + line - 1) // line * line
+    job.ldg = (dy.shape[3] + job.lanes - 1) // job.lanes * job.lanes
+    job.per_thread = job.out_off + (og * job.band * job.ldg * item + line - 1) // line * line
     cdef char *scratch = <char *>calloc(n_threads, job.per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -467,33 +477,30 @@ cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
     cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
     _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
     cdef Py_ssize_t o, r, i, p, item = job.item, ldp = job.ldp, taps = job.kh * job.kw
-    cdef Py_ssize_t ldo = job.flat
-    cdef Py_ssize_t n = ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
+    cdef Py_ssize_t ldg = job.ldg, ldo = rows * job.ldg
     cdef char *gb = scratch + job.out_off
     cdef const char *yrow
     cdef char *grow
-    # The band's output gradient in the planes' flat layout, zero where an output's window
-    # crosses a row end, so those products add nothing.
+    # The band's output gradient, row by row (the kernel forms only the layer's products).
     for o in range(job.og):
         grow = gb + o * ldo * item
-        memset(grow, 0, n * item)
         for r in range(rows):
             yrow = job.y + img * job.ys_n + (g * job.og + o) * job.ys_c + (r0 + r) * job.ys_h
             if item == 4:
-                _load_row(yrow, job.ys_w, job.ow, <float *>grow + r * ldp)
+                _load_row(yrow, job.ys_w, job.ow, <float *>grow + r * ldg)
             else:
-                _load_row(yrow, job.ys_w, job.ow, <double *>grow + r * ldp)
+                _load_row(yrow, job.ys_w, job.ow, <double *>grow + r * ldg)
     cdef const Py_ssize_t *offs = <const Py_ssize_t *>(scratch + job.taps_off)
     cdef Py_ssize_t ldw = job.n_planes * taps
     cdef char *dw = scratch  # this thread's partial sums, (groups * og, n_planes, kh, kw)
     for p in range(job.n_planes):
         if item == 4:
-            job.table.wgrad_f32(<const float *>ptrs[p], 0, offs, taps, <const float *>gb,
-                                ldo, 0, job.og, 1, n,
+            job.table.wgrad_f32(<const float *>ptrs[p], ldp, offs, taps, <const float *>gb,
+                                ldo, ldg, job.og, rows, job.ow,
                                 <float *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
         else:
-            job.table.wgrad_f64(<const double *>ptrs[p], 0, offs, taps, <const double *>gb,
-                                ldo, 0, job.og, 1, n,
+            job.table.wgrad_f64(<const double *>ptrs[p], ldp, offs, taps, <const double *>gb,
+                                ldo, ldg, job.og, rows, job.ow,
                                 <double *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
 
 
@@ -511,6 +518,15 @@ cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, P
     else:
         for i in range(n):
             (<floating *>(dst + i * stride))[0] = src[i] + b
+
+
+cdef inline void _accumulate_row(const floating *src, char *dst, Py_ssize_t stride,
+                                 Py_ssize_t n, double bias) noexcept nogil:
+    """dst[i] += src[i] + bias for i < n, dst's elements `stride` bytes apart."""
+    cdef Py_ssize_t i
+    cdef floating b = <floating>bias
+    for i in range(n):
+        (<floating *>(dst + i * stride))[0] += src[i] + b
 
 
 cdef inline void _add_row(floating *row, Py_ssize_t n, floating bias) noexcept nogil:

@@ -6,17 +6,20 @@ signatures of ``torch.nn.grad.conv2d_input`` / ``conv2d_weight``; ``conv1d`` and
 are the same with one spatial axis.  Like the rest of fastcorr, "convolution" here is what deep
 learning calls it: a correlation (the kernel is not flipped).
 
-How it runs.  Every call becomes one stride-1 'valid' correlation over *planes*, summed over
-the planes of a group, in the compiled core:
-
-- stride s splits the zero-padded input into s x s phases, ``x[s*t + r]``, and the kernel into
-  the taps that land on each phase (taps ``s*t' + r``): a stride-s layer is a stride-1 layer
-  over s*s times the channels with kernels s*s times smaller, so no output is computed and
-  thrown away.  Phases no tap lands on (stride 2, dilation 2: three of the four) are dropped.
-- dilation d zero-dilates the kernel (``d*(k-1) + 1`` taps, most of them zero: the zeros are
-  multiplied, a cost of up to ``(d*(k-1)+1)**2 / k**2`` for stride 1);
-- padding, and the zero-insertion of the input gradient's upsampling, are entries of the index
-  maps the core reads the input through; no padded or upsampled copy is made.
+How it runs.  Every call becomes a few stride-1 'valid' correlations over *planes*, summed
+over the planes of a group, in the compiled core.  Along each axis, with g = gcd(stride,
+dilation), the outputs split into dilation/g phases and the kernel taps into stride/g phases;
+each pair reads its own plane of the zero-padded input (every stride/g-th of every
+dilation-th position), with the kernel of the taps landing on it.  So a stride-s layer is a
+stride-1 layer over s*s times the channels with kernels s*s times smaller, a dilated layer is
+dilation**2 undilated layers on interleaved outputs, and no output is computed and thrown away,
+no zero of a dilated kernel multiplied (a NaN or infinity in the input reaches exactly the
+outputs whose windows hold it, as in torch).  Phases whose kernels differ in size (a 3-tap
+kernel at stride 2 has phases of 2 and 1 taps) are separate calls adding into the same outputs.
+Padding, and the zero-insertion of the input gradient's upsampling, are entries of the index
+maps the core reads the input through; no padded or upsampled copy is made (the input
+gradient of a stride-s layer does multiply the upsampled gradient's zeros: s*s times the FMAs
+of stride 1).
 
 The core builds a band of rows of every plane of one image and group in a per-thread scratch
 (zero-padded to whole vectors) and runs a kernel that keeps several output channels'
@@ -39,6 +42,7 @@ Dtypes follow fastcorr's one promotion table: float32 stays float32, float64 flo
 and bools compute in float64, and a float32 input with a float64 weight computes in float64
 (torch refuses mixed dtypes).  Complex layers are not implemented (NotImplementedError).
 """
+import math
 import numbers
 
 import numpy as np
@@ -189,43 +193,126 @@ class _Layer:
 
 
 # ----------------------------------------------------------------------------- planes
-def _phases(k, s, d):
-    """Axis plan of a stride-s, dilation-d kernel of k taps: the phases some tap lands on, and
-    the taps of each phase's kernel."""
-    kept = sorted({(d * a) % s for a in range(k)})
-    return kept, (d * (k - 1) + 1 + s - 1) // s
+# A layer is cut into parts the core computes exactly: along each axis, with g = gcd(s, d),
+# output i = m*i' + r (m = d/g output phases) and kernel tap a = s'*a'' + e (s' = s/g stride
+# phases) read input position d*(s'*(i' + a'') + e) + s*r - before.  So output phase r is a
+# stride-1, dilation-1 correlation summed over the planes e (the input at d*(s'*t + e) + s*r)
+# with the kernels of taps e, e + s', ...  No tap of a dilated kernel's zeros and no padding of
+# a shorter phase kernel is ever multiplied: a NaN or an infinity reaches exactly the outputs
+# whose windows hold it, as in torch, and no multiply-add is spent on a structural zero.
+def _axis_parts(k, s, d, n_out, source):
+    """Per output phase r: (r, outputs, [(e, taps, index map)]); `source` maps positions
+    (before padding is subtracted) to input indices or -1."""
+    g = math.gcd(s, d)
+    sp, m = s // g, d // g
+    parts = []
+    for r in range(m):
+        n_r = len(range(r, n_out, m))
+        if n_r == 0:
+            continue
+        phases = []
+        for e in range(min(sp, k)):
+            taps = len(range(e, k, sp))
+            t = np.arange(n_r + taps - 1, dtype=np.intp)
+            phases.append((e, taps, source(d * (sp * t + e) + s * r)))
+        parts.append((r, n_r, phases))
+    return m, sp, parts
 
 
-def _phase_weights(w, phases, kp, stride, dilation):
-    """(O, Cg, kh, kw) weights as (O, Cg * P, kph, kpw): plane c * P + (ih * len(pw) + iw)
-    holds the taps of the zero-dilated kernel that land on row phase ph[ih], column phase
-    pw[iw]."""
-    (ph, pw), (kph, kpw), (sh, sw), (dh, dw) = phases, kp, stride, dilation
-    o, cg, kh, kw = w.shape
-    dil = np.zeros((o, cg, kph * sh, kpw * sw), w.dtype)
-    dil[:, :, :dh * (kh - 1) + 1:dh, :dw * (kw - 1) + 1:dw] = w
-    out = np.empty((o, cg, len(ph), len(pw), kph, kpw), w.dtype)
-    for i, rh in enumerate(ph):
-        for j, rw in enumerate(pw):
-            out[:, :, i, j] = dil[:, :, rh::sh, rw::sw]
-    return out.reshape(o, cg * len(ph) * len(pw), kph, kpw)
+def _padded_source(before, size):
+    def source(pos):
+        src = pos - before
+        return np.where((src >= 0) & (src < size), src, -1).astype(np.intp)
+    return source
 
 
-def _maps(phases, length, stride, before, size):
-    """One index map per phase: entry t reads input position stride*t + r - before, or -1."""
-    t = np.arange(length, dtype=np.intp)
-    maps = []
-    for r in phases:
-        src = stride * t + r - before
-        maps.append(np.where((src >= 0) & (src < size), src, -1).astype(np.intp))
-    return maps
+def _upsampled_source(before, stride, size):
+    """The output gradient upsampled by `stride` (zeros between its samples), padded."""
+    def source(pos):
+        q = pos - before
+        ok = (q >= 0) & (q % stride == 0) & (q // stride < size)
+        return np.where(ok, q // stride, -1).astype(np.intp)
+    return source
 
 
-def _plane_tables(ph, pw):
-    """plane_rmap, plane_cmap: phase k = ih * len(pw) + iw reads row map ih, column map iw."""
-    rm = np.repeat(np.arange(len(ph), dtype=np.intp), len(pw))
-    cm = np.tile(np.arange(len(pw), dtype=np.intp), len(ph))
-    return rm, cm
+class _Part:
+    """One core call: output phase (rh, rw), phase pairs sharing a kernel shape."""
+
+    def __init__(self, rh, rw, pairs, kh, kw, rowmaps, colmaps, plane_rmap, plane_cmap):
+        self.rh, self.rw, self.pairs, self.kh, self.kw = rh, rw, pairs, kh, kw
+        self.rowmaps = np.ascontiguousarray(np.stack(rowmaps))
+        self.colmaps = colmaps
+        self.plane_rmap = np.asarray(plane_rmap, dtype=np.intp)
+        self.plane_cmap = np.asarray(plane_cmap, dtype=np.intp)
+
+
+class _Plan:
+    def __init__(self, kernel, axes):
+        (mh, sph, rows), (mw, spw, cols) = axes
+        self.m, self.sp, self.kernel = (mh, mw), (sph, spw), kernel
+        self.parts = []
+        for rh, _, row_phases in rows:
+            for rw, _, col_phases in cols:
+                shapes = {}
+                for eh, th, rmap in row_phases:
+                    for ew, tw, cmap in col_phases:
+                        shapes.setdefault((th, tw), []).append((eh, ew, rmap, cmap))
+                for (th, tw), pairs in shapes.items():
+                    ehs = sorted({p[0] for p in pairs})
+                    ews = sorted({p[1] for p in pairs})
+                    rmaps = {p[0]: p[2] for p in pairs}
+                    cmaps = {p[1]: p[3] for p in pairs}
+                    self.parts.append(_Part(
+                        rh, rw, [(p[0], p[1]) for p in pairs], th, tw,
+                        [rmaps[e] for e in ehs], [cmaps[e] for e in ews],
+                        [ehs.index(p[0]) for p in pairs], [ews.index(p[1]) for p in pairs]))
+
+    def weights(self, w, part):
+        """(O, Cg, kh, kw) weights as part's (O, Cg * pairs, th, tw) phase kernels."""
+        (sph, spw) = self.sp
+        o, cg = w.shape[:2]
+        out = np.empty((o, cg, len(part.pairs), part.kh, part.kw), w.dtype)
+        for j, (eh, ew) in enumerate(part.pairs):
+            out[:, :, j] = w[:, :, eh::sph, ew::spw]
+        return out.reshape(o, cg * len(part.pairs), part.kh, part.kw)
+
+    def scatter(self, dw, dw_part, part):
+        """Adds a part's phase-kernel gradient into the (O, Cg, kh, kw) gradient."""
+        (sph, spw) = self.sp
+        o, cg = dw.shape[:2]
+        g = dw_part.reshape(o, cg, len(part.pairs), part.kh, part.kw)
+        for j, (eh, ew) in enumerate(part.pairs):
+            dw[:, :, eh::sph, ew::spw] += g[:, :, j]
+
+
+# Plans of recent layers: a training loop calls the same few layers with the same shapes, and
+# planning one costs tens of microseconds, as much as a small layer's arithmetic.
+_PLANS = {}
+_MAX_PLANS = 64
+
+
+def _plan(layer, transposed=False):
+    """The parts of `layer` (or, `transposed`, of the layer whose output is its input
+    gradient: stride 1 over the upsampled output gradient, flipped kernels)."""
+    key = (layer.key, transposed)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    axes = []
+    for i in range(2):
+        if transposed:
+            before = dil[i] * (kernel[i] - 1) - pad[i][0]
+            axes.append(_axis_parts(kernel[i], 1, dil[i], in_size[i],
+                                    _upsampled_source(before, st[i], out_size[i])))
+        else:
+            axes.append(_axis_parts(kernel[i], st[i], dil[i], out_size[i],
+                                    _padded_source(pad[i][0], in_size[i])))
+    plan = _Plan(kernel, axes)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = plan
+    return plan
 
 
 def _kernel_layout(w2, groups):
@@ -240,58 +327,20 @@ def _kernel_layout(w2, groups):
     return np.ascontiguousarray(wl)
 
 
-class _Planes:
-    """What the core needs to read a layer's input as planes (see _plan)."""
-
-    def __init__(self, phases, kp, rowmaps, colmaps):
-        self.phases, self.kp = phases, kp
-        self.rowmaps = np.ascontiguousarray(np.stack(rowmaps))
-        self.colmaps = list(colmaps)
-        self.plane_rmap, self.plane_cmap = _plane_tables(*phases)
-
-
-# Plans of recent layers: a training loop calls the same few layers with the same shapes, and
-# planning one costs tens of microseconds, as much as a small layer's arithmetic.
-_PLANS = {}
-_MAX_PLANS = 64
-
-
-def _plan(layer, transposed=False):
-    """The planes of `layer`'s input (or, `transposed`, of its output gradient read as the
-    input of the transposed layer)."""
-    key = (layer.key, transposed)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
-    in_size, out_size, kernel, st, pad, dil = layer.as2d()
-    if not transposed:
-        (ph, kph), (pw, kpw) = (_phases(kernel[i], st[i], dil[i]) for i in range(2))
-        plan = _Planes((ph, pw), (kph, kpw),
-                       _maps(ph, out_size[0] + kph - 1, st[0], pad[0][0], in_size[0]),
-                       _maps(pw, out_size[1] + kpw - 1, st[1], pad[1][0], in_size[1]))
-    else:
-        # The transposed layer is stride 1 over the output gradient upsampled by the stride
-        # (map entries between its samples are -1), padded by d*(k-1) - p before.
-        phases = [_phases(kernel[i], 1, dil[i]) for i in range(2)]
-        maps = []
-        for i in range(2):
-            kp = phases[i][1]
-            before = dil[i] * (kernel[i] - 1) - pad[i][0]
-            m = np.arange(in_size[i] + kp - 1, dtype=np.intp) - before
-            src = np.where((m >= 0) & (m % st[i] == 0) & (m // st[i] < out_size[i]),
-                           m // st[i], -1)
-            maps.append([src.astype(np.intp)])
-        plan = _Planes(([0], [0]), (phases[0][1], phases[1][1]), maps[0], maps[1])
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[key] = plan
-    return plan
-
-
-def _forward_planes(x, w2, bias, y, groups, plan, n_threads):
-    kh, kw = w2.shape[2:]
-    _core.conv_forward(x, _kernel_layout(w2, groups), y, bias, plan.plane_rmap,
-                       plan.plane_cmap, plan.rowmaps, plan.colmaps, groups, kh, kw, n_threads)
+def _run_forward(plan, x, w, bias, y, groups, n_threads):
+    """y = the layer of `plan` over x with weights w (O, Cg, kh, kw), plus bias: one core call
+    per part, the first of each output phase storing (with the bias), the others adding."""
+    (mh, mw) = plan.m
+    first = set()
+    for part in plan.parts:
+        view = y[:, :, part.rh::mh, part.rw::mw]
+        phase = (part.rh, part.rw)
+        accumulate = phase in first
+        first.add(phase)
+        _core.conv_forward(x, _kernel_layout(plan.weights(w, part), groups), view,
+                           None if accumulate else bias, part.plane_rmap, part.plane_cmap,
+                           part.rowmaps, part.colmaps, groups, part.kh, part.kw, n_threads,
+                           accumulate)
 
 
 def _as4d(x, n):
@@ -337,12 +386,11 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
     wc = _native(w, dtype).reshape((w.shape[0], w.shape[1]) + kernel)
     bc = None if bias is None else np.ascontiguousarray(_native(b, dtype))
     plan = _plan(layer)
-    w2 = _phase_weights(wc, plan.phases, plan.kp, st, dil)
     dest = _as4d(target, n)
     # The core writes through any strides but must not write what it still reads.
     scratch = any(np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
     tmp = np.empty(dest.shape, dtype) if scratch else dest
-    _forward_planes(xc, w2, bc, tmp, layer.groups, plan, n_threads)
+    _run_forward(plan, xc, wc, bc, tmp, layer.groups, n_threads)
     if scratch:
         dest[...] = tmp
     return y
@@ -404,9 +452,8 @@ def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, g
     wt = wc.reshape((g, og, cg) + kernel).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
     wt = wt.reshape((g * cg, og) + kernel)
     plan = _plan(layer, transposed=True)
-    w2 = _phase_weights(wt, plan.phases, plan.kp, (1, 1), dil)
     gyc = _as4d(_native(gy, dtype), n)
-    _forward_planes(gyc, w2, None, _as4d(dx, n), g, plan, n_threads)
+    _run_forward(plan, gyc, wt, None, _as4d(dx, n), g, n_threads)
     return dx
 
 
@@ -423,25 +470,21 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     dtype = _dtype(x, gy)
     n_threads = resolve_workers(workers)
     in_size, out_size, kernel, st, pad, dil = layer.as2d()
-    plan = _plan(layer)
-    (ph, pw), (kph, kpw) = plan.phases, plan.kp
-    n_phases = len(ph) * len(pw)
-    dw2 = np.empty((layer.o, layer.cg * n_phases, kph, kpw), dtype)
+    dw = np.zeros((layer.o, layer.cg) + kernel, dtype)
     if x.shape[0] == 0 or 0 in out_size:
-        return np.zeros(weight_size, dtype)
-    _core.conv_weight(_as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n), dw2,
-                      plan.plane_rmap, plan.plane_cmap, plan.rowmaps, plan.colmaps,
-                      layer.groups, kph, kpw, n_threads)
-    # Tap a of the kernel is tap (d*a) // s of row phase (d*a) % s.
-    dw2 = dw2.reshape((layer.o, layer.cg, len(ph), len(pw), kph, kpw))
-    ra = [dil[0] * a for a in range(kernel[0])]
-    cb = [dil[1] * b for b in range(kernel[1])]
-    ih = np.array([ph.index(v % st[0]) for v in ra])[:, None]
-    iw = np.array([pw.index(v % st[1]) for v in cb])[None, :]
-    ta = np.array([v // st[0] for v in ra])[:, None]
-    tb = np.array([v // st[1] for v in cb])[None, :]
-    dw = dw2[:, :, ih, iw, ta, tb]
-    return np.ascontiguousarray(dw.reshape(weight_size))
+        return dw.reshape(weight_size)
+    plan = _plan(layer)
+    (mh, mw) = plan.m
+    xc, gyc = _as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n)
+    # Each part's phase kernels see the output gradient of its output phase; the gradients of
+    # a tap from several output phases add.
+    for part in plan.parts:
+        dw_part = np.empty((layer.o, layer.cg * len(part.pairs), part.kh, part.kw), dtype)
+        _core.conv_weight(xc, gyc[:, :, part.rh::mh, part.rw::mw], dw_part, part.plane_rmap,
+                          part.plane_cmap, part.rowmaps, part.colmaps, layer.groups, part.kh,
+                          part.kw, n_threads)
+        plan.scatter(dw, dw_part, part)
+    return dw.reshape(weight_size)
 
 
 # ----------------------------------------------------------------------------- public

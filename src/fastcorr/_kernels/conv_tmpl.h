@@ -214,10 +214,22 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
         FC_UNROLL
         for (int t = 0; t < nt; t++) acc[o][t] = V_ZERO();
     }
+    /* Whole vectors of each row, then its last columns one by one: a product outside the
+     * layer's windows, even with a zero gradient, would turn an infinite input into NaN. */
+    const ptrdiff_t cv = cols / V_L * V_L;
+    S_T tail[FCW_OB][FCW_TB];
+    FC_UNROLL
+    for (int o = 0; o < no; o++) {
+        FC_UNROLL
+        for (int t = 0; t < nt; t++) tail[o][t] = 0;
+    }
     for (ptrdiff_t r = 0; r < rows; r++) {
         const S_T *FC_RESTRICT xr = x + r * ldx;
         const S_T *FC_RESTRICT dr = dy + r * lddy;
-        for (ptrdiff_t c = 0; c < cols; c += V_L) {
+        for (ptrdiff_t c = cv; c < cols; c++)
+            for (int o = 0; o < no; o++)
+                for (int t = 0; t < nt; t++) tail[o][t] += dr[o * ldo + c] * xr[c + o_t[t]];
+        for (ptrdiff_t c = 0; c < cv; c += V_L) {
             V_T gv[FCW_OB];
             FC_UNROLL
             for (int o = 0; o < no; o++) {
@@ -239,7 +251,7 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
             V_STORE(lanes, acc[o][t]);
             S_T s = 0;
             for (int l = 0; l < V_L; l++) s += lanes[l];
-            dw[o * ldw + t] += s;
+            dw[o * ldw + t] += s + tail[o][t];
         }
 }
 

@@ -86,7 +86,7 @@ typedef void (*fc_convt_f64_fn)(const double *const *x, ptrdiff_t ldx, ptrdiff_t
 
 /* A layer's weight gradient over one plane:
  *     dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]]
- * for o < no, t < nt.  cols must be a multiple of the table's lanes. */
+ * for o < no, t < nt (any cols: no product outside these is ever formed). */
 typedef void (*fc_wgrad_f32_fn)(const float *x, ptrdiff_t ldx, const ptrdiff_t *off,
                                 ptrdiff_t nt, const float *dy, ptrdiff_t ldo, ptrdiff_t lddy,
                                 ptrdiff_t no, ptrdiff_t rows, ptrdiff_t cols, float *dw,
