@@ -47,6 +47,7 @@ cdef struct _ConvJob:
     Py_ssize_t taps_off  # weight gradient: tap offsets (ptrdiff_t) in the scratch
     Py_ssize_t dw_elems
     bint accumulate  # forward: add to y instead of storing
+    bint flat_ok  # weight gradient: the input is finite, the flat layout exact
     Py_ssize_t ldg  # weight gradient: row stride of the output gradient's band
 
 
@@ -403,8 +404,9 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
 
 def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::1] plane_cmap,
                 const Py_ssize_t[:, ::1] rowmaps, list colmaps, Py_ssize_t groups,
-                Py_ssize_t kh, Py_ssize_t kw, int n_threads):
-    """The layer's weight gradient over its planes: ``dw[g*og + o, p, a, b] = sum over n, i, j
+                Py_ssize_t kh, Py_ssize_t kw, int n_threads, bint finite=False):
+    """The layer's weight gradient over its planes (`finite`: x holds no infinity or NaN, which
+    lets the bands run as one flat sequence): ``dw[g*og + o, p, a, b] = sum over n, i, j
     of dy[n, g*og + o, i, j] * plane_p(n)[i + a, j + b]`` (planes as in conv_forward).
 
     dw : (groups * og, cg * pk, kh, kw) C-contiguous ndarray of x's dtype, overwritten.
@@ -440,7 +442,8 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     job.planes_off = job.ptr_off + (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
     job.ldg = (dy.shape[3] + job.lanes - 1) // job.lanes * job.lanes
-    job.per_thread = job.out_off + (og * job.band * job.ldg * item + line - 1) // line * line
+    job.flat_ok = finite
+    job.per_thread = job.out_off + (og * max(job.band * job.ldg, job.flat) * item + line - 1) // line * line
     cdef char *scratch = <char *>calloc(n_threads, job.per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -477,13 +480,24 @@ cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
     cdef const char **ptrs = <const char **>(scratch + job.ptr_off)
     _conv_planes(job, img, g, r0, scratch + job.planes_off, ptrs)
     cdef Py_ssize_t o, r, i, p, item = job.item, ldp = job.ldp, taps = job.kh * job.kw
-    cdef Py_ssize_t ldg = job.ldg, ldo = rows * job.ldg
+    # Finite input (job.flat): the band's rows as one flat sequence, as the forward runs, with
+    # zeros where a window crosses a row end (0 times a finite value adds an exact 0).  Else
+    # row by row, the kernel forming only the layer's products: 0 times an infinity would be
+    # NaN.
+    cdef Py_ssize_t ldg, ldo, n_rows, n_cols
+    if job.flat_ok:
+        ldg, ldo = ldp, job.flat
+        n_rows, n_cols = 1, ((rows - 1) * ldp + job.ow + job.lanes - 1) // job.lanes * job.lanes
+    else:
+        ldg = job.ldg
+        ldo, n_rows, n_cols = rows * ldg, rows, job.ow
     cdef char *gb = scratch + job.out_off
     cdef const char *yrow
     cdef char *grow
-    # The band's output gradient, row by row (the kernel forms only the layer's products).
     for o in range(job.og):
         grow = gb + o * ldo * item
+        if job.flat_ok:
+            memset(grow, 0, n_cols * item)
         for r in range(rows):
             yrow = job.y + img * job.ys_n + (g * job.og + o) * job.ys_c + (r0 + r) * job.ys_h
             if item == 4:
@@ -496,11 +510,11 @@ cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
     for p in range(job.n_planes):
         if item == 4:
             job.table.wgrad_f32(<const float *>ptrs[p], ldp, offs, taps, <const float *>gb,
-                                ldo, ldg, job.og, rows, job.ow,
+                                ldo, ldg, job.og, n_rows, n_cols,
                                 <float *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
         else:
             job.table.wgrad_f64(<const double *>ptrs[p], ldp, offs, taps, <const double *>gb,
-                                ldo, ldg, job.og, rows, job.ow,
+                                ldo, ldg, job.og, n_rows, n_cols,
                                 <double *>dw + (g * job.og * job.n_planes + p) * taps, ldw)
 
 

@@ -476,13 +476,16 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     plan = _plan(layer)
     (mh, mw) = plan.m
     xc, gyc = _as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n)
+    # One pass over the input lets the core run each band as one flat sequence, products past
+    # a row's end multiplying zeros of the gradient: exact for finite values only.
+    finite = bool(np.isfinite(xc).all())
     # Each part's phase kernels see the output gradient of its output phase; the gradients of
     # a tap from several output phases add.
     for part in plan.parts:
         dw_part = np.empty((layer.o, layer.cg * len(part.pairs), part.kh, part.kw), dtype)
         _core.conv_weight(xc, gyc[:, :, part.rh::mh, part.rw::mw], dw_part, part.plane_rmap,
                           part.plane_cmap, part.rowmaps, part.colmaps, layer.groups, part.kh,
-                          part.kw, n_threads)
+                          part.kw, n_threads, finite)
         plan.scatter(dw, dw_part, part)
     return dw.reshape(weight_size)
 

@@ -226,9 +226,25 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
     for (ptrdiff_t r = 0; r < rows; r++) {
         const S_T *FC_RESTRICT xr = x + r * ldx;
         const S_T *FC_RESTRICT dr = dy + r * lddy;
+#ifdef FC_HAS_MASKED_TAIL
+        /* Masked-off lanes are never read, so they hold zeros, not the input past the row. */
+        if (cv < cols) {
+            const int nl = (int)(cols - cv);
+            V_T gv[FCW_OB];
+            FC_UNROLL
+            for (int o = 0; o < no; o++) gv[o] = V_LOAD_N(dr + o * ldo + cv, nl);
+            FC_UNROLL
+            for (int t = 0; t < nt; t++) {
+                V_T xv = V_LOAD_N(xr + cv + o_t[t], nl);
+                FC_UNROLL
+                for (int o = 0; o < no; o++) acc[o][t] = V_FMA(gv[o], xv, acc[o][t]);
+            }
+        }
+#else
         for (ptrdiff_t c = cv; c < cols; c++)
             for (int o = 0; o < no; o++)
                 for (int t = 0; t < nt; t++) tail[o][t] += dr[o * ldo + c] * xr[c + o_t[t]];
+#endif
         for (ptrdiff_t c = 0; c < cv; c += V_L) {
             V_T gv[FCW_OB];
             FC_UNROLL
