@@ -17,8 +17,6 @@
  * each loaded gradient vector FCW_TB taps, and reduce across lanes once at the end. */
 
 #define FN(base) FC_CAT3(base, FC_DT, FC_ISA)
-/* Output channels of an fc_convt block: FCT_NOV vectors of this dtype. */
-#define FCT_OC (FCT_NOV * V_L)
 
 /* y[o*ldo + q] = sum_{p<np, a<kh, b<kw} w[((p*kh + a)*kw + b)*FCC_OB + o] * x[p][off + q + a*ldx + b]
  * for o < no, q < nv * V_L; no and nv are constants after inlining.  The planes' rows are
@@ -113,88 +111,6 @@ void FN(fc_conv)(const S_T *const *x, ptrdiff_t ldx, ptrdiff_t np, const S_T *w,
         for (; q + step <= n; q += step)
             FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 1);
         for (; q < n; q += V_L) FN(fc_conv_blocks)(x, q, ldx, np, wo, kh, kw, yo + q, ldo, nob, 0);
-    }
-}
-
-/* The same sum with the output channels along the vector lanes (oneDNN's direct convolution):
- *     y[q*ldq + o] = sum_{p<np, a<kh, b<kw} w[((p*kh + a)*kw + b)*FCT_OC + o] * x[p][off + q + a*ldx + b]
- * for q < nq, o < nov * V_L.  Each input value is broadcast from memory (4 or 8 bytes: never a
- * load that splits a cache line, which is what bounds fc_conv_block on AVX-512: its input vectors
- * sit at every offset b of a row) and each weight vector is loaded whole, so per tap the block
- * loads FCT_NQ + FCT_NOV values for FCT_NQ * FCT_NOV FMAs and is bound by the FMAs. */
-static FC_INLINE void FN(fc_convt_block)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx,
-                                         ptrdiff_t np, const S_T *FC_RESTRICT w, ptrdiff_t kh,
-                                         ptrdiff_t kw, S_T *FC_RESTRICT y, ptrdiff_t ldq, int nq,
-                                         int nov)
-{
-    V_T acc[FCT_NQ][FCT_NOV];
-    FC_UNROLL
-    for (int j = 0; j < nq; j++) {
-        FC_UNROLL
-        for (int v = 0; v < nov; v++) acc[j][v] = V_ZERO();
-    }
-    const ptrdiff_t taps = kh * kw;
-    for (ptrdiff_t p = 0; p < np; p++) {
-        const S_T *FC_RESTRICT xp = x[p] + off;
-        const S_T *FC_RESTRICT wp = w + p * taps * FCT_OC;
-        for (ptrdiff_t a = 0; a < kh; a++) {
-            const S_T *FC_RESTRICT xa = xp + a * ldx;
-            const S_T *FC_RESTRICT wa = wp + a * kw * FCT_OC;
-            for (ptrdiff_t b = 0; b < kw; b++) {
-                V_T wv[FCT_NOV];
-                FC_UNROLL
-                for (int v = 0; v < nov; v++) {
-                    wv[v] = V_LOAD(wa + b * FCT_OC + v * V_L);
-                    FC_PIN(wv[v]);
-                }
-                FC_UNROLL
-                for (int j = 0; j < nq; j++) {
-                    const V_T xb = V_SET1(xa[b + j]);
-                    FC_UNROLL
-                    for (int v = 0; v < nov; v++) acc[j][v] = V_FMA(xb, wv[v], acc[j][v]);
-                }
-            }
-        }
-    }
-    FC_UNROLL
-    for (int j = 0; j < nq; j++) {
-        FC_UNROLL
-        for (int v = 0; v < nov; v++) V_STORE(y + j * ldq + v * V_L, acc[j][v]);
-    }
-}
-
-static void FN(fc_convt_blocks)(const S_T *const *x, ptrdiff_t off, ptrdiff_t ldx, ptrdiff_t np,
-                                const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y, ptrdiff_t ldq,
-                                int full_q, int full_oc)
-{
-    if (full_q && full_oc)
-        FN(fc_convt_block)(x, off, ldx, np, w, kh, kw, y, ldq, FCT_NQ, FCT_NOV);
-    else if (full_q)
-        FN(fc_convt_block)(x, off, ldx, np, w, kh, kw, y, ldq, FCT_NQ, 1);
-    else if (full_oc)
-        FN(fc_convt_block)(x, off, ldx, np, w, kh, kw, y, ldq, 1, FCT_NOV);
-    else
-        FN(fc_convt_block)(x, off, ldx, np, w, kh, kw, y, ldq, 1, 1);
-}
-
-void FN(fc_convt)(const S_T *const *x, ptrdiff_t ldx, ptrdiff_t np, const S_T *w, ptrdiff_t kh,
-                  ptrdiff_t kw, ptrdiff_t no, S_T *y, ptrdiff_t ldy, ptrdiff_t n)
-{
-    /* Channel blocks of FCT_OC (weights zero-padded to whole blocks), FCT_NOV vectors where
-     * `no` leaves that many.  The block's outputs go to y + q*ldy + o. */
-    const ptrdiff_t block_w = (ptrdiff_t)np * kh * kw * FCT_OC;
-    for (ptrdiff_t o = 0; o < no; o += FCT_OC) {
-        const S_T *wo = w + (o / FCT_OC) * block_w;
-        for (ptrdiff_t ov = 0; ov < FCT_OC && o + ov < no; ) {
-            const int full_oc = ov == 0 && o + FCT_OC <= no;
-            S_T *yo = y + o + ov;
-            ptrdiff_t q = 0;
-            for (; q + FCT_NQ <= n; q += FCT_NQ)
-                FN(fc_convt_blocks)(x, q, ldx, np, wo + ov, kh, kw, yo + q * ldy, ldy, 1, full_oc);
-            for (; q < n; q++)
-                FN(fc_convt_blocks)(x, q, ldx, np, wo + ov, kh, kw, yo + q * ldy, ldy, 0, full_oc);
-            ov += full_oc ? FCT_OC : V_L;
-        }
     }
 }
 
@@ -324,5 +240,4 @@ void FN(fc_wgrad)(const S_T *x, ptrdiff_t ldx, const ptrdiff_t *off, ptrdiff_t n
     }
 }
 
-#undef FCT_OC
 #undef FN

@@ -73,17 +73,6 @@ typedef void (*fc_conv_f64_fn)(const double *const *x, ptrdiff_t ldx, ptrdiff_t 
                                const double *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
                                double *y, ptrdiff_t ldo, ptrdiff_t n);
 
-/* fc_conv's sum with the output channels along the vector lanes: the result of channel o at
- * position q goes to y[q*ldy + o] (ldy >= no), for q < n (any n).  w holds ceil(no / OC)
- * blocks of np*kh*kw rows of OC = convt_vectors * lanes weights, zero where o >= no; x[p] is read
- * for [0, n + (kh-1)*ldx + kw - 1). */
-typedef void (*fc_convt_f32_fn)(const float *const *x, ptrdiff_t ldx, ptrdiff_t np,
-                                const float *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
-                                float *y, ptrdiff_t ldy, ptrdiff_t n);
-typedef void (*fc_convt_f64_fn)(const double *const *x, ptrdiff_t ldx, ptrdiff_t np,
-                                const double *w, ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no,
-                                double *y, ptrdiff_t ldy, ptrdiff_t n);
-
 /* A layer's weight gradient over one plane:
  *     dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]]
  * for o < no, t < nt (any cols: no product outside these is ever formed). */
@@ -170,9 +159,6 @@ typedef struct {
     fc_corr3_f64_fn corr3_f64;
     fc_conv_f32_fn conv_f32;
     fc_conv_f64_fn conv_f64;
-    fc_convt_f32_fn convt_f32;
-    fc_convt_f64_fn convt_f64;
-    int convt_vectors;         /* vectors of output channels in an fc_convt block */
     fc_wgrad_f32_fn wgrad_f32;
     fc_wgrad_f64_fn wgrad_f64;
     int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */

@@ -66,9 +66,6 @@
 #define FCC_NB 6
 #define FCW_OB 4
 #define FCW_TB 6
-/* fc_convt: 12 positions x 2 vectors of channels = 24 accumulators + 2 weight vectors + 1 broadcast. */
-#define FCT_NQ 12
-#define FCT_NOV 2
 #define VF32_T __m512
 #define VF32_L 16
 #define VF32_LOAD(p) _mm512_loadu_ps(p)
@@ -135,9 +132,6 @@
 #define FCC_NB 6
 #define FCW_OB 2
 #define FCW_TB 6
-/* fc_convt: 6 positions x 2 vectors = 12 accumulators + 2 weights + 1 broadcast. */
-#define FCT_NQ 6
-#define FCT_NOV 2
 #define VF32_T __m256
 #define VF32_L 8
 #define VF32_LOAD(p) _mm256_loadu_ps(p)
@@ -176,9 +170,6 @@
 #define FCC_NB 4
 #define FCW_OB 4
 #define FCW_TB 6
-/* fc_convt: 6 x 2 = 12 accumulators + 2 weights + 1 broadcast. */
-#define FCT_NQ 6
-#define FCT_NOV 2
 #define VF32_T float32x4_t
 #define VF32_L 4
 #define VF32_LOAD(p) vld1q_f32(p)
@@ -218,9 +209,6 @@
 #define FCC_NB 4
 #define FCW_OB 1
 #define FCW_TB 6
-/* fc_convt: 4 x 2 = 8 accumulators + 2 weights + 1 broadcast + a product. */
-#define FCT_NQ 4
-#define FCT_NOV 2
 #define VF32_T __m128
 #define VF32_L 4
 #define VF32_LOAD(p) _mm_loadu_ps(p)
@@ -265,9 +253,6 @@
 #define FCC_NB 6
 #define FCW_OB 4
 #define FCW_TB 6
-/* fc_convt: AVX-512's. */
-#define FCT_NQ 12
-#define FCT_NOV 2
 #define VF32_T float
 #define VF32_L 1
 #define VF32_LOAD(p) (*(p))
