@@ -525,7 +525,7 @@ cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, P
     cdef floating b = <floating>bias
     cdef floating *d = <floating *>dst
     if stride == sizeof(floating) and not add:
-        memcpy(d, src, n * sizeof(floating))
+        _copy(<char *>d, <const char *>src, n * sizeof(floating))
     elif stride == sizeof(floating):
         for i in range(n):
             d[i] = src[i] + b
@@ -582,7 +582,7 @@ cdef inline void _load_row(const char *src, Py_ssize_t stride, Py_ssize_t n,
     """dst[i] = src[i] for i < n, src's elements `stride` bytes apart."""
     cdef Py_ssize_t i
     if stride == sizeof(floating):
-        memcpy(dst, src, n * sizeof(floating))
+        _copy(<char *>dst, src, n * sizeof(floating))
     else:
         for i in range(n):
             dst[i] = (<const floating *>(src + i * stride))[0]
