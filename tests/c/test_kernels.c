@@ -215,6 +215,103 @@ DEFINE_CHECK1D(double, f64, DBL_EPSILON)
 DEFINE_CHECK3(float, f32, FLT_EPSILON)
 DEFINE_CHECK3(double, f64, DBL_EPSILON)
 
+/* fastcorr.nn's kernels.  fc_conv: np planes, each in its own guarded allocation ending where
+ * the documented reads end, no output channels in blocks of the table's conv_channels; the
+ * outputs of the last block's missing channels must not be written. */
+#define DEFINE_CHECKCONV(T, SUFFIX, EPS, LANES)                                                   \
+    static void checkconv_##SUFFIX(const fc_kernel_table *t, ptrdiff_t np, ptrdiff_t kh,          \
+                                   ptrdiff_t kw, ptrdiff_t no, ptrdiff_t ldx, ptrdiff_t n)        \
+    {                                                                                             \
+        const ptrdiff_t lanes = t->LANES, ob = t->conv_channels, blocks = (no + ob - 1) / ob;    \
+        n = (n + lanes - 1) / lanes * lanes;                                                      \
+        const ptrdiff_t nx = n + (kh - 1) * ldx + kw - 1, nw = blocks * np * kh * kw * ob;       \
+        guarded gx[8];                                                                           \
+        const T *xp[8];                                                                          \
+        T *w = malloc(sizeof(T) * nw), *yg = malloc(sizeof(T) * (no * n + GUARD));              \
+        for (ptrdiff_t p = 0; p < np; p++) {                                                     \
+            T *x = alloc_guarded(sizeof(T) * nx, &gx[p]);                                        \
+            for (ptrdiff_t i = 0; i < nx; i++) x[i] = (T)rnd();                                  \
+            xp[p] = x;                                                                             \
+        }                                                                                         \
+        for (ptrdiff_t i = 0; i < nw; i++)                                                        \
+            w[i] = (i / (np * kh * kw * ob)) * ob + i % ob < no ? (T)rnd() : (T)0;               \
+        for (ptrdiff_t i = 0; i < no * n + GUARD; i++) yg[i] = (T)12345;                         \
+        t->conv_##SUFFIX(xp, ldx, np, w, kh, kw, no, yg, n, n);                                  \
+        for (ptrdiff_t o = 0; o < no; o++)                                                        \
+            for (ptrdiff_t q = 0; q < n; q++) {                                                   \
+                long double ref = 0, mag = 0;                                                     \
+                for (ptrdiff_t p = 0; p < np; p++)                                                \
+                    for (ptrdiff_t a = 0; a < kh; a++)                                            \
+                        for (ptrdiff_t b = 0; b < kw; b++) {                                      \
+                            long double v = (long double)w[(((o / ob) * np + p) * kh * kw +       \
+                                                             a * kw + b) * ob + o % ob] *         \
+                                            xp[p][q + a * ldx + b];                               \
+                            ref += v;                                                             \
+                            mag += fabsl(v);                                                      \
+                        }                                                                         \
+                const long double got = yg[o * n + q];                                            \
+                if (!(fabsl(got - ref) <= (np * kh * kw + 1) * (long double)EPS * mag) &&         \
+                    failures++ < 10)                                                              \
+                    printf("FAIL %s conv " #SUFFIX " np=%td k=%tdx%td no=%td at (%td,%td): "      \
+                           "%Lg vs %Lg\n", t->name, np, kh, kw, no, o, q, got, ref);             \
+            }                                                                                     \
+        for (ptrdiff_t i = no * n; i < no * n + GUARD; i++)                                       \
+            if (yg[i] != (T)12345 && failures++ < 10)                                             \
+                printf("FAIL %s conv " #SUFFIX " wrote past its outputs\n", t->name);            \
+        for (ptrdiff_t p = 0; p < np; p++) free_guarded(&gx[p]);                                 \
+        free(w); free(yg);                                                                        \
+    }
+
+DEFINE_CHECKCONV(float, f32, FLT_EPSILON, lanes_f32)
+DEFINE_CHECKCONV(double, f64, DBL_EPSILON, lanes_f64)
+
+/* fc_wgrad: a plane of rows + kh - 1 rows (guarded: it ends where the last tap's reads end),
+ * an output gradient of no channels, every tap of a kh x kw kernel; dw is added to.  With
+ * `special`, an infinity sits in the plane's last column, which only tap (kh-1, kw-1) of the
+ * last output reads: every other sum must stay finite (no product outside the layer's). */
+#define DEFINE_CHECKWGRAD(T, SUFFIX, EPS)                                                         \
+    static void checkwgrad_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,   \
+                                    ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no, int special)        \
+    {                                                                                             \
+        const ptrdiff_t ldx = cols + kw - 1 + 3, nx = (rows + kh - 2) * ldx + cols + kw - 1;     \
+        const ptrdiff_t lddy = cols + 2, ldo = rows * lddy + 1, nt = kh * kw, ldw = nt + 2;      \
+        guarded gx;                                                                              \
+        T *x = alloc_guarded(sizeof(T) * nx, &gx);                                               \
+        T *dy = malloc(sizeof(T) * no * ldo), *dw = malloc(sizeof(T) * no * ldw);               \
+        ptrdiff_t off[64];                                                                        \
+        for (ptrdiff_t i = 0; i < nx; i++) x[i] = (T)rnd();                                      \
+        if (special) x[nx - 1] = (T)INFINITY;                                                    \
+        for (ptrdiff_t i = 0; i < no * ldo; i++) dy[i] = (T)rnd();                               \
+        for (ptrdiff_t i = 0; i < no * ldw; i++) dw[i] = (T)0.5;                                 \
+        for (ptrdiff_t a = 0; a < kh; a++)                                                        \
+            for (ptrdiff_t b = 0; b < kw; b++) off[a * kw + b] = a * ldx + b;                    \
+        t->wgrad_##SUFFIX(x, ldx, off, nt, dy, ldo, lddy, no, rows, cols, dw, ldw);              \
+        for (ptrdiff_t o = 0; o < no; o++)                                                        \
+            for (ptrdiff_t k = 0; k < ldw; k++) {                                                 \
+                long double ref = 0.5, mag = 0.5;                                                 \
+                for (ptrdiff_t r = 0; k < nt && r < rows; r++)                                    \
+                    for (ptrdiff_t c = 0; c < cols; c++) {                                        \
+                        long double v = (long double)dy[o * ldo + r * lddy + c] *                 \
+                                        x[r * ldx + c + off[k]];                                  \
+                        ref += v;                                                                 \
+                        mag += fabsl(v);                                                          \
+                    }                                                                             \
+                const long double got = dw[o * ldw + k];                                          \
+                int ok;                                                                           \
+                if (isnan(ref)) ok = isnan(got);                                                 \
+                else if (isinf(ref)) ok = got == ref;                                            \
+                else ok = fabsl(got - ref) <= (rows * cols + 1) * (long double)EPS * mag;        \
+                if (!ok && failures++ < 10)                                                       \
+                    printf("FAIL %s wgrad " #SUFFIX " rows=%td cols=%td k=%tdx%td no=%td at "    \
+                           "(%td,%td): %Lg vs %Lg\n", t->name, rows, cols, kh, kw, no, o, k,     \
+                           got, ref);                                                             \
+            }                                                                                     \
+        free_guarded(&gx); free(dy); free(dw);                                                   \
+    }
+
+DEFINE_CHECKWGRAD(float, f32, FLT_EPSILON)
+DEFINE_CHECKWGRAD(double, f64, DBL_EPSILON)
+
 /* The L1 geometry read once, and the aliasing rule on geometries set by hand. */
 static void check_l1_rule(void)
 {
@@ -313,6 +410,22 @@ int main(void)
                     check3_f64(t, rows, cols, kd, k + (rows & 1), k, (int)(cols % 9 == 5));
                     cases += 2;
                 }
+        /* fastcorr.nn: every channel count of the last block and both block widths (a full
+         * block of vectors and single ones), kernels 1x1 to 5x4; the weight gradient with
+         * every tap-block remainder and row tails of every length. */
+        for (ptrdiff_t no = 1; no <= 9; no += 2)
+            for (ptrdiff_t k = 1; k <= 5; k += 2) {
+                checkconv_f32(t, 1 + (no + k) % 4, k, k + (no & 1), no, 37 + k, 5 + 61 * k);
+                checkconv_f64(t, 1 + (no + k) % 3, k + (no & 1), k, no, 29 + k, 3 + 53 * k);
+                cases += 2;
+            }
+        for (ptrdiff_t cols = 1; cols <= 40; cols += 3)
+            for (ptrdiff_t k = 1; k <= 5; k += 2) {
+                const ptrdiff_t no = 1 + (cols + k) % 6;
+                checkwgrad_f32(t, 1 + cols % 4, cols, k, k + (cols & 1), no, (int)(cols % 5 == 2));
+                checkwgrad_f64(t, 2 + cols % 3, cols, k + (cols & 1), k, no, (int)(cols % 5 == 3));
+                cases += 2;
+            }
         /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
          * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
          * band crowds, so both small blocks run whatever the L1 here. */
