@@ -381,7 +381,7 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
     result_shape = shape[1:] if unbatched else shape
     y = _output(out, result_shape, dtype)
     target = y[None] if unbatched else y
-    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    kernel = layer.as2d()[2]
     xc = _as4d(_native(x, dtype), n)
     wc = _native(w, dtype).reshape((w.shape[0], w.shape[1]) + kernel)
     bc = None if bias is None else np.ascontiguousarray(_native(b, dtype))
@@ -444,7 +444,7 @@ def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, g
     if dx.size == 0 or gy.size == 0:
         dx[...] = 0
         return dx
-    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    kernel = layer.as2d()[2]
     g, og, cg = layer.groups, layer.o // layer.groups, layer.cg
     # The transposed layer: a stride-1 correlation of the zero-upsampled output gradient with
     # the flipped kernels, input and output channels swapped within each group.
@@ -469,7 +469,7 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     _check_grad_output(gy, layer, x.shape[0], who)
     dtype = _dtype(x, gy)
     n_threads = resolve_workers(workers)
-    in_size, out_size, kernel, st, pad, dil = layer.as2d()
+    _, out_size, kernel = layer.as2d()[:3]
     dw = np.zeros((layer.o, layer.cg) + kernel, dtype)
     if x.shape[0] == 0 or 0 in out_size:
         return dw.reshape(weight_size)
