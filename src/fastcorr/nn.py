@@ -349,9 +349,9 @@ def _as4d(x, n):
 
 
 def _native(arr, dtype):
-    """`arr` in `dtype` with native byte order (the core reads raw memory; a copy only where
-    the dtype or byte order differs)."""
-    return np.asarray(arr, dtype=dtype)
+    """`arr` in `dtype`, native byte order and aligned (the core reads its elements as typed
+    values; a copy only where one of those differs)."""
+    return np.require(arr, dtype=dtype, requirements="A")
 
 
 # ----------------------------------------------------------------------------- the layer
@@ -387,8 +387,10 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
     bc = None if bias is None else np.ascontiguousarray(_native(b, dtype))
     plan = _plan(layer)
     dest = _as4d(target, n)
-    # The core writes through any strides but must not write what it still reads.
-    scratch = any(np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
+    # The core writes through any strides, as typed values (so only to an aligned array), and
+    # must not write what it still reads.
+    scratch = not dest.flags.aligned or any(
+        np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
     tmp = np.empty(dest.shape, dtype) if scratch else dest
     _run_forward(plan, xc, wc, bc, tmp, layer.groups, n_threads)
     if scratch:
