@@ -306,7 +306,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     cdef Py_ssize_t line = 64, item = job.item
     job.ptr_off = 0
     job.planes_off = (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
-    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.out_off = job.planes_off + (job.n_planes * job.plane_elems * item + line - 1) // line * line
     job.kscratch_off = job.out_off + (ob * job.flat * item + line - 1) // line * line
     job.per_thread = job.kscratch_off + (
         (<Py_ssize_t>fc_scratch3_elems(job.n_planes, kh, kw) * item + line - 1) // line * line)
@@ -440,7 +440,7 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     job.taps_off = (job.dw_elems * item + line - 1) // line * line
     job.ptr_off = job.taps_off + (taps * <Py_ssize_t>sizeof(Py_ssize_t) + line - 1) // line * line
     job.planes_off = job.ptr_off + (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
-    job.out_off = job.planes_off + job.n_planes * job.plane_elems * item
+    job.out_off = job.planes_off + (job.n_planes * job.plane_elems * item + line - 1) // line * line
     job.ldg = (dy.shape[3] + job.lanes - 1) // job.lanes * job.lanes
     job.flat_ok = finite
     job.per_thread = job.out_off + (og * max(job.band * job.ldg, job.flat) * item + line - 1) // line * line
