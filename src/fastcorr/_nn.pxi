@@ -1,12 +1,11 @@
 # Included by _core.pyx: the convolutional layer (fastcorr.nn), forward and weight gradient.
 
 # ----------------------------------------------------------------------------- nn
-# The Python layer (fastcorr/nn.py) turns a layer with stride, padding and dilation into a
-# stride-1 'valid' correlation over "planes": plane (c, k) of image n is channel c read through
-# a row map and a column map (k picks them; -1 entries are zero), and its kernel is the phase
-# k of the weights.  Stride s splits the padded input into s x s phases (the kernel taps that
-# land on each), dilation zero-dilates the kernel, padding and the gradient's upsampling are
-# map entries.  This file builds a band of every plane of one image and group in the thread's
+# The Python layer (fastcorr/nn.py) turns a layer with stride, padding and dilation into a few
+# stride-1 'valid' correlations over "planes": plane (c, k) of image n is channel c read through
+# a row map and a column map (k picks them; -1 entries are zero), and its kernel is the taps of
+# phase k of the weights (nn.py's _axis_parts says which); padding and the gradient's
+# upsampling are map entries.  This file builds a band of every plane of one image and group in the thread's
 # scratch and runs the kernels over it, along the band's rows as one flat sequence (so no row is
 # padded to whole vectors: the outputs whose window crosses a row end are computed and
 # dropped); nothing the size of an image is allocated.
@@ -43,7 +42,6 @@ cdef struct _ConvJob:
     # Per-thread scratch offsets: plane pointers, planes, output (or gradient) band, kernel
     # scratch; the weight gradient's partial sums are at offset 0 of each thread's scratch.
     Py_ssize_t ptr_off, planes_off, out_off, kscratch_off, per_thread
-    char *scratch_base
     Py_ssize_t taps_off  # weight gradient: tap offsets (ptrdiff_t) in the scratch
     Py_ssize_t dw_elems
     bint accumulate  # forward: add to y instead of storing
@@ -447,7 +445,6 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     cdef char *scratch = <char *>calloc(n_threads, job.per_thread)
     if scratch == NULL:
         raise MemoryError()
-    job.scratch_base = scratch
     cdef Py_ssize_t th, a, b, e
     cdef Py_ssize_t *offs
     for th in range(n_threads):

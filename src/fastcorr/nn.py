@@ -21,15 +21,17 @@ maps the core reads the input through; no padded or upsampled copy is made (the 
 gradient of a stride-s layer does multiply the upsampled gradient's zeros: s*s times the FMAs
 of stride 1).
 
-The core builds a band of rows of every plane of one image and group in a per-thread scratch
-(zero-padded to whole vectors) and runs a kernel that keeps several output channels'
-accumulators in registers, so each input vector it loads feeds all of them; a group with one
-output channel (depthwise layers) runs the single-channel 3-D kernel instead.  The scratch of a
-thread holds ``C/groups * P * (band + kh - 1) * Wp`` values (P phases, Wp the padded width) with
-the band the tallest that keeps it under 512 KiB (at least one register block), plus one
-register block's channels of output rows; nothing the size of the input is allocated (the
-input gradient's upsampled copy neither).  The weight gradient gives each thread its own
-partial sums (the size of the weights) and adds them in thread order.
+The core's work units are (image, group, band of output rows).  A unit builds the band of
+every plane of its group in a per-thread scratch and runs a kernel along the band's rows as one
+flat sequence (the outputs whose window crosses a row end are computed and dropped), keeping 4
+output channels x 6 vectors of accumulators in registers (AVX-512; 2 x 6 on AVX2), so each input
+vector it loads feeds 4 channels; a group with one output channel (depthwise layers) runs the
+single-channel 3-D kernel instead, reading the image in place where no padding is needed and
+writing straight into the result.  The scratch of a thread holds ``C/groups * P * (band + kh -
+1) * Wp`` values (P phases, Wp = OW + kw - 1) with the band the tallest that keeps it under 512
+KiB (1 MiB with the weight gradient's output-gradient band) and at least one row, plus 64 KiB of
+outputs; nothing the size of the input is allocated.  The weight gradient gives each thread its
+own partial sums (the size of the weights) and adds them in thread order.
 
 Accuracy.  Each output is a sum of K products (``K = C/groups * kh * kw`` for ``conv2d``,
 ``N * OH * OW`` for each weight-gradient entry, at most ``O/groups * kh * kw`` for the input
