@@ -9,11 +9,6 @@
 # scratch and runs the kernels over it, along the band's rows as one flat sequence (so no row is
 # padded to whole vectors: the outputs whose window crosses a row end are computed and
 # dropped); nothing the size of an image is allocated.
-cdef struct _Run:
-    # Plane columns [dst, dst + length) take source columns src, src + step, ... (src -1: zero).
-    Py_ssize_t dst, length, src, step
-
-
 cdef struct _ConvJob:
     const char *x
     Py_ssize_t xs_n, xs_c, xs_h, xs_w
@@ -22,7 +17,9 @@ cdef struct _ConvJob:
     const Py_ssize_t *plane_cmap  # pk entries: the column map (its runs)
     const Py_ssize_t *rowmaps
     Py_ssize_t rmap_len  # entries past it are -1
-    const _Run *runs
+    # Per column map, plane columns [dst, dst + length) take source columns src, src + step,
+    # ... (src -1: zero); any step, where the core's other users of _ColumnRun have -1, 0, 1.
+    const _ColumnRun *runs
     const Py_ssize_t *run_count
     Py_ssize_t run_width
     Py_ssize_t ldp  # plane row stride, elements
@@ -61,7 +58,7 @@ cdef enum:
     NN_WGRAD_BUDGET = 1024 * 1024
 
 
-cdef Py_ssize_t _runs_of(const Py_ssize_t[::1] cmap, Py_ssize_t width, _Run *runs) noexcept:
+cdef Py_ssize_t _runs_of(const Py_ssize_t[::1] cmap, Py_ssize_t width, _ColumnRun *runs) noexcept:
     """cmap as runs of a constant step over `width` plane columns (entries past the map: zero);
     returns their number."""
     cdef Py_ssize_t n = cmap.shape[0], c = 0, r, n_runs = 0, src, step
@@ -92,7 +89,7 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
     cdef const fc_kernel_table *t = fc_active()
     cdef Py_ssize_t item = x.itemsize, lanes = t.lanes_f32 if item == 4 else t.lanes_f64
     cdef Py_ssize_t n_img = x.shape[0], c_in = x.shape[1], pk = plane_rmap.shape[0]
-    cdef Py_ssize_t k, n_runs = 0, width
+    cdef Py_ssize_t k, width
     if c_in % groups or x.ndim != 4 or y.ndim != 4:
         raise ValueError("conv: x needs groups * cg channels")
     job.table, job.item = t, item
@@ -130,9 +127,9 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
     cdef Py_ssize_t[:, ::1] rv = runs
     cdef Py_ssize_t[::1] cv = counts
     for k in range(len(colmaps)):
-        cv[k] = _runs_of(colmaps[k], width, <_Run *>&rv[k * width, 0])
+        cv[k] = _runs_of(colmaps[k], width, <_ColumnRun *>&rv[k * width, 0])
     keep.extend([runs, counts])
-    job.runs = <const _Run *>&rv[0, 0]
+    job.runs = <const _ColumnRun *>&rv[0, 0]
     job.run_count, job.run_width = &cv[0], width
     job.w = <const char *><size_t>w.ctypes.data
     job.y = <char *><size_t>y.ctypes.data
@@ -140,22 +137,19 @@ cdef int _conv_job(_ConvJob *job, x, w, y, const Py_ssize_t[::1] plane_rmap,
     return 0
 
 
-cdef void _conv_band_size(_ConvJob *job, Py_ssize_t rows_step, Py_ssize_t out_channels,
-                          Py_ssize_t extra_planes, Py_ssize_t budget, int n_threads) noexcept:
+cdef void _conv_band_size(_ConvJob *job, Py_ssize_t out_channels, Py_ssize_t extra_planes,
+                          Py_ssize_t budget, int n_threads) noexcept:
     """The band height: its planes and extra_planes more (within `budget`) and out_channels
-    rows of outputs (within NN_OUT_BUDGET), a multiple of rows_step, and small enough to give
-    every thread a few units."""
+    rows of outputs (within NN_OUT_BUDGET), at least one row, and small enough to give every
+    thread a few units."""
     cdef Py_ssize_t row_bytes = (job.n_planes + extra_planes) * job.ldp * job.item
     cdef Py_ssize_t flat
-    cdef Py_ssize_t oh_pad = (job.oh + rows_step - 1) // rows_step * rows_step
     cdef Py_ssize_t band = budget // max(row_bytes, 1) - (job.kh - 1)
     if out_channels:
         band = min(band, NN_OUT_BUDGET // max(out_channels * job.ldp * job.item, 1))
-    band = max(band // rows_step * rows_step, rows_step)
-    band = min(band, oh_pad)
-    while band > rows_step and job.n_img * job.groups * ((job.oh + band - 1) // band) < \
-            4 * n_threads:
-        band = max((band // 2) // rows_step * rows_step, rows_step)
+    band = min(max(band, 1), job.oh)
+    while band > 1 and job.n_img * job.groups * ((job.oh + band - 1) // band) < 4 * n_threads:
+        band = max(band // 2, 1)
     job.band = band
     job.n_bands = (job.oh + band - 1) // band
     flat = (band - 1) * job.ldp + job.ow
@@ -202,7 +196,7 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
     cdef Py_ssize_t plane_bytes = job.plane_elems * item
     cdef Py_ssize_t p, c, k, t, ri, src, s, i, n_runs
     cdef const Py_ssize_t *rm
-    cdef const _Run *runs
+    cdef const _ColumnRun *runs
     cdef const char *row
     cdef const char *sp
     cdef char *dst
@@ -298,7 +292,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
     n_threads = _worth_threads(fmas, n_threads)
-    _conv_band_size(&job, 1, ob, 0, NN_PLANES_BUDGET, n_threads)
+    _conv_band_size(&job, ob, 0, NN_PLANES_BUDGET, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     cdef Py_ssize_t line = 64, item = job.item
@@ -432,7 +426,7 @@ def conv_weight(x, dy, dw, const Py_ssize_t[::1] plane_rmap, const Py_ssize_t[::
     # The output gradient's band is read once per plane, like the planes: it shares their
     # budget, a larger one since every lane-sum of the kernel's accumulators (a few hundred
     # scalar adds per call) is paid once per band and plane.
-    _conv_band_size(&job, 1, 0, og, NN_WGRAD_BUDGET, n_threads)
+    _conv_band_size(&job, 0, og, NN_WGRAD_BUDGET, n_threads)
     cdef Py_ssize_t n_units = job.n_img * groups * job.n_bands
     n_threads = _usable_threads(<int>min(n_threads, n_units))
     job.taps_off = (job.dw_elems * item + line - 1) // line * line
@@ -552,7 +546,7 @@ cdef bint _planes_in_place(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_s
     its channel read whole (unit-stride rows, no padding or phase): returns whether it did."""
     cdef Py_ssize_t p, k, t, first, item = job.item, rows_in = rows + job.kh - 1
     cdef const Py_ssize_t *rm
-    cdef const _Run *run
+    cdef const _ColumnRun *run
     if job.xs_w != item or job.xs_h % item or job.xs_h < 0:
         return False
     for k in range(job.pk):

@@ -414,7 +414,7 @@ def _output(out, shape, dtype):
     return out
 
 
-def _grad_args(n, size, name, grad_output, weight_or_input, who):
+def _grad_args(n, size, name, grad_output, who):
     """The checked shape `size` (input_size or weight_size) and grad_output as an array."""
     if isinstance(size, np.ndarray) or not hasattr(size, "__len__"):
         raise TypeError(f"{name} must be a sequence of ints, got {type(size).__name__}")
@@ -438,7 +438,7 @@ def _check_grad_output(gy, layer, n_batch, who):
 def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, groups,
                 workers):
     who = f"conv{n}d_input"
-    input_size, gy = _grad_args(n, input_size, "input_size", grad_output, weight, who)
+    input_size, gy = _grad_args(n, input_size, "input_size", grad_output, who)
     w = _array(weight, "weight")
     layer = _Layer(n, input_size, w.shape, stride, padding, dilation, groups, who)
     _check_grad_output(gy, layer, input_size[0], who)
@@ -464,7 +464,7 @@ def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, g
 def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, groups,
                  workers):
     who = f"conv{n}d_weight"
-    weight_size, gy = _grad_args(n, weight_size, "weight_size", grad_output, input, who)
+    weight_size, gy = _grad_args(n, weight_size, "weight_size", grad_output, who)
     x = _array(input, "input")
     if x.ndim != n + 2:
         raise ConvolutionError(f"{who}: input must have {n + 2} dimensions (batch, channels, "
