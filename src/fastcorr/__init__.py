@@ -14,3 +14,12 @@ from . import nn  # the torch face: convolutional layers and their gradients
 
 __all__ = ["correlate2d", "convolve2d", "correlate", "convolve", "choose_method",
            "show_config", "ndimage", "nn", "__version__"]
+
+
+def __getattr__(name):
+    # fastcorr.dask needs dask, an optional dependency: imported on first use, so that
+    # `import fastcorr` never imports dask.
+    if name == "dask":
+        import importlib
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

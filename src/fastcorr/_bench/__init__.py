@@ -11,14 +11,15 @@ numpy.correlate and scipy.signal.oaconvolve, a stack of small images against one
 fastcorr.ndimage against scipy.ndimage, OpenCV and torch (same-size results with scipy's border
 modes, separable filters, uint8 images, a 3-D volume), and method='auto' against fastcorr's
 methods (direct, separable, FFT) and the peers, with sweeps over the kernel size that
-re-measure where the methods cross over on this machine, and fastcorr.nn's convolution layer
-(forward and both gradients) against torch's on the shapes of a small CNN.
+re-measure where the methods cross over on this machine, fastcorr.nn's convolution layer
+(forward and both gradients) against torch's on the shapes of a small CNN, and fastcorr.dask
+against dask-image on a dask.distributed cluster and on arrays larger than memory.
 
 The package, in reading order: cases.py (what is measured, on which arrays), peers.py (against
 what), timing.py (how calls are timed), verify.py (how results are checked), machine.py (the
 machine and its FMA peak), sections.py (the first five sections, as records), methods.py (the
-methods section), nn.py (the nn section), render.py (console, JSON, plot).  This module holds
-the command line and runs the sections in order.
+methods section), nn.py (the nn section), chunked.py (the dask section), render.py (console,
+JSON, plot).  This module holds the command line and runs the sections in order.
 """
 import os
 import time
@@ -27,11 +28,11 @@ import numpy as np
 
 from .. import _core
 from .._engine.threads import cpu_count
-from . import cases, machine, methods, nn, peers, render, sections
+from . import cases, chunked, machine, methods, nn, peers, render, sections
 from .timing import Timer
 from .verify import N_SAMPLED
 
-SECTIONS = ("2d", "modes", "1d", "batch", "ndimage", "methods", "nn")
+SECTIONS = ("2d", "modes", "1d", "batch", "ndimage", "methods", "nn", "dask")
 
 DESCRIPTION = (f"fastcorr against {peers.listing(peers.PEERS)} on the same arrays with the same "
                "thread count; every result verified before it is timed.")
@@ -108,8 +109,10 @@ def add_arguments(parser):
                              "(many small images), ndimage (fastcorr.ndimage against "
                              "scipy.ndimage, OpenCV and torch), methods (method='auto' against "
                              "direct, separable, FFT and the peers, and the crossover sweeps), nn "
-                             "(fastcorr.nn's conv2d forward and gradients against torch); "
-                             "default all")
+                             "(fastcorr.nn's conv2d forward and gradients against torch), dask "
+                             "(fastcorr.dask on a LocalCluster, the threaded scheduler and a "
+                             "zarr array larger than the workers' memory, against dask-image; "
+                             "needs fastcorr[dask] and dask-image); default all")
     parser.add_argument("--kernels", type=_parse_kernels, metavar="K[,K...]",
                         help=f"square kernel sizes (default {kernels}; --quick {quick_kernels}; "
                              "also the ndimage section's correlate grid and the methods "
@@ -205,6 +208,7 @@ def run(args):
     nn_cases = cases.nn_cases(quick, args.sizes[0] if args.sizes else None) \
         if "nn" in chosen else []
 
+    dask_note = chunked.available()[1] if "dask" in chosen else None
     render.opening(quick, n_cpus, _core.active_path(), notes)
     peaks_start, probe = machine.measure_peaks(workers)
     timer = Timer(quick)
@@ -212,7 +216,9 @@ def run(args):
     progress = render.Progress(sections.steps(chosen, sizes, kernels, workers, quick,
                                               ndimage_cases)
                                + (methods.steps(methods_cases) if methods_cases else 0)
-                               + nn.steps(nn_cases))
+                               + nn.steps(nn_cases)
+                               + (chunked.steps(quick) if "dask" in chosen and not dask_note
+                                  else 0))
     setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
                            peaks=peaks_start, timer=timer,
                            rng=np.random.default_rng(cases.SEED), progress=progress,
@@ -220,7 +226,8 @@ def run(args):
                            nn_cases=nn_cases)
 
     report = {"results": [], "bandwidth": [], "in2_larger": None, "modes": None,
-              "one_d": None, "batch": None, "ndimage": None, "methods": None, "nn": None}
+              "one_d": None, "batch": None, "ndimage": None, "methods": None, "nn": None,
+              "dask": None}
     t0 = time.perf_counter()
     if "2d" in chosen:
         grid = render.show_grid(sections.valid_grid(setup, grid_peers), progress)
@@ -242,6 +249,12 @@ def run(args):
         report["methods"] = _methods_section(setup, method_peers, progress)
     if "nn" in chosen:
         report["nn"] = render.show_nn(nn.conv2d_layers(setup, nn_peers), workers[-1], progress)
+    if "dask" in chosen:
+        if dask_note:
+            print(f"\n{dask_note}")
+        else:
+            report["dask"] = render.show_dask(
+                chunked.run(quick, progress, args.sizes[0][0] if args.sizes else None), progress)
     elapsed = time.perf_counter() - t0
 
     # On a shared machine another process can hold a core while the peak is measured; a result
@@ -258,7 +271,7 @@ def run(args):
         render.summary(report["results"],
                        [p.column for p in peers.PEERS if p.package not in versions])
     failed = (sections.fastcorr_failed(report) or methods.fastcorr_failed(report["methods"])
-              or nn.fastcorr_failed(report["nn"]))
+              or nn.fastcorr_failed(report["nn"]) or chunked.fastcorr_failed(report["dask"]))
     render.closing(elapsed, failed)
 
     if args.json or args.plot:

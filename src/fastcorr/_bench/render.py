@@ -780,3 +780,50 @@ def show_nn(records, n, progress):
     for line in t["unmet_rows"]:
         print(f"  UNMET {line}")
     return shown
+
+
+# --------------------------------------------------------------------------- 'dask'
+def show_dask(report, progress):
+    """The dask section: per chunk size the cluster's times side by side, the task counts and
+    the issue's two ratios; the threaded scheduler against fastcorr.ndimage in memory; the
+    larger-than-memory zarr run.  Check messages below."""
+    from .chunked import KERNEL, VARIANTS
+    progress.clear()
+    side = report["cluster"][0]["side"]
+    print(f"\ndask: {side}x{side} float32, {KERNEL}x{KERNEL} kernel, mode 'reflect'; "
+          "`.sum().compute()` on a LocalCluster of 2 worker processes x 1 thread, the input "
+          "persisted in the workers; best time of interleaved runs")
+    print("  " + f"{'chunks':>6}  " + "  ".join(f"{v:>22}" for v in VARIANTS)
+          + "   x dask-image (issue)   / map_blocks (issue)")
+    for rec in report["cluster"]:
+        cells = [f"{fmt_time(rec['ms'][v] / 1e3)} ({rec['tasks'][v]} t)" for v in VARIANTS]
+        vs_di, vs_mb = rec["vs_dask_image"], rec["vs_map_blocks"]
+        ok_di = "met" if vs_di >= rec["target_vs_dask_image"] else "UNMET"
+        ok_mb = "met" if vs_mb <= rec["target_vs_map_blocks"] else "UNMET"
+        print("  " + f"{rec['chunks']:>6}  " + "  ".join(f"{c:>22}" for c in cells)
+              + f"   {fmt_ratio(vs_di):>6} (>= {rec['target_vs_dask_image']:g}x {ok_di})"
+              + f"   {vs_mb:.2f}x (<= {rec['target_vs_map_blocks']:g}x {ok_mb})")
+    print("  (t): tasks of the graph besides the input's; map_blocks + fastcorr has no halo "
+          "(wrong at chunk edges): the floor dask's own task overhead sets")
+    th = report["threaded"]
+    ok = "met" if th["speed_vs_memory"] >= th["target"] else "UNMET"
+    print(f"  threaded scheduler, chunks {th['chunks']}: fastcorr.dask "
+          f"{fmt_time(th['ms']['fastcorr.dask'] / 1e3)}, fastcorr.ndimage on the array in "
+          f"memory {fmt_time(th['ms']['fastcorr.ndimage'] / 1e3)}: "
+          f"{th['speed_vs_memory']:.2f}x its speed (issue: >= {th['target']:g}x, {ok})")
+    z = report["zarr"]
+    if z:
+        rss = ", ".join(f"{r / 2 ** 30:.2f}" for r in z["peak_rss"])
+        print(f"  zarr on disk, {z['side']}x{z['side']} float32 ({z['gib']:.1f} GiB), chunks "
+              f"{z['chunks']}, 2 workers with memory_limit {z['memory_limit']}: fastcorr.dask "
+              f"{z['fastcorr.dask']['mpix_s']:.0f} Mpixel/s ({z['fastcorr.dask']['s']:.1f} s), "
+              f"dask-image {z['dask-image']['mpix_s']:.0f} Mpixel/s "
+              f"({z['dask-image']['s']:.1f} s): {fmt_ratio(z['ratio'])}; workers' peak RSS "
+              f"{rss} GiB (limit {z['limit_bytes'] / 2 ** 30:.2f}), "
+              f"{'a worker was RESTARTED' if z['restarted'] else 'no worker restarted'}")
+    checks = [c for rec in report["cluster"] for c in rec["checks"]] + th["checks"]
+    if z:
+        checks += z["fastcorr.dask"]["checks"] + z["dask-image"]["checks"]
+    for c in checks:
+        print(f"  {'checked' if c['ok'] else 'WRONG'}: {c['message']}")
+    return report

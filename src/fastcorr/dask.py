@@ -1,0 +1,605 @@
+"""The dask face: fastcorr.ndimage's filters on dask arrays, lazily, block by block, on any dask
+scheduler (threads, processes, a ``dask.distributed`` cluster), for arrays larger than memory.
+
+``fastcorr.dask.gaussian_filter(x, 2)`` takes a ``dask.array.Array`` and returns one with the
+same chunks, whose values are ``fastcorr.ndimage.gaussian_filter(x.compute(), 2)``'s: the
+border `mode` applies at the array's outer edges only, never at chunk edges.
+
+How a block is computed (one graph made for this job, not ``map_overlap``):
+
+- Every output block is the filter of its own input block, computed as it is (no padded copy):
+  all of it is exact except a frame as wide as the kernel's reach, whose outputs need the
+  neighbours' samples.  Only that frame is computed again, slab by slab, from a small array
+  assembled out of the block's edge and its neighbours' *rims*, and written over the frame.
+- A block's rim is one small task per input block: along each axis the first and the last
+  ``reach + 1`` samples, copied (so a neighbour never holds a whole block alive, and a
+  cluster moves kilobytes between workers, not blocks).
+- So the graph has two tasks per block (rims, filter) where ``map_overlap`` has a slice per
+  neighbour, a concatenation and a trim; no block is copied into a padded array; and chunks of
+  any size work, even smaller than the kernel's reach (those only make more, smaller tasks).
+
+At an outer edge the mode needs samples from inside the array ('reflect' reads up to the
+reach, 'wrap' the far end): the assembled array then reaches that far, so the result is the
+whole array's at every position.
+
+Threads: with ``workers=None`` a task uses `task_workers` threads: the process's OpenMP thread
+count divided by the tasks dask runs at once in that process, so fastcorr's threads never
+oversubscribe dask's (see `task_workers`).
+
+dask is an optional dependency (``pip install "fastcorr[dask]"``); ``import fastcorr`` does not
+import it, ``import fastcorr.dask`` (or ``fastcorr.dask`` after ``import fastcorr``) does.
+"""
+import itertools
+import multiprocessing
+import operator
+import sys
+import threading
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    from dask.base import tokenize
+    from dask._task_spec import TaskRef
+    from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+    from dask.layers import ArrayBlockwiseDep
+except ImportError as error:  # pragma: no cover - exercised without dask installed
+    raise ImportError("fastcorr.dask needs dask: pip install \"fastcorr[dask]\" (or "
+                      "\"dask[array]\")") from error
+
+from . import ndimage
+from ._engine.threads import resolve_workers
+
+__all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
+           "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
+           "laplace", "task_workers"]
+
+_WRAP = ("wrap", "grid-wrap")
+
+
+# --------------------------------------------------------------------------- threads
+def _tasks_at_once():
+    """How many dask tasks this process runs at the same time as the calling one."""
+    if "distributed" in sys.modules:  # a distributed worker has imported it already
+        from distributed import get_worker
+        try:
+            return get_worker().state.nthreads
+        except ValueError:
+            pass
+    threaded = sys.modules.get("dask.threaded")
+    if threaded is not None:
+        # The threaded scheduler runs tasks on one of its pools: the one holding this thread
+        # tells how many run at once.
+        me = threading.current_thread()
+        pools = [threaded.default_pool]
+        pools += [p for per_thread in list(threaded.pools.values())
+                  for p in list(per_thread.values())]
+        for pool in pools:
+            if pool is not None and me in getattr(pool, "_threads", ()):
+                return pool._max_workers
+    if multiprocessing.parent_process() is not None:
+        # dask's 'processes' scheduler: a pool of CPU_COUNT processes, one task each.
+        from dask.system import CPU_COUNT
+        return dask.config.get("num_workers", None) or CPU_COUNT
+    return 1
+
+
+def task_workers():
+    """The threads a fastcorr.dask task uses when ``workers=None``.
+
+    The process's OpenMP thread count (what ``workers=None`` gives a plain fastcorr call:
+    ``OMP_NUM_THREADS``, threadpoolctl, the CPU affinity) divided by the tasks dask runs at once
+    in this process, at least 1: on the threaded scheduler its pool size, on a
+    ``dask.distributed`` worker its ``nthreads``, under the 'processes' scheduler its process
+    count, and 1 under the synchronous scheduler or outside dask, where a task gets all of the
+    process's threads.
+
+    ``dask.distributed`` starts its worker processes with ``OMP_NUM_THREADS=1`` (its
+    ``distributed.nanny.pre-spawn-environ`` setting), so there each task runs one fastcorr
+    thread and the cluster's parallelism is its workers' threads; to give one task per process
+    several cores instead, start the workers with ``nthreads=1`` and that setting raised.
+    An explicit ``workers=`` is used as given.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import dask
+    >>> from fastcorr import dask as fcd
+    >>> dask.delayed(fcd.task_workers)().compute(scheduler="synchronous") >= 1
+    True
+    """
+    return max(1, resolve_workers(None) // max(1, _tasks_at_once()))
+
+
+# --------------------------------------------------------------------------- geometry
+def _span(start, stop, n, left, right, wrap):
+    """The input positions the outputs start..stop-1 of an axis of length n read, as
+    consecutive runs ``(first, last + 1)`` in the order they are laid out, and where `start`
+    falls in that layout.
+
+    Away from the edges: start - left .. stop + right - 1.  'wrap' reads those positions modulo
+    n.  The other modes read, beyond an edge, samples within `left` (`right`) of it ('reflect'
+    up to left - 1, 'mirror' up to left): the run then reaches that far into the array, so the
+    mode applied at the run's ends (the array's edges) gives the whole array's values.
+    """
+    if wrap:
+        runs, p = [], start - left
+        while p < stop + right:
+            first = p % n
+            length = min(n - first, stop + right - p)
+            runs.append((first, first + length))
+            p += length
+        return runs, left
+    lo, hi = start - left, stop + right
+    first, last = max(lo, 0), min(hi, n)
+    if lo < 0:
+        last = min(n, max(last, -lo + 1))
+    if hi > n:
+        first = max(0, min(first, n - 1 - (hi - n)))
+    return [(first, last)], start - first
+
+
+def _exact_range(start, stop, n, left, right, wrap):
+    """The outputs of a block start..stop-1 that the filter of the block alone gets right,
+    as offsets in the block: those whose reach stays inside it, and at an outer edge (not
+    'wrap') those next to the edge too, when the block holds every sample the mode reads there
+    (more than `left`/`right` samples, or the whole axis)."""
+    size = stop - start
+    lo, hi = left, size - right
+    if not wrap and start == 0 and (size > left or size == n):
+        lo = 0
+    if not wrap and stop == n and (size > right or size == n):
+        hi = size
+    return lo, hi
+
+
+def _boundaries(chunks):
+    return [np.cumsum((0,) + tuple(c)) for c in chunks]
+
+
+def _split(runs, bounds):
+    """Runs cut at the chunk boundaries: (block index, first, last, offset in the layout)."""
+    pieces, offset = [], 0
+    for first, last in runs:
+        p = first
+        while p < last:
+            b = int(np.searchsorted(bounds, p, side="right")) - 1
+            q = min(last, int(bounds[b + 1]))
+            pieces.append((b, p, q, offset))
+            offset += q - p
+            p = q
+        # an empty run adds nothing
+    return pieces, offset
+
+
+# --------------------------------------------------------------------------- tasks
+def _rims(block, depths):
+    """Along each axis with a depth, copies of the block's first and last `depth` samples (so
+    no rim keeps its whole block alive, and a cluster moves kilobytes), or the block itself
+    where it is no thicker than that."""
+    rims = []
+    for axis, depth in enumerate(depths):
+        if depth == 0:
+            rims.append(None)
+        elif depth >= block.shape[axis]:
+            rims.append((block, block))
+        else:
+            index = [slice(None)] * block.ndim
+            index[axis] = slice(0, depth)
+            first = block[tuple(index)].copy()
+            index[axis] = slice(block.shape[axis] - depth, None)
+            rims.append((first, block[tuple(index)].copy()))
+    return tuple(rims)
+
+
+def _source_piece(center, index, source, rims, depths, box):
+    """The samples `box` (global ranges per axis) of input block `source`, read from the
+    block itself when it is `index`, else from the rim of `source` that holds them."""
+    local_starts, local_stops, sizes = box
+    if source == index:
+        return center[tuple(slice(a, b) for a, b in zip(local_starts, local_stops))]
+    rim = rims[source]
+    for axis, depth in enumerate(depths):
+        if depth == 0:
+            continue
+        a, b, size = local_starts[axis], local_stops[axis], sizes[axis]
+        if b <= depth:
+            part, shift = rim[axis][0], 0
+        elif a >= size - depth:
+            part, shift = rim[axis][1], max(0, size - depth)
+        else:
+            continue
+        sl = [slice(s, e) for s, e in zip(local_starts, local_stops)]
+        sl[axis] = slice(a - shift, b - shift)
+        return part[tuple(sl)]
+    raise AssertionError(f"fastcorr.dask: block {source} has no rim holding {box} for block "
+                         f"{index} (depths {depths})")
+
+
+def _filter_block(center, where, *rims, geometry, function, kwargs):
+    """One output block: the filter of its input block, its frame computed again from the
+    rims of the blocks it reads from (see the module docstring)."""
+    index, sources = where
+    chunks, reach, wraps, depths = geometry
+    rims = dict(zip(sources, rims))
+    bounds = _boundaries(chunks)
+    ndim = center.ndim
+    n = [int(b[-1]) for b in bounds]
+    start = [int(bounds[a][index[a]]) for a in range(ndim)]
+    stop = [int(bounds[a][index[a] + 1]) for a in range(ndim)]
+    kwargs = dict(kwargs)
+    if kwargs.get("workers") is None:
+        kwargs["workers"] = task_workers()
+    exact = [_exact_range(start[a], stop[a], n[a], *reach[a], wraps[a]) for a in range(ndim)]
+
+    def recompute(box):
+        """The outputs `box` (offsets in the block) from an array assembled around them."""
+        per_axis, shape, crops = [], [], []
+        for a, (lo, hi) in enumerate(box):
+            runs, at = _span(start[a] + lo, start[a] + hi, n[a], *reach[a], wraps[a])
+            pieces, length = _split(runs, bounds[a])
+            per_axis.append(pieces)
+            shape.append(length)
+            crops.append(slice(at, at + hi - lo))
+        assembled = np.empty(shape, center.dtype)
+        for combo in itertools.product(*per_axis):
+            source = tuple(p[0] for p in combo)
+            local_starts = [p[1] - int(bounds[a][p[0]]) for a, p in enumerate(combo)]
+            local_stops = [p[2] - int(bounds[a][p[0]]) for a, p in enumerate(combo)]
+            sizes = [int(bounds[a][p[0] + 1] - bounds[a][p[0]]) for a, p in enumerate(combo)]
+            target = tuple(slice(p[3], p[3] + p[2] - p[1]) for p in combo)
+            assembled[target] = _source_piece(center, index, source, rims, depths,
+                                              (local_starts, local_stops, sizes))
+        return function(assembled, **kwargs)[tuple(crops)]
+
+    whole = [(0, stop[a] - start[a]) for a in range(ndim)]
+    if any(lo >= hi for lo, hi in exact):
+        return recompute(whole)
+    out = function(center, **kwargs)
+    # The frame, peeled axis by axis into disjoint slabs.
+    current = list(whole)
+    for a, (lo, hi) in enumerate(exact):
+        for part in ((0, lo), (hi, whole[a][1])):
+            if part[0] < part[1]:
+                box = list(current)
+                box[a] = part
+                out[tuple(slice(*r) for r in box)] = recompute(box)
+        current[a] = (lo, hi)
+    return out
+
+
+# --------------------------------------------------------------------------- the graph
+class _PerBlock(ArrayBlockwiseDep):
+    """One value per block of a Blockwise layer: where the block sits, or (with `keys`) a
+    reference to the rim of one of its sources, which dask then counts as a dependency."""
+
+    def __init__(self, chunks, values, keys):
+        super().__init__(chunks)
+        self.values, self.produces_tasks, self._keys = values, keys, keys
+
+    @property
+    def produces_keys(self):
+        return self._keys
+
+    def __getitem__(self, index):
+        return self.values[index]
+
+
+def _lazy(function, input, kwargs, footprint):
+    """The lazy result of ``function(input, **kwargs)`` (a fastcorr.ndimage filter).
+
+    ``footprint(ndim)`` gives, per axis, the samples ``(left, right)`` an output reads around
+    it and the mode there; it is called once the arguments are known to be valid.
+
+    The filter is one Blockwise layer over the input (so dask fuses what follows it, a
+    ``.sum()`` or a ``to_zarr``, into the same tasks, as it does after ``map_blocks``), whose
+    block i also takes the rims of the blocks i reads from: the k-th of those is the k-th of
+    ``slots`` per-block references into the rims layer (a block with fewer sources repeats its
+    own rim there)."""
+    output = kwargs.get("output")
+    if output is not None and not isinstance(output, (type, np.dtype, str)):
+        raise TypeError(f"output must be None or a dtype for a dask array (the result is a "
+                        f"new lazy array), got {type(output).__name__}")
+    x = da.asarray(input)
+    # The arguments are checked now, with the face's own errors, on a one-sample array of the
+    # input's rank and dtype; that also gives the result's dtype.
+    meta = function(np.zeros((1,) * x.ndim, x.dtype), **dict(kwargs, workers=1))
+    meta = np.empty((0,) * x.ndim, meta.dtype)
+    reach, modes = footprint(x.ndim)
+    wraps = tuple(m in _WRAP for m in modes)
+    token = tokenize(x, function.__name__, kwargs, reach, modes)
+    name = f"{function.__name__}-{token}"
+    if x.size == 0 or all(len(c) == 1 for c, r in zip(x.chunks, reach) if any(r)):
+        # Each block is the whole array along every axis the filter reads along.
+        return x.map_blocks(_apply, function, kwargs, dtype=meta.dtype, meta=meta, name=name)
+    depths = tuple(max(r) + 1 if any(r) else 0 for r in reach)
+    rim_name = f"rims-{token}"
+    bounds = _boundaries(x.chunks)
+    sources = {}
+    for index in itertools.product(*(range(len(c)) for c in x.chunks)):
+        per_axis = []
+        for a in range(x.ndim):
+            runs, _ = _span(int(bounds[a][index[a]]), int(bounds[a][index[a] + 1]),
+                            int(bounds[a][-1]), *reach[a], wraps[a])
+            per_axis.append(sorted({p[0] for p in _split(runs, bounds[a])[0]} | {index[a]}))
+        sources[index] = tuple(s for s in itertools.product(*per_axis) if s != index)
+    rims = {(rim_name,) + s: (_rims, (x.name,) + s, depths)
+            for s in set(itertools.chain(*sources.values())) | set(sources)}
+    slots = [_PerBlock(x.chunks, {i: TaskRef((rim_name,) + (s[k] if k < len(s) else i))
+                                  for i, s in sources.items()}, True)
+             for k in range(max(map(len, sources.values())))]
+    where = _PerBlock(x.chunks, {i: (i, s) for i, s in sources.items()}, False)
+    y = x.map_blocks(_filter_block, where, *slots, name=name, dtype=meta.dtype, meta=meta,
+                     geometry=(x.chunks, tuple(reach), wraps, depths), function=function,
+                     kwargs=kwargs)
+    layers, dependencies = dict(y.dask.layers), dict(y.dask.dependencies)
+    layers[rim_name] = MaterializedLayer(rims)
+    dependencies[rim_name] = set(x.__dask_layers__())
+    dependencies[name] = set(dependencies[name]) | {rim_name}
+    return da.Array(HighLevelGraph(layers, dependencies), name, x.chunks, meta=meta)
+
+
+def _apply(block, function, kwargs):
+    kwargs = dict(kwargs)
+    if kwargs.get("workers") is None:
+        kwargs["workers"] = task_workers()
+    return function(block, **kwargs)
+
+
+# --------------------------------------------------------------------------- footprints
+# What each filter reads around an output, from its (already validated) arguments.
+def _kernel_reach(size, origin):
+    left = size // 2 + origin
+    return left, size - 1 - left
+
+
+def _convolution_origin(origin, size):
+    """convolve turns the kernel, negates its origin and moves it by one on an even axis."""
+    return -origin - (0 if size & 1 else 1)
+
+
+def _each(value, count):
+    if not isinstance(value, str) and np.iterable(value):
+        return list(value)
+    return [value] * count
+
+
+def _axes_of(axes, ndim):
+    if axes is None:
+        return tuple(range(ndim))
+    return tuple(operator.index(a) % ndim for a in ((axes,) if np.isscalar(axes) else axes))
+
+
+def _footprint(ndim, axes, mode, reach_of):
+    """Per axis (left, right) and mode, with `reach_of(i, axis)` the reach along the i-th of
+    `axes` (the others read nothing)."""
+    reach, modes = [(0, 0)] * ndim, ["reflect"] * ndim
+    for i, (a, m) in enumerate(zip(axes, _each(mode, len(axes)))):
+        reach[a], modes[a] = reach_of(i, a), m
+    return reach, modes
+
+
+def _correlate_nd(function, convolution, input, weights, output, mode, cval, origin, axes,
+                  workers, method):
+    weights = np.asarray(weights)
+
+    def footprint(ndim):
+        ax = _axes_of(axes, ndim)
+        # The kernel's axes follow the filtered axes in increasing order, origins their
+        # given order (as fastcorr.ndimage and scipy.ndimage expand them).
+        sizes = dict(zip(sorted(ax), weights.shape))
+        origins = dict(zip(ax, _each(origin, len(ax))))
+
+        def reach_of(i, a):
+            size, o = sizes[a], operator.index(origins[a])
+            return _kernel_reach(size, _convolution_origin(o, size) if convolution else o)
+        return _footprint(ndim, ax, [mode] * len(ax), reach_of)
+
+    return _lazy(function, input, dict(weights=weights, output=output, mode=mode, cval=cval,
+                                       origin=origin, axes=axes, workers=workers,
+                                       method=method), footprint)
+
+
+def _correlate_1d(function, convolution, input, weights, axis, output, mode, cval, origin,
+                  workers):
+    weights = np.asarray(weights)
+
+    def footprint(ndim):
+        size, o = weights.size, operator.index(origin)
+        return _footprint(ndim, _axes_of(axis, ndim), mode, lambda i, a: _kernel_reach(
+            size, _convolution_origin(o, size) if convolution else o))
+
+    return _lazy(function, input, dict(weights=weights, axis=axis, output=output, mode=mode,
+                                       cval=cval, origin=origin, workers=workers), footprint)
+
+
+def _gaussian_radius(sigma, truncate, radius):
+    return int(truncate * float(sigma) + 0.5) if radius is None else operator.index(radius)
+
+
+# --------------------------------------------------------------------------- the face
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+              workers=None, method="auto"):
+    return _correlate_nd(ndimage.correlate, False, input, weights, output, mode, cval, origin,
+                         axes, workers, method)
+
+
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+             workers=None, method="auto"):
+    return _correlate_nd(ndimage.convolve, True, input, weights, output, mode, cval, origin,
+                         axes, workers, method)
+
+
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+                workers=None):
+    return _correlate_1d(ndimage.correlate1d, False, input, weights, axis, output, mode, cval,
+                         origin, workers)
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+               workers=None):
+    return _correlate_1d(ndimage.convolve1d, True, input, weights, axis, output, mode, cval,
+                         origin, workers)
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
+                      truncate=4.0, *, radius=None, workers=None):
+    def footprint(ndim):
+        r = _gaussian_radius(sigma, truncate, radius)
+        return _footprint(ndim, _axes_of(axis, ndim), mode, lambda i, a: (r, r))
+
+    return _lazy(ndimage.gaussian_filter1d, input,
+                 dict(sigma=sigma, axis=axis, order=order, output=output, mode=mode, cval=cval,
+                      truncate=truncate, radius=radius, workers=workers), footprint)
+
+
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
+                    truncate=4.0, *, radius=None, axes=None, workers=None):
+    def footprint(ndim):
+        ax = _axes_of(axes, ndim)
+        sigmas, radii = _each(sigma, len(ax)), _each(radius, len(ax))
+
+        def reach_of(i, a):
+            r = _gaussian_radius(sigmas[i], truncate, radii[i]) if sigmas[i] > 1e-15 else 0
+            return r, r
+        return _footprint(ndim, ax, mode, reach_of)
+
+    return _lazy(ndimage.gaussian_filter, input,
+                 dict(sigma=sigma, order=order, output=output, mode=mode, cval=cval,
+                      truncate=truncate, radius=radius, axes=axes, workers=workers), footprint)
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0,
+                     *, workers=None):
+    def footprint(ndim):
+        return _footprint(ndim, _axes_of(axis, ndim), mode, lambda i, a: _kernel_reach(
+            operator.index(size), operator.index(origin)))
+
+    return _lazy(ndimage.uniform_filter1d, input,
+                 dict(size=size, axis=axis, output=output, mode=mode, cval=cval, origin=origin,
+                      workers=workers), footprint)
+
+
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None, workers=None):
+    def footprint(ndim):
+        ax = _axes_of(axes, ndim)
+        sizes, origins = _each(size, len(ax)), _each(origin, len(ax))
+
+        def reach_of(i, a):
+            if sizes[i] <= 1:
+                return 0, 0
+            return _kernel_reach(operator.index(sizes[i]), operator.index(origins[i]))
+        return _footprint(ndim, ax, mode, reach_of)
+
+    return _lazy(ndimage.uniform_filter, input,
+                 dict(size=size, output=output, mode=mode, cval=cval, origin=origin, axes=axes,
+                      workers=workers), footprint)
+
+
+def _three_taps(axes, mode):
+    """sobel, prewitt and laplace read one sample either side along each of `axes`."""
+    def footprint(ndim):
+        return _footprint(ndim, _axes_of(axes, ndim), mode, lambda i, a: (1, 1))
+    return footprint
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    return _lazy(ndimage.sobel, input, dict(axis=axis, output=output, mode=mode, cval=cval,
+                                            workers=workers), _three_taps(None, mode))
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, workers=None):
+    return _lazy(ndimage.prewitt, input, dict(axis=axis, output=output, mode=mode, cval=cval,
+                                              workers=workers), _three_taps(None, mode))
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=None):
+    return _lazy(ndimage.laplace, input, dict(output=output, mode=mode, cval=cval, axes=axes,
+                                              workers=workers), _three_taps(axes, mode))
+
+
+# --------------------------------------------------------------------------- docstrings
+# Each function's arguments, in its example (on an 8 x 8 array in chunks of 3 x 5).
+_EXAMPLE_ARGUMENTS = {
+    "correlate": "np.ones((3, 3)) / 9", "convolve": "[[0, 1], [2, 3]], mode='wrap'",
+    "correlate1d": "[1, 2, 1], axis=0", "convolve1d": "[1, 3], mode='nearest'",
+    "gaussian_filter": "1.5", "gaussian_filter1d": "1.0, order=1",
+    "uniform_filter": "3, mode='constant', cval=1", "uniform_filter1d": "4, origin=1",
+    "sobel": "axis=0", "prewitt": "axis=1", "laplace": "mode='mirror'",
+}
+_DASK_PARAMETERS = {
+    "input": ["input : dask.array.Array or array_like",
+              "    The input array, in any chunks (array_like is wrapped by",
+              "    ``dask.array.asarray``).  The result has the same chunks."],
+    "output": ["output : dtype, optional",
+               "    The result's dtype; by default the input's, as in fastcorr.ndimage.  An",
+               "    array is a TypeError: the result is a new lazy array."],
+    "workers": ["workers : int or None, optional",
+                "    Threads per task; None (default) gives each task `task_workers` threads:",
+                "    the process's OpenMP threads shared among the tasks dask runs at once."],
+}
+
+
+def _sections(doc):
+    """A numpydoc docstring as (summary lines, {section: lines}) in order."""
+    lines = doc.splitlines()
+    heads = [i for i in range(len(lines) - 1)
+             if lines[i + 1].strip() and set(lines[i + 1].strip()) == {"-"}
+             and len(lines[i + 1].strip()) == len(lines[i].strip())]
+    sections = {}
+    for k, i in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else len(lines)
+        sections[lines[i].strip()] = lines[i + 2:end]
+    return lines[:heads[0]] if heads else lines, sections
+
+
+def _document(function):
+    """`function`'s docstring from fastcorr.ndimage's for the same name: its parameters (the
+    input, output and workers described for dask arrays), notes, and an example on a dask
+    array."""
+    import inspect
+    name = function.__name__
+    summary, sections = _sections(inspect.cleandoc(getattr(ndimage, name).__doc__))
+    parameters, entry = [], None
+    for line in sections["Parameters"]:
+        if line and not line[0].isspace():
+            entry = line.split(" :")[0]
+            parameters += _DASK_PARAMETERS.get(entry, [line])
+        elif entry not in _DASK_PARAMETERS:
+            parameters.append(line)
+    first = summary[0].split(", as :func:")[0].rstrip(".")
+    doc = [f"{first} of a dask array, lazily, chunk by chunk.", "",
+           f"The values of :func:`fastcorr.ndimage.{name}` on the whole array: the border "
+           "`mode`", "applies at the array's outer edges only, never at chunk edges.", "",
+           "Parameters", "----------", *[p for p in parameters if p.strip()], "",
+           "Returns", "-------", "dask.array.Array",
+           f"    The lazy result, with the input's chunks; computed, it equals "
+           f"``ndimage.{name}``", "    on the computed input, up to rounding (a chunk may "
+           "run another tiling or method).", ""]
+    if "Notes" in sections:
+        doc += ["Notes", "-----", *sections["Notes"]]
+        if doc[-1].strip():
+            doc.append("")
+    arguments = _EXAMPLE_ARGUMENTS[name]
+    doc += ["Examples", "--------",
+            ">>> import numpy as np, dask.array as da",
+            ">>> from fastcorr import dask as fcd, ndimage",
+            ">>> x = da.from_array(np.arange(64.0).reshape(8, 8), chunks=(3, 5))",
+            f">>> y = fcd.{name}(x, {arguments})",
+            ">>> y.chunks == x.chunks",
+            "True",
+            f">>> np.allclose(y.compute(), ndimage.{name}(x.compute(), {arguments}))",
+            "True"]
+    function.__doc__ = "\n".join(doc)
+    return function
+
+
+for _function in (correlate, convolve, correlate1d, convolve1d, gaussian_filter,
+                  gaussian_filter1d, uniform_filter, uniform_filter1d, sobel, prewitt, laplace):
+    _document(_function)
+del _function
