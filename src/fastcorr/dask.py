@@ -14,9 +14,11 @@ How a block is computed (one graph made for this job, not ``map_overlap``):
 - A block's rim is one small task per input block: along each axis the first and the last
   ``reach + 1`` samples, copied (so a neighbour never holds a whole block alive, and a
   cluster moves kilobytes between workers, not blocks).
-- So the graph has two tasks per block (rims, filter) where ``map_overlap`` has a slice per
-  neighbour, a concatenation and a trim; no block is copied into a padded array; and chunks of
-  any size work, even smaller than the kernel's reach (those only make more, smaller tasks).
+- So the graph has two tasks per block where ``map_overlap`` has about ten (a slice per
+  neighbour, a concatenation, the function, a trim), and the filter is one Blockwise layer:
+  dask fuses what follows it (a ``.sum()``, an ``astype``, a ``to_zarr``) into its tasks, as
+  after ``map_blocks``.  No block is copied into a padded array, and chunks of any size work,
+  even smaller than the kernel's reach (those only make more, smaller tasks).
 
 At an outer edge the mode needs samples from inside the array ('reflect' reads up to the
 reach, 'wrap' the far end): the assembled array then reaches that far, so the result is the
@@ -69,14 +71,16 @@ def _tasks_at_once():
             pass
     threaded = sys.modules.get("dask.threaded")
     if threaded is not None:
-        # The threaded scheduler runs tasks on one of its pools: the one holding this thread
-        # tells how many run at once.
-        me = threading.current_thread()
+        # The threaded scheduler runs tasks on one of its pools: the one this thread belongs
+        # to tells how many run at once.  A pool's threads are named after it ("<prefix>_<n>")
+        # before they start, where its set of threads only holds them once started.
+        prefix = threading.current_thread().name.rpartition("_")[0]
         pools = [threaded.default_pool]
         pools += [p for per_thread in list(threaded.pools.values())
                   for p in list(per_thread.values())]
         for pool in pools:
-            if pool is not None and me in getattr(pool, "_threads", ()):
+            if pool is not None and prefix and getattr(pool, "_thread_name_prefix",
+                                                       None) == prefix:
                 return pool._max_workers
     if multiprocessing.parent_process() is not None:
         # dask's 'processes' scheduler: a pool of CPU_COUNT processes, one task each.
@@ -306,7 +310,10 @@ def _lazy(function, input, kwargs, footprint):
                         f"new lazy array), got {type(output).__name__}")
     x = da.asarray(input)
     # The arguments are checked now, with the face's own errors, on a one-sample array of the
-    # input's rank and dtype; that also gives the result's dtype.
+    # input's rank and dtype (on one thread, `workers` checked apart); that also gives the
+    # result's dtype.
+    if kwargs.get("workers") is not None:
+        resolve_workers(kwargs["workers"])
     meta = function(np.zeros((1,) * x.ndim, x.dtype), **dict(kwargs, workers=1))
     meta = np.empty((0,) * x.ndim, meta.dtype)
     reach, modes = footprint(x.ndim)
