@@ -822,7 +822,10 @@ def test_a_killed_worker_is_replaced_and_the_result_is_unchanged():
     x = da.random.default_rng(0).random(shape, dtype=np.float32, chunks=chunks)
     expected = ndimage.gaussian_filter(x.compute(scheduler="threads"), sigma)
     y = fcd.gaussian_filter(x, sigma)
-    with daskcluster.local_cluster(n_workers=2) as (cluster, client):
+    # A worker that asks the dead one for data waits the connect timeout (30 s by default)
+    # before it turns to the scheduler: shortened here (the workers get this config).
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}), \
+            daskcluster.local_cluster(n_workers=2) as (cluster, client):
         assert all(isinstance(w, distributed.Nanny) for w in cluster.workers.values())
         before = daskcluster.worker_pids(client)
         persisted = client.persist(y)

@@ -22,6 +22,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 SKIP_MARK = "<!-- skip-test -->"
+# Optional dependencies a block may import: where one is missing the block is skipped (naming
+# it), as the tests of the feature it shows are.  Any other import must work.
+OPTIONAL = ("dask", "distributed", "zarr", "torch", "sklearn", "matplotlib", "cv2")
 
 if not os.path.exists(README):
     pytest.skip("README.md is not beside tests/ (e.g. tests run from an installed wheel)",
@@ -114,6 +117,9 @@ def test_python_block_runs(block, tmp_path, monkeypatch):
     _, line, source, skipped = block
     if skipped:
         pytest.skip(f"marked {SKIP_MARK} in README.md")
+    imported = set(re.findall(r"^\s*(?:from|import)\s+(\w+)", source, re.MULTILINE))
+    for name in sorted(imported & set(OPTIONAL)):
+        pytest.importorskip(name, reason=f"README.md:{line} needs {name}")
     monkeypatch.chdir(tmp_path)  # files a snippet writes land in a scratch directory
     monkeypatch.setenv("MPLBACKEND", "Agg")
     # Blank lines before the code keep the README's line numbers in tracebacks.
