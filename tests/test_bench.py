@@ -1035,3 +1035,77 @@ def test_asv_nn_suite_runs_on_a_tiny_grid(monkeypatch):
             ran.add(name)
     assert ran == ({"ConvLayer", "ConvLayerTorch"} if _importable("torch") else {"ConvLayer"})
     assert skipped == (set() if _importable("torch") else {"ConvLayerTorch"})
+
+
+def test_dask_quick_run_end_to_end(tmp_path):
+    """A tiny run of `python -m fastcorr bench --only dask` (512 x 512, chunks of 64 and 128,
+    a 1024 x 1024 zarr array): per chunk size every variant timed with its graph's task count
+    and the issue's two ratios computed from those times; the threaded scheduler against
+    fastcorr.ndimage; the zarr run's throughputs, workers' peaks under their limit and no
+    restart; every check passed.  Skipped without the section's dependencies."""
+    for module in ("dask.array", "distributed", "zarr", "dask_image", "scipy"):
+        if not _importable(module):
+            pytest.skip(f"{module} is not installed")
+    from fastcorr._bench import chunked
+
+    path = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastcorr", "bench", "--quick", "--only", "dask", "--sizes",
+         "512", "--json", str(path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(path.read_text())
+    report = data["dask"]
+    assert set(report["versions"]) == {"dask", "distributed", "zarr", "dask-image"}
+    assert [r["chunks"] for r in report["cluster"]] == [64, 128]
+    for rec in report["cluster"]:
+        assert set(rec["ms"]) == set(chunked.VARIANTS) and all(t > 0 for t in rec["ms"].values())
+        assert rec["vs_dask_image"] == pytest.approx(rec["ms"]["dask-image"]
+                                                     / rec["ms"]["fastcorr.dask"])
+        assert rec["vs_map_blocks"] == pytest.approx(rec["ms"]["fastcorr.dask"]
+                                                     / rec["ms"]["map_blocks + fastcorr"])
+        blocks = (512 // rec["chunks"]) ** 2
+        # fastcorr.dask: a rims task and a filter task per block; map_blocks: one.
+        assert rec["tasks"]["fastcorr.dask"] == 2 * blocks
+        assert rec["tasks"]["map_blocks + fastcorr"] == blocks
+        assert rec["tasks"]["map_overlap + fastcorr"] > 2 * blocks
+        assert all(c["ok"] for c in rec["checks"]), rec["checks"]
+    threaded = report["threaded"]
+    assert threaded["chunks"] == 128 and all(c["ok"] for c in threaded["checks"])
+    assert threaded["speed_vs_memory"] == pytest.approx(
+        threaded["ms"]["fastcorr.ndimage"] / threaded["ms"]["fastcorr.dask"])
+    z = report["zarr"]
+    assert (z["side"], z["chunks"]) == (1024, 256) and not z["restarted"]
+    assert all(peak < z["limit_bytes"] for peak in z["peak_rss"])
+    for name in ("fastcorr.dask", "dask-image"):
+        assert z[name]["mpix_s"] == pytest.approx(1024 * 1024 / z[name]["s"] / 1e6)
+        assert all(c["ok"] for c in z[name]["checks"]), z[name]["checks"]
+    assert "threaded scheduler, chunks 128" in proc.stdout
+
+
+def test_dask_section_without_dask(monkeypatch, tmp_path, capsys):
+    """Without dask (or distributed, zarr, dask-image) the section is skipped with a note naming
+    what is missing and how to install it, and the run passes with no dask record."""
+    import argparse
+
+    from fastcorr import _bench
+    from fastcorr._bench import chunked
+
+    real_import = __builtins__["__import__"] if isinstance(__builtins__, dict) else \
+        __builtins__.__import__
+
+    def without_dask(name, *args, **kwargs):
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.__import__", without_dask)
+    ok, note = chunked.available()
+    assert not ok and "dask" in note and "distributed" in note and "fastcorr[dask]" in note
+    monkeypatch.undo()
+    monkeypatch.setattr(chunked, "available", lambda: (False, note))
+    parser = argparse.ArgumentParser()
+    _bench.add_arguments(parser)
+    path = tmp_path / "bench.json"
+    assert _bench.run(parser.parse_args(["--quick", "--only", "dask", "--json", str(path)])) == 0
+    assert note in capsys.readouterr().out
+    assert json.loads(path.read_text())["dask"] is None

@@ -280,12 +280,8 @@ def steps(quick):
 def run(quick, progress, side=None):
     """The whole section, as the JSON's ``dask``: on `side` x `side` arrays (default 8192, and
     a zarr array of 32768 x 32768), or with `side` given, a zarr array of twice that side."""
-    import dask
-    import dask_image
-    import distributed
-    import zarr
-    versions = {m.__name__.replace("_", "-"): m.__version__
-                for m in (dask, distributed, zarr, dask_image)}
+    from importlib.metadata import version
+    versions = {name: version(name) for name in ("dask", "distributed", "zarr", "dask-image")}
     return {"versions": versions, "cluster": cluster(quick, progress, side or SIDE),
             "threaded": threaded(quick, progress, side or SIDE),
             "zarr": zarr_run(quick, progress, None if side is None else 2 * side)}
