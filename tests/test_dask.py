@@ -798,6 +798,15 @@ def test_task_workers_on_the_threaded_scheduler(num_workers):
             f"threads, expected {expected} (omp_max_threads() = {omp})")
 
 
+def test_task_workers_on_the_processes_scheduler():
+    """A process of dask's 'processes' pool (CPU_COUNT processes by default) shares the CPUs
+    with the pool's others."""
+    from dask.system import CPU_COUNT
+
+    got = dask.delayed(fcd.task_workers, pure=False)().compute(scheduler="processes")
+    assert got == max(1, _core.omp_max_threads() // CPU_COUNT)
+
+
 def test_task_workers_on_the_synchronous_scheduler():
     """One task at a time: it gets every OpenMP thread of the process."""
     got = dask.delayed(fcd.task_workers)().compute(scheduler="synchronous")

@@ -82,8 +82,9 @@ def _tasks_at_once():
             if pool is not None and prefix and getattr(pool, "_thread_name_prefix",
                                                        None) == prefix:
                 return pool._max_workers
-    if multiprocessing.parent_process() is not None:
-        # dask's 'processes' scheduler: a pool of CPU_COUNT processes, one task each.
+    if multiprocessing.parent_process() is not None and "dask.multiprocessing" in sys.modules:
+        # A process of dask's 'processes' scheduler: its pool runs CPU_COUNT processes (or
+        # dask's num_workers setting), one task each.
         from dask.system import CPU_COUNT
         return dask.config.get("num_workers", None) or CPU_COUNT
     return 1
