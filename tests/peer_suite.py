@@ -10,15 +10,16 @@ import xml.etree.ElementTree as ET
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(targets, plugin, env_extra, tmp_path, timeout):
+def run(targets, plugin, env_extra, tmp_path, timeout, options=("--pyargs",)):
     """(outcomes, output): each test's outcome ('passed', 'failure', 'error', 'skipped',
-    'xfailed') by ``classname::name``, and the tail of the child's output.  The child runs
+    'xfailed') by ``classname::name``, and the tail of the child's output.  `options` come
+    before the targets (``--pyargs``: they are module names).  The child runs
     with SCIPY_ARRAY_API unset (only the NumPy backend, which is fastcorr's) and must exit 0."""
     junit = tmp_path / "junit.xml"
     env = {k: v for k, v in os.environ.items() if k != "SCIPY_ARRAY_API"}
     env["PYTHONPATH"] = TESTS_DIR + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra)
-    command = [sys.executable, "-m", "pytest", "--pyargs", *targets, "-p", plugin,
+    command = [sys.executable, "-m", "pytest", *options, *targets, "-p", plugin,
                "-p", "no:cacheprovider", "-m", "not slow", "-q", "-rfExX",
                f"--junitxml={junit}"]
     proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -177,7 +177,6 @@ def _split(runs, bounds):
             pieces.append((b, p, q, offset))
             offset += q - p
             p = q
-        # an empty run adds nothing
     return pieces, offset
 
 
@@ -236,9 +235,7 @@ def _filter_block(center, where, *rims, geometry, function, kwargs):
     n = [int(b[-1]) for b in bounds]
     start = [int(bounds[a][index[a]]) for a in range(ndim)]
     stop = [int(bounds[a][index[a] + 1]) for a in range(ndim)]
-    kwargs = dict(kwargs)
-    if kwargs.get("workers") is None:
-        kwargs["workers"] = task_workers()
+    kwargs = _in_task(kwargs)
     exact = [_exact_range(start[a], stop[a], n[a], *reach[a], wraps[a]) for a in range(ndim)]
 
     def recompute(box):
@@ -351,11 +348,13 @@ def _lazy(function, input, kwargs, footprint):
     return da.Array(HighLevelGraph(layers, dependencies), name, x.chunks, meta=meta)
 
 
+def _in_task(kwargs):
+    """The filter's arguments inside a task: ``workers=None`` made `task_workers`."""
+    return dict(kwargs, workers=task_workers()) if kwargs.get("workers") is None else kwargs
+
+
 def _apply(block, function, kwargs):
-    kwargs = dict(kwargs)
-    if kwargs.get("workers") is None:
-        kwargs["workers"] = task_workers()
-    return function(block, **kwargs)
+    return function(block, **_in_task(kwargs))
 
 
 # --------------------------------------------------------------------------- footprints

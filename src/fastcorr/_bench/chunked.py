@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from .timing import best_times
 from .verify import tolerance
 
 SIDE = 8192
@@ -92,15 +93,9 @@ def _graph_tasks(y, x):
     return len(y.__dask_graph__()) - len(x.__dask_graph__())
 
 
-def _best_times(calls, repeats):
-    """Best wall time of each call, the calls interleaved round after round."""
-    best = [float("inf")] * len(calls)
-    for _ in range(repeats):
-        for i, call in enumerate(calls):
-            t0 = time.perf_counter()
-            call()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+def _best_times(calls, rounds):
+    """Best wall time of each call, the calls interleaved, one sample each per round."""
+    return [best for best, _, _ in best_times(calls, rounds=rounds, repeats=1, budget=600)]
 
 
 def cluster(quick, progress, side):

@@ -1,0 +1,43 @@
+"""dask-image's own tests as the peer's judgement: its tests of the linear filters
+(tests/test_dask_image/test_ndfilters/ in dask-image's source distribution: convolve,
+correlate, gaussian_filter, uniform_filter, sobel, prewitt, laplace against scipy.ndimage on
+dask arrays), run against fastcorr.dask.
+
+dask-image's wheel does not ship its tests: FASTCORR_DASK_IMAGE_TESTS names the directory of
+its sdist's test_ndfilters (.ci/run downloads the sdist of the installed version); without it
+this module skips.  tests/dask_image_suite_plugin.py swaps fastcorr's functions in; only the
+tests listed there with a documented difference may fail (strict xfail), every other must
+pass.
+"""
+import json
+import os
+
+import pytest
+
+import peer_suite
+
+SUITE = os.environ.get("FASTCORR_DASK_IMAGE_TESTS")
+
+pytestmark = pytest.mark.skipif(
+    not SUITE or not os.path.isdir(SUITE),
+    reason="dask-image's tests are not here (FASTCORR_DASK_IMAGE_TESTS names their directory "
+           "of its sdist; .ci/run sets it)")
+
+
+def test_dask_image_suite(tmp_path):
+    pytest.importorskip("dask_image.ndfilters")
+    report = tmp_path / "calls.json"
+    # -c: not dask-image's pytest settings (they need flake8); its tests need no conftest.
+    outcomes, output = peer_suite.run(
+        [SUITE], "dask_image_suite_plugin", {"FASTCORR_DASK_IMAGE_SUITE_REPORT": str(report)},
+        tmp_path, timeout=900, options=("-c", os.devnull, "--rootdir", SUITE))
+    passed = [k for k, v in outcomes.items() if v == "passed"]
+    assert len(passed) >= 200, f"only {len(passed)} of dask-image's tests passed\n{output}"
+    assert not [k for k, v in outcomes.items() if v in ("failure", "error")], output
+    reported = json.loads(report.read_text())
+    xfailed = sorted(k.rsplit("::", 1)[-1] for k, v in outcomes.items() if v == "xfailed")
+    assert xfailed == sorted(m.rsplit("::", 1)[-1] for m in reported["xfail_marked"]), output
+    for name in ("convolve", "correlate", "gaussian_filter", "uniform_filter", "sobel",
+                 "prewitt", "laplace"):
+        assert reported["calls"].get(name, 0) > 0, \
+            f"fastcorr.dask.{name} never ran: {reported['calls']}"
