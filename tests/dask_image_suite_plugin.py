@@ -15,14 +15,10 @@ reason, and nothing else may fail.  FASTCORR_DASK_IMAGE_SUITE_REPORT names a JSO
 plugin writes the call counts and the marked tests to.
 """
 import collections
-import inspect
-import json
-import os
 import re
 
-import pytest
-
 import dask_image.ndfilters
+import peer_suite
 from fastcorr import dask as ours
 
 # dask-image's names for fastcorr.dask's functions (``gaussian`` is its alias of
@@ -64,47 +60,17 @@ for _name, _function in REPLACEMENTS.items():
 
 def _calls_ours(item):
     params = getattr(getattr(item, "callspec", None), "params", {})
-    if any(any(v is f for f in REPLACEMENTS.values()) for v in params.values()):
-        return True
-    try:
-        return bool(_CALLED.search(inspect.getsource(item.function)))
-    except (OSError, TypeError):
-        return False
+    return (any(any(v is f for f in REPLACEMENTS.values()) for v in params.values())
+            or peer_suite.source_calls(item, _CALLED))
 
 
-def _xfail_reason(item):
-    entry = XFAIL.get((item.module.__name__.rsplit(".", 1)[-1], item.originalname))
-    if entry is None:
-        return None
-    params, reason = entry
-    ids = item.name[len(item.originalname):]
-    if params is None or any(p in ids for p in params):
-        return reason
-    return None
+def _key(item):
+    return item.module.__name__.rsplit(".", 1)[-1], item.originalname
 
 
 def pytest_collection_modifyitems(config, items):
-    kept, dropped = [], []
-    for item in items:
-        if not _calls_ours(item):
-            dropped.append(item)
-            continue
-        kept.append(item)
-        reason = _xfail_reason(item)
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
-            MARKED.append(item.nodeid)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-    unknown = set(XFAIL) - {(i.module.__name__.rsplit(".", 1)[-1], i.originalname)
-                            for i in kept}
-    if unknown:
-        raise pytest.UsageError(f"xfail entries for tests dask-image no longer has: {unknown}")
+    peer_suite.select(config, items, _calls_ours, XFAIL, _key, MARKED, "dask-image")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    report = os.environ.get("FASTCORR_DASK_IMAGE_SUITE_REPORT")
-    if report:
-        with open(report, "w") as f:
-            json.dump({"calls": dict(CALLS), "xfail_marked": MARKED}, f)
+    peer_suite.write_report("FASTCORR_DASK_IMAGE_SUITE_REPORT", CALLS, MARKED)

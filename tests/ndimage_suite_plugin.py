@@ -14,15 +14,13 @@ with its reason, and nothing else may fail.  FASTCORR_NDIMAGE_SUITE_REPORT names
 the plugin writes the call counts and the marked tests to.
 """
 import collections
-import inspect
-import json
-import os
 import re
 import sys
 import types
 
 import pytest
 
+import peer_suite
 from fastcorr import ndimage as ours
 
 MODULE = "scipy.ndimage.tests.test_filters"
@@ -42,16 +40,8 @@ XFAIL = {
 }
 
 
-def _xfail_reason(item):
-    cls = item.cls.__name__ if item.cls else None
-    entry = XFAIL.get((cls, item.originalname))
-    if entry is None:
-        return None
-    params, reason = entry
-    ids = item.name[len(item.originalname):]
-    if params is None or any(p in ids for p in params):
-        return reason
-    return None
+def _key(item):
+    return item.cls.__name__ if item.cls else None, item.originalname
 
 
 CALLS = collections.Counter()
@@ -89,30 +79,9 @@ def pytest_collection_modifyitems(config, items):
         for name in NAMES:
             setattr(namespace, name, _replacement(name))
         module.ndimage = namespace
-    kept, dropped = [], []
-    for item in items:
-        try:
-            source = inspect.getsource(item.function)
-        except (OSError, TypeError):
-            source = ""
-        if not _CALLED.search(source):
-            dropped.append(item)
-            continue
-        kept.append(item)
-        reason = _xfail_reason(item)
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
-            MARKED.append(item.nodeid)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-    unknown = set(XFAIL) - {(i.cls.__name__ if i.cls else None, i.originalname) for i in kept}
-    if unknown:
-        raise pytest.UsageError(f"xfail entries for tests scipy no longer has: {unknown}")
+    peer_suite.select(config, items, lambda item: peer_suite.source_calls(item, _CALLED), XFAIL,
+                      _key, MARKED, "scipy")
 
 
 def pytest_sessionfinish(session, exitstatus):
-    report = os.environ.get("FASTCORR_NDIMAGE_SUITE_REPORT")
-    if report:
-        with open(report, "w") as f:
-            json.dump({"calls": dict(CALLS), "xfail_marked": MARKED}, f)
+    peer_suite.write_report("FASTCORR_NDIMAGE_SUITE_REPORT", CALLS, MARKED)
