@@ -217,7 +217,7 @@ def run(args):
                                               ndimage_cases)
                                + (methods.steps(methods_cases) if methods_cases else 0)
                                + nn.steps(nn_cases)
-                               + (chunked.steps(quick) if "dask" in chosen and not dask_note
+                               + (chunked.steps() if "dask" in chosen and not dask_note
                                   else 0))
     setup = sections.Setup(quick=quick, sizes=sizes, kernels=kernels, workers=workers,
                            peaks=peaks_start, timer=timer,
