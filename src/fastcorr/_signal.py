@@ -94,7 +94,7 @@ def _geometry(mode, convolve, shape1, shape2):
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=None, out=None,
                 workers=None, method="auto"):
-    """Cross-correlate two 2-D arrays.
+    """Cross-correlate two 2-D arrays, as :func:`scipy.signal.correlate2d`.
 
     ``out[i, j] = sum_{a, b} in1[i + a, j + b] * conj(in2[a, b])`` with the modes, boundaries
     and complex semantics of :func:`scipy.signal.correlate2d`.  Computed directly (no FFT) by
@@ -234,7 +234,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=Non
 
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, axes=None, out=None,
                workers=None, method="auto"):
-    """Convolve two 2-D arrays.
+    """Convolve two 2-D arrays, as :func:`scipy.signal.convolve2d`.
 
     ``out[i, j] = sum_{a, b} in1[i - a, j - b] * in2[a, b]`` (indices relative to the mode's
     origin) with the modes, boundaries and complex semantics of

@@ -532,6 +532,9 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
 
 # --------------------------------------------------------------------------- docstrings
 # Each function's arguments, in its example (on an 8 x 8 array in chunks of 3 x 5).
+# dask_image.ndfilters' functions among these (it has no 1-D filters).
+_DASK_IMAGE_NAMES = {"correlate", "convolve", "gaussian_filter", "uniform_filter", "sobel",
+                     "prewitt", "laplace"}
 _EXAMPLE_ARGUMENTS = {
     "correlate": "np.ones((3, 3)) / 9", "convolve": "[[0, 1], [2, 3]], mode='wrap'",
     "correlate1d": "[1, 2, 1], axis=0", "convolve1d": "[1, 3], mode='nearest'",
@@ -580,7 +583,11 @@ def _document(function):
         elif entry not in _DASK_PARAMETERS:
             parameters.append(line)
     first = summary[0].split(", as :func:")[0].rstrip(".")
-    doc = [f"{first} of a dask array, lazily, chunk by chunk.", "",
+    # The peer: dask-image's function of the same name where it has one, else the scipy.ndimage
+    # filter that dask-image users map over chunks themselves.
+    peer = (f"``dask_image.ndfilters.{name}``" if name in _DASK_IMAGE_NAMES
+            else f"``scipy.ndimage.{name}`` through ``dask.array.map_overlap``")
+    doc = [f"{first} of a dask array, lazily, chunk by chunk, as {peer}.", "",
            f"The values of :func:`fastcorr.ndimage.{name}` on the whole array: the border "
            "`mode`", "applies at the array's outer edges only, never at chunk edges.", "",
            "Parameters", "----------", *[p for p in parameters if p.strip()], "",

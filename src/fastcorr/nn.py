@@ -59,7 +59,18 @@ __all__ = ["conv2d", "conv2d_input", "conv2d_weight", "conv1d", "conv1d_input",
 
 class ConvolutionError(ValueError, RuntimeError):
     """Bad arguments to a layer: a ValueError for NumPy users and a RuntimeError, the class
-    ``torch.nn.functional.conv2d`` raises for the same mistakes."""
+    ``torch.nn.functional.conv2d`` raises for the same mistakes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import nn
+    >>> try:
+    ...     nn.conv2d(np.ones((1, 3, 8, 8)), np.ones((4, 2, 3, 3)))
+    ... except RuntimeError as error:   # caught as torch users catch it (or as ValueError)
+    ...     print(error)
+    Given groups=1, weight of size [4, 2, 3, 3], expected input[1, 3, 8, 8] to have 2 channels, but got 3 channels instead
+    """
 
 
 # ----------------------------------------------------------------------------- arguments
