@@ -1,16 +1,19 @@
-"""The README's code blocks run, so the README cannot rot.
+"""The README's and the documentation guides' code blocks run, so neither can rot.
 
-Every ```python block is executed, each in a fresh namespace, in a scratch directory (a block
-preceded by a ``<!-- skip-test -->`` line is left out, with the reason in the test report).  In
-the ```sh blocks, each ``python -m fastcorr`` command is checked: without a subcommand it is run
-(it is the quick main job, with any ``VAR=value`` prefix applied); with one, the subcommand's
-``--help`` must work and list every ``--option`` the README uses.  Scripts the README names under
+Every ```python block of README.md, docs/index.md and docs/guides/*.md (the Markdown pages of the
+site) is executed, each in a fresh namespace, in a scratch directory (a block preceded by a
+``<!-- skip-test -->`` line is left out, with the reason in the test report).  In the ```sh
+blocks, each ``python -m fastcorr`` command is checked: without a subcommand it is run (it is
+the quick main job, with any ``VAR=value`` prefix applied); with one, the subcommand's
+``--help`` must work and list every ``--option`` the page uses.  Scripts a page names under
 ``tools/`` must exist and be executable.  The README's first block holds the two install
-commands, which ``.ci/run`` runs itself.
+commands, which ``.ci/run`` runs itself, as it runs the README's command that builds the site.
 
 The README is read from the repository root beside ``tests/``; where it is absent (a copy of the
-tests run against an installed wheel without it) the module is skipped.
+tests run against an installed wheel without it) the module is skipped, and where docs/ is absent
+only the README is read.
 """
+import glob
 import os
 import re
 import shlex
@@ -24,7 +27,7 @@ README = os.path.join(ROOT, "README.md")
 SKIP_MARK = "<!-- skip-test -->"
 # Optional dependencies a block may import: where one is missing the block is skipped (naming
 # it), as the tests of the feature it shows are.  Any other import must work.
-OPTIONAL = ("dask", "distributed", "zarr", "torch", "sklearn", "matplotlib", "cv2")
+OPTIONAL = ("dask", "distributed", "zarr", "torch", "sklearn", "matplotlib", "cv2", "skimage")
 
 if not os.path.exists(README):
     pytest.skip("README.md is not beside tests/ (e.g. tests run from an installed wheel)",
@@ -52,11 +55,22 @@ def code_blocks(text):
     return blocks
 
 
-with open(README, encoding="utf-8") as f:
-    BLOCKS = code_blocks(f.read())
-PYTHON_BLOCKS = [b for b in BLOCKS if b[0] == "python"]
-# The first block is the two install commands, run by .ci/run in a fresh venv.
-SH_BLOCKS = [b for b in BLOCKS[1:] if b[0] in ("sh", "bash", "console", "shell")]
+DOCUMENTS = [README] + sorted(glob.glob(os.path.join(ROOT, "docs", "index.md"))
+                             + glob.glob(os.path.join(ROOT, "docs", "guides", "*.md")))
+
+
+def blocks_of(path):
+    """(page, language, first line, source, skipped) for every fenced block of `path`."""
+    with open(path, encoding="utf-8") as f:
+        blocks = code_blocks(f.read())
+    page = os.path.relpath(path, ROOT)
+    return [(page, *b) for b in blocks]
+
+
+BLOCKS = [b for path in DOCUMENTS for b in blocks_of(path)]
+PYTHON_BLOCKS = [b for b in BLOCKS if b[1] == "python"]
+# BLOCKS[0], README's first block, is the two install commands, run by .ci/run in a fresh venv.
+SH_BLOCKS = [b for b in BLOCKS[1:] if b[1] in ("sh", "bash", "console", "shell")]
 
 
 def shell_commands(source):
@@ -78,7 +92,7 @@ def shell_commands(source):
 def fastcorr_commands():
     """(line, env assignments, args after ``python -m fastcorr``) from the sh blocks."""
     found = []
-    for _, line, source, skipped in SH_BLOCKS:
+    for page, _, line, source, skipped in SH_BLOCKS:
         if skipped:
             continue
         for argv in shell_commands(source):
@@ -87,13 +101,13 @@ def fastcorr_commands():
                 key, value = argv.pop(0).split("=", 1)
                 env[key] = value
             if argv[:3] in (["python", "-m", "fastcorr"], ["python3", "-m", "fastcorr"]):
-                found.append((line, env, argv[3:]))
+                found.append((f"{page}:{line}", env, argv[3:]))
     return found
 
 
 def tool_scripts():
     scripts = set()
-    for _, _, source, skipped in SH_BLOCKS:
+    for _, _, _, source, skipped in SH_BLOCKS:
         if not skipped:
             for argv in shell_commands(source):
                 scripts.update(w for w in argv if w.startswith("tools/"))
@@ -108,22 +122,23 @@ def run_fastcorr(args, env=(), timeout=300):
 
 
 def test_readme_has_code_to_check():
-    assert PYTHON_BLOCKS, "no ```python block found in README.md: the extractor is broken"
-    assert fastcorr_commands(), "no `python -m fastcorr` command found in README.md's sh blocks"
+    pages = {b[0] for b in PYTHON_BLOCKS}
+    assert "README.md" in pages, "no ```python block found in README.md: the extractor is broken"
+    assert fastcorr_commands(), "no `python -m fastcorr` command found in the pages' sh blocks"
 
 
-@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"README.md:{b[1]}" for b in PYTHON_BLOCKS])
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"{b[0]}:{b[2]}" for b in PYTHON_BLOCKS])
 def test_python_block_runs(block, tmp_path, monkeypatch):
-    _, line, source, skipped = block
+    page, _, line, source, skipped = block
     if skipped:
-        pytest.skip(f"marked {SKIP_MARK} in README.md")
+        pytest.skip(f"marked {SKIP_MARK} in {page}")
     imported = set(re.findall(r"^\s*(?:from|import)\s+(\w+)", source, re.MULTILINE))
     for name in sorted(imported & set(OPTIONAL)):
-        pytest.importorskip(name, reason=f"README.md:{line} needs {name}")
+        pytest.importorskip(name, reason=f"{page}:{line} needs {name}")
     monkeypatch.chdir(tmp_path)  # files a snippet writes land in a scratch directory
     monkeypatch.setenv("MPLBACKEND", "Agg")
     # Blank lines before the code keep the README's line numbers in tracebacks.
-    code = compile("\n" * (line - 1) + source, README, "exec")
+    code = compile("\n" * (line - 1) + source, os.path.join(ROOT, page), "exec")
     exec(code, {"__name__": "__readme__"})
 
 
@@ -141,16 +156,16 @@ def test_fastcorr_command(command):
             if env["FASTCORR_SIMD"] not in _dispatch.supported_paths():
                 pytest.skip(f"this CPU cannot run FASTCORR_SIMD={env['FASTCORR_SIMD']}")
         proc = run_fastcorr(args, env)
-        assert proc.returncode == 0, f"README.md:{line}: {proc.stdout}\n{proc.stderr}"
+        assert proc.returncode == 0, f"{line}: {proc.stdout}\n{proc.stderr}"
         if env.get("FASTCORR_SIMD"):
             assert env["FASTCORR_SIMD"] in proc.stdout, proc.stdout
         return
     # A subcommand (a benchmark can take minutes): its help must work and name every option used.
     proc = run_fastcorr([args[0], "--help"], env, timeout=60)
-    assert proc.returncode == 0, f"README.md:{line}: {' '.join(args)}: {proc.stderr}"
+    assert proc.returncode == 0, f"{line}: {' '.join(args)}: {proc.stderr}"
     for option in (a.split("=", 1)[0] for a in args[1:] if a.startswith("--")):
         assert re.search(rf"(^|[\s,\[]){re.escape(option)}\b", proc.stdout), (
-            f"README.md:{line} uses {option}, which `python -m fastcorr {args[0]} --help` "
+            f"{line} uses {option}, which `python -m fastcorr {args[0]} --help` "
             f"does not list:\n{proc.stdout}")
 
 
@@ -159,6 +174,6 @@ def test_named_tool_exists(script):
     if not os.path.isdir(os.path.join(ROOT, "tools")):
         pytest.skip("tools/ is not beside the README (tests run outside the source tree)")
     path = os.path.join(ROOT, script)
-    assert os.path.isfile(path), f"README.md names {script}, which does not exist"
+    assert os.path.isfile(path), f"a page names {script}, which does not exist"
     if sys.platform != "win32":
         assert os.access(path, os.X_OK), f"{script} is not executable"
