@@ -47,7 +47,7 @@ myst_enable_extensions = ["colon_fence", "dollarmath"]
 # to) a docstring, or a public function without an example, into a warning, which -W fails.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_validation_checks = {"PR01", "PR02", "EX01"}
+numpydoc_validation_checks = {"GL08", "PR01", "PR02", "PR10", "RT01", "EX01", "SS01"}
 autodoc_default_options = {"members": False}
 # The signatures shown are the functions' own: no type hints to render.
 autodoc_typehints = "none"

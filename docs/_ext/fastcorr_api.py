@@ -89,7 +89,9 @@ def generate(app):
         for name, obj in public(module):
             qualname = f"{module_name}.{name}"
             kind = "autoclass" if inspect.isclass(obj) else "autofunction"
-            first = summary(obj).split(". ")[0].rstrip(".")
+            # The summary without its peer clause, which the table's peer column shows.
+            first = re.sub(r",? as (:\w+:`[^`]+`|``[^`]+``)( through ``[^`]+``)?",
+                           "", summary(obj).split(". ")[0]).rstrip(".")
             rows.append(f"   * - :doc:`{name} <generated/{qualname}>`\n"
                         f"     - {peer_of(qualname, obj)}\n"
                         f"     - {first}")

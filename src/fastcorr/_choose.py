@@ -13,7 +13,7 @@ from ._engine.layout import kernel_stack, stack
 def choose_method(in1, in2, mode=None, boundary="fill", fillvalue=0, *, convolve=False,
                   axes=None, workers=None):
     """The method ``method='auto'`` uses for a call with these arguments, as
-    :func:`scipy.signal.choose_conv_method` for scipy.signal's ``method='auto'``.
+    :func:`scipy.signal.choose_conv_method`.
 
     Two-dimensional inputs (or `axes` of two) are read as :func:`correlate2d` (or
     :func:`convolve2d`) reads them, one-dimensional ones as :func:`correlate` (or

@@ -97,7 +97,7 @@ def _methods():
 
 def show_config(mode="stdout"):
     """Show the version, the SIMD paths, the OpenMP runtime, the L1 cache and what
-    ``method='auto'`` works from, as :func:`numpy.show_config` does for NumPy's build.
+    ``method='auto'`` works from, as :func:`numpy.show_config`.
 
     Parameters
     ----------
