@@ -43,7 +43,7 @@ sdist=$(ls "$work"/dist/fastcorr-*.tar.gz)
 wheel=$(ls "$work"/dist/fastcorr-*.whl)
 echo "built $(basename "$sdist") and $(basename "$wheel")"
 
-step "sdist contents: kernel sources, headers, _core.pyx, tests"
+step "sdist contents: kernel sources, headers, _core.pyx, tests, the docs sources"
 "$work/tools/bin/python" - "$sdist" <<'EOF'
 import sys, tarfile
 names = {n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/" in n}
@@ -51,9 +51,11 @@ need = ["src/fastcorr/_core.pyx", "src/fastcorr/_kernels/corr_kernels.c",
         "src/fastcorr/_kernels/dispatch.c", "src/fastcorr/_kernels/fastcorr_kernels.h",
         "src/fastcorr/_kernels/simd.h", "src/fastcorr/_kernels/corr_tmpl.h",
         "setup.py", "pyproject.toml", "README.md", "tests/conftest.py", "tests/oracle.py",
-        "src/fastcorr/_engine/plan.py", "src/fastcorr/_bench/cases.py"]
+        "src/fastcorr/_engine/plan.py", "src/fastcorr/_bench/cases.py",
+        "docs/conf.py", "docs/_ext/fastcorr_api.py", "docs/guides/accuracy.md"]
 missing = [n for n in need if n not in names]
-stray = [n for n in names if n.endswith((".so", ".o", ".pyc"))]
+stray = [n for n in names if n.endswith((".so", ".o", ".pyc"))
+         or n.startswith(("docs/_build/", "docs/api/", "docs/auto_examples/"))]
 print(f"{len(names)} entries; kernel files:",
       sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("src/fastcorr/_kernels/")))
 if missing or stray:
