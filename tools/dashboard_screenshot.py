@@ -9,7 +9,8 @@ Serves the html directory written by ``asv publish`` on 127.0.0.1 (a thread runn
 * dumps the DOM of the benchmark's graph page after its scripts ran and checks that flot drew
   the plot (its canvases and axis labels) and that no error is shown;
 * saves screenshots of that page and of the summary grid, and checks the graph-page PNG is not
-  blank: a share of its pixels are plot colours (decoded here with zlib; no imaging library).
+  blank: a share of its pixels are plot colours (decoded by headless.py with zlib; no imaging
+  library).
 
 Exits non-zero, saying what is missing, if any check fails.  Usage::
 
@@ -17,22 +18,18 @@ Exits non-zero, saying what is missing, if any check fails.  Usage::
         [--benchmark bench_correlate.Correlate.time_fastcorr] [--min-commits 5]
 """
 import argparse
-import functools
-import http.server
-import re
-import socket
 import json
 import os
+import re
 import shutil
-import struct
-import subprocess
+import socket
 import sys
 import tempfile
-import threading
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from headless import HeadlessError, chromium, find_chromium, pixel_statistics, serve  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WINDOW = (1400, 1000)
 
 
 def fail(message):
@@ -121,98 +118,14 @@ def offline_copy(html, workdir):
     return copy
 
 
-def serve(html):
-    handler = functools.partial(_QuietHandler, directory=html)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    fail("no Chromium found: install Debian's package (apt-get install -y chromium)")
-
-
-def chromium(browser, profile, url, *mode):
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--no-first-run", f"--user-data-dir={profile}",
-           f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=10000", *mode, url]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        fail(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")
-    return proc.stdout
-
-
-def read_png(path):
-    """(width, height, rows of RGB tuples) of an 8-bit non-interlaced RGB/RGBA PNG."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        fail(f"{path} is not a PNG")
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    if depth != 8 or colour not in (2, 6) or interlace:
-        fail(f"unexpected PNG format (depth {depth}, colour type {colour}, interlace {interlace})")
-    bpp = 3 if colour == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    rows, previous = [], bytearray(stride)
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        for i in range(stride):
-            left = line[i - bpp] if i >= bpp else 0
-            up = previous[i]
-            upleft = previous[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 255
-            elif kind == 2:
-                line[i] = (line[i] + up) & 255
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 255
-            elif kind == 4:
-                p = left + up - upleft
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - upleft)
-                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else upleft)
-                line[i] = (line[i] + pred) & 255
-        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
-        previous = line
-    return width, height, rows
-
-
-def pixel_statistics(path):
-    """Share of non-white pixels, share of saturated (plot-colour) pixels, distinct colours."""
-    width, height, rows = read_png(path)
-    total = width * height
-    ink = coloured = 0
-    colours = set()
-    for row in rows:
-        for r, g, b in row:
-            if r < 240 or g < 240 or b < 240:
-                ink += 1
-            if max(r, g, b) - min(r, g, b) > 80:
-                coloured += 1
-            colours.add((r >> 3, g >> 3, b >> 3))
-    return width, height, ink / total, coloured / total, len(colours)
-
-
 def main():
+    try:
+        run()
+    except HeadlessError as error:
+        fail(str(error))
+
+
+def run():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", default=os.path.join(ROOT, ".asv", "html"))
     parser.add_argument("--out", default=os.path.join(ROOT, ".asv", "dashboard.png"))
