@@ -124,7 +124,8 @@ def run_fastcorr(args, env=(), timeout=300):
 def test_readme_has_code_to_check():
     pages = {b[0] for b in PYTHON_BLOCKS}
     assert "README.md" in pages, "no ```python block found in README.md: the extractor is broken"
-    assert fastcorr_commands(), "no `python -m fastcorr` command found in the pages' sh blocks"
+    if len(DOCUMENTS) > 1:  # the guides show the bench and the SIMD override
+        assert fastcorr_commands(), "no `python -m fastcorr` command found in the guides' sh blocks"
 
 
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"{b[0]}:{b[2]}" for b in PYTHON_BLOCKS])

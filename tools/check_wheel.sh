@@ -87,9 +87,9 @@ step "fresh venv outside the source tree: the repaired wheel with its test extra
 "$py" -m venv "$work/venv"
 vpy="$work/venv/bin/python"
 "$vpy" -m pip install -q "$repaired[test]"
-run="$work/run"   # a copy of the tests, the examples, the pytest settings and the README: no src/
-mkdir -p "$run"
-cp -r "$top/tests" "$top/examples" "$top/pyproject.toml" "$top/README.md" "$run/"
+run="$work/run"   # a copy of the tests, the examples, the pytest settings, the README and the
+mkdir -p "$run"   # documentation's pages (their code blocks run too): no src/
+cp -r "$top/tests" "$top/examples" "$top/pyproject.toml" "$top/README.md" "$top/docs" "$run/"
 find "$run" -name __pycache__ -prune -exec rm -rf {} +
 cd "$run"
 "$vpy" - "$work/venv" <<'EOF'
