@@ -36,7 +36,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "gallery/GALLERY_HEADER.rst", "**/README.md"]
+exclude_patterns = ["_build", "gallery/GALLERY_HEADER.rst"]
 templates_path = []
 
 # Guides are Markdown (MyST); headings get anchors so pages can link to a section.

@@ -53,12 +53,12 @@ def peer_of(qualname, obj):
 
 
 def public(module):
-    """The module's public functions and classes, in ``__all__``'s order."""
+    """The module's public functions and classes, in ``__all__``'s order (not its submodules
+    or ``__version__``)."""
     for name in module.__all__:
         obj = getattr(module, name)
-        if inspect.isfunction(obj) or inspect.isclass(obj) or callable(obj):
-            if not inspect.ismodule(obj):
-                yield name, obj
+        if callable(obj) and not inspect.ismodule(obj):
+            yield name, obj
 
 
 def write(path, text):
@@ -89,16 +89,17 @@ def generate(app):
         for name, obj in public(module):
             qualname = f"{module_name}.{name}"
             kind = "autoclass" if inspect.isclass(obj) else "autofunction"
+            peer = peer_of(qualname, obj)
             # The summary without its peer clause, which the table's peer column shows.
             first = re.sub(r",? as (:\w+:`[^`]+`|``[^`]+``)( through ``[^`]+``)?",
                            "", summary(obj).split(". ")[0]).rstrip(".")
             rows.append(f"   * - :doc:`{name} <generated/{qualname}>`\n"
-                        f"     - {peer_of(qualname, obj)}\n"
+                        f"     - {peer}\n"
                         f"     - {first}")
             entries.append(f"   generated/{qualname}")
             write(os.path.join(generated, qualname + ".rst"),
                   "\n".join([heading(qualname, "="), "",
-                             f"Peer: {peer_of(qualname, obj)}", "",
+                             f"Peer: {peer}", "",
                              f".. currentmodule:: {module_name}", "",
                              f".. {kind}:: {name}", ""]))
         write(os.path.join(api, page + ".rst"),
