@@ -8,7 +8,7 @@ each in headless Chromium (Debian's ``chromium``; ``tools/headless.py``):
 page                                                      expected
 ========================================================  =====================================
 ``index.html``                                            heading "fastcorr", the install line;
-                                                          links to the API, guide and gallery
+                                                          links to the API, guides and gallery
 ``api/index.html``                                        heading "API reference"; a link to
                                                           every face page
 ``api/ndimage.html``                                      the table: a row per function of the
@@ -17,7 +17,8 @@ page                                                      expected
 ``api/generated/fastcorr.ndimage.gaussian_filter.html``   its name, "Peer:
                                                           scipy.ndimage.gaussian_filter",
                                                           "Parameters", "Examples" with ``>>>``
-``guides/opencv.html`` (``--guide``)                      a heading and at least 100 words
+``guides/index.html``                                     a link to every guide
+``guides/*.html`` (all of them)                           a heading and at least 100 words
 ``auto_examples/index.html``                              a rendered thumbnail and a link for
                                                           every example
 ``auto_examples/plot_*.html`` (all of them; none fails)   a figure the script drew
@@ -43,7 +44,7 @@ Prints one line per page (status, images rendered, bytes served) and exits non-z
 failed check.  Standard library only.  Usage::
 
     python -m sphinx -b html docs docs/_build/html
-    python tools/docs_check.py docs/_build/html [--screenshots DIR] [--guide guides/dask.html]
+    python tools/docs_check.py docs/_build/html [--screenshots DIR]
 """
 import argparse
 import html.parser
@@ -330,8 +331,11 @@ def gallery_output_errors(checker, page, parsed):
                                "raised")
 
 
-def check_site(checker, guide):
+def check_site(checker):
     site = checker.site
+    guides = sorted(f"guides/{name}" for name in os.listdir(os.path.join(site, "guides"))
+                    if name.endswith(".html") and name != "index.html") \
+        if os.path.isdir(os.path.join(site, "guides")) else []
     face_page = f"api/{FACE}.html"
     function_page = f"api/generated/fastcorr.{FACE}.{FUNCTION}.html"
     examples = sorted(name for name in os.listdir(os.path.join(site, "auto_examples"))
@@ -350,7 +354,8 @@ def check_site(checker, guide):
     parsed = checker.load("index.html")
     if parsed:
         checker.expect("index.html", parsed, heading="fastcorr", texts=["pip install fastcorr"],
-                       links=["api/index.html", "auto_examples/index.html", guide])
+                       links=["api/index.html", "auto_examples/index.html",
+                              "guides/index.html"])
     parsed = checker.load("api/index.html")
     if parsed:
         checker.expect("api/index.html", parsed, heading="API reference", links=faces)
@@ -370,15 +375,21 @@ def check_site(checker, guide):
         checker.expect(function_page, parsed, heading=qualname,
                        texts=[f"Peer: {PEER_MODULE}.{FUNCTION}", f"{qualname}(", "Parameters",
                               "Returns", "Examples", ">>> "])
-    parsed = checker.load(guide)
+    parsed = checker.load("guides/index.html")
     if parsed:
-        checker.expect(guide, parsed)
-        words = len(parsed.article.split())
-        if not parsed.heading:
-            checker.fail(guide, "has no heading")
-        if words < MIN_GUIDE_WORDS:
-            checker.fail(guide, f"has {words} words of text, fewer than {MIN_GUIDE_WORDS}: "
-                                "a placeholder?")
+        checker.expect("guides/index.html", parsed, links=guides)
+    if not guides:
+        checker.fail("guides/", "no guide pages (guides/*.html)")
+    for guide in guides:
+        parsed = checker.load(guide)
+        if parsed:
+            checker.expect(guide, parsed)
+            words = len(parsed.article.split())
+            if not parsed.heading:
+                checker.fail(guide, "has no heading")
+            if words < MIN_GUIDE_WORDS:
+                checker.fail(guide, f"has {words} words of text, fewer than {MIN_GUIDE_WORDS}: "
+                                    "a placeholder?")
     parsed = checker.load("auto_examples/index.html")
     if parsed:
         checker.expect("auto_examples/index.html", parsed, links=examples)
@@ -409,8 +420,6 @@ def main():
     parser.add_argument("site", help="the html directory Sphinx built (docs/_build/html)")
     parser.add_argument("--screenshots", help="where the PNGs go (default: a new temp dir; "
                                               "not inside the repository)")
-    parser.add_argument("--guide", default="guides/opencv.html",
-                        help="the guide page to load (default: %(default)s)")
     args = parser.parse_args()
     start = time.perf_counter()
 
@@ -432,7 +441,7 @@ def main():
         with tempfile.TemporaryDirectory() as profile:
             checker = Checker(site, browser, profile, shots)
             try:
-                check_site(checker, args.guide)
+                check_site(checker)
             finally:
                 checker.server.shutdown()
     except HeadlessError as error:
