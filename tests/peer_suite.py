@@ -41,6 +41,21 @@ def run(targets, plugin, env_extra, tmp_path, timeout, options=("--pyargs",)):
     return outcomes, output
 
 
+def check_outcomes(outcomes, output, report, peer, min_passed, face, names):
+    """What the ndimage and dask-image suites assert of a child run: at least `min_passed` of
+    the `peer`'s tests passed, none failed, exactly the tests the plugin marked (strict xfail,
+    listed in `report`) xfailed, and fastcorr's `face` really ran each of `names`."""
+    passed = [k for k, v in outcomes.items() if v == "passed"]
+    assert len(passed) >= min_passed, f"only {len(passed)} of {peer}'s tests passed\n{output}"
+    assert not [k for k, v in outcomes.items() if v in ("failure", "error")], output
+    reported = json.loads(report.read_text())
+    xfailed = sorted(k.rsplit("::", 1)[-1] for k, v in outcomes.items() if v == "xfailed")
+    assert xfailed == sorted(m.rsplit("::", 1)[-1] for m in reported["xfail_marked"]), output
+    calls = reported["calls"]
+    for name in names:
+        assert calls.get(name, 0) > 0, f"{face}.{name} never ran: {calls}"
+
+
 # --------------------------------------------------------------------------- in the child
 # What the plugins (ndimage_suite_plugin, dask_image_suite_plugin) share once loaded into the
 # child pytest: which collected tests run, which are expected to fail, and the report.
