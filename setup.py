@@ -6,6 +6,7 @@ path with that path's flags (and nothing else is): the baseline objects use only
 the extension imports on any CPU of its architecture, and the dispatcher picks the best path at
 import.  No ``-march=native``: the wheel must not depend on the machine that built it.
 """
+import glob
 import os
 import sys
 import sysconfig
@@ -107,6 +108,9 @@ extensions = [
     Extension(
         "fastcorr._core",
         sources=["src/fastcorr/_core.pyx", os.path.join(KERNELS, "dispatch.c")],
+        # The kernel objects are linked in as extra objects, which build_ext does not compare
+        # with the module: without these a kernel edit would be compiled but never relinked.
+        depends=sorted(glob.glob(os.path.join(KERNELS, "*.[ch]"))),
         include_dirs=[np.get_include(), KERNELS],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     )

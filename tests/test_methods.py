@@ -423,3 +423,50 @@ def test_auto_picks_every_method_on_small_problems(monkeypatch):
     assert fastcorr.choose_method(image, rng.standard_normal((3, 3))) == "direct"
     assert fastcorr.choose_method(image, _gaussian(25, np.float64), "same") == "separable"
     assert fastcorr.choose_method(image, rng.standard_normal((50, 50)), "same") == "fft"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_separable_core_blocks_and_streamed_rows_agree(simd_path, dtype):
+    """The fused passes (`_core.correlate_separable`) give the same bits whatever the blocks
+    (band heights, chunk widths, the automatic shape) and whether the output rows are stored
+    non-temporally (forced here with a threshold of 0 bytes; by default only outputs of
+    FC_STREAM_MIN_BYTES and more are), into outputs that start anywhere in a cache line; and
+    they match two float64 passes of NumPy within the passes' rounding: each output sums
+    col_k + row_k products, |error| <= (col_k + row_k + 2) * eps * sum|cw| * sum|rw| * max|x|.
+    Column kernels taller than every path's small block (9..41 taps) take the column block."""
+    from fastcorr import _core
+
+    rng = np.random.default_rng(5)
+    eps = np.finfo(dtype).eps
+    for n_img, m, n, col_k, row_k in [(1, 37, 53, 9, 3), (2, 61, 300, 33, 33), (1, 130, 1100, 41, 1),
+                                       (3, 24, 17, 1, 12), (1, 45, 777, 10, 9)]:
+        x = rng.standard_normal((n_img, m, n)).astype(dtype)
+        cw = rng.standard_normal((1, col_k)).astype(dtype)
+        rw = rng.standard_normal((1, row_k)).astype(dtype)
+        # 'reflect' maps for both passes, as the ndimage filters build them.
+        rowmap = np.abs(np.arange(m + col_k - 1) - col_k // 2)
+        rowmap = np.where(rowmap >= m, 2 * m - 1 - rowmap, rowmap).astype(np.intp)
+        colmap = np.abs(np.arange(n + row_k - 1) - row_k // 2)
+        colmap = np.where(colmap >= n, 2 * n - 1 - colmap, colmap).astype(np.intp)
+        inputs = {"x": (x, snapshot(x)), "cw": (cw, snapshot(cw)), "rw": (rw, snapshot(rw))}
+        results = []
+        for band_rows, chunk_cols, stream in [(24, 0, False), (24, 0, True), (5, 64, True),
+                                              (48, 2048, False), (1, 17, True)]:
+            # A row stride and start that are not whole cache lines.
+            base = np.full((n_img, m + 1, n + 7), np.nan, dtype)
+            out = base[:, 1:, 3:3 + n]
+            _core.correlate_separable(x, cw, rw, out, rowmap, colmap, 0.0, np.zeros(1), 2,
+                                      band_rows=band_rows, chunk_cols=chunk_cols,
+                                      stream_min_bytes=0 if stream else 1 << 62)
+            assert np.isnan(base[:, 0]).all() and np.isnan(base[:, :, :3]).all()
+            assert np.isnan(base[:, :, 3 + n:]).all()
+            results.append(out.copy())
+        for name, (a, snap) in inputs.items():
+            assert_unchanged(snap, a, name)
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])
+        xd = x.astype(np.float64)
+        t = sum(float(cw[0, a]) * xd[:, rowmap[a:a + m]] for a in range(col_k))
+        ref = sum(float(rw[0, b]) * t[:, :, colmap[b:b + n]] for b in range(row_k))
+        bound = (col_k + row_k + 2) * eps * np.abs(cw).sum() * np.abs(rw).sum() * np.abs(x).max()
+        assert np.abs(results[0] - ref).max() <= bound, (m, n, col_k, row_k)

@@ -54,6 +54,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr_f64_fn corr_f64
         fc_corr1d_f32_fn corr1d_f32
         fc_corr1d_f64_fn corr1d_f64
+        fc_corr1d_f32_fn corr1d_nt_f32
+        fc_corr1d_f64_fn corr1d_nt_f64
         fc_corr3_f32_fn corr3_f32
         fc_corr3_f64_fn corr3_f64
         fc_conv_f32_fn conv_f32
@@ -94,6 +96,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     int fc_select(const char *name)
     const fc_kernel_table *fc_active()
     enum: FC_L2_BUDGET_BYTES
+    enum: FC_STREAM_MIN_BYTES
 
 cdef extern from *:
     """

@@ -14,6 +14,9 @@ cdef struct _SepJob:
     const char *col_w  # n_terms axis-0 kernels of col_k taps, C order
     const char *row_w  # n_terms axis-1 kernels of row_k taps
     Py_ssize_t col_k, row_k, n_terms
+    # Per term, (first tap, number of taps) of its kernels: the taps outside are not computed.
+    const Py_ssize_t *col_span
+    const Py_ssize_t *row_span
     # Per term, the value of an intermediate column outside the image (an entry -1 of colmap).
     const double *t_fill
     char *y
@@ -30,25 +33,32 @@ cdef struct _SepJob:
     # converted into the unit's buffer, never read in place); -1: the kernels' dtype.
     int src_dtype
     Py_ssize_t src_item
+    # The last term's output rows go through fc_stream (non-temporal stores): the output is at
+    # least FC_STREAM_MIN_BYTES.
+    bint stream
 
 
 cdef enum:
-    # Blocks of at most this many output rows and columns.  The rows a band shares with the
-    # next (col_k - 1) stay in L2 as the bands run down a column of chunks; wider chunks mean
-    # fewer row starts per byte: at 4096 x 4096 float32 on one thread (Intel Xeon, AVX-512),
-    # 2,048 columns ran 8-15% faster than 1,024 and 20-25% faster than 512 for 1 to 33 taps,
-    # and 24, 48 or 96 rows within 5% of one another.  A 33-tap band's input rows then take
-    # 80 x 8 KiB, within the L2 of the cores this was written for (1-2 MiB).
-    SEP_BAND_ROWS = 48
-    SEP_CHUNK_COLS = 2048
+    # A block is band_rows output rows x chunk_cols columns.  The rows a band shares with the
+    # next (col_k - 1) stay in L2 as the bands run down a column of chunks, and wider chunks
+    # mean fewer row starts per byte and, up to whole rows, input read as it lies in memory.
+    # So chunks are as wide as keeps a band's input rows within SEP_BAND_BYTES (whole rows
+    # where they fit), split evenly.  Measured at 4096 x 4096 on 2 threads (Intel Xeon,
+    # AVX-512, 2 MiB L2): float32 1..9 taps per axis 11-18% faster in whole rows than in
+    # chunks of 2,048, 33 taps 5%; float64 33 taps, whose band of whole rows would take 1.8 MB,
+    # 2% slower; band heights of 12 to 48 rows within 5% of one another.
+    SEP_BAND_ROWS = 24
+    SEP_BAND_BYTES = 1024 * 1024
+    SEP_MIN_CHUNK_COLS = 256
 
 
 def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
                         const floating[:, ::1] row_w, floating[:, :, :] out,
                         const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
                         double fill, const double[::1] t_fill, int n_threads,
-                        Py_ssize_t band_rows=SEP_BAND_ROWS,
-                        Py_ssize_t chunk_cols=SEP_CHUNK_COLS):
+                        Py_ssize_t band_rows=SEP_BAND_ROWS, Py_ssize_t chunk_cols=0,
+                        Py_ssize_t stream_min_bytes=FC_STREAM_MIN_BYTES, col_span=None,
+                        row_span=None):
     """out[i] = sum over the terms k of the row pass (row_w[k]) of the column pass (col_w[k])
     of image i, each pass extending its input by its own map.
 
@@ -76,8 +86,25 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
     cdef _SepJob job
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
     job.src_dtype, job.src_item = -1, item
-    job.band_rows, job.chunk_cols = max(band_rows, 1), max(chunk_cols, 1)
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads)
+    job.band_rows, job.chunk_cols = max(band_rows, 1), chunk_cols
+    job.stream = n_img * oh * ow * item >= stream_min_bytes
+    cdef const Py_ssize_t[:, ::1] cs = _spans("correlate_separable", "col_span", col_span,
+                                               col_w.shape[0], col_w.shape[1])
+    cdef const Py_ssize_t[:, ::1] rs = _spans("correlate_separable", "row_span", row_span,
+                                               row_w.shape[0], row_w.shape[1])
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads, cs, rs)
+
+
+cdef object _spans(str who, str name, object spans, Py_ssize_t n_terms, Py_ssize_t k):
+    """spans as a checked C-contiguous (n_terms, 2) intp array; None: every tap."""
+    if spans is None:
+        return np.tile(np.array([0, k], np.intp), (n_terms, 1))
+    a = np.ascontiguousarray(spans, np.intp)
+    if a.shape != (n_terms, 2) or (a[:, 1] < 1).any() or (a[:, 0] < 0).any() or (
+            (a[:, 0] + a[:, 1]) > k).any():
+        raise ValueError(f"{who}: {name} needs ({n_terms}, 2) spans of at least one of the "
+                         f"{k} taps")
+    return a
 
 
 cdef int _check_terms(str who, Py_ssize_t n_col, Py_ssize_t col_k, Py_ssize_t n_row,
@@ -93,21 +120,30 @@ cdef int _check_terms(str who, Py_ssize_t n_col, Py_ssize_t col_k, Py_ssize_t n_
 cdef int _run_separable_job(_SepJob *job, const floating[:, ::1] col_w,
                             const floating[:, ::1] row_w, floating[:, :, :] out,
                             const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
-                            double fill, const double[::1] t_fill, int n_threads) except -1:
+                            double fill, const double[::1] t_fill, int n_threads,
+                            const Py_ssize_t[:, ::1] col_span,
+                            const Py_ssize_t[:, ::1] row_span) except -1:
     """Fills the rest of a job whose source (x, strides, src_dtype) is set, and runs it."""
     cdef Py_ssize_t n_img = out.shape[0], oh = out.shape[1], ow = out.shape[2]
     cdef Py_ssize_t n_terms = col_w.shape[0], col_k = col_w.shape[1], row_k = row_w.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
-    cdef double fmas = <double>n_img * oh * ow * n_terms * (col_k + row_k)
+    cdef double fmas = <double>n_img * oh * ow * (np.asarray(col_span)[:, 1].sum()
+                                                  + np.asarray(row_span)[:, 1].sum())
     n_threads = _worth_threads(fmas, n_threads)
     job.col_w, job.row_w = <const char *>&col_w[0, 0], <const char *>&row_w[0, 0]
     job.col_k, job.row_k, job.n_terms = col_k, row_k, n_terms
     job.t_fill = &t_fill[0]
+    job.col_span, job.row_span = &col_span[0, 0], &row_span[0, 0]
     job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
     job.oh, job.ow, job.item = oh, ow, item
     job.rowmap, job.colmap = &rowmap[0], &colmap[0]
     job.fill, job.table = fill, fc_active()
     job.band_rows = min(oh, job.band_rows)
+    cdef Py_ssize_t n_chunks, widest
+    if job.chunk_cols < 1:
+        widest = max(SEP_BAND_BYTES // ((job.band_rows + col_k - 1) * item), SEP_MIN_CHUNK_COLS)
+        n_chunks = (ow + widest - 1) // widest
+        job.chunk_cols = (ow + n_chunks - 1) // n_chunks
     job.chunk_cols = min(ow, job.chunk_cols)
     # Enough blocks to keep every thread busy (four each, for the guided schedule).
     while job.band_rows > 8 and n_img * ((oh + job.band_rows - 1) // job.band_rows) * (
@@ -133,7 +169,7 @@ cdef int _run_separable_job(_SepJob *job, const floating[:, ::1] col_w,
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
     if scratch == NULL:
         raise MemoryError()
-    cdef double unit_fmas = <double>job.band_rows * job.chunk_cols * n_terms * (col_k + row_k)
+    cdef double unit_fmas = fmas / (n_img * oh * ow) * job.band_rows * job.chunk_cols
     try:
         _run_units(_separable_unit, job, n_units, <Py_ssize_t>(CHUNK_FMAS / unit_fmas),
                    n_threads, scratch, per_thread)
@@ -145,7 +181,8 @@ cdef int _run_separable_job(_SepJob *job, const floating[:, ::1] col_w,
 def correlate_separable_from(object image, const floating[:, ::1] col_w,
                              const floating[:, ::1] row_w, floating[:, :, :] out,
                              const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
-                             double fill, const double[::1] t_fill, int n_threads):
+                             double fill, const double[::1] t_fill, int n_threads,
+                             col_span=None, row_span=None):
     """correlate_separable of an image of any real numeric dtype (integers, bool), computed in
     out's dtype; each block's input rows are converted as they are copied into its buffer."""
     cdef const char *data
@@ -169,8 +206,14 @@ def correlate_separable_from(object image, const floating[:, ::1] col_w,
     cdef _SepJob job
     job.x, job.x_img, job.x_row = data, strides[0], strides[1]
     job.src_dtype, job.src_item = dtype, src_item
-    job.band_rows, job.chunk_cols = SEP_BAND_ROWS, SEP_CHUNK_COLS
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads)
+    job.band_rows, job.chunk_cols = SEP_BAND_ROWS, 0
+    job.stream = out.shape[0] * out.shape[1] * out.shape[2] * sizeof(floating) \
+        >= FC_STREAM_MIN_BYTES
+    cdef const Py_ssize_t[:, ::1] cs = _spans("correlate_separable_from", "col_span", col_span,
+                                               col_w.shape[0], col_w.shape[1])
+    cdef const Py_ssize_t[:, ::1] rs = _spans("correlate_separable_from", "row_span", row_span,
+                                               row_w.shape[0], row_w.shape[1])
+    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads, cs, rs)
 
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
@@ -214,7 +257,7 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
     cdef Py_ssize_t in_rows = rows + col_k - 1
     cdef const Py_ssize_t *rowmap = job.rowmap + r0
     cdef floating fill = <floating>job.fill
-    cdef Py_ssize_t s, r, k, d, length, first, term
+    cdef Py_ssize_t s, r, k, d, length, first, term, c_first, c_taps, r_first, r_taps
     cdef floating *trow
     cdef floating *yr
     cdef floating tmp, t_fill
@@ -251,8 +294,10 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
     cdef floating *yrow = <floating *>(<char *>y + r0 * job.y_row) + c0
     cdef Py_ssize_t ldy = job.y_row // job.item
     for term in range(job.n_terms):
-        cw = col_w + term * col_k
-        rw = row_w + term * row_k
+        c_first, c_taps = job.col_span[2 * term], job.col_span[2 * term + 1]
+        r_first, r_taps = job.row_span[2 * term], job.row_span[2 * term + 1]
+        cw = col_w + term * col_k + c_first
+        rw = row_w + term * row_k + r_first
         t_fill = <floating>job.t_fill[term]
         for s in range(n_runs):
             d, length = runs[s].dst, runs[s].length
@@ -266,12 +311,12 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                 # The run's image columns in increasing order; a mirrored run is reversed
                 # after.
                 first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
-                source = <const floating *>(image + rowmap[0] * job.x_row) + first
-                _corr_tile(job.table, source, ldx, cw, col_k, 1, t + d, t_ld, rows, length,
+                source = <const floating *>(image + (rowmap[0] + c_first) * job.x_row) + first
+                _corr_tile(job.table, source, ldx, cw, c_taps, 1, t + d, t_ld, rows, length,
                            kscratch)
             else:
-                _corr_tile(job.table, ext + in_rows * d, length, cw, col_k, 1, t + d, t_ld,
-                           rows, length, kscratch)
+                _corr_tile(job.table, ext + in_rows * d + c_first * length, length, cw, c_taps,
+                           1, t + d, t_ld, rows, length, kscratch)
             if runs[s].step == -1:
                 for r in range(rows):
                     trow = t + r * t_ld + d
@@ -281,10 +326,13 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                         trow[length - 1 - k] = tmp
         for r in range(rows):
             yr = yrow + r * ldy
-            if term == 0:
-                _corr_row(job.table, t + r * t_ld, rw, row_k, yr, cols, kscratch)
+            trow = t + r * t_ld + r_first
+            if job.stream and job.n_terms == 1:
+                _corr_row_nt(job.table, trow, rw, r_taps, yr, cols, kscratch)
+            elif term == 0:
+                _corr_row(job.table, trow, rw, r_taps, yr, cols, kscratch)
             else:
-                _corr_row(job.table, t + r * t_ld, rw, row_k, acc, cols, kscratch)
+                _corr_row(job.table, trow, rw, r_taps, acc, cols, kscratch)
                 for k in range(cols):
                     yr[k] += acc[k]
 
@@ -296,6 +344,15 @@ cdef inline void _corr_row(const fc_kernel_table *table, const floating *x, cons
         table.corr1d_f32(x, w, k, y, n, kscratch)
     else:
         table.corr1d_f64(x, w, k, y, n, kscratch)
+
+
+cdef inline void _corr_row_nt(const fc_kernel_table *table, const floating *x,
+                             const floating *w, Py_ssize_t k, floating *y, Py_ssize_t n,
+                             floating *kscratch) noexcept nogil:
+    if floating is float:
+        table.corr1d_nt_f32(x, w, k, y, n, kscratch)
+    else:
+        table.corr1d_nt_f64(x, w, k, y, n, kscratch)
 
 
 cdef inline void _corr_tile(const fc_kernel_table *table, const floating *x, Py_ssize_t ldx,

@@ -485,11 +485,11 @@ def _passes(input, output, kernels, cval, workers):
             origins[-2], origins[-1] = origin, row_origin
             if np.may_share_memory(current, output):
                 result = np.empty(output.shape, output.dtype)
-                separable_same(current, weights, row_weights, result, rules, origins, cval,
+                separable_same(current, [(weights, row_weights)], result, rules, origins, cval,
                                workers)
                 output[...] = result
             else:
-                separable_same(current, weights, row_weights, output, rules, origins, cval,
+                separable_same(current, [(weights, row_weights)], output, rules, origins, cval,
                                workers)
             i += 2
         else:
@@ -900,6 +900,25 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
         output[...] = input[...]
         return output
     modes = _per_axis(mode, len(axes), "mode")
+    last = input.ndim - 1
+    if (output.dtype.kind == "f" and input.dtype.kind in "biuf" and input.size
+            and sorted(axes) == [last - 1, last]):
+        # The two second differences of an image as one call of the fused passes, a sum of
+        # two terms (each pass of the other axis a single tap of 1, never a 0 * Inf): the
+        # input is read once and nothing the size of the image is written but the result.
+        row_mode = modes[axes.index(last)]
+        col_mode = modes[axes.index(last - 1)]
+        rules = [_rule(col_mode)] * input.ndim
+        rules[-1] = _rule(row_mode)
+        second = np.array([1.0, -2.0, 1.0])
+        target = output
+        if np.may_share_memory(input, output):
+            target = np.empty(output.shape, output.dtype)
+        separable_same(input, [(second, np.ones(1)), (np.ones(1), second)], target, rules,
+                       [0] * input.ndim, _real_cval(cval), workers)
+        if target is not output:
+            output[...] = target
+        return output
     correlate1d(input, [1, -2, 1], axes[0], output, modes[0], cval, 0, workers=workers)
     for ax, m in zip(axes[1:], modes[1:]):
         output += correlate1d(input, [1, -2, 1], ax, output.dtype, m, cval, 0,

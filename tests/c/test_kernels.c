@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -52,6 +53,13 @@ static double rnd(void)
 }
 
 static int failures = 0;
+
+/* `bytes` starting on a 64-byte boundary. */
+static void *alloc_line(size_t bytes)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+}
 
 #define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
     static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
@@ -112,23 +120,33 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
 
 /* The 1-D kernel: n outputs of a k-tap correlation, on runs that hit every block kind (full
  * blocks, the overlapped last block, single vectors, the run below one vector); outputs before
- * and past the n must stay untouched. */
+ * and past the n must stay untouched.  With nt, the non-temporal variant, on outputs `shift`
+ * elements past a 64-byte boundary (so every head before the first aligned vector runs), which
+ * must also equal the plain kernel's bit for bit. */
 #define DEFINE_CHECK1D(T, SUFFIX, EPS)                                                            \
-    static void check1d_##SUFFIX(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t k, int special) \
+    static void check1d_##SUFFIX(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t k, int special, \
+                                 int nt, ptrdiff_t shift)                                       \
     {                                                                                             \
         const ptrdiff_t len = n + k - 1;                                                         \
         guarded gx;                                                                              \
         T *x = alloc_guarded(sizeof(T) * len, &gx), *w = malloc(sizeof(T) * k);                  \
-        T *yg = malloc(sizeof(T) * (n + 2 * GUARD)), *y = yg + GUARD;                            \
+        T *yg = alloc_line(sizeof(T) * (n + 2 * GUARD + 64)), *y = yg + 16 + shift;             \
+        T *plain = malloc(sizeof(T) * (n + 1));                                                  \
         T *s = malloc(sizeof(T) * fc_scratch_elems(k));                                          \
         for (ptrdiff_t i = 0; i < len; i++) x[i] = (T)rnd();                                     \
         for (ptrdiff_t i = 0; i < k; i++) w[i] = (T)rnd();                                       \
-        for (ptrdiff_t i = 0; i < n + 2 * GUARD; i++) yg[i] = (T)12345;                          \
+        for (ptrdiff_t i = 0; i < n + 2 * GUARD + 64; i++) yg[i] = (T)12345;                     \
         if (special) { /* NaN and Inf at the end, read by the last (overlapped or padded) lanes */ \
             x[len - 1] = (T)NAN;                                                                 \
             x[len > 2 ? len - 3 : 0] = (T)INFINITY;                                              \
         }                                                                                         \
-        t->corr1d_##SUFFIX(x, w, k, y, n, s);                                                    \
+        (nt ? t->corr1d_nt_##SUFFIX : t->corr1d_##SUFFIX)(x, w, k, y, n, s);                     \
+        if (nt) {                                                                                \
+            t->corr1d_##SUFFIX(x, w, k, plain, n, s);                                            \
+            if (memcmp(plain, y, sizeof(T) * n) != 0 && failures++ < 10)                         \
+                printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td: the non-temporal variant (shift "   \
+                       "%td) differs from the plain one\n", t->name, n, k, shift);              \
+        }                                                                                         \
         for (ptrdiff_t i = 0; i < n; i++) {                                                      \
             long double ref = 0, mag = 0;                                                        \
             for (ptrdiff_t b = 0; b < k; b++) {                                                  \
@@ -149,7 +167,7 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
             if (y[i] != (T)12345 && failures++ < 10)                                             \
                 printf("FAIL %s 1-D " #SUFFIX " n=%td k=%td wrote outside the run at %td\n",    \
                        t->name, n, k, i);                                                        \
-        free_guarded(&gx); free(w); free(yg); free(s);                                           \
+        free_guarded(&gx); free(w); free(yg); free(s); free(plain);                              \
     }
 
 DEFINE_CHECK1D(float, f32, FLT_EPSILON)
@@ -381,10 +399,27 @@ int main(void)
                                          47, 48, 49, 64, 65, 100, 129};
         for (ptrdiff_t n = 1; n <= 1100; n += (n < 40 ? 1 : n < 300 ? 13 : 97))
             for (size_t j = 0; j < sizeof(taps) / sizeof(taps[0]); j++) {
-                check1d_f32(t, n, taps[j], (int)((n + j) % 5 == 0));
-                check1d_f64(t, n, taps[j], (int)((n + j) % 5 == 1));
+                check1d_f32(t, n, taps[j], (int)((n + j) % 5 == 0), 0, 0);
+                check1d_f64(t, n, taps[j], (int)((n + j) % 5 == 1), 0, 0);
                 cases += 2;
             }
+        /* The non-temporal variant: runs of every length class, every misalignment. */
+        for (ptrdiff_t n = 1; n <= 700; n += (n < 40 ? 3 : 61))
+            for (ptrdiff_t shift = 0; shift < 17; shift += 3) {
+                check1d_f32(t, n, taps[(n + shift) % 20], (int)(n % 7 == 2), 1, shift);
+                check1d_f64(t, n, taps[(n + 3 * shift) % 20], (int)(n % 7 == 3), 1, shift % 9);
+                cases += 2;
+            }
+        /* Column kernels (kw == 1) taller than the small block's: every row count around the
+         * column block's height, strips, single and overlapped vectors, rotated, NaN and Inf. */
+        static const ptrdiff_t tall[] = {5, 7, 9, 10, 11, 13, 20, 33, 41};
+        for (size_t j = 0; j < sizeof(tall) / sizeof(tall[0]); j++)
+            for (ptrdiff_t rows = 1; rows <= 26; rows += 5)
+                for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 18 ? 4 : 13)) {
+                    check_f32(t, rows, cols, tall[j], 1, (int)(cols % 3 == 1), (int)(rows & 2), 0);
+                    check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), (int)(cols & 2), 0);
+                    cases += 2;
+                }
         for (int special = 0; special < 2; special++) {
             check_f32(t, 7, 37, 5, 5, special, 0, 0);
             check_f64(t, 7, 37, 5, 5, special, 1, 0);

@@ -205,22 +205,36 @@ def _stacked(a, n_batch, n_lead):
     return stacked_view(np.expand_dims(a, tuple(range(n_batch, n_batch + n_lead))), 3)
 
 
-def separable_same(input, col_weights, row_weights, output, rules, origins, cval, workers):
-    """Two 1-D passes fused per block (`_core.correlate_separable`): `col_weights` along axis
-    -2, then `row_weights` along axis -1, each extended by its own rule (rules, origins: one
-    per axis of input), the intermediate rounded to the compute dtype as a float output would
-    round it.  output: a floating-point array of input's shape not sharing memory with it."""
+def separable_same(input, terms, output, rules, origins, cval, workers):
+    """Sums of two 1-D passes fused per block (`_core.correlate_separable`): for each term
+    (col_weights, row_weights), `col_weights` along axis -2, then `row_weights` along axis -1,
+    each extended by its own rule (rules, origins: one per axis of input), the intermediate
+    rounded to the compute dtype as a float output would round it; the terms' results are
+    added in order.  Each pass is a `correlate1d` of its own length: terms of different lengths
+    share the maps of the longest, and the taps a shorter one lacks are never multiplied.
+    output: a floating-point array of input's shape not sharing memory with it."""
     dtype = compute_dtype(input.dtype, output.dtype)
     x = _image_stack(input, 2, dtype)
     result, temporary = _result_stack(output, 2, dtype, x.shape[0])
-    kernels = (np.ascontiguousarray(col_weights, dtype), np.ascontiguousarray(row_weights, dtype))
-    starts = tuple(-(len(k) // 2 + o) for k, o in zip(kernels, origins[-2:]))
-    maps = _maps(input.shape[-2:], [len(k) for k in kernels], starts, rules[-2:])
+    lengths = [max(len(term[axis]) for term in terms) for axis in (0, 1)]
+    kernels, spans = [], []
+    for axis, length in enumerate(lengths):
+        # A kernel of k taps centred (k // 2) where the longest is centred (length // 2).
+        first = [length // 2 - len(term[axis]) // 2 for term in terms]
+        padded = np.zeros((len(terms), length), dtype)
+        for i, term in enumerate(terms):
+            padded[i, first[i]:first[i] + len(term[axis])] = term[axis]
+        kernels.append(padded)
+        spans.append(np.array([[f, len(term[axis])] for f, term in zip(first, terms)],
+                              np.intp))
+    starts = tuple(-(k // 2 + o) for k, o in zip(lengths, origins[-2:]))
+    maps = _maps(input.shape[-2:], lengths, starts, rules[-2:])
     run_passes = (_core.correlate_separable_from if input.dtype.kind in "biu"
                   else _core.correlate_separable)
-    # One term; the column pass's fill enters the row pass as itself (two correlate1d calls).
-    run_passes(x, kernels[0][None], kernels[1][None], result, *maps, float(cval),
-               np.array([float(cval)]), resolve_workers(workers))
+    # The column pass's fill enters the row pass as itself (two correlate1d calls).
+    run_passes(x, kernels[0], kernels[1], result, *maps, float(cval),
+               np.full(len(terms), float(cval)), resolve_workers(workers),
+               col_span=spans[0], row_span=spans[1])
     if temporary:
         np.copyto(output, result.reshape(output.shape), casting="unsafe")
     return output

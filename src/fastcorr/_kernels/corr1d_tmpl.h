@@ -51,9 +51,10 @@ static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
 
 /* nv output vectors y[0 .. nv*L) from x[0 .. nv*L + k - 1); with `tail` (nv == 1), only the
  * first `tail` lanes are stored (and, with FC_HAS_MASKED_TAIL, only x[0 .. tail + k - 1) is
- * read). */
+ * read).  With `stream` (y aligned to a vector) the vectors are stored non-temporally. */
 static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_RESTRICT w,
-                                    ptrdiff_t k, S_T *FC_RESTRICT y, int nv, ptrdiff_t tail)
+                                    ptrdiff_t k, S_T *FC_RESTRICT y, int nv, ptrdiff_t tail,
+                                    int stream)
 {
     V_T acc[FC1_NV];
     FC_UNROLL
@@ -115,12 +116,22 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
 #endif
         return;
     }
+#if defined(FC_HAS_STREAM)
+    if (stream) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) V_STREAM(y + v * V_L, acc[v]);
+        return;
+    }
+#else
+    (void)stream;
+#endif
     FC_UNROLL
     for (int v = 0; v < nv; v++) V_STORE(y + v * V_L, acc[v]);
 }
 #undef FC1_CASE
 
-void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n, S_T *scratch)
+static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y,
+                                        ptrdiff_t n, S_T *scratch, int stream)
 {
     /* Full blocks, then the rest without a scalar loop: one full block ending at the last output
      * (overlapping the previous one; the shared outputs are recomputed bit-identically), or, for
@@ -128,27 +139,57 @@ void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n,
      * tail block: masked loads and stores where the path has them, else a zero-padded copy of
      * the few inputs (lanes past n are computed from zeros, never stored).  Masked against
      * padded on AVX-512 (as in fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x
-     * (float32; 30 us against 58-84) and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x. */
+     * (float32; 30 us against 58-84) and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x.
+     * With `stream`, the full blocks are stored non-temporally from the first output aligned to
+     * a vector on (one ordinary vector covers the outputs before it). */
     const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L;
     ptrdiff_t i = 0;
-    for (; i + block <= n; i += block) FN(fc1_block)(x + i, w, k, y + i, FC1_NV, 0);
+#if defined(FC_HAS_STREAM)
+    if (stream) {
+        const size_t misaligned = (size_t)y % sizeof(V_T);
+        if (misaligned % sizeof(S_T) != 0 || n < block + V_L) {
+            stream = 0;
+        } else if (misaligned) {
+            FN(fc1_block)(x, w, k, y, 1, 0, 0);
+            i = (ptrdiff_t)((sizeof(V_T) - misaligned) / sizeof(S_T));
+        }
+    }
+#else
+    stream = 0;
+#endif
+    for (; i + block <= n; i += block) FN(fc1_block)(x + i, w, k, y + i, FC1_NV, 0, stream);
+#if defined(FC_HAS_STREAM)
+    /* Orders the non-temporal stores before whatever publishes the row (the OpenMP barrier). */
+    if (stream) FC_STREAM_FENCE();
+#endif
     if (i == n) return;
     if (n >= block) {
-        FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0);
+        FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0, 0);
         return;
     }
-    for (; i + V_L <= n; i += V_L) FN(fc1_block)(x + i, w, k, y + i, 1, 0);
+    for (; i + V_L <= n; i += V_L) FN(fc1_block)(x + i, w, k, y + i, 1, 0, 0);
     if (i == n) return;
     if (n >= V_L) {
-        FN(fc1_block)(x + n - V_L, w, k, y + n - V_L, 1, 0);
+        FN(fc1_block)(x + n - V_L, w, k, y + n - V_L, 1, 0, 0);
         return;
     }
 #if defined(FC_HAS_MASKED_TAIL)
     (void)scratch;
-    FN(fc1_block)(x, w, k, y, 1, n);
+    FN(fc1_block)(x, w, k, y, 1, n, 0);
 #else
-    FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n);
+    FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n, 0);
 #endif
+}
+
+void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n, S_T *scratch)
+{
+    FN(fc_corr1d_run)(x, w, k, y, n, scratch, 0);
+}
+
+void FN(fc_corr1d_nt)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n,
+                      S_T *scratch)
+{
+    FN(fc_corr1d_run)(x, w, k, y, n, scratch, 1);
 }
 
 #undef FN

@@ -49,6 +49,9 @@
 #define V_ZERO VF32_ZERO
 #define V_FMA VF32_FMA
 #define V_REVERSE VF32_REVERSE
+#if defined(FC_HAS_STREAM)
+#define V_STREAM VF32_STREAM
+#endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_LOAD_N VF32_LOAD_N
 #define V_STORE_N VF32_STORE_N
@@ -67,6 +70,7 @@
 #undef V_ZERO
 #undef V_FMA
 #undef V_REVERSE
+#undef V_STREAM
 #undef V_LOAD_N
 #undef V_STORE_N
 #undef V_STORE_N_REVERSED
@@ -81,6 +85,9 @@
 #define V_ZERO VF64_ZERO
 #define V_FMA VF64_FMA
 #define V_REVERSE VF64_REVERSE
+#if defined(FC_HAS_STREAM)
+#define V_STREAM VF64_STREAM
+#endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_LOAD_N VF64_LOAD_N
 #define V_STORE_N VF64_STORE_N
@@ -100,6 +107,8 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .corr_f64 = FC_CAT3(fc_corr, f64, FC_ISA),
     .corr1d_f32 = FC_CAT3(fc_corr1d, f32, FC_ISA),
     .corr1d_f64 = FC_CAT3(fc_corr1d, f64, FC_ISA),
+    .corr1d_nt_f32 = FC_CAT3(fc_corr1d_nt, f32, FC_ISA),
+    .corr1d_nt_f64 = FC_CAT3(fc_corr1d_nt, f64, FC_ISA),
     .corr3_f32 = FC_CAT3(fc_corr3, f32, FC_ISA),
     .corr3_f64 = FC_CAT3(fc_corr3, f64, FC_ISA),
     .conv_f32 = FC_CAT3(fc_conv, f32, FC_ISA),

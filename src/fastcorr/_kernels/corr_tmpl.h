@@ -346,6 +346,105 @@ static const FN(fc_band_fn) FN(fc_bands)[FC_NR + 1] = {
 #endif
 };
 
+/* Column kernels (kw == 1, taller than FC_KH_S): a kernel down the rows only, as the column
+ * pass of a separable filter runs.  fc_block holds FC_NV vectors of a row so that one load
+ * serves kw column offsets; with kw == 1 there are none, and its broadcast per (input row,
+ * output row) pair and its short blocks bound it (42% of the FMA peak in the Gaussian's column
+ * pass).  Here the reuse is vertical only: FC_CB_R output rows x FC_CB_V vectors, the kernel
+ * taken FC_CB_G taps at a time with the group's weights held in registers, each input row of
+ * a group loaded once for every output it feeds:
+ *     loads per FMA (FC_CB_R + G - 1) / (FC_CB_R * G), no broadcast inside a group.
+ * Each output sums its taps in order, one FMA each, as fc_block and fc_sblock do, so the
+ * rows left to those blocks get the same values.  Shapes per path in simd.h. */
+static FC_INLINE void FN(fc_cgroup)(V_T acc[FC_CB_R][FC_CB_V], const S_T *FC_RESTRICT x,
+                                    ptrdiff_t ldx, const S_T *FC_RESTRICT w, int g, int nv)
+{
+    V_T wv[FC_CB_G];
+    FC_UNROLL
+    for (int t = 0; t < g; t++) wv[t] = V_SET1(w[t]);
+    FC_UNROLL
+    for (int r = 0; r < FC_CB_R + g - 1; r++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) {
+            V_T xv = V_LOAD(x + r * ldx + v * V_L);
+            FC_PIN(xv);
+            FC_UNROLL
+            for (int ii = 0; ii < FC_CB_R; ii++)
+                if (r - ii >= 0 && r - ii < g) acc[ii][v] = V_FMA(wv[r - ii], xv, acc[ii][v]);
+        }
+    }
+}
+
+#define FC_CB_CASE(n)                                                                          \
+    case n:                                                                                    \
+        FN(fc_cgroup)(acc, x + a * ldx, ldx, w + a, n, nv);                                    \
+        break;
+
+static FC_INLINE void FN(fc_cblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                    const S_T *FC_RESTRICT w, ptrdiff_t kh, S_T *FC_RESTRICT y,
+                                    ptrdiff_t ldy, int nv, int rotate)
+{
+    V_T acc[FC_CB_R][FC_CB_V];
+    FC_UNROLL
+    for (int ii = 0; ii < FC_CB_R; ii++) {
+        FC_UNROLL
+        for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
+    }
+    ptrdiff_t a = 0;
+    for (; a + FC_CB_G <= kh; a += FC_CB_G) FN(fc_cgroup)(acc, x + a * ldx, ldx, w + a, FC_CB_G, nv);
+    switch (kh - a) {
+#if FC_CB_G > 1
+        FC_CB_CASE(1)
+#endif
+#if FC_CB_G > 2
+        FC_CB_CASE(2)
+#endif
+#if FC_CB_G > 3
+        FC_CB_CASE(3)
+#endif
+#if FC_CB_G > 4
+        FC_CB_CASE(4)
+#endif
+#if FC_CB_G > 5
+        FC_CB_CASE(5)
+#endif
+#if FC_CB_G > 6
+        FC_CB_CASE(6)
+#endif
+#if FC_CB_G > 7
+        FC_CB_CASE(7)
+#endif
+#if FC_CB_G > 8
+        FC_CB_CASE(8)
+#endif
+#if FC_CB_G > 9
+        FC_CB_CASE(9)
+#endif
+#if FC_CB_G > 10
+#error "fc_cblock: add FC_CB_CASEs up to FC_CB_G - 1"
+#endif
+        default:
+            break;
+    }
+    FC_UNROLL
+    for (int ii = 0; ii < FC_CB_R; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
+}
+#undef FC_CB_CASE
+
+/* FC_CB_R output rows across cols >= one vector: strips of FC_CB_V vectors, single vectors,
+ * and a last vector overlapping the one before (recomputed identically). */
+static void FN(fc_cband)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, S_T *y,
+                         ptrdiff_t ldy, ptrdiff_t cols, int rotate)
+{
+    const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = rotate ? -1 : 1;
+    ptrdiff_t j = 0;
+    for (; j + strip <= cols; j += strip)
+        FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, rotate);
+    for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, rotate);
+    if (j < cols)
+        FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, rotate);
+}
+
 void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
                  ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int rotate)
 {
@@ -355,6 +454,16 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
      * that consecutive bands share are still in cache.  Taller blocks than kh would need more
      * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
      * form one shorter band (fewer than nr <= kh rows, so still valid). */
+    if (kw == 1 && kh > FC_KH_S && cols >= V_L) {
+        /* Column kernels the small block does not take: bands of FC_CB_R rows with fc_cblock,
+         * the rows left over below. */
+        ptrdiff_t i = 0;
+        for (; i + FC_CB_R <= rows; i += FC_CB_R)
+            FN(fc_cband)(x + i * ldx, ldx, w, kh, y + i * ldy, ldy, cols, rotate);
+        x += i * ldx;
+        y += i * ldy;
+        rows -= i;
+    }
     S_T wt[FC_KH_S * FC_SB_MAXKW];
     if (kh <= FC_KH_S && kw <= FC_SB_MAXKW && cols >= V_L) {
         /* Small kernels: bands of snr rows with fc_sblock, which reads the kernel transposed;

@@ -155,6 +155,10 @@ typedef struct {
     fc_corr_f64_fn corr_f64;
     fc_corr1d_f32_fn corr1d_f32;
     fc_corr1d_f64_fn corr1d_f64;
+    /* corr1d with the outputs written non-temporally (x86 paths; the others store plainly),
+     * for outputs larger than the caches; the same values. */
+    fc_corr1d_f32_fn corr1d_nt_f32;
+    fc_corr1d_f64_fn corr1d_nt_f64;
     fc_corr3_f32_fn corr3_f32;
     fc_corr3_f64_fn corr3_f64;
     fc_conv_f32_fn conv_f32;
@@ -247,6 +251,12 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
  * Zen 3 core, where it was measured.  The kernels themselves never read it: it is here so that
  * the core and the Python layer (_core.L2_BUDGET_BYTES) share one value. */
 #define FC_L2_BUDGET_BYTES (256 * 1024)
+
+/* Outputs of at least this many bytes are written with fc_stream (non-temporal stores) where a
+ * pass writes whole rows.  Below it the output and its input fit the last-level cache of the
+ * machines measured and ordinary stores leave the result in cache for whatever reads it next.
+ * TODO measured */
+#define FC_STREAM_MIN_BYTES (48 * 1024 * 1024)
 
 /* The widest vector of any path, in elements (AVX-512 float32).  It sizes the scratch of
  * fc_scratch_elems for every path at once, so the caller need not know which path runs;

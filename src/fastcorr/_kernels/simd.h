@@ -59,6 +59,14 @@
 #define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
 #define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+/* Column kernels taller than FC_KH_S (fc_cblock): 8 rows x 2 vectors, taps 10 at a time (16
+ * accumulators + 10 weights + 2 inputs).  Column pass alone over a 4096 x 4096 image in bands
+ * of 48 x 2,080, 2 threads, Intel Xeon: float32 33 taps 254-288 GFLOP/s (10 x 2 by 8 taps
+ * 258-293, 16 x 1 by 8 242-249, 6 x 3 221-232) against 193-217 for the 6 x 4 main block,
+ * 9 taps 1.91 ms against 2.22-2.29; float64 33 taps 107-118 against 88-94. */
+#define FC_CB_R 8
+#define FC_CB_V 2
+#define FC_CB_G 10
 /* fastcorr.nn's blocks (conv_tmpl.h): 4 channels x 6 vectors = 24 accumulators + 4
  * broadcast weights + 1 input; the weight gradient's 4 channels x 6 taps = 24 + 4 gradient
  * vectors + 1 input. */
@@ -82,6 +90,8 @@
 #define VF64_ZERO() _mm512_setzero_pd()
 #define VF64_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VF64_REVERSE(v) _mm512_permutexvar_pd(_mm512_setr_epi64(7, 6, 5, 4, 3, 2, 1, 0), (v))
+#define VF32_STREAM(p, v) _mm512_stream_ps((p), (v))
+#define VF64_STREAM(p, v) _mm512_stream_pd((p), (v))
 /* Rows narrower than one vector (fc_block's and fc1_block's `tail`, 0 < n < L): load the first n
  * lanes and zero the rest, store the first n lanes, or store lane c at p[-c] for c < n (the
  * `rotate` layout, from p - (n - 1) so no address leaves the row).  Masked-off lanes never
@@ -126,6 +136,12 @@
 #define FC_KH_S 6
 #define FC_NR_A(kh) 3
 #define FC_NV_A(kh) 3
+/* Column blocks: 8 rows x 1 vector by 5 taps (8 + 5 + 1 registers).  As for AVX-512, on the
+ * same Intel Xeon with this path forced: float32 33 taps 154-175 GFLOP/s (6 x 1 by 6 151-164,
+ * 4 x 2 by 5 138-149) against 124-130 for the main block; 7 and 8 taps +25-45%. */
+#define FC_CB_R 8
+#define FC_CB_V 1
+#define FC_CB_G 5
 /* fastcorr.nn's blocks: 2 channels x 6 vectors = 12 accumulators + 2 weights + 1
  * input; weight gradient 2 x 6 = 12 + 2 gradient vectors + 1 input. */
 #define FCC_OB 2
@@ -148,6 +164,8 @@
 #define VF64_ZERO() _mm256_setzero_pd()
 #define VF64_FMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VF64_REVERSE(v) _mm256_permute4x64_pd((v), 0x1B)
+#define VF32_STREAM(p, v) _mm256_stream_ps((p), (v))
+#define VF64_STREAM(p, v) _mm256_stream_pd((p), (v))
 
 #elif defined(FC_ISA_BASELINE) && (defined(__aarch64__) || defined(_M_ARM64))
 #include <arm_neon.h>
@@ -165,6 +183,10 @@
 /* No measurement on an ARM core says which shape would help where rows alias: no variant. */
 #define FC_NR_A(kh) 8
 #define FC_NV_A(kh) 2
+/* Column blocks: AVX-512's shape, which fits the same 32 registers (not measured on ARM). */
+#define FC_CB_R 8
+#define FC_CB_V 2
+#define FC_CB_G 10
 /* fastcorr.nn's blocks: 4 x 4 = 16 accumulators + 4 weights + 1 input; 4 x 6 = 24 + 5. */
 #define FCC_OB 4
 #define FCC_NB 4
@@ -203,6 +225,10 @@
 /* Its blocks read at most 7 rows, so rows never crowd a set: no variant. */
 #define FC_NR_A(kh) 4
 #define FC_NV_A(kh) 2
+/* Column blocks: 4 rows x 2 vectors by 4 taps (8 + 4 + 2 + a product). */
+#define FC_CB_R 4
+#define FC_CB_V 2
+#define FC_CB_G 4
 /* fastcorr.nn's blocks: 2 x 4 = 8 accumulators + 2 weights + 1 input + a product; the
  * weight gradient 1 channel x 6 taps + 1 gradient vector + 1 input + a product. */
 #define FCC_OB 2
@@ -225,6 +251,8 @@
 #define VF64_ZERO() _mm_setzero_pd()
 #define VF64_FMA(a, b, c) _mm_add_pd(_mm_mul_pd((a), (b)), (c))
 #define VF64_REVERSE(v) _mm_shuffle_pd((v), (v), 1)
+#define VF32_STREAM(p, v) _mm_stream_ps((p), (v))
+#define VF64_STREAM(p, v) _mm_stream_pd((p), (v))
 
 #elif defined(FC_ISA_SCALAR) || defined(FC_ISA_BASELINE)
 /* The portable path (and the baseline on architectures with no vector code here): plain C with
@@ -247,6 +275,9 @@
 #define FC_KH_S 8
 #define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+#define FC_CB_R 8
+#define FC_CB_V 2
+#define FC_CB_G 10
 /* fastcorr.nn's blocks: AVX-512's, so every channel and tap count the widest path splits into
  * is tested on every machine. */
 #define FCC_OB 4
@@ -272,6 +303,14 @@
 
 #else
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
+#endif
+
+/* Non-temporal stores (fc_corr1d_nt): x86 paths store whole aligned vectors past the caches
+ * and fence once per call, so the writes are ordered before the OpenMP barrier that publishes
+ * them.  Elsewhere (NEON, portable C) the rows are stored plainly. */
+#if defined(VF32_STREAM)
+#define FC_HAS_STREAM 1
+#define FC_STREAM_FENCE() _mm_sfence()
 #endif
 
 /* fc_scratch_elems sizes every path's scratch for vectors of at most FC_MAX_LANES elements: a
