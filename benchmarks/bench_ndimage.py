@@ -2,7 +2,7 @@
 
 The cases, the arrays and the peers are ``python -m fastcorr bench --only ndimage``'s own
 (src/fastcorr/_bench/cases.py: ndimage_cases, ndimage_arrays; peers.py: FILTER_PEERS): 2048x2048
-float32 and float64 correlations in every scipy.ndimage mode, Gaussian, uniform and Sobel
+float32 and float64 correlations in every scipy.ndimage mode, Gaussian, uniform, Sobel and Laplace
 filters on 4096x4096 float32, a uint8 image with a 5x5 float kernel, a 160^3 float32 volume
 with a 5x5x5 kernel.  fastcorr runs on all usable CPUs; each peer is called as the benchmark
 calls it (scipy.ndimage on one thread, on the same crop; OpenCV and torch on all CPUs).  A
@@ -141,11 +141,12 @@ class _FilterCases:
 
 
 class NdimageFilters(_FilterCases, _Fastcorr):
-    """gaussian_filter, uniform_filter and sobel on 4096x4096 float32."""
+    """gaussian_filter, uniform_filter, sobel and laplace on 4096x4096 float32."""
 
 
 class NdimageFiltersOpenCV(_FilterCases, _Peer):
-    """cv2.GaussianBlur, cv2.blur and cv2.Sobel with BORDER_REFLECT (scipy's 'reflect')."""
+    """cv2.GaussianBlur, cv2.blur, cv2.Sobel and cv2.Laplacian (ksize=1) with BORDER_REFLECT
+    (scipy's 'reflect')."""
 
     column = "cv2"
 

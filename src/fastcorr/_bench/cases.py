@@ -144,6 +144,7 @@ NDIMAGE_FILTERS = (
     ("uniform_filter", {"size": 9}, (9, 9)),
     ("sobel", {"axis": 0}, (3, 3)),
     ("sobel", {"axis": 1}, (3, 3)),
+    ("laplace", {}, (3, 3)),
 )
 # uint8 image, uint8 result, a K x K float64 smoothing kernel (positive, summing to 1, so that
 # every result is within uint8's range and scipy's truncation and OpenCV's rounding differ by
@@ -180,8 +181,8 @@ def ndimage_cases(quick, size=None, kernels=None):
 
     Examples
     --------
-    >>> [c["group"] for c in ndimage_cases(True, (64, 64), [3])][-7:]
-    ['correlate', 'filter', 'filter', 'filter', 'filter', 'integer', 'volume']
+    >>> [c["group"] for c in ndimage_cases(True, (64, 64), [3])][-8:]
+    ['correlate', 'filter', 'filter', 'filter', 'filter', 'filter', 'integer', 'volume']
     """
     image = tuple(size) if size else NDIMAGE_IMAGE
     filter_image = tuple(size) if size else NDIMAGE_FILTER_IMAGE

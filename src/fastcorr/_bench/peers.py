@@ -234,6 +234,7 @@ def _cv2_same(function, x, params, n_threads):
         return f"OpenCV has no border like mode={mode!r}"
     cv2.setNumThreads(n_threads)
     border = getattr(cv2, CV2_BORDERS[mode])
+    dst = params.get("output")  # an array made once for the result (scipy's output=)
     if function == "correlate":
         # filter2D correlates (no flip); its default anchor, the kernel's centre, is index
         # k // 2 as scipy's origin 0 is, for odd and even k alike.
@@ -244,16 +245,22 @@ def _cv2_same(function, x, params, n_threads):
         sigma = params["sigma"]
         size = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's radius with truncate=4
         return "cv2.GaussianBlur", lambda: cv2.GaussianBlur(
-            x, (size, size), sigmaX=sigma, sigmaY=sigma, borderType=border), False
+            x, (size, size), sigmaX=sigma, sigmaY=sigma, borderType=border, dst=dst), False
     if function == "uniform_filter":
         size = params["size"]
-        return "cv2.blur", lambda: cv2.blur(x, (size, size), borderType=border), False
+        return "cv2.blur", lambda: cv2.blur(x, (size, size), borderType=border, dst=dst), False
     if function == "sobel":
         # scipy's axis 0 is the derivative down the rows: OpenCV's dy.
         dx, dy = (0, 1) if params["axis"] == 0 else (1, 0)
         depth = cv2.CV_32F if x.dtype == np.float32 else cv2.CV_64F
-        return "cv2.Sobel", lambda: cv2.Sobel(x, depth, dx, dy, ksize=3,
-                                              borderType=border), False
+        return "cv2.Sobel", lambda: cv2.Sobel(x, depth, dx, dy, ksize=3, borderType=border,
+                                              dst=dst), False
+    if function == "laplace":
+        # ksize=1: the aperture [[0, 1, 0], [1, -4, 1], [0, 1, 0]], scipy's two second
+        # differences.
+        depth = cv2.CV_32F if x.dtype == np.float32 else cv2.CV_64F
+        return "cv2.Laplacian", lambda: cv2.Laplacian(x, depth, ksize=1, borderType=border,
+                                                      dst=dst), False
     return f"no OpenCV equivalent of {function}"
 
 

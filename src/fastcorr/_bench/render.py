@@ -308,6 +308,9 @@ def show_ndimage(records, n, progress):
             if row["status"] == "ok":
                 cells += [fmt_time(row["time_s"]), f"{row['gflops']:.1f}",
                           f"{row['pct_peak']:.0f}%", f"{row['mem_per_output']:.2f}x"]
+                if "time_new_result_s" in row:
+                    notes.append(f"into output= made once (every library); a new result: "
+                                 f"{fmt_time(row['time_new_result_s'])}")
             else:
                 cells += [row["status"], "-", "-", "-"]
                 notes.append(f"{row['library']}: {row['status']}: {row['check']}")

@@ -207,8 +207,8 @@ def filter_weights(function, params):
     Parameters
     ----------
     function : str
-        'correlate', 'gaussian_filter' (order 0, truncate 4), 'uniform_filter' or 'sobel', on
-        two axes.
+        'correlate', 'gaussian_filter' (order 0, truncate 4), 'uniform_filter', 'sobel' or
+        'laplace', on two axes.
     params : dict
         The call's arguments after the input (``weights``, ``sigma``, ``size``, ``axis``).
 
@@ -234,6 +234,9 @@ def filter_weights(function, params):
         derivative, smooth = np.array([-1.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0])
         return np.outer(derivative, smooth) if params["axis"] == 0 else \
             np.outer(smooth, derivative)
+    if function == "laplace":
+        # The second difference [1, -2, 1] along each axis, summed.
+        return np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
     raise ValueError(function)
 
 
