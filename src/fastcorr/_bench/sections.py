@@ -478,7 +478,10 @@ def _ndimage_case(setup, fast_ndimage, peers, case, n):
         calls.append((lambda into=into: fn(x, **into, workers=n), check, False))
     timed_rows = list(rows)
     for peer in peers:
-        crop = peer.crop(x.shape, per_output, setup.quick)
+        # The filters run on the whole image for every library: their passes are bound by
+        # memory, and scipy's on a crop that fits in cache ran 1.4x faster per output than on
+        # the image (Gaussian sigma=4: 387 ms scaled from a crop, 549-621 ms whole).
+        crop = None if reuse else peer.crop(x.shape, per_output, setup.quick)
         px = x if crop is None else np.ascontiguousarray(x[tuple(slice(0, c) for c in crop)])
         threads = n if peer.threaded else 1
         row = {"library": peer.label, "column": peer.column, "threads": threads,
