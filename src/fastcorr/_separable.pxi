@@ -33,8 +33,8 @@ cdef struct _SepJob:
     # converted into the unit's buffer, never read in place); -1: the kernels' dtype.
     int src_dtype
     Py_ssize_t src_item
-    # The last term's output rows go through fc_stream (non-temporal stores): the output is at
-    # least FC_STREAM_MIN_BYTES.
+    # The output rows are stored non-temporally (fc_corr1d_nt): one term (later terms add into
+    # the rows), and an output of at least the caller's threshold.
     bint stream
 
 
@@ -87,12 +87,8 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
     job.x, job.x_img, job.x_row = <const char *>&x[0, 0, 0], x.strides[0], x.strides[1]
     job.src_dtype, job.src_item = -1, item
     job.band_rows, job.chunk_cols = max(band_rows, 1), chunk_cols
-    job.stream = n_img * oh * ow * item >= stream_min_bytes
-    cdef const Py_ssize_t[:, ::1] cs = _spans("correlate_separable", "col_span", col_span,
-                                               col_w.shape[0], col_w.shape[1])
-    cdef const Py_ssize_t[:, ::1] rs = _spans("correlate_separable", "row_span", row_span,
-                                               row_w.shape[0], row_w.shape[1])
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads, cs, rs)
+    _run_separable_job(&job, "correlate_separable", col_w, row_w, out, rowmap, colmap, fill,
+                       t_fill, n_threads, col_span, row_span, stream_min_bytes)
 
 
 cdef object _spans(str who, str name, object spans, Py_ssize_t n_terms, Py_ssize_t k):
@@ -117,16 +113,20 @@ cdef int _check_terms(str who, Py_ssize_t n_col, Py_ssize_t col_k, Py_ssize_t n_
     return 0
 
 
-cdef int _run_separable_job(_SepJob *job, const floating[:, ::1] col_w,
+cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
                             const floating[:, ::1] row_w, floating[:, :, :] out,
                             const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
                             double fill, const double[::1] t_fill, int n_threads,
-                            const Py_ssize_t[:, ::1] col_span,
-                            const Py_ssize_t[:, ::1] row_span) except -1:
-    """Fills the rest of a job whose source (x, strides, src_dtype) is set, and runs it."""
+                            object col_spans, object row_spans,
+                            Py_ssize_t stream_min_bytes) except -1:
+    """Fills the rest of a job whose source (x, strides, src_dtype) and block shape are set,
+    and runs it."""
     cdef Py_ssize_t n_img = out.shape[0], oh = out.shape[1], ow = out.shape[2]
     cdef Py_ssize_t n_terms = col_w.shape[0], col_k = col_w.shape[1], row_k = row_w.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
+    cdef const Py_ssize_t[:, ::1] col_span = _spans(who, "col_span", col_spans, n_terms, col_k)
+    cdef const Py_ssize_t[:, ::1] row_span = _spans(who, "row_span", row_spans, n_terms, row_k)
+    job.stream = n_terms == 1 and n_img * oh * ow * item >= stream_min_bytes
     cdef double fmas = <double>n_img * oh * ow * (np.asarray(col_span)[:, 1].sum()
                                                   + np.asarray(row_span)[:, 1].sum())
     n_threads = _worth_threads(fmas, n_threads)
@@ -207,13 +207,8 @@ def correlate_separable_from(object image, const floating[:, ::1] col_w,
     job.x, job.x_img, job.x_row = data, strides[0], strides[1]
     job.src_dtype, job.src_item = dtype, src_item
     job.band_rows, job.chunk_cols = SEP_BAND_ROWS, 0
-    job.stream = out.shape[0] * out.shape[1] * out.shape[2] * sizeof(floating) \
-        >= FC_STREAM_MIN_BYTES
-    cdef const Py_ssize_t[:, ::1] cs = _spans("correlate_separable_from", "col_span", col_span,
-                                               col_w.shape[0], col_w.shape[1])
-    cdef const Py_ssize_t[:, ::1] rs = _spans("correlate_separable_from", "row_span", row_span,
-                                               row_w.shape[0], row_w.shape[1])
-    _run_separable_job(&job, col_w, row_w, out, rowmap, colmap, fill, t_fill, n_threads, cs, rs)
+    _run_separable_job(&job, "correlate_separable_from", col_w, row_w, out, rowmap, colmap,
+                       fill, t_fill, n_threads, col_span, row_span, FC_STREAM_MIN_BYTES)
 
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:
@@ -327,7 +322,7 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
         for r in range(rows):
             yr = yrow + r * ldy
             trow = t + r * t_ld + r_first
-            if job.stream and job.n_terms == 1:
+            if job.stream:
                 _corr_row_nt(job.table, trow, rw, r_taps, yr, cols, kscratch)
             elif term == 0:
                 _corr_row(job.table, trow, rw, r_taps, yr, cols, kscratch)

@@ -483,19 +483,24 @@ def _passes(input, output, kernels, cval, workers):
             rules[-1] = _rule(row_mode)
             origins = [0] * input.ndim
             origins[-2], origins[-1] = origin, row_origin
-            if np.may_share_memory(current, output):
-                result = np.empty(output.shape, output.dtype)
-                separable_same(current, [(weights, row_weights)], result, rules, origins, cval,
-                               workers)
-                output[...] = result
-            else:
-                separable_same(current, [(weights, row_weights)], output, rules, origins, cval,
-                               workers)
+            _fused(current, [(weights, row_weights)], output, rules, origins, cval, workers)
             i += 2
         else:
             _pass(current, weights, axis, output, mode, cval, origin, formula, workers)
             i += 1
         current = output
+    return output
+
+
+def _fused(input, terms, output, rules, origins, cval, workers):
+    """`separable_same` into `output`, through a temporary where output shares memory with
+    input (the fused passes read the input while they write)."""
+    if np.may_share_memory(input, output):
+        result = np.empty(output.shape, output.dtype)
+        separable_same(input, terms, result, rules, origins, cval, workers)
+        output[...] = result
+    else:
+        separable_same(input, terms, output, rules, origins, cval, workers)
     return output
 
 
@@ -911,14 +916,8 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
         rules = [_rule(col_mode)] * input.ndim
         rules[-1] = _rule(row_mode)
         second = np.array([1.0, -2.0, 1.0])
-        target = output
-        if np.may_share_memory(input, output):
-            target = np.empty(output.shape, output.dtype)
-        separable_same(input, [(second, np.ones(1)), (np.ones(1), second)], target, rules,
-                       [0] * input.ndim, _real_cval(cval), workers)
-        if target is not output:
-            output[...] = target
-        return output
+        return _fused(input, [(second, np.ones(1)), (np.ones(1), second)], output, rules,
+                      [0] * input.ndim, _real_cval(cval), workers)
     correlate1d(input, [1, -2, 1], axes[0], output, modes[0], cval, 0, workers=workers)
     for ax, m in zip(axes[1:], modes[1:]):
         output += correlate1d(input, [1, -2, 1], ax, output.dtype, m, cval, 0,
