@@ -467,8 +467,8 @@ def _ndimage_case(setup, fast_ndimage, peers, case, n):
         ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, case["dtype"], checker)]
     # The filters write into an array made once per library (scipy's and fastcorr's output=,
     # OpenCV's dst=), as the methods section does: a new 64 MiB result costs every library the
-    # OS's page faults and zeroing (about 5 ms), which is not the filter's work.  fastcorr's
-    # time for a new result is recorded beside it (``time_new_result_s``).
+    # OS's page faults and zeroing (7-8 ms at 4096 x 4096 float32 here), not the filter's
+    # work.  fastcorr's time for a new result is recorded beside it (``time_new_result_s``).
     reuse = case["group"] == "filter"
     rows, calls = [], []
     for label, column, kwargs, compute, check in ours:
