@@ -26,8 +26,17 @@ EPS = np.finfo(np.float64).eps
 FORMULA_TAPS, FORMULA_LINE, FORMULA_UNIFORM = 0, 1, 2
 
 
-def exact(x, w, mode, cval=0.0, origins=0, formula=FORMULA_TAPS, out=None, n_threads=2):
-    """The normalized call for an input of 1 to 3 dimensions, as the face will make it."""
+def exact(x, w, mode, cval=0.0, origins=0, formula=FORMULA_TAPS, out=None, n_threads=2,
+          **options):
+    """The normalized call for an input of 1 to 3 dimensions, as the face will make it
+    (options: exact_correlate's certify, chunk_cols, band_rows)."""
+    return exact_counted(x, w, mode, cval, origins, formula, out, n_threads, **options)[0]
+
+
+def exact_counted(x, w, mode, cval=0.0, origins=0, formula=FORMULA_TAPS, out=None,
+                  n_threads=2, **options):
+    """exact() and what exact_correlate returned (-1: not certified, else the outputs it
+    computed by scipy's sequence)."""
     nd = x.ndim
     out = np.empty_like(x) if out is None else out
     x4 = x.reshape((1,) * (4 - nd) + x.shape) if x.flags.forc else x[(None,) * (4 - nd)]
@@ -40,8 +49,9 @@ def exact(x, w, mode, cval=0.0, origins=0, formula=FORMULA_TAPS, out=None, n_thr
         n, k = x4.shape[axis + 1], w3.shape[axis]
         start = -(k // 2 + origins[axis])
         maps.append(index_map(start, start + n + k - 1, n, MODES[mode]))
-    _core.exact_correlate(x4, w3, o4, *maps, float(cval), formula, n_threads)
-    return out
+    count = _core.exact_correlate(x4, w3, o4, *maps, float(cval), formula, n_threads,
+                                  **options)
+    return out, count
 
 
 def along(w, axis, ndim):
@@ -342,3 +352,127 @@ def test_errors():
         _core.exact_correlate(x, w, np.empty_like(x), *maps, 0.0, 1, 1)
     with pytest.raises(ValueError, match="formula"):
         _core.exact_correlate(x, w, np.empty_like(x), *maps, 0.0, 3, 1)
+
+
+# ----------------------------------------------------------------------------- certified path
+# bool, (u)int8 and (u)int16 images with integer outputs are computed by the float32 engine and
+# each output kept where no integer lies within the certified bound of it (the rest computed by
+# scipy's sequence): still exact equality with scipy, which is what these tests check, with the
+# return value telling which route each call took.
+CERTIFIED_INPUTS = [np.bool_, np.uint8, np.int8, np.uint16, np.int16]
+
+
+def textured_with_flats(rng, shape, dtype):
+    """Random values over the dtype's whole range, with flat patches (where weights summing to
+    1 land on integers) and the extreme values."""
+    info = np.iinfo(dtype) if dtype != np.bool_ else None
+    lo, hi = (0, 1) if info is None else (info.min, info.max)
+    x = rng.integers(lo, hi, shape, endpoint=True).astype(dtype)
+    flat = tuple(slice(n // 4, n // 4 + max(n // 3, 1)) for n in shape)
+    x[flat] = hi if dtype == np.bool_ else (lo + hi) // 2 + 3
+    x.reshape(-1)[:2] = (lo, hi)
+    return x
+
+
+@pytest.mark.parametrize("in_dtype", CERTIFIED_INPUTS, ids=lambda d: np.dtype(d).name)
+def test_certified_as_scipy(simd_path, in_dtype):
+    """Every formula that certifies (N-D taps with skipped ones, 1-D lines symmetric,
+    antisymmetric and plain), 2-D and 3-D kernels, box weights (one output in 9 is an integer)
+    and flat patches, several output dtypes, units cut small so that seams and row tails are
+    many; the certified route taken every time."""
+    rng = np.random.default_rng(21)
+    x2 = textured_with_flats(rng, (23, 71), in_dtype)
+    x3 = textured_with_flats(rng, (7, 9, 37), in_dtype)
+    g = np.exp(-0.5 * (np.arange(-2, 3) / 1.1) ** 2)
+    signed = rng.standard_normal((3, 4))
+    signed[1, 2] = 1e-17  # skipped by scipy: the float32 pass must skip it too
+    taps_2d = [np.outer(g, g) / np.outer(g, g).sum(), np.full((3, 3), 1 / 9), signed]
+    taps_3d = [np.full((3, 3, 3), 1 / 27), rng.random((2, 3, 4)) / 12]
+    lines = [g / g.sum(), np.array([-0.5, 0.0, 0.5]), np.array([0.1, 0.7, 0.3, 0.4])]
+    out_dtypes = [np.uint8, np.int16, np.int32, np.uint64, np.bool_]
+    info = np.iinfo(in_dtype) if in_dtype != np.bool_ else None
+    vmax = 1.0 if info is None else float(max(-int(info.min), int(info.max)))
+
+    def route(count, w, cval):
+        """Certified where the bound allows it (16-bit images only under small, light
+        kernels), the float64 route (-1) elsewhere."""
+        bound = _core._certified_bound(w.reshape(-1), w.size, max(vmax, cval))
+        return count >= 0 if bound < _core._CERTIFY_MAX_BOUND else count == -1
+    for out_dtype in out_dtypes:
+        for options in ({}, {"chunk_cols": 13, "band_rows": 3}):
+            for x, kernels in ((x2, taps_2d), (x3, taps_3d)):
+                for w in kernels:
+                    for mode, cval in (("reflect", 0.0), ("constant", 3.0), ("wrap", 0.0)):
+                        out, count = exact_counted(x, w, mode, cval,
+                                                   out=np.empty(x.shape, out_dtype), **options)
+                        expected = scipy_ndimage.correlate(x, w, output=out_dtype, mode=mode,
+                                                           cval=cval)
+                        assert route(count, w, cval) and same(out, expected), (w.shape, mode)
+            for w in lines:
+                for axis in (0, 1):
+                    out, count = exact_counted(x2, along(w, axis, 2), "mirror",
+                                               formula=FORMULA_LINE,
+                                               out=np.empty(x2.shape, out_dtype), **options)
+                    expected = scipy_ndimage.correlate1d(x2, w, axis, output=out_dtype,
+                                                         mode="mirror")
+                    assert route(count, w, 0.0) and same(out, expected), (w, axis, options)
+
+
+def test_certified_keeps_and_recomputes():
+    """Both halves of the route do work: a textured image under a Gaussian keeps most outputs
+    from the float32 pass, and a flat one under a box, where float32 truncates the other way
+    from scipy (the case is checked to be a real one), is computed by scipy's sequence."""
+    rng = np.random.default_rng(22)
+    g = np.exp(-0.5 * (np.arange(-2, 3) / 1.1) ** 2)
+    g2 = np.outer(g, g) / np.outer(g, g).sum()
+    x = rng.integers(0, 256, (64, 300)).astype(np.uint8)
+    out, count = exact_counted(x, g2, "reflect")
+    assert 0 <= count < x.size // 4
+    assert same(out, scipy_ndimage.correlate(x, g2))
+    flat = np.full((40, 64), 7, np.uint8)
+    box = np.full((1, 3), 1 / 3)
+    expected = scipy_ndimage.correlate(flat, box)
+    by_float32 = np.trunc(np.float32(7) * np.float32(1 / 3) * np.float32(3))
+    assert (expected == 6).all() and by_float32 == 7
+    out, count = exact_counted(flat, box, "reflect")
+    assert count == flat.size and same(out, expected)
+
+
+@pytest.mark.parametrize("in_dtype", CERTIFIED_INPUTS, ids=lambda d: np.dtype(d).name)
+def test_certified_bound_holds(simd_path, in_dtype):
+    """The bound the route certifies with covers the float32 engine's distance from scipy's
+    double on every output: scipy's float64 result against fastcorr's float32 one (the same
+    kernels, in the engine's own order), for kernels of 3 to 121 taps."""
+    from fastcorr import ndimage as fnd
+
+    rng = np.random.default_rng(23)
+    info = np.iinfo(in_dtype) if in_dtype != np.bool_ else None
+    vmax = 1.0 if info is None else float(max(-int(info.min), int(info.max)))
+    x = textured_with_flats(rng, (40, 90), in_dtype)
+    for shape in ((3, 1), (3, 3), (5, 5), (11, 11)):
+        w = rng.standard_normal(shape)
+        scipy_value = scipy_ndimage.correlate(x, w, output=np.float64)
+        fast = fnd.correlate(x, w, output=np.float32).astype(np.float64)
+        bound = _core._certified_bound(w.reshape(-1), w.size, vmax)
+        assert np.abs(fast - scipy_value).max() <= bound, shape
+
+
+def test_certified_only_where_it_holds(simd_path):
+    """The float64 route, still scipy's values, wherever the certificate does not apply:
+    certify=False, an int32 image, a fill float32 does not hold, weights too large for the
+    bound, a non-finite weight, a float output."""
+    rng = np.random.default_rng(24)
+    x = rng.integers(0, 256, (12, 40)).astype(np.uint8)
+    w = rng.random((3, 3)) / 4
+    cases = [(x, w, "reflect", 0.0, np.uint8, {"certify": False}),
+             (x.astype(np.int32), w, "reflect", 0.0, np.int32, {}),
+             (x, w, "constant", 0.1, np.uint8, {}),
+             (x, w * 1e6, "reflect", 0.0, np.int64, {}),
+             (x, np.where(w > 0.1, w, np.inf), "reflect", 0.0, np.int64, {}),
+             (x, w, "reflect", 0.0, np.float32, {})]
+    for image, weights, mode, cval, out_dtype, options in cases:
+        out, count = exact_counted(image, weights, mode, cval,
+                                   out=np.empty(image.shape, out_dtype), **options)
+        expected = scipy_ndimage.correlate(image, weights, output=out_dtype, mode=mode,
+                                           cval=cval)
+        assert count == -1 and same(out, expected), (image.dtype, mode, cval, out_dtype)

@@ -11,6 +11,7 @@ from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
+from libc.stdint cimport int32_t
 cimport openmp
 import os
 

@@ -21,6 +21,11 @@ cdef extern from "fastcorr_kernels.h" nogil:
                               Py_ssize_t, Py_ssize_t) noexcept nogil
         void (*load)(int, const char *, Py_ssize_t, const fc_run *, Py_ssize_t, double,
                      double *) noexcept nogil
+        void (*load32)(int, const char *, Py_ssize_t, const fc_run *, Py_ssize_t, float,
+                       float *) noexcept nogil
+        Py_ssize_t (*certify)(const float *, const float **, const double *, Py_ssize_t, int,
+                              int, double, int32_t *, Py_ssize_t) noexcept nogil
+        void (*store32)(int, const int32_t *, Py_ssize_t, char *, Py_ssize_t) noexcept nogil
         void (*store)(int, const double *, Py_ssize_t, char *, Py_ssize_t) noexcept nogil
         int block
     enum:
@@ -44,6 +49,14 @@ cdef enum:
     # + band rows of them, 8 KiB each) within the L2 budget for kernels up to about 15 rows.
     EXACT_CHUNK_COLS = 1024
     EXACT_MAX_BAND_ROWS = 32
+    CERTIFIED_CHUNK_COLS = 512
+    # A certified unit that recomputes more than NUM/DEN of its outputs sends the thread's
+    # next PAUSE units straight to scipy's sequence.  Measured on Zen 1 (AVX2, 5x5): the
+    # float32 pass costs about half of scipy's sequence and a recomputed output about 2.7
+    # times one output of it, so certifying stops paying near 18% recomputed.
+    CERTIFY_GIVE_UP_NUM = 1
+    CERTIFY_GIVE_UP_DEN = 8
+    CERTIFY_PAUSE_UNITS = 8
 
 _EXACT_DTYPES = {("b", 1): FC_DT_BOOL, ("u", 1): FC_DT_U8, ("i", 1): FC_DT_I8,
                  ("u", 2): FC_DT_U16, ("i", 2): FC_DT_I16, ("u", 4): FC_DT_U32,
@@ -71,10 +84,51 @@ cdef struct _ExactJob:
     # planes plane_rows rows apart.
     Py_ssize_t ext_w, plane_rows, buf_elems, ybuf_elems, runs_off
     const fc_exact_table *table
+    # The certified path (see _certified_bound): certify != 0 builds float rows, computes
+    # each band with the float32 engine (fast_table, weights w32, dense kd x kh x kw) into
+    # fast_off, and lets table.certify keep or recompute each output.  The engine's scratch is
+    # at fscratch_off, its plane pointers at planes_off, the thread's count of recomputed
+    # outputs at count_off (byte offsets in the thread's scratch).
+    int certify
+    double bound
+    const float *w32
+    const fc_kernel_table *fast_table
+    Py_ssize_t fast_off, fscratch_off, planes_off, count_off
+
+
+# Input dtypes whose every value float32 holds exactly, with the largest magnitude of each.
+_CERTIFIED_INPUTS = {FC_DT_BOOL: 1.0, FC_DT_U8: 255.0, FC_DT_I8: 128.0, FC_DT_U16: 65535.0,
+                     FC_DT_I16: 32768.0}
+# Above this bound on |fast - scipy's double| too many outputs would lie near an integer for
+# the float32 pass to pay; the float64 path runs instead.
+_CERTIFY_MAX_BOUND = 1.0 / 64
+
+
+def _certified_bound(kept, n_dense, double vmax):
+    """A bound on |f - s| for every output, where s is scipy's double (the kept taps in order,
+    a rounded multiply and a rounded add each) and f is the float32 engine's result (the taps
+    rounded to float32, zero elsewhere, n_dense multiply-adds in any order, fused or not); both
+    against the exact sum S of the kept taps times values of magnitude <= vmax.  With
+    A = sum |w| * vmax, u = 2**-24 and gamma_n = n*u / (1 - n*u) (Higham, Accuracy and
+    Stability of Numerical Algorithms, 2nd ed., eq. 3.5, any order of summation):
+    |f - S| <= gamma_(n_dense+1) * (1 + u) * A + u * A (the taps' rounding to float32), and
+    |s - S| <= gamma_(2*n_kept+2) in double precision times A, plus n_kept * DBL_EPSILON *
+    vmax for NI_Correlate1D's paired sums (it takes weights within DBL_EPSILON of each other
+    as equal).  Their sum, 1% wider for the bound's own rounding, or inf when the weights are
+    not finite."""
+    cdef double u = 2.0 ** -24, u64 = 2.0 ** -53
+    a = float(_np.sum(_np.abs(kept))) * vmax
+    if not _np.isfinite(a):
+        return float("inf")
+    n32, n64 = n_dense + 1, 2 * kept.shape[0] + 2
+    g32 = n32 * u / (1.0 - n32 * u)
+    g64 = n64 * u64 / (1.0 - n64 * u64)
+    return 1.01 * ((g32 * (1.0 + u) + u) * a + g64 * a + kept.shape[0] * _DBL_EPSILON * vmax)
 
 
 def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formula,
-                    int n_threads):
+                    int n_threads, certify=True, Py_ssize_t chunk_cols=0,
+                    Py_ssize_t band_rows=0):
     """scipy.ndimage's values for one normalized filter call, bit for bit: float64 arithmetic in
     scipy's order per output, then scipy's C cast to out's dtype.
 
@@ -105,6 +159,22 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
         holds whole lines along W for W-axis filters.
     n_threads : int
         OpenMP threads.
+    certify : bool
+        Allow the certified path for formulas 0 and 1 (see `_certified_bound`): integer or bool
+        outputs of bool, (u)int8 or (u)int16 images, with finite weights and a fill that
+        float32 holds, are computed by the float32 engine and kept where they cannot truncate
+        differently from scipy's double; the rest is computed by scipy's sequence.  The values
+        are the same either way; False is for tests and measurements.
+
+    Returns
+    -------
+    int
+        When the call took the certified path, the number of outputs it computed by scipy's
+        sequence (those near an integer and the others of their vector, and the units run
+        without certifying after one that had many); -1 otherwise.
+    chunk_cols, band_rows : int
+        The columns and rows of the units of formulas 0 and 1 (0: chosen here), for tests and
+        measurements.
 
     Notes
     -----
@@ -155,7 +225,7 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
             raise ValueError(f"exact_correlate: {name} entry outside [-1, {n})")
         maps.append(m)
     if out.size == 0:
-        return
+        return -1
     if _np.shares_memory(x, out):
         raise ValueError("exact_correlate: out overlaps x")
 
@@ -171,6 +241,8 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
     job.fill, job.kd, job.kh, job.kw = fill, kd, kh, kw
     job.table = fc_exact_active()
     job.symmetry = 0
+    job.certify = 0
+    job.count_off = 0
 
     cdef Py_ssize_t D = x.shape[1], H = x.shape[2], W = x.shape[3], B = x.shape[0]
     cdef Py_ssize_t band, chunk, per_unit
@@ -217,10 +289,28 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
                     job.symmetry = -1
             taps = _np.nonzero(_np.ones(w.shape, dtype=bool))
         job.ntaps = weights.shape[0]
-        chunk = min(W, EXACT_CHUNK_COLS)
+        vmax = _CERTIFIED_INPUTS.get(x_dtype)
+        if (certify and vmax is not None and out.dtype.kind in "biu"
+                and float(_np.float32(fill)) == fill):
+            job.bound = _certified_bound(weights, kd * kh * kw, max(vmax, abs(fill)))
+            job.certify = job.bound < _CERTIFY_MAX_BOUND
+        if job.certify:
+            # The engine's dense kernel: the kept taps rounded to float32, zero where scipy
+            # skips a tap (formula 0), so both sum over the same taps.
+            w32 = _np.zeros(kd * kh * kw, _np.float32)
+            kept_index = _np.ravel_multi_index(taps, w.shape)
+            w32[kept_index] = weights
+            w32 = w32.reshape(kd, kh, kw)
+        chunk = min(W, chunk_cols or (CERTIFIED_CHUNK_COLS if job.certify else EXACT_CHUNK_COLS))
         job.ext_w = chunk + kw - 1
         band = max((FC_L2_BUDGET_BYTES // 2 // 8) // (kd * job.ext_w) - kh + 1, 1)
         band = min(band, EXACT_MAX_BAND_ROWS, H)
+        if job.certify and band < H:
+            # Whole bands of the engine's register block (a partial one runs row by row).
+            nr = _band_rows(fc_active(), kh, (chunk + kw - 1) * 4)
+            band = max(band // nr, 1) * nr
+        if band_rows:
+            band = min(band_rows, H)
         job.plane_rows = band + kh - 1
         offsets = _np.ascontiguousarray(
             (taps[0] * job.plane_rows + taps[1]) * job.ext_w + taps[2], dtype=_np.intp)
@@ -236,6 +326,11 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
     cdef const double[::1] wv = weights
     cdef const Py_ssize_t[::1] ov = offsets
     job.w, job.tap_offsets = &wv[0], &ov[0]
+    cdef const float[:, :, ::1] w32v
+    if job.certify:
+        w32v = w32
+        job.w32 = &w32v[0, 0, 0]
+        job.fast_table = fc_active()
 
     cdef Py_ssize_t n_units = B * job.n_outer * job.n_bands * job.n_chunks
     n_threads = _worth_threads(<double>B * D * H * W * max(job.ntaps, 1), n_threads)
@@ -248,14 +343,31 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
     per_thread += ((job.ntaps + 1) * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     job.runs_off = per_thread
     per_thread += (job.ext_w * <Py_ssize_t>sizeof(fc_run) + line - 1) // line * line
-    cdef char *scratch = <char *>malloc(n_threads * per_thread)
+    if job.certify:
+        # The band's float32 results, the engine's scratch, the count of recomputed blocks.
+        job.fast_off = per_thread
+        per_thread += (band * chunk * 4 + line - 1) // line * line
+        job.fscratch_off = per_thread
+        per_thread += (<Py_ssize_t>fc_scratch3_elems(kd, kh, kw) * 4 + line - 1) // line * line
+        job.planes_off = per_thread
+        per_thread += (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
+        job.count_off = per_thread
+        per_thread += line  # two counters (see _exact_block)
+        per_unit = max(per_unit // 4, 1)
+    cdef char *scratch = <char *>calloc(n_threads, per_thread)
     if scratch == NULL:
         raise MemoryError()
+    cdef Py_ssize_t redone = 0
+    cdef int t
     try:
         _run_units(_exact_unit, &job, n_units, max(<Py_ssize_t>(CHUNK_FMAS / per_unit), 1),
                    n_threads, scratch, per_thread)
+        if job.certify:
+            for t in range(n_threads):
+                redone += (<Py_ssize_t *>(scratch + t * per_thread + job.count_off))[0]
     finally:
         free(scratch)
+    return redone if job.certify else -1
 
 
 cdef inline const char *_exact_row(const _ExactJob *job, Py_ssize_t b, Py_ssize_t p,
@@ -313,11 +425,29 @@ cdef void _exact_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssiz
     cdef Py_ssize_t ext_w = cols + job.kw - 1
     cdef Py_ssize_t a, i, r, t
     cdef Py_ssize_t n_runs = _column_runs(job.maps[2] + c0, ext_w, runs)
+    cdef char *y = job.y + b * job.ys[0] + d * job.ys[1] + h0 * job.ys[2] + c0 * job.ys[3]
+    # state[0]: the thread's outputs computed by scipy's sequence; state[1]: units left to
+    # run uncertified.
+    cdef Py_ssize_t *state = <Py_ssize_t *>(<char *>buf + job.count_off)
+    cdef Py_ssize_t redone
+    if job.certify:
+        if state[1] > 0:
+            state[1] -= 1
+            state[0] += rows * cols
+        else:
+            redone = _certified_block(job, b, d, h0, rows, cols, <float *>buf, ptrs, runs,
+                                      n_runs, y, <int32_t *>ybuf)
+            state[0] += redone
+            # Mostly near integers (a box filter, flat regions): recomputing costs more than
+            # scipy's sequence from the start, so the next units of this thread skip the
+            # float32 pass, then try it again.
+            if redone * CERTIFY_GIVE_UP_DEN > rows * cols * CERTIFY_GIVE_UP_NUM:
+                state[1] = CERTIFY_PAUSE_UNITS
+            return
     for a in range(job.kd):
         for i in range(rows + job.kh - 1):
             _exact_load(job, _exact_row(job, b, d + a, h0 + i), runs, n_runs, ext_w,
                         buf + (a * job.plane_rows + i) * job.ext_w)
-    cdef char *y = job.y + b * job.ys[0] + d * job.ys[1] + h0 * job.ys[2] + c0 * job.ys[3]
     cdef double *first
     for r in range(rows):
         first = buf + r * job.ext_w
@@ -328,6 +458,50 @@ cdef void _exact_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssiz
         else:
             job.table.line(ptrs, job.w, job.ntaps, job.symmetry, ybuf, cols)
         job.table.store(job.y_dtype, ybuf, cols, y + r * job.ys[2], job.ys[3])
+
+
+cdef Py_ssize_t _certified_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d,
+                                 Py_ssize_t h0, Py_ssize_t rows, Py_ssize_t cols, float *buf,
+                                 const double **ptrs, const _ColumnRun *runs,
+                                 Py_ssize_t n_runs, char *y, int32_t *q) noexcept nogil:
+    """_exact_block's outputs by the certified path: the extended rows as float, the band by
+    the float32 engine, then each row kept or recomputed by table.certify and stored.  Returns
+    the number of outputs recomputed."""
+    cdef char *scratch = <char *>buf  # the thread's scratch starts with the buffer
+    cdef Py_ssize_t ext_w = cols + job.kw - 1, a, i, r, t
+    cdef const char *row
+    for a in range(job.kd):
+        for i in range(rows + job.kh - 1):
+            row = _exact_row(job, b, d + a, h0 + i)
+            if row == NULL:
+                for t in range(ext_w):
+                    buf[(a * job.plane_rows + i) * job.ext_w + t] = <float>job.fill
+            else:
+                job.table.load32(job.x_dtype, row, job.xs[3], <const fc_run *>runs, n_runs,
+                                 <float>job.fill, buf + (a * job.plane_rows + i) * job.ext_w)
+    cdef float *fast = <float *>(scratch + job.fast_off)
+    cdef float *kscratch = <float *>(scratch + job.fscratch_off)
+    cdef Py_ssize_t redone = 0
+    cdef const float **planes = <const float **>(scratch + job.planes_off)
+    if job.kd == 1:
+        job.fast_table.corr_f32(buf, job.ext_w, job.w32, job.kh, job.kw, fast, cols, rows,
+                                cols, kscratch, 0)
+    else:
+        for a in range(job.kd):
+            planes[a] = buf + a * job.plane_rows * job.ext_w
+        job.fast_table.corr3_f32(planes, job.ext_w, job.w32, job.kd, job.kh, job.kw, fast,
+                                 cols, rows, cols, kscratch)
+    cdef const float **fptrs = <const float **>ptrs
+    cdef float *first
+    for r in range(rows):
+        first = buf + r * job.ext_w
+        for t in range(job.ntaps):
+            fptrs[t] = first + job.tap_offsets[t]
+        redone += job.table.certify(fast + r * cols, fptrs, job.w, job.ntaps,
+                                    job.formula == EXACT_LINE, job.symmetry, job.bound, q,
+                                    cols)
+        job.table.store32(job.y_dtype, q, cols, y + r * job.ys[2], job.ys[3])
+    return redone
 
 
 cdef void _exact_uniform_w(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssize_t band,

@@ -9,9 +9,12 @@ What differs, by design:
   the result): each output then carries a relative error of about ``K * eps32`` of the sum of
   ``|w| * |x|`` over its K taps, instead of one rounding.  Pass ``output=np.float64`` for
   float64 arithmetic.
-- Integer (and bool) outputs are exactly scipy's: their values are computed with scipy's own
-  float64 operations in scipy's order, then truncated as scipy truncates.  A float output is
-  faster: ``correlate(image_uint8, w, output=np.float32)`` runs the float32 SIMD kernels.
+- Integer (and bool) outputs are exactly scipy's: scipy's value is its float64 operations in
+  its order, truncated.  For bool, (u)int8 and (u)int16 images the float32 SIMD kernels compute
+  every output first, and each is kept where it provably truncates as scipy's does (no integer
+  within the two computations' error bound of it); the rest, and images of other dtypes, are
+  computed by scipy's own sequence.  A float output skips that check:
+  ``correlate(image_uint8, w, output=np.float32)``.
 - ``workers=`` (keyword-only) sets the thread count, as elsewhere in fastcorr: None asks OpenMP
   (OMP_NUM_THREADS, threadpoolctl), -1 means every CPU.
 
@@ -296,8 +299,11 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         conjugated.
     output : ndarray or dtype, optional
         Where the result goes, or its dtype; by default the input's dtype.  Integer outputs
-        hold exactly scipy's values (its float64 arithmetic, then its truncation), which runs
-        at about half the float64 rate; for an integer image a float output is faster
+        hold exactly scipy's values (its float64 arithmetic, then its truncation): for bool,
+        (u)int8 and (u)int16 images the float32 kernels' result is kept wherever it provably
+        truncates to the same integer (about 99% of a photograph's outputs under a
+        Gaussian, fewer under a box filter, whose sums often land on integers), and the
+        rest is computed by scipy's sequence.  A float output is faster still
         (``output=np.float32`` runs the float32 SIMD kernels, converting the image's rows as
         they are read).  May be `input` itself.
     mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', 'grid-constant', 'grid-wrap'}, optional

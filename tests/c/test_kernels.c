@@ -377,6 +377,66 @@ static void check_l1_rule(void)
     fc_l1_alias = saved;
 }
 
+/* exact->certify: n outputs of ntaps taps (line formula with `symmetry` when line), values
+ * small integers (flat where `flat`), fast = scipy's double moved by up to bound / 2 (the
+ * caller's contract: within bound of it); every output must truncate as scipy's double does,
+ * whether kept or recomputed.  This file is compiled in ISO C, so without contraction: the
+ * reference is scipy's sequence of rounded multiplies and adds. */
+static void check_certify(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t ntaps, int line,
+                          int symmetry, int flat)
+{
+    const ptrdiff_t span = n + ntaps;
+    float *row = alloc_line((size_t)span * sizeof(float));
+    float *fast = alloc_line((size_t)n * sizeof(float));
+    int32_t *q = alloc_line((size_t)n * sizeof(int32_t));
+    double w[40], sum = 0.0;
+    const float *src[40];
+    for (ptrdiff_t k = 0; k < span; k++) row[k] = flat ? 7.0f : (float)(int)(rnd() * 256.0);
+    for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) {
+        w[t2] = flat ? 1.0 : rnd();
+        sum += w[t2];
+        src[t2] = row + t2;
+    }
+    for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) w[t2] /= sum;
+    if (line && symmetry)
+        for (ptrdiff_t t2 = 0; t2 < ntaps / 2; t2++)
+            w[ntaps - 1 - t2] = symmetry > 0 ? w[t2] : -w[t2];
+    const double bound = 1e-3;
+    int32_t *expect = alloc_line((size_t)n * sizeof(int32_t));
+    for (ptrdiff_t c = 0; c < n; c++) {
+        double ref;
+        if (!line) {
+            ref = 0.0;
+            for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) ref += w[t2] * (double)src[t2][c];
+        } else {
+            const ptrdiff_t s1 = ntaps / 2, first = symmetry ? s1 : ntaps - 1;
+            ref = (double)src[first][c] * w[first];
+            for (ptrdiff_t t2 = 0; t2 < (symmetry ? s1 : ntaps - 1); t2++) {
+                const double a = src[t2][c], b = src[ntaps - 1 - t2][c];
+                ref += (symmetry > 0 ? a + b : symmetry < 0 ? a - b : a) * w[t2];
+            }
+        }
+        expect[c] = (int32_t)ref;
+        fast[c] = (float)(ref + (rnd() - 0.5) * bound * 0.5);
+        q[c] = INT32_MIN;
+    }
+    const ptrdiff_t redone = t->exact->certify(fast, src, w, ntaps, line, symmetry, bound, q, n);
+    for (ptrdiff_t c = 0; c < n; c++)
+        if (q[c] != expect[c] && failures++ < 10)
+            printf("FAIL %s certify n=%td taps=%td line=%d sym=%d flat=%d c=%td: %d, expected "
+                   "%d\n", t->name, n, ntaps, line, symmetry, flat, c, (int)q[c],
+                   (int)expect[c]);
+    /* Flat values under weights summing to 1 all land on an integer. */
+    const int all_near = flat && !(line && symmetry < 0);
+    if ((redone < 0 || redone > n || (all_near && redone != n)) && failures++ < 10)
+        printf("FAIL %s certify n=%td flat=%d: %td outputs recomputed\n", t->name, n, flat,
+               redone);
+    free(row);
+    free(fast);
+    free(q);
+    free(expect);
+}
+
 int main(void)
 {
     int tested = 0;
@@ -477,6 +537,14 @@ int main(void)
                 }
         }
         fc_l1_alias = here;
+        /* The certified route's check and recompute, row tails and every formula. */
+        for (ptrdiff_t n = 1; n <= 1100; n += (n < 70 ? 1 : 257))
+            for (int form = 0; form < 4; form++)
+                for (int flat = 0; flat < 2; flat++) {
+                    check_certify(t, n, form == 0 ? 25 : 5 + 2 * form, form > 0,
+                                  form == 1 ? 1 : form == 2 ? -1 : 0, flat);
+                    cases++;
+                }
         printf("%s (%s): %d cases\n", t->name, t->description, cases);
         tested++;
     }

@@ -9,10 +9,12 @@ route then follows from the output dtype:
 - floating-point outputs run on the SIMD engine in float32 or float64 (`compute_dtype`): one or
   two core axes through `_engine.execute` (interior read in place, a frame of extended rows),
   three through `_core.correlate_volume`;
-- integer and bool outputs run scipy.ndimage's own arithmetic (`_core.exact_correlate`): float64
-  products and sums in scipy's order, without FMA, so that the truncation to an integer type
-  gives exactly scipy's values (a flat region of 128 under weights summing to 1 may come to
-  127.99999999999997, which scipy stores as 127; only the same operations reproduce that).
+- integer and bool outputs get scipy.ndimage's values exactly (`_core.exact_correlate`): the
+  truncation to an integer type depends on the last bit of scipy's double (a flat region of 128
+  under weights summing to 1 may come to 127.99999999999997, which scipy stores as 127), so an
+  output is either computed by scipy's own float64 operations in its order, without FMA, or,
+  for images of up to 16-bit integers, taken from the float32 engine where an error bound
+  proves it truncates the same way (exact_correlate's certified path).
 """
 import numpy as np
 

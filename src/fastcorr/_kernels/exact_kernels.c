@@ -14,6 +14,7 @@
  */
 #include "fastcorr_kernels.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -204,34 +205,34 @@ static void FC_XNAME(fc_exact_running_lines)(const double *x, ptrdiff_t ldx, ptr
  * Input: the runs (fc_run) of one extended row, converted from the row's dtype to double.  The
  * caller finds the runs once per block of rows, so the per-row work is plain loops the compiler
  * vectorises. */
-#define FC_LOAD(T, NAME)                                                                      \
+#define FC_LOAD(T, D, NAME)                                                                   \
     static void NAME(const char *row, ptrdiff_t stride, const fc_run *runs, ptrdiff_t n_runs, \
-                     double fill, double *FC_XRESTRICT dst)                                   \
+                     D fill, D *FC_XRESTRICT dst)                                             \
     {                                                                                         \
         for (ptrdiff_t r = 0; r < n_runs; r++) {                                              \
-            double *d = dst + runs[r].dst;                                                    \
+            D *d = dst + runs[r].dst;                                                         \
             const ptrdiff_t len = runs[r].length, step = runs[r].step * stride;               \
             const char *p = row + runs[r].src * stride;                                       \
             if (runs[r].step == 0) {                                                          \
                 for (ptrdiff_t k = 0; k < len; k++) d[k] = fill;                              \
             } else if (step == (ptrdiff_t)sizeof(T)) {                                        \
                 const T *q = (const T *)p;                                                    \
-                for (ptrdiff_t k = 0; k < len; k++) d[k] = (double)q[k];                      \
+                for (ptrdiff_t k = 0; k < len; k++) d[k] = (D)q[k];                           \
             } else {                                                                          \
-                for (ptrdiff_t k = 0; k < len; k++) d[k] = (double)*(const T *)(p + k * step); \
+                for (ptrdiff_t k = 0; k < len; k++) d[k] = (D)*(const T *)(p + k * step);     \
             }                                                                                 \
         }                                                                                     \
     }
-FC_LOAD(uint8_t, FC_XNAME(fc_load_u8))
-FC_LOAD(int8_t, FC_XNAME(fc_load_i8))
-FC_LOAD(uint16_t, FC_XNAME(fc_load_u16))
-FC_LOAD(int16_t, FC_XNAME(fc_load_i16))
-FC_LOAD(uint32_t, FC_XNAME(fc_load_u32))
-FC_LOAD(int32_t, FC_XNAME(fc_load_i32))
-FC_LOAD(uint64_t, FC_XNAME(fc_load_u64))
-FC_LOAD(int64_t, FC_XNAME(fc_load_i64))
-FC_LOAD(float, FC_XNAME(fc_load_f32))
-FC_LOAD(double, FC_XNAME(fc_load_f64))
+FC_LOAD(uint8_t, double, FC_XNAME(fc_load_u8))
+FC_LOAD(int8_t, double, FC_XNAME(fc_load_i8))
+FC_LOAD(uint16_t, double, FC_XNAME(fc_load_u16))
+FC_LOAD(int16_t, double, FC_XNAME(fc_load_i16))
+FC_LOAD(uint32_t, double, FC_XNAME(fc_load_u32))
+FC_LOAD(int32_t, double, FC_XNAME(fc_load_i32))
+FC_LOAD(uint64_t, double, FC_XNAME(fc_load_u64))
+FC_LOAD(int64_t, double, FC_XNAME(fc_load_i64))
+FC_LOAD(float, double, FC_XNAME(fc_load_f32))
+FC_LOAD(double, double, FC_XNAME(fc_load_f64))
 
 static void FC_XNAME(fc_exact_load)(int dtype, const char *row, ptrdiff_t stride,
                                     const fc_run *map, ptrdiff_t n, double fill, double *dst)
@@ -249,6 +250,185 @@ static void FC_XNAME(fc_exact_load)(int dtype, const char *row, ptrdiff_t stride
     case FC_DT_F32: FC_XNAME(fc_load_f32)(row, stride, map, n, fill, dst); break;
     default: FC_XNAME(fc_load_f64)(row, stride, map, n, fill, dst); break;
     }
+}
+
+/* The same into float, for the certified path: only the types whose every value float holds
+ * exactly (the caller's fill is exact in float too). */
+FC_LOAD(uint8_t, float, FC_XNAME(fc_load32_u8))
+FC_LOAD(int8_t, float, FC_XNAME(fc_load32_i8))
+FC_LOAD(uint16_t, float, FC_XNAME(fc_load32_u16))
+FC_LOAD(int16_t, float, FC_XNAME(fc_load32_i16))
+
+static void FC_XNAME(fc_exact_load32)(int dtype, const char *row, ptrdiff_t stride,
+                                      const fc_run *map, ptrdiff_t n, float fill, float *dst)
+{
+    switch (dtype) {
+    case FC_DT_I8: FC_XNAME(fc_load32_i8)(row, stride, map, n, fill, dst); break;
+    case FC_DT_U16: FC_XNAME(fc_load32_u16)(row, stride, map, n, fill, dst); break;
+    case FC_DT_I16: FC_XNAME(fc_load32_i16)(row, stride, map, n, fill, dst); break;
+    default: FC_XNAME(fc_load32_u8)(row, stride, map, n, fill, dst); break; /* u8, bool */
+    }
+}
+
+/* ------------------------------------------------------------------------- certified outputs
+ * An integer output needs only the integer part of scipy's double, not its last bit.  For images
+ * whose values float holds exactly, the caller computes every output with the float32 engine
+ * (FMA, any order) into `fast`, and knows a `bound` on |fast - scipy's double| (the two
+ * computations' error bounds added, see _exact.pxi).  Where no integer lies within `bound` of
+ * fast, scipy's double lies between the same two integers and truncates (in either direction
+ * of the cast) to the same value as fast, so fast is kept.  A vector of outputs with any value
+ * closer to an integer than that is computed again by scipy's sequence (taps, or the line
+ * formula when `line`) from the same float rows, whose values are the image's exactly.  Such
+ * outputs are rare under smooth weights (about 1% of a photograph under a Gaussian) and common
+ * under a box (one sum in K*K is a multiple of K*K) or in flat regions, so the vectors to redo
+ * are collected and computed FC_XNV at a time, each with its own accumulator: the adds of
+ * different vectors overlap, as in fc_exact_taps.  Returns the number of outputs recomputed. */
+#if defined(FC_XVECTOR)
+typedef float fc_xvecf __attribute__((vector_size(FC_XVL * sizeof(float))));
+typedef int32_t fc_xveci __attribute__((vector_size(FC_XVL * sizeof(int32_t))));
+static inline fc_xvec fc_xloadf(const float *p)
+{
+    fc_xvecf v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, fc_xvec);
+}
+static inline void fc_xstorei(int32_t *p, fc_xvec v)
+{
+    const fc_xveci q = __builtin_convertvector(v, fc_xveci); /* truncates, as C's cast */
+    memcpy(p, &q, sizeof q);
+}
+/* The check works on full-width float vectors, FC_CVL outputs each. */
+#define FC_CVL (2 * FC_XVL)
+typedef float fc_cvec __attribute__((vector_size(FC_CVL * sizeof(float))));
+typedef int32_t fc_cveci __attribute__((vector_size(FC_CVL * sizeof(int32_t))));
+typedef int32_t fc_cmask __attribute__((vector_size(FC_CVL * sizeof(int32_t))));
+/* Lanes of a mask as 64-bit words; lane extracts one by one cost more than the check. */
+static inline int fc_any(const int32_t *lanes, int n)
+{
+    uint64_t words[FC_CVL / 2] = {0}, any = 0;
+    memcpy(words, lanes, (size_t)n * sizeof(int32_t));
+    for (int i = 0; i < FC_CVL / 2; i++) any |= words[i];
+    return any != 0;
+}
+
+/* scipy's double, truncated, for the FC_XVL outputs at each of off[0 .. FC_XNV). */
+static void FC_XNAME(fc_exact_redo)(const float *const *src, const double *w, ptrdiff_t ntaps,
+                                    int line, int symmetry, const ptrdiff_t *off,
+                                    int32_t *FC_XRESTRICT q)
+{
+    FC_XBLOCK_BEGIN
+    if (!line) {
+        FC_XFOR_V acc[v] = FC_XSPLAT(0.0);
+        for (ptrdiff_t t = 0; t < ntaps; t++) {
+            const fc_xvec wt = FC_XSPLAT(w[t]);
+            const float *s = src[t];
+            FC_XFOR_V acc[v] += wt * fc_xloadf(s + off[v]);
+        }
+    } else {
+        const ptrdiff_t k = ntaps, s1 = k / 2, first = symmetry != 0 ? s1 : k - 1;
+        const fc_xvec wf = FC_XSPLAT(w[first]);
+        FC_XFOR_V acc[v] = fc_xloadf(src[first] + off[v]) * wf;
+        for (ptrdiff_t t = 0; t < (symmetry != 0 ? s1 : k - 1); t++) {
+            const fc_xvec wt = FC_XSPLAT(w[t]);
+            const float *a = src[t], *b = src[k - 1 - t];
+            if (symmetry > 0)
+                FC_XFOR_V acc[v] += (fc_xloadf(a + off[v]) + fc_xloadf(b + off[v])) * wt;
+            else if (symmetry < 0)
+                FC_XFOR_V acc[v] += (fc_xloadf(a + off[v]) - fc_xloadf(b + off[v])) * wt;
+            else
+                FC_XFOR_V acc[v] += fc_xloadf(a + off[v]) * wt;
+        }
+    }
+    FC_XFOR_V fc_xstorei(q + off[v], acc[v]);
+}
+#endif
+
+/* The same for the m outputs from c, one at a time (row tails, and compilers without vector
+ * extensions). */
+static void FC_XNAME(fc_exact_redo_tail)(const float *const *src, const double *w,
+                                         ptrdiff_t ntaps, int line, int symmetry,
+                                         int32_t *FC_XRESTRICT q, ptrdiff_t c, ptrdiff_t m)
+{
+    for (ptrdiff_t i = c; i < c + m; i++) {
+        double acc;
+        if (!line) {
+            acc = 0.0;
+            for (ptrdiff_t t = 0; t < ntaps; t++) acc += w[t] * (double)src[t][i];
+        } else {
+            const ptrdiff_t k = ntaps, s1 = k / 2, first = symmetry != 0 ? s1 : k - 1;
+            acc = (double)src[first][i] * w[first];
+            for (ptrdiff_t t = 0; t < (symmetry != 0 ? s1 : k - 1); t++) {
+                const double a = (double)src[t][i], b = (double)src[k - 1 - t][i];
+                acc += (symmetry > 0 ? a + b : symmetry < 0 ? a - b : a) * w[t];
+            }
+        }
+        q[i] = (int32_t)acc;
+    }
+}
+
+static ptrdiff_t FC_XNAME(fc_exact_certify)(const float *fast, const float *const *src,
+                                            const double *w, ptrdiff_t ntaps, int line,
+                                            int symmetry, double bound,
+                                            int32_t *FC_XRESTRICT q, ptrdiff_t n)
+{
+    /* The caller's bound (< 1/64) keeps |fast| below 2^22, so (f + 1.5*2^23) - 1.5*2^23 is f
+     * rounded to an integer and f minus it is exact, all in float; compared with the bound
+     * rounded up to float.  Written out because SSE2 has no rounding instruction; this file is
+     * compiled without contraction, so it stays two adds.  (int32)f truncates exactly. */
+    const float magic = 12582912.0f;
+    float b32 = (float)bound;
+    if ((double)b32 < bound) b32 = nextafterf(b32, 1.0f);
+    ptrdiff_t redone = 0, c = 0;
+#if defined(FC_XVECTOR)
+    ptrdiff_t pending[FC_XNV];
+    int n_pending = 0;
+    enum { NC = FC_XNB / FC_CVL }; /* check vectors per block */
+    for (; c + FC_XNB <= n; c += FC_XNB) {
+        int32_t lanes[NC][FC_CVL];
+        fc_cmask all = {0};
+        for (int j = 0; j < NC; j++) {
+            fc_cvec f;
+            memcpy(&f, fast + c + j * FC_CVL, sizeof f);
+            const fc_cvec e = f - ((f + magic) - magic);
+            const fc_cmask near = (e <= b32) & (e >= -b32);
+            all |= near;
+            memcpy(lanes[j], &near, sizeof near);
+            const fc_cveci t = __builtin_convertvector(f, fc_cveci);
+            memcpy(q + c + j * FC_CVL, &t, sizeof t);
+        }
+        int32_t any[FC_CVL];
+        memcpy(any, &all, sizeof any);
+        if (!fc_any(any, FC_CVL)) continue;
+        for (int h = 0; h < 2 * NC; h++) {
+            if (!fc_any(lanes[h / 2] + (h % 2) * FC_XVL, FC_XVL)) continue;
+            pending[n_pending++] = c + h * FC_XVL;
+            if (n_pending == FC_XNV) {
+                FC_XNAME(fc_exact_redo)(src, w, ntaps, line, symmetry, pending, q);
+                redone += FC_XNV * FC_XVL;
+                n_pending = 0;
+            }
+        }
+    }
+    if (n_pending > 0) {
+        /* The rest of a group: the free accumulators redo the first vector again. */
+        redone += n_pending * FC_XVL;
+        for (int v = n_pending; v < FC_XNV; v++) pending[v] = pending[0];
+        FC_XNAME(fc_exact_redo)(src, w, ntaps, line, symmetry, pending, q);
+    }
+#endif
+    const ptrdiff_t tail = c;
+    int near = 0;
+    for (; c < n; c++) {
+        const float f = fast[c];
+        const float e = f - ((f + magic) - magic);
+        near |= (e <= b32) & (e >= -b32);
+        q[c] = (int32_t)f;
+    }
+    if (near) {
+        redone += n - tail;
+        FC_XNAME(fc_exact_redo_tail)(src, w, ntaps, line, symmetry, q, tail, n - tail);
+    }
+    return redone;
 }
 
 /* Output: the C cast from double as scipy's x86-64 build executes it.  gcc converts to types up
@@ -312,6 +492,43 @@ FC_STORE(int64_t, FC_TO_I64, FC_XNAME(fc_store_i64))
 FC_STORE(float, FC_TO_F32, FC_XNAME(fc_store_f32))
 FC_STORE(double, FC_TO_F64, FC_XNAME(fc_store_f64))
 
+/* From int32 values, which fc_cvt32 leaves as they are: the casts above of any double in
+ * (-2^31, 2^31), once truncated (the 64-bit types sign-extend it, as fc_cvt64 would). */
+#define FC_STORE_I32(T, NAME)                                                                 \
+    static void NAME(const int32_t *q, ptrdiff_t n, char *out, ptrdiff_t stride)              \
+    {                                                                                         \
+        if (stride == (ptrdiff_t)sizeof(T)) {                                                 \
+            T *o = (T *)out;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++) o[i] = (T)(int64_t)q[i];                        \
+        } else {                                                                              \
+            for (ptrdiff_t i = 0; i < n; i++) *(T *)(out + i * stride) = (T)(int64_t)q[i];    \
+        }                                                                                     \
+    }
+FC_STORE_I32(uint8_t, FC_XNAME(fc_store32_u8))
+FC_STORE_I32(int8_t, FC_XNAME(fc_store32_i8))
+FC_STORE_I32(uint16_t, FC_XNAME(fc_store32_u16))
+FC_STORE_I32(int16_t, FC_XNAME(fc_store32_i16))
+FC_STORE_I32(uint32_t, FC_XNAME(fc_store32_u32))
+FC_STORE_I32(int32_t, FC_XNAME(fc_store32_i32))
+FC_STORE_I32(uint64_t, FC_XNAME(fc_store32_u64))
+FC_STORE_I32(int64_t, FC_XNAME(fc_store32_i64))
+
+static void FC_XNAME(fc_exact_store32)(int dtype, const int32_t *q, ptrdiff_t n, char *out,
+                                       ptrdiff_t stride)
+{
+    switch (dtype) {
+    case FC_DT_BOOL:
+    case FC_DT_U8: FC_XNAME(fc_store32_u8)(q, n, out, stride); break;
+    case FC_DT_I8: FC_XNAME(fc_store32_i8)(q, n, out, stride); break;
+    case FC_DT_U16: FC_XNAME(fc_store32_u16)(q, n, out, stride); break;
+    case FC_DT_I16: FC_XNAME(fc_store32_i16)(q, n, out, stride); break;
+    case FC_DT_U32: FC_XNAME(fc_store32_u32)(q, n, out, stride); break;
+    case FC_DT_I32: FC_XNAME(fc_store32_i32)(q, n, out, stride); break;
+    case FC_DT_U64: FC_XNAME(fc_store32_u64)(q, n, out, stride); break;
+    default: FC_XNAME(fc_store32_i64)(q, n, out, stride); break;
+    }
+}
+
 static void FC_XNAME(fc_exact_store)(int dtype, const double *y, ptrdiff_t n, char *out,
                                      ptrdiff_t stride)
 {
@@ -336,6 +553,9 @@ const fc_exact_table FC_XNAME(fc_exact) = {
     .running_step = FC_XNAME(fc_exact_running_step),
     .running_lines = FC_XNAME(fc_exact_running_lines),
     .load = FC_XNAME(fc_exact_load),
+    .load32 = FC_XNAME(fc_exact_load32),
+    .certify = FC_XNAME(fc_exact_certify),
+    .store32 = FC_XNAME(fc_exact_store32),
     .store = FC_XNAME(fc_exact_store),
     .block = FC_XNB,
 };

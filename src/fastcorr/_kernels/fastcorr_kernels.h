@@ -9,6 +9,7 @@
 #define FASTCORR_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,6 +137,20 @@ typedef struct {
      * apart, of FC_DT_* dtype) converted, or fill. */
     void (*load)(int dtype, const char *row, ptrdiff_t stride, const fc_run *runs,
                  ptrdiff_t n_runs, double fill, double *dst);
+    /* load into float, for FC_DT_BOOL, U8, I8, U16 and I16 (exact in float) only. */
+    void (*load32)(int dtype, const char *row, ptrdiff_t stride, const fc_run *runs,
+                   ptrdiff_t n_runs, float fill, float *dst);
+    /* For integer outputs: q[c] = (int32)fast[c] where no integer lies within `bound` of
+     * fast[c], else, for the block of outputs around it, (int32) of scipy's double computed
+     * again from src (float rows of the image's exact values) by taps (line == 0) or line
+     * (line != 0, with symmetry).  Returns the number of outputs computed again (see
+     * exact_kernels.c). */
+    ptrdiff_t (*certify)(const float *fast, const float *const *src, const double *w,
+                         ptrdiff_t ntaps, int line, int symmetry, double bound, int32_t *q,
+                         ptrdiff_t n);
+    /* store for int32 values (integer and bool dtypes): scipy's cast of any double in
+     * (-2^31, 2^31) whose truncation q[i] is. */
+    void (*store32)(int dtype, const int32_t *q, ptrdiff_t n, char *out, ptrdiff_t stride);
     /* out[i * stride bytes] = (dtype)y[i], scipy's cast. */
     void (*store)(int dtype, const double *y, ptrdiff_t n, char *out, ptrdiff_t stride);
     int block; /* outputs per register block of taps and line */
