@@ -301,9 +301,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         Where the result goes, or its dtype; by default the input's dtype.  Integer outputs
         hold exactly scipy's values (its float64 arithmetic, then its truncation): for bool,
         (u)int8 and (u)int16 images the float32 kernels' result is kept wherever it provably
-        truncates to the same integer (about 99% of a photograph's outputs under a
-        Gaussian, fewer under a box filter, whose sums often land on integers), and the
-        rest is computed by scipy's sequence.  A float output is faster still
+        truncates to the same integer (all but about 1 in 100 of a photograph's outputs
+        under a Gaussian, fewer under a box filter, whose sums often land on integers), and
+        the rest is computed by scipy's sequence.  A float output is faster still
         (``output=np.float32`` runs the float32 SIMD kernels, converting the image's rows as
         they are read).  May be `input` itself.
     mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', 'grid-constant', 'grid-wrap'}, optional
