@@ -126,6 +126,25 @@ def _certified_bound(kept, n_dense, double vmax):
     return 1.01 * ((g32 * (1.0 + u) + u) * a + g64 * a + kept.shape[0] * _DBL_EPSILON * vmax)
 
 
+def certified_bound(x_dtype, out_dtype, kept, Py_ssize_t n_dense, double fill):
+    """The bound exact_correlate certifies with (see _certified_bound) for an image of
+    x_dtype, an output of out_dtype, the weights scipy keeps (`kept`, 1-D) of a kernel of
+    n_dense taps and the fill; inf where the certified path does not apply (float outputs,
+    images of other dtypes, a fill float32 does not hold).  The path runs where it is below
+    _CERTIFY_MAX_BOUND; the bench asks here which route a call takes."""
+    x_dtype, out_dtype = _np.dtype(x_dtype), _np.dtype(out_dtype)
+    vmax = _CERTIFIED_INPUTS.get(_EXACT_DTYPES.get((x_dtype.kind, x_dtype.itemsize)))
+    if (vmax is None or out_dtype.kind not in "biu" or float(_np.float32(fill)) != fill):
+        return float("inf")
+    return _certified_bound(_np.asarray(kept, dtype=_np.float64), n_dense,
+                            max(vmax, abs(fill)))
+
+
+def certifies(x_dtype, out_dtype, kept, Py_ssize_t n_dense, double fill):
+    """Whether exact_correlate takes the certified path for such a call (formulas 0 and 1)."""
+    return certified_bound(x_dtype, out_dtype, kept, n_dense, fill) < _CERTIFY_MAX_BOUND
+
+
 def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formula,
                     int n_threads, certify=True, Py_ssize_t chunk_cols=0,
                     Py_ssize_t band_rows=0):
@@ -289,10 +308,8 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
                     job.symmetry = -1
             taps = _np.nonzero(_np.ones(w.shape, dtype=bool))
         job.ntaps = weights.shape[0]
-        vmax = _CERTIFIED_INPUTS.get(x_dtype)
-        if (certify and vmax is not None and out.dtype.kind in "biu"
-                and float(_np.float32(fill)) == fill):
-            job.bound = _certified_bound(weights, kd * kh * kw, max(vmax, abs(fill)))
+        if certify:
+            job.bound = certified_bound(x.dtype, out.dtype, weights, kd * kh * kw, fill)
             job.certify = job.bound < _CERTIFY_MAX_BOUND
         if job.certify:
             # The engine's dense kernel: the kept taps rounded to float32, zero where scipy

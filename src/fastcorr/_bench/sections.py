@@ -456,9 +456,13 @@ def _ndimage_case(setup, fast_ndimage, peers, case, n):
             if scipy_result is not None else SameSizeReference(x, w, mode, setup.rng, **unit)
         within_one = WholeResult(scipy_result, 1, "scipy.ndimage") \
             if scipy_result is not None else exact
-        # The exact route computes in float64 (scipy's operations); a float32 output runs
-        # the float32 SIMD kernels.
-        ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, "float64", exact),
+        # The exact route computes in float64 (scipy's operations), or, where the core
+        # certifies it, in float32 (the outputs it cannot certify again in float64); a float32
+        # output runs the float32 SIMD kernels.
+        kept = w.reshape(-1)[np.abs(w.reshape(-1)) > np.finfo(np.float64).eps]
+        route = "float32" if _core.certifies(x.dtype, x.dtype, kept, w.size,
+                                             float(params.get("cval", 0.0))) else "float64"
+        ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, route, exact),
                 (f"fastcorr.ndimage.{function} output=float32", "fastcorr_float32",
                  dict(params, output=np.float32), "float32",
                  SameSizeReference(x, w, mode, setup.rng, dtype=np.float32))]
