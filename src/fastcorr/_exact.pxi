@@ -184,6 +184,9 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
         float32 holds, are computed by the float32 engine and kept where they cannot truncate
         differently from scipy's double; the rest is computed by scipy's sequence.  The values
         are the same either way; False is for tests and measurements.
+    chunk_cols, band_rows : int
+        The columns and rows of the units of formulas 0 and 1 (0: chosen here), for tests and
+        measurements.
 
     Returns
     -------
@@ -191,9 +194,6 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
         When the call took the certified path, the number of outputs it computed by scipy's
         sequence (those near an integer and the others of their vector, and the units run
         without certifying after one that had many); -1 otherwise.
-    chunk_cols, band_rows : int
-        The columns and rows of the units of formulas 0 and 1 (0: chosen here), for tests and
-        measurements.
 
     Notes
     -----
@@ -361,7 +361,8 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
     job.runs_off = per_thread
     per_thread += (job.ext_w * <Py_ssize_t>sizeof(fc_run) + line - 1) // line * line
     if job.certify:
-        # The band's float32 results, the engine's scratch, the count of recomputed blocks.
+        # The band's float32 results, the engine's scratch and plane pointers, and two
+        # counters (see _exact_block).
         job.fast_off = per_thread
         per_thread += (band * chunk * 4 + line - 1) // line * line
         job.fscratch_off = per_thread
@@ -369,8 +370,7 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
         job.planes_off = per_thread
         per_thread += (kd * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
         job.count_off = per_thread
-        per_thread += line  # two counters (see _exact_block)
-        per_unit = max(per_unit // 4, 1)
+        per_thread += line
     cdef char *scratch = <char *>calloc(n_threads, per_thread)
     if scratch == NULL:
         raise MemoryError()
