@@ -467,10 +467,19 @@ def test_gradients_by_finite_differences(simd_path, stride, padding, dilation, g
 
 
 # ----------------------------------------------------------------------- layouts, out=, workers=
-def _layout_case(rng, dtype=np.float64):
-    geometry = dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1), groups=2)
+# Phases and padding (planes built in the core's scratch), and a plain stride-1 'valid'
+# depthwise layer, whose weight gradient reads the input and the output gradient in place where
+# their rows are unit-stride (AVX2 and AVX-512) and copies them where not.
+LAYOUT_GEOMETRIES = {
+    "phases": dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1), groups=2),
+    "valid depthwise": dict(stride=1, padding=0, dilation=1, groups=4),
+}
+
+
+def _layout_case(rng, dtype=np.float64, geometry="phases"):
+    geometry = LAYOUT_GEOMETRIES[geometry]
     x = random(rng, (3, 4, 11, 13), dtype)
-    w = random(rng, (6, 2, 3, 4), dtype)
+    w = random(rng, (4 if geometry["groups"] == 4 else 6, 4 // geometry["groups"], 3, 4), dtype)
     y = nnoracle.conv2d(x, w, wide=np.float64, **geometry)
     gy = random(rng, y.shape, dtype)
     return geometry, x, w, gy
@@ -482,15 +491,17 @@ def plain(values):
     return np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("="))
 
 
+@pytest.mark.parametrize("geometry_name", LAYOUT_GEOMETRIES)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_layouts(simd_path, layout):
+def test_layouts(simd_path, layout, geometry_name):
     """Inputs, weights and grad_output in any layout (F order, strided, reversed, read-only,
     byte-swapped, unaligned, a zero stride): within the bound of the oracle, and within twice
     it of the same values in C order."""
-    rng = seeded("layout", layout)
-    geometry, x, w, gy = _layout_case(rng)
+    rng = seeded("layout", layout, geometry_name)
+    geometry, x, w, gy = _layout_case(rng, geometry=geometry_name)
     x, w, gy = (to_layout(v, layout) for v in (x, w, gy))
-    bias = to_layout(random(rng, 6), "strided" if layout in ("mixed", "broadcast") else layout)
+    bias = to_layout(random(rng, w.shape[0]),
+                     "strided" if layout in ("mixed", "broadcast") else layout)
     for op, a, b, size, bias_ in [(FORWARD, x, w, None, bias), (INPUT, w, gy, x.shape, None),
                                   (WEIGHT, x, gy, w.shape, None)]:
         result = check(op, 2, a, b, size, np.float64, bias_, f"layout={layout}", **geometry)
@@ -614,10 +625,13 @@ def test_nan_in_gradients_propagates_locally(simd_path, op):
     rng = np.random.default_rng(9)
     poisoned_results = 0
     for dtype in FLOATS:
-        for stride, dilation in [(1, 1), (2, 1), (1, 2), (2, 2)]:
-            geometry = dict(stride=stride, padding=1, dilation=dilation, groups=2)
+        # A depthwise layer without padding at stride 1: the weight gradient reads the input
+        # in place.
+        for stride, dilation, padding, groups in [(1, 1, 1, 2), (1, 1, 0, 4), (2, 1, 1, 2),
+                                                  (1, 2, 1, 2), (2, 2, 1, 2)]:
+            geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
             x = random(rng, (2, 4, 9, 10), dtype)
-            w = random(rng, (6, 2, 3, 3), dtype)
+            w = random(rng, (6 if groups == 2 else 4, 4 // groups, 3, 3), dtype)
             a, b, size = operands(rng, op, x, w, geometry)
             special = b if op == INPUT else a
             for position in [(0,) * 4, tuple(n - 1 for n in special.shape),

@@ -9,9 +9,10 @@ Python layer (_api.py); this module trusts its callers.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_STRIDES
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, uint32_t
 cimport openmp
 import os
 
@@ -66,6 +67,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int conv_channels
         int wgrad_channels
         int wgrad_taps
+        int wgrad_masked
         fc_probe_fn fma_probe_f32
         fc_probe_fn fma_probe_f64
         int lanes_f32

@@ -283,6 +283,8 @@ class _Plan:
     def weights(self, w, part):
         """(O, Cg, kh, kw) weights as part's (O, Cg * pairs, th, tw) phase kernels."""
         (sph, spw) = self.sp
+        if (sph, spw) == (1, 1):  # one phase: the kernels themselves
+            return w
         o, cg = w.shape[:2]
         out = np.empty((o, cg, len(part.pairs), part.kh, part.kw), w.dtype)
         for j, (eh, ew) in enumerate(part.pairs):
@@ -298,10 +300,40 @@ class _Plan:
             dw[:, :, eh::sph, ew::spw] += g[:, :, j]
 
 
-# Plans of recent layers: a training loop calls the same few layers with the same shapes, and
-# planning one costs tens of microseconds, as much as a small layer's arithmetic.
+# Plans and checked geometries of recent layers: a training loop calls the same few layers
+# with the same shapes, and planning one costs tens of microseconds, checking its arguments
+# about twenty: as much as a small layer's arithmetic.
 _PLANS = {}
+_LAYERS = {}
 _MAX_PLANS = 64
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _MAX_PLANS:
+        try:  # the oldest entry; another thread may have taken it
+            del cache[next(iter(cache))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass
+    cache[key] = value
+
+
+def _plain(value):
+    """Whether `value` is an int, a str or a tuple of ints, nothing else (a bool or a numpy
+    integer is checked by _Layer every time, as are lists)."""
+    kind = type(value)
+    return kind is int or kind is str or (kind is tuple and all(type(v) is int for v in value))
+
+
+def _layer(n, x_shape, w_shape, stride, padding, dilation, groups, who):
+    """_Layer(...), from the cache where the arguments were seen and checked before."""
+    key = (n, tuple(x_shape), tuple(w_shape), stride, padding, dilation, groups)
+    plain = all(_plain(v) for v in key[3:])
+    layer = _LAYERS.get(key) if plain else None
+    if layer is None:
+        layer = _Layer(n, x_shape, w_shape, stride, padding, dilation, groups, who)
+        if plain:
+            _remember(_LAYERS, key, layer)
+    return layer
 
 
 def _plan(layer, transposed=False):
@@ -322,9 +354,7 @@ def _plan(layer, transposed=False):
             axes.append(_axis_parts(kernel[i], st[i], dil[i], out_size[i],
                                     _padded_source(pad[i][0], in_size[i])))
     plan = _Plan(kernel, axes)
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[key] = plan
+    _remember(_PLANS, key, plan)
     return plan
 
 
@@ -332,8 +362,13 @@ def _kernel_layout(w2, groups):
     """(O, NP, kh, kw) weights in the core's layout: (groups, blocks, NP, kh, kw, ob)."""
     o, n_planes, kh, kw = w2.shape
     og = o // groups
-    ob = 1 if og == 1 else _core.conv_channels()
+    if og == 1:  # one channel per block: the layout is the kernels' own order
+        return np.ascontiguousarray(w2).reshape(groups, 1, n_planes, kh, kw, 1)
+    ob = _core.conv_channels()
     blocks = -(-og // ob)
+    if og % ob == 0:  # whole blocks: one transposing copy
+        return np.ascontiguousarray(
+            w2.reshape(groups, blocks, ob, n_planes, kh, kw).transpose(0, 1, 3, 4, 5, 2))
     wl = np.zeros((groups, blocks * ob, n_planes, kh, kw), w2.dtype)
     wl[:, :og] = w2.reshape(groups, og, n_planes, kh, kw)
     wl = wl.reshape(groups, blocks, ob, n_planes, kh, kw).transpose(0, 1, 3, 4, 5, 2)
@@ -364,6 +399,8 @@ def _as4d(x, n):
 def _native(arr, dtype):
     """`arr` in `dtype`, native byte order and aligned (the core reads its elements as typed
     values; a copy only where one of those differs)."""
+    if arr.dtype == dtype and arr.dtype.isnative and arr.flags.aligned:
+        return arr  # np.require's checks cost 5 us a call
     return np.require(arr, dtype=dtype, requirements="A")
 
 
@@ -387,7 +424,7 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
                 f" one element per output channel, but got bias of size {list(b.shape)} "
                 "instead")
         arrays.append(b)
-    layer = _Layer(n, x.shape, w.shape, stride, padding, dilation, groups, who)
+    layer = _layer(n, x.shape, w.shape, stride, padding, dilation, groups, who)
     dtype = _dtype(*arrays)
     n_threads = resolve_workers(workers)
     shape = (x.shape[0], layer.o) + layer.out_size
@@ -402,8 +439,9 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups, out, worker
     dest = _as4d(target, n)
     # The core writes through any strides, as typed values (so only to an aligned array), and
     # must not write what it still reads.
-    scratch = not dest.flags.aligned or any(
-        np.shares_memory(dest, a) for a in (xc, wc) + ((bc,) if bc is not None else ()))
+    scratch = out is not None and (not dest.flags.aligned or any(
+        np.may_share_memory(dest, a) and np.shares_memory(dest, a)
+        for a in (xc, wc) + ((bc,) if bc is not None else ())))
     tmp = np.empty(dest.shape, dtype) if scratch else dest
     _run_forward(plan, xc, wc, bc, tmp, layer.groups, n_threads)
     if scratch:
@@ -451,7 +489,7 @@ def _conv_input(n, input_size, weight, grad_output, stride, padding, dilation, g
     who = f"conv{n}d_input"
     input_size, gy = _grad_args(n, input_size, "input_size", grad_output, who)
     w = _array(weight, "weight")
-    layer = _Layer(n, input_size, w.shape, stride, padding, dilation, groups, who)
+    layer = _layer(n, input_size, w.shape, stride, padding, dilation, groups, who)
     _check_grad_output(gy, layer, input_size[0], who)
     dtype = _dtype(w, gy)
     n_threads = resolve_workers(workers)
@@ -480,7 +518,7 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     if x.ndim != n + 2:
         raise ConvolutionError(f"{who}: input must have {n + 2} dimensions (batch, channels, "
                                f"{n} spatial), got shape {x.shape}")
-    layer = _Layer(n, x.shape, weight_size, stride, padding, dilation, groups, who)
+    layer = _layer(n, x.shape, weight_size, stride, padding, dilation, groups, who)
     _check_grad_output(gy, layer, x.shape[0], who)
     dtype = _dtype(x, gy)
     n_threads = resolve_workers(workers)
@@ -491,17 +529,18 @@ def _conv_weight(n, input, weight_size, grad_output, stride, padding, dilation, 
     plan = _plan(layer)
     (mh, mw) = plan.m
     xc, gyc = _as4d(_native(x, dtype), n), _as4d(_native(gy, dtype), n)
-    # One pass over the input lets the core run each band as one flat sequence, products past
-    # a row's end multiplying zeros of the gradient: exact for finite values only.
-    finite = bool(np.isfinite(xc).all())
     # Each part's phase kernels see the output gradient of its output phase; the gradients of
     # a tap from several output phases add.
+    # One part of one phase (no stride) is the gradient itself: the core writes it in place.
+    whole = len(plan.parts) == 1 and plan.sp == (1, 1)
     for part in plan.parts:
-        dw_part = np.empty((layer.o, layer.cg * len(part.pairs), part.kh, part.kw), dtype)
+        dw_part = dw if whole else np.empty(
+            (layer.o, layer.cg * len(part.pairs), part.kh, part.kw), dtype)
         _core.conv_weight(xc, gyc[:, :, part.rh::mh, part.rw::mw], dw_part, part.plane_rmap,
                           part.plane_cmap, part.rowmaps, part.colmaps, layer.groups, part.kh,
-                          part.kw, n_threads, finite)
-        plan.scatter(dw, dw_part, part)
+                          part.kw, n_threads)
+        if not whole:
+            plan.scatter(dw, dw_part, part)
     return dw.reshape(weight_size)
 
 

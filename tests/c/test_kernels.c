@@ -521,6 +521,14 @@ int main(void)
                 checkwgrad_f64(t, 2 + cols % 3, cols, k + (cols & 1), k, no, (int)(cols % 5 == 3));
                 cases += 2;
             }
+        /* Rows long enough for the column-unrolled steps of one and two channels (4 x 16
+         * lanes with AVX-512 float32), their remainders and their tails. */
+        for (ptrdiff_t cols = 47; cols <= 140; cols += 31)
+            for (ptrdiff_t no = 1; no <= 3; no++) {
+                checkwgrad_f32(t, 2, cols, 3, 3, no, (int)(cols % 2 == 1));
+                checkwgrad_f64(t, 3, cols, 3, 2, no, (int)(cols % 2 == 0));
+                cases += 2;
+            }
         /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
          * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
          * band crowds, so both small blocks run whatever the L1 here. */

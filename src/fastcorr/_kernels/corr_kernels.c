@@ -52,8 +52,10 @@
 #if defined(FC_HAS_STREAM)
 #define V_STREAM VF32_STREAM
 #endif
-#ifdef FC_HAS_MASKED_TAIL
+#ifdef FC_HAS_MASKED_LOAD
 #define V_LOAD_N VF32_LOAD_N
+#endif
+#ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF32_STORE_N
 #define V_STORE_N_REVERSED VF32_STORE_N_REVERSED
 #endif
@@ -88,8 +90,10 @@
 #if defined(FC_HAS_STREAM)
 #define V_STREAM VF64_STREAM
 #endif
-#ifdef FC_HAS_MASKED_TAIL
+#ifdef FC_HAS_MASKED_LOAD
 #define V_LOAD_N VF64_LOAD_N
+#endif
+#ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF64_STORE_N
 #define V_STORE_N_REVERSED VF64_STORE_N_REVERSED
 #endif
@@ -118,6 +122,9 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .conv_channels = FCC_OB,
     .wgrad_channels = FCW_OB,
     .wgrad_taps = FCW_TB,
+#if defined(FC_HAS_MASKED_LOAD)
+    .wgrad_masked = 1,
+#endif
     .fma_probe_f32 = FC_CAT3(fc_fma_probe, f32, FC_ISA),
     .fma_probe_f64 = FC_CAT3(fc_fma_probe, f64, FC_ISA),
     .lanes_f32 = VF32_L,

@@ -183,6 +183,7 @@ typedef struct {
     int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */
     int wgrad_channels;        /* output-gradient channels of an fc_wgrad block */
     int wgrad_taps;            /* taps of an fc_wgrad block */
+    int wgrad_masked;          /* fc_wgrad reads row tails by masked loads, not one by one */
     fc_probe_fn fma_probe_f32;
     fc_probe_fn fma_probe_f64;
     int lanes_f32;             /* elements per vector register */

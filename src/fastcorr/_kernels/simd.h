@@ -101,6 +101,7 @@
  * permute reads its low bits only) and the lane is masked off.
  * AVX-512F only (no BW/VL), which the avx512 object is compiled for. */
 #define FC_HAS_MASKED_TAIL 1
+#define FC_HAS_MASKED_LOAD 1
 #define VF32_MASK_N(n) ((__mmask16)((1u << (n)) - 1u))
 #define VF32_LOAD_N(p, n) _mm512_maskz_loadu_ps(VF32_MASK_N(n), (p))
 #define VF32_STORE_N(p, v, n) _mm512_mask_storeu_ps((p), VF32_MASK_N(n), (v))
@@ -166,6 +167,16 @@
 #define VF64_REVERSE(v) _mm256_permute4x64_pd((v), 0x1B)
 #define VF32_STREAM(p, v) _mm256_stream_ps((p), (v))
 #define VF64_STREAM(p, v) _mm256_stream_pd((p), (v))
+/* Masked loads (vmaskmovps/pd: masked-off lanes read as zero and never fault), for the weight
+ * gradient's row tails, which then read exactly the layer's columns.  Not masked stores: those
+ * are microcoded on AMD cores up to Zen 2, so the correlation kernels keep their tails. */
+#define FC_HAS_MASKED_LOAD 1
+#define VF32_LOAD_N(p, n)                                                                     \
+    _mm256_maskload_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)),                  \
+                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)))
+#define VF64_LOAD_N(p, n)                                                                     \
+    _mm256_maskload_pd((p), _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)),           \
+                                               _mm256_setr_epi64x(0, 1, 2, 3)))
 
 #elif defined(FC_ISA_BASELINE) && (defined(__aarch64__) || defined(_M_ARM64))
 #include <arm_neon.h>
