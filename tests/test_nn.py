@@ -786,6 +786,29 @@ def test_type_errors(call, pattern):
         call()
 
 
+def test_checked_layers_are_remembered_only_for_plain_arguments():
+    """A layer seen before skips its checks (nn keeps the checked geometries of recent calls),
+    but only for plain ints, strings and tuples of ints: a bool equal to a cached int, or a
+    bad value after a good one, is still refused, and a numpy integer still accepted."""
+    expected = conv2d(stride=1, padding=(1, 1), groups=2)
+    # Geometries equal (==, same hash) to the bad ones below, seen and remembered first.
+    conv2d(x=X[:, :2], w=W[:, :2], stride=1, padding=(1, 1), groups=1)
+    conv2d(stride=(1, 1), padding=(1, 1))
+    for _ in range(2):
+        np.testing.assert_array_equal(conv2d(stride=1, padding=(1, 1), groups=2), expected)
+        with pytest.raises(TypeError, match=r"\bgroups\b"):
+            conv2d(x=X[:, :2], w=W[:, :2], stride=1, padding=(1, 1), groups=True)
+        with pytest.raises(TypeError, match=r"\bstride\b"):
+            conv2d(stride=(1, True), padding=(1, 1))
+        with pytest.raises(TypeError, match=r"\bpadding\b"):
+            conv2d(stride=1, padding=(1, 1.0))
+        with pytest.raises(nn.ConvolutionError, match=r"\bpadding\b"):
+            conv2d(stride=1, padding=(1, -1))
+        np.testing.assert_array_equal(
+            conv2d(stride=np.int64(1), padding=[1, 1], groups=np.int32(2)), expected)
+    assert np.count_nonzero(np.isnan(expected)) == 0
+
+
 @pytest.mark.parametrize("call, pattern", [
     (lambda: conv2d("input"), r"\binput\b"), (lambda: conv2d(w={}), r"\bweight\b"),
     (lambda: conv2d_input(gy=GY.astype(object)), r"\bgrad_output\b")],
