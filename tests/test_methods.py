@@ -425,6 +425,111 @@ def test_auto_picks_every_method_on_small_problems(monkeypatch):
     assert fastcorr.choose_method(image, rng.standard_normal((50, 50)), "same") == "fft"
 
 
+def test_explicit_separable_remembers_factors(monkeypatch):
+    """method='separable' factors a kernel once for repeated calls (as 'auto' does), and
+    again when the kernel's values change, also in place."""
+    calls = []
+    real = methods.factor
+    monkeypatch.setattr(methods, "factor", lambda *a, **k: calls.append(1) or real(*a, **k))
+    methods._FACTORS.clear()
+    rng = np.random.default_rng(11)
+    image = rng.standard_normal((40, 50))
+    kernel = _low_rank(rng, (7, 5), 2, np.float64)
+    first = fastcorr.correlate2d(image, kernel, "same", method="separable")
+    again = fastcorr.correlate2d(image, kernel, "same", method="separable")
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first, again)
+    kernel[3, 2] += 1.0
+    changed = fastcorr.correlate2d(image, kernel, "same", method="separable")
+    assert len(calls) == 2
+    exact = oracle.exact("correlate2d", image, kernel, np.float64, "same")
+    # The separable bound of a float64 rank-2 kernel: well under 1e-12 of sum|w| max|x|.
+    np.testing.assert_allclose(changed, exact,
+                               rtol=0, atol=1e-12 * np.abs(kernel).sum() * np.abs(image).max())
+
+
+# --------------------------------------------------------------------------- calibration
+@pytest.fixture
+def fresh_costs():
+    """Cost models made anew in the test and forgotten after it (they are cached per
+    process, with whatever the test's probes said)."""
+    methods._costs_of.cache_clear()
+    yield
+    methods._costs_of.cache_clear()
+
+
+def _probes_times(factors):
+    """A probe_times that reports the avx2 table's own probes times `factors`."""
+    def probe_times(dtype, one_d):
+        ref = methods._MEASURED[("avx2", np.dtype(dtype).itemsize)]["probes"]
+        names = ("direct_1d", "fft_1d") if one_d else ("direct", "separable", "fft")
+        return {k: ref[k] * factors.get(k, 1.0) for k in names}
+    return probe_times
+
+
+def test_calibration_scales_each_method_by_its_probe(monkeypatch, fresh_costs):
+    factors = {"direct": 3.0, "separable": 2.0, "fft": 0.5, "direct_1d": 4.0, "fft_1d": 0.25}
+    monkeypatch.setattr(methods, "probe_times", _probes_times(factors))
+    for one_d in (False, True):
+        plain, none = methods._costs_of("avx2", 8, one_d, False)
+        scaled, scales = methods._costs_of("avx2", 8, one_d, True)
+        assert none is None
+        names = ("direct_1d", "fft_1d") if one_d else ("direct", "separable", "fft")
+        assert scales == pytest.approx({k: factors[k] for k in names})
+        for k in (2, 3, 9, 31, 64, 300):
+            shape = (k,) if one_d else (k, k)
+            assert scaled.direct(shape) == pytest.approx(factors[names[0]] * plain.direct(shape))
+            if not one_d:
+                assert scaled.separable(2, shape) == pytest.approx(2 * plain.separable(2, shape))
+        fft_shape = (16384,) if one_d else (512, 512)
+        assert scaled.fft(fft_shape, 3) == pytest.approx(factors[names[-1]] * plain.fft(fft_shape, 3))
+
+
+def test_calibration_moves_the_crossovers(monkeypatch, fresh_costs):
+    """A machine whose FMA units are slower against its FFT than the table's hands over to
+    the FFT at smaller kernels, in show_config and in what 'auto' picks."""
+    monkeypatch.setattr(methods._core, "active_path", lambda: "avx2")
+    monkeypatch.setattr(methods, "ERROR_FACTOR", float("inf"))
+    monkeypatch.setattr(methods, "probe_times", _probes_times({}))
+    monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "1")
+    as_measured = methods.crossovers("float32")["fft_2d_from"]
+    methods._costs_of.cache_clear()
+    monkeypatch.setattr(methods, "probe_times", _probes_times({"direct": 2.0}))
+    k = methods.crossovers("float32")["fft_2d_from"]
+    assert k < as_measured
+    image = np.random.default_rng(3).standard_normal((2048, 2048)).astype(np.float32)
+    kernel = np.random.default_rng(4).random((k, k)).astype(np.float32)
+    assert fastcorr.choose_method(image, kernel, "valid") == "fft"
+    methods._costs_of.cache_clear()
+    monkeypatch.setattr(methods, "probe_times", _probes_times({}))
+    assert fastcorr.choose_method(image, kernel, "valid") == "direct"
+
+
+def test_calibration_off_and_tables_without_probes_never_probe(monkeypatch, fresh_costs):
+    def no_probes(dtype, one_d):
+        raise AssertionError("probed")
+    monkeypatch.setattr(methods, "probe_times", no_probes)
+    assert methods._costs_of("avx512", 4, False, True)[1] is None
+    assert methods._costs_of("avx512", 8, True, True)[1] is None
+    monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "0")
+    image = np.random.default_rng(5).standard_normal((1024, 1024)).astype(np.float32)
+    assert fastcorr.choose_method(image, _gaussian(31), "same") == "separable"
+    assert "used as measured" in methods.cost_table_source()
+    assert methods.calibration("float32") is None
+
+
+def test_probes_match_the_tables():
+    """The probes the calibration runs are the ones recorded with the tables (a renamed or
+    added probe without its reference would be a KeyError at a user's first call)."""
+    for dtype in (np.float32, np.float64):
+        times = {**methods.probe_times(dtype, False, repeats=1),
+                 **methods.probe_times(dtype, True, repeats=1)}
+        assert all(0 < t < 1e6 for t in times.values()), times
+        for table in methods._MEASURED.values():
+            if "probes" in table:
+                assert set(table["probes"]) == set(times)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_separable_core_blocks_and_streamed_rows_agree(simd_path, dtype):
     """The fused passes (`_core.correlate_separable`) give the same bits whatever the blocks

@@ -91,6 +91,7 @@ def _methods():
     predictions hand over between the methods."""
     from ._engine import fft, methods
     return {"fft_backend": fft.BACKEND, "cost_table": methods.cost_table_source(),
+            "calibration": {dt: methods.calibration(dt) for dt in ("float32", "float64")},
             "error_factor": methods.ERROR_FACTOR,
             "crossovers": {dt: methods.crossovers(dt) for dt in ("float32", "float64")}}
 
@@ -118,7 +119,9 @@ def show_config(mode="stdout"):
         ``aliased_from_kh``: the smallest kernel height at which the selected path's
         small-kernel block switches to its aliased-rows shape on rows a multiple of
         ``way_bytes`` apart (None if at none); ``methods``: what ``method='auto'`` works
-        from (the FFT backend, which measured cost table, the error factor, and the kernel
+        from (the FFT backend, which measured cost table and whether it is calibrated to this
+        machine, ``calibration``: each probe's time here over its time in the table's run,
+        by dtype, None where the table is used as measured; the error factor, and the kernel
         sizes from which its predictions pick separable passes for rank-1 kernels and FFT for
         full-rank ones).  Otherwise None.
 
@@ -165,5 +168,9 @@ def show_config(mode="stdout"):
                      f"{c['separable_rank1_from']}, FFT from {c['fft_2d_from']}x"
                      f"{c['fft_2d_from']} on 2048x2048 and from {c['fft_1d_from']} taps on "
                      "2,000,000 samples")
+        scales = m["calibration"][dt]
+        if scales:
+            lines.append("    probes here / in the table's run: " + ", ".join(
+                f"{name} {ratio:.2f}" for name, ratio in scales.items()))
     print("\n".join(lines))
     return None

@@ -31,12 +31,15 @@ about as much as that rounding already did.
 an FFT result when the image, kernel or fill value holds NaN or Inf (an FFT spreads them over
 whole tiles, direct keeps them in the windows that read them: the kernel and fill are checked
 before, the image by the FFT on each chunk's result, and the call then runs directly), and
-otherwise picks the lowest predicted time from `_MEASURED`, the times measured on this
-project's machine class, wanting separable passes MARGIN times faster than direct.
+otherwise picks the lowest predicted time from `_MEASURED`, the times measured on one of this
+project's machines and scaled to this one by timing small probes (see "calibration" below),
+wanting separable passes MARGIN times faster than direct.
 """
 import bisect
 import functools
 import math
+import os
+import time
 
 import numpy as np
 
@@ -167,12 +170,13 @@ def separable_bound(f, dtype):
 
 
 def factor_checked(w, dtype, name):
-    """`factor` for an explicit method='separable': ValueError naming the kernel when it holds
+    """`factor` for an explicit method='separable', remembered as 'auto' remembers it (its
+    ~0.3 ms is a third of a 1024x1024 5x5 call): ValueError naming the kernel when it holds
     NaN or Inf (no SVD exists; 'direct' propagates them)."""
     if not np.isfinite(w).all():
         raise ValueError(f"method='separable' needs a finite kernel; {name} holds NaN or Inf "
                          "(use method='direct', which propagates them)")
-    return factor(w, dtype)
+    return _cached_factor(w, dtype, None)
 
 
 def _finite(a):
@@ -249,33 +253,43 @@ _MAX_CACHED_BYTES = 1 << 20
 
 
 def _cached_factor(w, dtype, max_rank):
-    """`factor`, remembered (a None too, with the limit it was found under)."""
+    """`factor`, remembered (a None too, with the limit it was found under; max_rank None:
+    no limit)."""
     if w.nbytes > _MAX_CACHED_BYTES:
         return factor(w, dtype, max_rank)
+    limit = math.inf if max_rank is None else max_rank
     key = (w.shape, w.dtype.str, np.dtype(dtype).str, w.tobytes())
     known = _FACTORS.get(key)
-    if known is not None and (known[0] is not None or known[1] >= max_rank):
+    if known is not None and (known[0] is not None or known[1] >= limit):
         f = known[0]
-        return f if f is None or f.rank <= max_rank else None
+        return f if f is None or f.rank <= limit else None
     if len(_FACTORS) >= _MAX_FACTORS:
         _FACTORS.clear()
     f = factor(w, dtype, max_rank)
-    _FACTORS[key] = (f, max_rank)
+    _FACTORS[key] = (f, limit)
     return f
 
 
 # --------------------------------------------------------------------------- the cost model
-# Times measured on this project's machine class by tools/methods_table.py (its output is
-# pasted here; run it to re-measure): Intel Xeon family 6 model 167 (KVM guest, AVX-512, the
-# avx2 rows with FASTCORR_SIMD=avx2), 2 threads, best of 5 calls with out= given, on a quiet
-# machine, 2026-11-30.  direct / separable: picoseconds per multiply-add at the kernel sides
-# in _K (square kernels on a 2048 x 2048 image, 'same'/'symm'; the separable time is per term
-# and per tap of its two passes: r * (P + Q) multiply-adds an output); direct_1d: the same for
-# kernels of the lengths in _K1 on 2,000,000 samples, 'valid'.  fft, fft_1d: (c0, c1),
-# nanoseconds per FFT point of every tile, c0 + c1 * log2(points), fitted to the blocked FFT
-# of 2048 x 2048 images with K = 31..255 (float32 avx512: 26.6, 23.8, 22.8, 27.2, 25.3 ms at
-# K = 31, 63, 101, 181, 255) and of 2,000,000 samples with K = 256..16384 (9.5, 8.0, 10.8,
-# 11.7, 14.4 ms).  The FFT's times hardly depend on the path (the backend's own SIMD).
+# Times measured by tools/methods_table.py (its output is pasted here; run it to re-measure),
+# 2 threads, best of 5 calls with out= given, on a quiet machine.  direct / separable:
+# picoseconds per multiply-add at the kernel sides in _K (square kernels on a 2048 x 2048 image,
+# 'same'/'symm'; the separable time is per term and per tap of its two passes: r * (P + Q)
+# multiply-adds an output); direct_1d: the same for kernels of the lengths in _K1 on 2,000,000
+# samples, 'valid'.  fft, fft_1d: (c0, c1), nanoseconds per FFT point of every tile,
+# c0 + c1 * log2(points), fitted to the blocked FFT of 2048 x 2048 images with K = 31..255 and of
+# 2,000,000 samples with K = 256..16384 (the FFT's times hardly depend on the path: they are the
+# backend's own SIMD).  probes: microseconds of the calibration probes (_PROBES) in the same
+# run, the reference the calibration on another machine compares with.
+#
+# avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-11-30, before the probes existed, so it
+# is used as measured (float32 FFT: 26.6, 23.8, 22.8, 27.2, 25.3 ms at K = 31, 63, 101, 181,
+# 255; 1-D 9.5, 8.0, 10.8, 11.7, 14.4 ms).
+# avx2: AMD EPYC family 23 model 1 (Zen 1, 256-bit operations as two 128-bit halves, KVM guest),
+# 2026-12-01, each entry the least of 6 whole passes in two runs (the probes: the second
+# run's 3).  The same machine as avx512's, forced to avx2, had measured direct and separable
+# 2.3-2.9x faster and the FFT 1.7-2.1x faster: the speed of the FMA units and of the FFT differ
+# from machine to machine by different factors, which is why the tables carry probes.
 _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
 _K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
@@ -290,15 +304,17 @@ _MEASURED = {
         "direct_1d": (196.6, 84.5, 43.6, 25.2, 17.5, 14.4, 12.2, 11.6, 11.0, 11.1, 11.4, 11.3),
         "fft": (0.0, 0.431), "fft_1d": (0.0, 0.512)},
     ("avx2", 4): {
-        "direct": (26.2, 13.4, 12.9, 11.5, 11.9, 11.4, 10.6, 10.3, 9.8, 10.3),
-        "separable": (51.9, 32.0, 26.2, 24.1, 21.6, 19.5, 16.9, 16.9, 17.1, 17.1),
-        "direct_1d": (149.0, 67.3, 38.5, 20.5, 13.6, 11.0, 11.7, 11.7, 11.9, 11.8, 12.3, 11.7),
-        "fft": (0.0, 0.266), "fft_1d": (0.0, 0.32)},
+        "direct": (68.9, 40.7, 35.4, 31.6, 31.0, 29.9, 28.1, 28.0, 27.1, 29.1),
+        "separable": (116.9, 79.2, 68.8, 56.9, 55.2, 47.6, 40.9, 35.8, 33.8, 36.1),
+        "direct_1d": (235.5, 128.6, 74.1, 45.6, 33.6, 31.3, 31.9, 31.6, 31.6, 31.7, 32.0, 32.2),
+        "fft": (7.204, 0.0), "fft_1d": (0.0, 0.466),
+        "probes": {"direct": 362, "separable": 209, "fft": 883, "direct_1d": 274, "fft_1d": 273}},
     ("avx2", 8): {
-        "direct": (50.8, 24.7, 24.4, 23.6, 23.3, 21.6, 21.1, 20.1, 19.6, 20.8),
-        "separable": (100.5, 64.2, 56.1, 45.8, 43.3, 43.0, 36.7, 36.5, 35.6, 38.4),
-        "direct_1d": (192.9, 85.7, 43.6, 26.9, 22.3, 21.5, 22.3, 22.8, 23.4, 23.5, 23.9, 23.8),
-        "fft": (0.0, 0.476), "fft_1d": (0.0, 0.554)},
+        "direct": (112.2, 64.4, 65.6, 61.9, 60.9, 58.7, 57.0, 56.1, 57.4, 58.6),
+        "separable": (199.1, 125.1, 120.9, 104.8, 95.8, 87.4, 79.1, 75.4, 74.6, 80.7),
+        "direct_1d": (475.7, 249.3, 128.7, 76.8, 63.7, 65.0, 63.6, 63.1, 62.9, 63.0, 64.0, 64.1),
+        "fft": (12.82, 0.0), "fft_1d": (0.0, 0.755),
+        "probes": {"direct": 669, "separable": 298, "fft": 1192, "direct_1d": 549, "fft_1d": 304}},
 }
 
 
@@ -306,11 +322,14 @@ class _Costs:
     """Predicted seconds of each method on one path and dtype (see _MEASURED), in plain Python
     arithmetic: a numpy call costs more than the whole prediction."""
 
-    def __init__(self, table, one_d):
+    def __init__(self, table, one_d, scales):
+        direct, fft = ("direct_1d", "fft_1d") if one_d else ("direct", "fft")
         self._grid = [math.log(k) for k in (_K1 if one_d else _K)]
-        self._direct = [math.log(v) for v in table["direct_1d" if one_d else "direct"]]
-        self._separable = [math.log(v) for v in table["separable"]]
-        self._fft = table["fft_1d" if one_d else "fft"]
+        shift = math.log(scales.get(direct, 1.0))
+        self._direct = [math.log(v) + shift for v in table[direct]]
+        shift = math.log(scales.get("separable", 1.0))
+        self._separable = [math.log(v) + shift for v in table["separable"]]
+        self._fft = tuple(c * scales.get(fft, 1.0) for c in table[fft])
 
     def _at(self, table, k):
         """Picoseconds per multiply-add at side k, interpolated in log-log (constant beyond
@@ -351,29 +370,101 @@ class _Costs:
         return n_tiles * points * (c0 + c1 * math.log2(points)) * 1e-9
 
 
+# ------------------------------------------------------------------ calibration to this machine
+# A table is measured on one machine, and machines differ by different factors in their FMA
+# units and in the FFT backend's speed (see _MEASURED), which moves the crossovers.  So a table
+# that carries its probes' times is scaled, per method, by how long the same probes take on
+# the machine that runs, timed once per process and dtype when 'auto' first needs a prediction
+# (4-15 ms in all on Zen 1, the slowest measured: a first large call's planning, like an FFT
+# library's).  FASTCORR_AUTO_CALIBRATE=0 uses the tables as measured (then a path without a
+# table of its own uses avx2's scaled by _WIDTH_SCALE), for choices that do not depend on a
+# timing.
+_CALIBRATE_ENV = "FASTCORR_AUTO_CALIBRATE"
+
+# How much slower than AVX2 (8 float32 lanes, two FMA pipes) a path's direct and separable
+# kernels are, where nothing is calibrated: an estimate, not a measurement ('baseline': SSE2 on
+# x86-64, 4 lanes without FMA, NEON on aarch64, 4 lanes; the scalar path about an eighth).
+_WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0}
+
+
+def _probe_calls(dtype, one_d):
+    """The probes of one dtype: name -> (call, which table entries it scales).  Each is one
+    of the table's own measurements at a size of a few milliseconds: direct and separable at
+    K = 9 on rows as long as the table's (32 x 2048, 'same'/'symm', out= given), direct 1-D at
+    64 taps on 2**16 samples, the FFT on one tile (256 x 256 at K = 31, 8,192 samples at 256
+    taps).  All on one thread: a core's speed is what differs between machines (the table's
+    threads scale alike), and a probe of a few rows split over many threads would time their
+    start-up instead."""
+    from .. import _numpy, _signal
+    from . import boundary
+    rng = np.random.default_rng(7)
+    if one_d:
+        signal, taps = rng.random(1 << 16).astype(dtype), rng.random(64).astype(dtype)
+        long, many = rng.random(8192).astype(dtype), rng.random(256).astype(dtype)
+        return {
+            "direct_1d": lambda: _numpy.correlate(signal, taps, "valid", workers=1,
+                                                     method="direct"),
+            "fft_1d": lambda: _numpy.correlate(long, many, "valid", workers=1, method="fft"),
+        }
+    x = rng.random((32, 2048)).astype(dtype)
+    out = np.empty_like(x)
+    w = rng.random((9, 9)).astype(dtype)
+    col, row = rng.random((1, 9)).astype(dtype), rng.random((1, 9)).astype(dtype)
+    rows = boundary.index_map(-4, 32 + 4, 32, "symm")
+    cols = boundary.index_map(-4, 2048 + 4, 2048, "symm")
+    tile, kernel = rng.random((256, 256)).astype(dtype), rng.random((31, 31)).astype(dtype)
+    return {
+        "direct": lambda: _signal.correlate2d(x, w, "same", "symm", out=out, workers=1,
+                                            method="direct"),
+        "separable": lambda: _core.correlate_separable(
+            x[None], col, row, out[None], rows, cols, 0.0, np.zeros(1), 1),
+        "fft": lambda: _signal.correlate2d(tile, kernel, "valid", workers=1, method="fft"),
+    }
+
+
+def probe_times(dtype, one_d, repeats=5):
+    """Microseconds of each probe (best of `repeats` after a first call) on this machine's
+    active path: what tools/methods_table.py records beside a table, and what the calibration
+    compares with it."""
+    calls = _probe_calls(np.dtype(dtype), one_d)
+    times = dict.fromkeys(calls, math.inf)
+    for call in calls.values():
+        call()
+    # Rounds over all the probes, so that a moment of other load on the machine slows one
+    # sample of each rather than every sample of one.
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name] = min(times[name], (time.perf_counter() - start) * 1e6)
+    return times
+
+
+def _calibrating():
+    return os.environ.get(_CALIBRATE_ENV, "1").strip() != "0"
+
+
 @functools.lru_cache(maxsize=None)
-def _costs_of(path, item, one_d):
+def _costs_of(path, item, one_d, calibrate):
+    """The cost model of `path` for itemsize `item`, scaled to this machine where `calibrate`
+    and the table has probes: (model, scales by method or None)."""
     table = _MEASURED.get((path, item))
+    scales = None
     if table is None:
-        scale = _WIDTH_SCALE.get(path, 2.0)
         table = dict(_MEASURED[("avx2", item)])
-        for key in ("direct", "separable", "direct_1d"):
-            table[key] = tuple(v * scale for v in table[key])
-    return _Costs(table, one_d)
+        if not calibrate:
+            factor = _WIDTH_SCALE.get(path, 2.0)
+            for key in ("direct", "separable", "direct_1d"):
+                table[key] = tuple(v * factor for v in table[key])
+    if calibrate and "probes" in table:
+        measured = probe_times(np.float32 if item == 4 else np.float64, one_d)
+        scales = {name: t / table["probes"][name] for name, t in measured.items()}
+    return _Costs(table, one_d, scales or {}), scales
 
 
 def _costs(dtype, one_d):
-    """The cost model of the active SIMD path for `dtype` (2-D or 1-D).  Paths without a
-    measured table use the AVX2 one with the direct and separable times scaled by
-    _WIDTH_SCALE (the FFT's do not depend on the path)."""
-    return _costs_of(_core.active_path(), dtype.itemsize, one_d)
-
-
-# How much slower than AVX2 (8 float32 lanes, two FMA pipes) a path's direct and separable
-# kernels are: its vector width and FMA against AVX2's.  An estimate, not a measurement:
-# 'baseline' (SSE2 on x86-64, 4 lanes without FMA; NEON on aarch64, 4 lanes) about half, the
-# scalar path about an eighth.
-_WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0}
+    """The cost model of the active SIMD path for `dtype` (2-D or 1-D)."""
+    return _costs_of(_core.active_path(), dtype.itemsize, one_d, _calibrating())[0]
 
 
 def crossovers(dtype):
@@ -404,9 +495,32 @@ def crossovers(dtype):
     }
 
 
+def calibration(dtype):
+    """For show_config: how this machine's probes compare with the active table's (time
+    ratios by method, 2-D and 1-D merged; None where the table is used as measured)."""
+    dtype = np.dtype(dtype)
+    calibrate = _calibrating()
+    merged = {}
+    for one_d in (False, True):
+        scales = _costs_of(_core.active_path(), dtype.itemsize, one_d, calibrate)[1]
+        if scales is None:
+            return None
+        merged.update(scales)
+    return merged
+
+
 def cost_table_source():
     """Which measured table the active path's cost model uses (see _costs)."""
     path = _core.active_path()
+    calibrate = _calibrating()
     if (path, 4) in _MEASURED:
-        return f"{path} (measured)"
-    return f"avx2's times x {_WIDTH_SCALE.get(path, 2.0):g} (estimated for {path})"
+        source = f"{path} (measured)"
+    elif calibrate:
+        source = f"avx2's (for {path})"
+    else:
+        return f"avx2's times x {_WIDTH_SCALE.get(path, 2.0):g} (estimated for {path})"
+    if "probes" not in _MEASURED.get((path, 4), _MEASURED[("avx2", 4)]):
+        return source + ", used as measured (no probes recorded with it)"
+    if not calibrate:
+        return source + f", used as measured ({_CALIBRATE_ENV}=0)"
+    return source + ", calibrated to this machine"
