@@ -20,7 +20,10 @@ def choose_method(in1, in2, mode=None, boundary="fill", fillvalue=0, *, convolve
     :func:`convolve`).  Nothing is computed beyond the decision: the kernel's rank when a
     separable form could win, and a pass over the image for NaN and Inf when FFT would be the
     fastest (a call meets those in its FFT's results and then computes directly; this function
-    answers 'direct' for it).
+    answers 'direct' for it).  The first decision of a process that needs the cost model, here
+    or in a call, times five small probes of the methods on this machine (4-20 ms) to scale the
+    model's measured times to it; ``FASTCORR_AUTO_CALIBRATE=0`` uses them as measured, so that
+    the answer does not depend on a timing (see the methods guide).
 
     Parameters
     ----------

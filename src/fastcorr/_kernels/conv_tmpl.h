@@ -1,8 +1,10 @@
 /* The two kernels of a convolutional layer (fastcorr.nn), for one dtype, in the vector
  * vocabulary of simd.h; corr_kernels.c includes this after corr_tmpl.h with the same macros
- * defined.  Both are written for column counts that are whole vectors: the core builds every
- * input they read in a zero-padded buffer of its own (the layer's planes, see _nn.pxi), so
- * neither has a column tail.
+ * defined.  fc_conv is written for column counts that are whole vectors: the core builds
+ * every input it reads in a zero-padded buffer of its own (the layer's planes, see _nn.pxi),
+ * so it has no column tail.  fc_wgrad takes rows of any length: a depthwise layer's weight
+ * gradient reads the input and the output gradient where they lie (_nn.pxi), so the last
+ * columns of a row go by masked loads where the path has them, one by one where not.
  *
  * fc_conv: a bank of output channels over many input planes.  A block holds FCC_OB output
  * channels x FCC_NB vectors of accumulators; every input vector it loads feeds all FCC_OB
@@ -114,6 +116,34 @@ void FN(fc_conv)(const S_T *const *x, ptrdiff_t ldx, ptrdiff_t np, const S_T *w,
     }
 }
 
+/* One step of fc_wgrad_block along a row: nu whole column vectors from column c, each loaded
+ * gradient vector feeding nt taps and each loaded input vector no channels. */
+static FC_INLINE void FN(fc_wgrad_step)(const S_T *FC_RESTRICT xr, const S_T *FC_RESTRICT dr,
+                                        ptrdiff_t c, ptrdiff_t ldo, const ptrdiff_t *o_t,
+                                        int no, int nt, int nu, V_T acc[FCW_OB][FCW_TB])
+{
+    V_T gv[FCW_OB];
+    FC_UNROLL
+    for (int u = 0; u < nu; u++) {
+        FC_UNROLL
+        for (int o = 0; o < no; o++) {
+            gv[u * no + o] = V_LOAD(dr + o * ldo + c + u * V_L);
+            FC_PIN(gv[u * no + o]);
+        }
+    }
+    FC_UNROLL
+    for (int t = 0; t < nt; t++) {
+        FC_UNROLL
+        for (int u = 0; u < nu; u++) {
+            V_T xv = V_LOAD(xr + c + u * V_L + o_t[t]);
+            FC_PIN(xv);
+            FC_UNROLL
+            for (int o = 0; o < no; o++)
+                acc[u * no + o][t] = V_FMA(gv[u * no + o], xv, acc[u * no + o][t]);
+        }
+    }
+}
+
 /* dw[o*ldw + t] += sum_{r<rows, c<cols} dy[o*ldo + r*lddy + c] * x[r*ldx + c + off[t]] for
  * o < no, t < nt; no, nt and nu are constants after inlining.  With fewer channels than FCW_OB
  * (a depthwise layer has one per group), nu = FCW_OB / no column vectors run side by side in
@@ -134,8 +164,9 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
         FC_UNROLL
         for (int t = 0; t < nt; t++) acc[j][t] = V_ZERO();
     }
-    /* Whole vectors of each row, then its last columns one by one: a product outside the
-     * layer's windows, even with a zero gradient, would turn an infinite input into NaN. */
+    /* A row's whole vectors go nu at a time, then one at a time, and its last columns by masked
+     * loads or one by one, never by whole vectors past the row: a product outside the layer's
+     * windows, even with a zero gradient, would turn an infinite input into NaN. */
     const ptrdiff_t cv = cols / V_L * V_L, cu = cols / (nu * V_L) * (nu * V_L);
     S_T tail[FCW_OB][FCW_TB];
     FC_UNROLL
@@ -165,43 +196,10 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
             for (int o = 0; o < no; o++)
                 for (int t = 0; t < nt; t++) tail[o][t] += dr[o * ldo + c] * xr[c + o_t[t]];
 #endif
-        for (ptrdiff_t c = 0; c < cu; c += nu * V_L) {
-            V_T gv[FCW_OB];
-            FC_UNROLL
-            for (int u = 0; u < nu; u++) {
-                FC_UNROLL
-                for (int o = 0; o < no; o++) {
-                    gv[u * no + o] = V_LOAD(dr + o * ldo + c + u * V_L);
-                    FC_PIN(gv[u * no + o]);
-                }
-            }
-            FC_UNROLL
-            for (int t = 0; t < nt; t++) {
-                FC_UNROLL
-                for (int u = 0; u < nu; u++) {
-                    V_T xv = V_LOAD(xr + c + u * V_L + o_t[t]);
-                    FC_PIN(xv);
-                    FC_UNROLL
-                    for (int o = 0; o < no; o++)
-                        acc[u * no + o][t] = V_FMA(gv[u * no + o], xv, acc[u * no + o][t]);
-                }
-            }
-        }
-        for (ptrdiff_t c = cu; c < cv; c += V_L) {
-            V_T gv[FCW_OB];
-            FC_UNROLL
-            for (int o = 0; o < no; o++) {
-                gv[o] = V_LOAD(dr + o * ldo + c);
-                FC_PIN(gv[o]);
-            }
-            FC_UNROLL
-            for (int t = 0; t < nt; t++) {
-                V_T xv = V_LOAD(xr + c + o_t[t]);
-                FC_PIN(xv);
-                FC_UNROLL
-                for (int o = 0; o < no; o++) acc[o][t] = V_FMA(gv[o], xv, acc[o][t]);
-            }
-        }
+        for (ptrdiff_t c = 0; c < cu; c += nu * V_L)
+            FN(fc_wgrad_step)(xr, dr, c, ldo, o_t, no, nt, nu, acc);
+        for (ptrdiff_t c = cu; c < cv; c += V_L)
+            FN(fc_wgrad_step)(xr, dr, c, ldo, o_t, no, nt, 1, acc);
     }
     S_T lanes[V_L];
     for (int o = 0; o < no; o++)
