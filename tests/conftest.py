@@ -8,6 +8,24 @@ from fastcorr import _dispatch
 
 SUPPORTED_PATHS = _dispatch.supported_paths()
 
+
+@pytest.fixture(scope="session", autouse=True)
+def auto_calibrated():
+    """method='auto' times its probes once per process, path and dtype (methods.py): here, on
+    every path before any test runs, so that no probe runs under a fixture that forces one of
+    the engine's routes (which would scale the cost model of every later test) or inside a
+    test that counts the core's calls."""
+    from fastcorr._engine import methods
+    previous = _dispatch.active()
+    try:
+        for path in SUPPORTED_PATHS:
+            _dispatch.select(path)
+            for dtype in (np.float32, np.float64):
+                for one_d in (False, True):
+                    methods._costs(np.dtype(dtype), one_d)
+    finally:
+        _dispatch.select(previous)
+
 # Every memory layout an input may come in, holding the same values.  'mixed' needs two axes;
 # 'broadcast' (a zero stride) holds one value along the first axis (see `to_layout`).
 LAYOUTS = ["C", "F", "strided", "negative", "mixed", "readonly", "nonnative", "unaligned",

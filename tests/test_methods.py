@@ -449,13 +449,9 @@ def test_explicit_separable_remembers_factors(monkeypatch):
 
 
 # --------------------------------------------------------------------------- calibration
-@pytest.fixture
-def fresh_costs():
-    """Cost models made anew in the test and forgotten after it (they are cached per
-    process, with whatever the test's probes said)."""
-    methods._costs_of.cache_clear()
-    yield
-    methods._costs_of.cache_clear()
+def _fresh_costs(path, item, one_d, calibrate):
+    """A cost model made anew, past the process's cache (which keeps its real calibration)."""
+    return methods._costs_of.__wrapped__(path, item, one_d, calibrate)
 
 
 def _probes_times(factors):
@@ -467,12 +463,12 @@ def _probes_times(factors):
     return probe_times
 
 
-def test_calibration_scales_each_method_by_its_probe(monkeypatch, fresh_costs):
+def test_calibration_scales_each_method_by_its_probe(monkeypatch):
     factors = {"direct": 3.0, "separable": 2.0, "fft": 0.5, "direct_1d": 4.0, "fft_1d": 0.25}
     monkeypatch.setattr(methods, "probe_times", _probes_times(factors))
     for one_d in (False, True):
-        plain, none = methods._costs_of("avx2", 8, one_d, False)
-        scaled, scales = methods._costs_of("avx2", 8, one_d, True)
+        plain, none = _fresh_costs("avx2", 8, one_d, False)
+        scaled, scales = _fresh_costs("avx2", 8, one_d, True)
         assert none is None
         names = ("direct_1d", "fft_1d") if one_d else ("direct", "separable", "fft")
         assert scales == pytest.approx({k: factors[k] for k in names})
@@ -485,32 +481,34 @@ def test_calibration_scales_each_method_by_its_probe(monkeypatch, fresh_costs):
         assert scaled.fft(fft_shape, 3) == pytest.approx(factors[names[-1]] * plain.fft(fft_shape, 3))
 
 
-def test_calibration_moves_the_crossovers(monkeypatch, fresh_costs):
+def test_calibration_moves_the_crossovers(monkeypatch):
     """A machine whose FMA units are slower against its FFT than the table's hands over to
     the FFT at smaller kernels, in show_config and in what 'auto' picks."""
-    monkeypatch.setattr(methods._core, "active_path", lambda: "avx2")
     monkeypatch.setattr(methods, "ERROR_FACTOR", float("inf"))
-    monkeypatch.setattr(methods, "probe_times", _probes_times({}))
-    monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "1")
+
+    def machine(factors):
+        monkeypatch.setattr(methods, "probe_times", _probes_times(factors))
+        monkeypatch.setattr(methods, "_costs", lambda dtype, one_d: _fresh_costs(
+            "avx2", dtype.itemsize, one_d, True)[0])
+
+    machine({})
     as_measured = methods.crossovers("float32")["fft_2d_from"]
-    methods._costs_of.cache_clear()
-    monkeypatch.setattr(methods, "probe_times", _probes_times({"direct": 2.0}))
+    machine({"direct": 2.0})
     k = methods.crossovers("float32")["fft_2d_from"]
     assert k < as_measured
     image = np.random.default_rng(3).standard_normal((2048, 2048)).astype(np.float32)
     kernel = np.random.default_rng(4).random((k, k)).astype(np.float32)
     assert fastcorr.choose_method(image, kernel, "valid") == "fft"
-    methods._costs_of.cache_clear()
-    monkeypatch.setattr(methods, "probe_times", _probes_times({}))
+    machine({})
     assert fastcorr.choose_method(image, kernel, "valid") == "direct"
 
 
-def test_calibration_off_and_tables_without_probes_never_probe(monkeypatch, fresh_costs):
+def test_calibration_off_and_tables_without_probes_never_probe(monkeypatch):
     def no_probes(dtype, one_d):
         raise AssertionError("probed")
     monkeypatch.setattr(methods, "probe_times", no_probes)
-    assert methods._costs_of("avx512", 4, False, True)[1] is None
-    assert methods._costs_of("avx512", 8, True, True)[1] is None
+    assert _fresh_costs("avx512", 4, False, True)[1] is None
+    assert _fresh_costs("avx512", 8, True, True)[1] is None
     monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "0")
     image = np.random.default_rng(5).standard_normal((1024, 1024)).astype(np.float32)
     assert fastcorr.choose_method(image, _gaussian(31), "same") == "separable"
