@@ -279,8 +279,8 @@ def _cached_factor(w, dtype, max_rank):
 # samples, 'valid'.  fft, fft_1d: (c0, c1), nanoseconds per FFT point of every tile,
 # c0 + c1 * log2(points), fitted to the blocked FFT of 2048 x 2048 images with K = 31..255 and of
 # 2,000,000 samples with K = 256..16384 (the FFT's times hardly depend on the path: they are the
-# backend's own SIMD).  probes: microseconds of the calibration probes (_PROBES) in the same
-# run, the reference the calibration on another machine compares with.
+# backend's own SIMD).  probes: microseconds of the calibration probes (_probe_calls) in the
+# same run, the reference the calibration on another machine compares with.
 #
 # avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-11-30, before the probes existed, so it
 # is used as measured (float32 FFT: 26.6, 23.8, 22.8, 27.2, 25.3 ms at K = 31, 63, 101, 181,
@@ -375,7 +375,7 @@ class _Costs:
 # units and in the FFT backend's speed (see _MEASURED), which moves the crossovers.  So a table
 # that carries its probes' times is scaled, per method, by how long the same probes take on
 # the machine that runs, timed once per process and dtype when 'auto' first needs a prediction
-# (4-15 ms in all on Zen 1, the slowest measured: a first large call's planning, like an FFT
+# (4-20 ms on Zen 1, the slowest measured: a first large call's planning, like an FFT
 # library's).  FASTCORR_AUTO_CALIBRATE=0 uses the tables as measured (then a path without a
 # table of its own uses avx2's scaled by _WIDTH_SCALE), for choices that do not depend on a
 # timing.
@@ -388,8 +388,8 @@ _WIDTH_SCALE = {"baseline": 2.0, "scalar": 8.0}
 
 
 def _probe_calls(dtype, one_d):
-    """The probes of one dtype: name -> (call, which table entries it scales).  Each is one
-    of the table's own measurements at a size of a few milliseconds: direct and separable at
+    """The probes of one dtype: name (the table entry it scales) -> call.  Each is one of
+    the table's own measurements at a size of a millisecond or two: direct and separable at
     K = 9 on rows as long as the table's (32 x 2048, 'same'/'symm', out= given), direct 1-D at
     64 taps on 2**16 samples, the FFT on one tile (256 x 256 at K = 31, 8,192 samples at 256
     taps).  All on one thread: a core's speed is what differs between machines (the table's
