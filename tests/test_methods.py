@@ -516,6 +516,33 @@ def test_calibration_off_and_tables_without_probes_never_probe(monkeypatch):
     assert methods.calibration("float32") is None
 
 
+def test_calibrated_auto_end_to_end(monkeypatch):
+    """With calibration on (the default outside the suite), the first decision times the real
+    probes on this machine's path, show_config reports their ratios, and a call that 'auto'
+    decides computes the correlation whatever it picked."""
+    monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "1")
+    has_probes = "probes" in methods._MEASURED.get((methods._core.active_path(), 4),
+                                                  methods._MEASURED[("avx2", 4)])
+    ratios = fastcorr.show_config(mode="dicts")["methods"]["calibration"]["float32"]
+    if has_probes:
+        assert set(ratios) == set(methods._MEASURED[("avx2", 4)]["probes"])
+        assert all(0 < r < 1e3 for r in ratios.values()), ratios
+    else:
+        assert ratios is None
+    rng = np.random.default_rng(12)
+    image = rng.standard_normal((300, 280)).astype(np.float32)
+    kernel = _gaussian(31)
+    picked = fastcorr.choose_method(image, kernel, "same", "symm")
+    result = fastcorr.correlate2d(image, kernel, "same", "symm")
+    exact = oracle.exact("correlate2d", image, kernel, np.float32, "same", "symm")
+    # The bound of whichever method ran: direct's (its separable one is below it for a
+    # Gaussian) or the FFT's for this call's tiles.
+    x_max = float(np.abs(image).max())
+    bound = max(methods.direct_bound(kernel, np.float32) * x_max,
+                _fft_bound(kernel, image.shape, np.float32, x_max, False))
+    assert np.abs(result - exact).max() <= bound, picked
+
+
 def test_probes_match_the_tables():
     """The probes the calibration runs are the ones recorded with the tables (a renamed or
     added probe without its reference would be a KeyError at a user's first call)."""
