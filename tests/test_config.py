@@ -34,6 +34,8 @@ def test_show_config_prints_report(capsys, simd_path):
     l1 = _core.l1_geometry()
     assert f"{l1['ways']}-way" in cache[0] and f"({l1['source']})" in cache[0], cache[0]
     assert f"{simd_path}'s small-kernel block" in text
+    stream = [ln for ln in text.splitlines() if ln.startswith("Last-level cache:")]
+    assert len(stream) == 1 and "stored non-temporally" in stream[0], text
 
 
 def test_show_config_stdout_mode_explicit(capsys):
@@ -83,7 +85,8 @@ def test_show_config_dicts(capsys):
 
     cache = cfg["cache"]
     assert set(cache) == {"size_bytes", "ways", "line_bytes", "sets", "way_bytes", "source",
-                          "near_lines", "aliased_from_kh"}
+                          "near_lines", "aliased_from_kh", "llc_bytes", "stream_min_bytes"}
+    assert cache["stream_min_bytes"] == _core.stream_min_bytes()["min_bytes"] > 0
     assert cache["source"] in L1_SOURCES
     assert min(cache["size_bytes"], cache["ways"], cache["sets"], cache["near_lines"]) >= 1
     assert cache["line_bytes"] >= 16

@@ -441,3 +441,86 @@ def test_complex_every_path(simd_path, dtype):
             x, w = (image, kernel) if face.core_ndim == 2 else (image.ravel(), kernel.ravel())
             for mode, workers in (("valid", 1), ("same", 2), ("full", 1)):
                 check(face, x, w, dtype, mode, workers=workers, context=f"[simd={simd_path}]")
+
+
+@pytest.fixture
+def stream_all():
+    """Every output stored non-temporally where the kernels can (a threshold of 0 bytes; by
+    default only outputs of `_core.stream_min_bytes()` and more are), so that small arrays run
+    the streamed stores."""
+    previous = _core._set_stream_min_bytes(0)
+    try:
+        yield
+    finally:
+        _core._set_stream_min_bytes(previous)
+
+
+def _into_views(compute, shape, dtype, widths):
+    """compute(out) into views of NaN-filled arrays `width` elements wide, starting at every
+    few elements of a cache line: a list of (the view's values, whether the rest is
+    untouched)."""
+    results = []
+    for width in widths:
+        for shift in (0, 1, 3, 8, 13):
+            base = np.full((shape[0] + 2, width), np.nan, dtype)
+            out = base[1:1 + shape[0], shift:shift + shape[1]]
+            compute(out)
+            rest = base.copy()
+            rest[1:1 + shape[0], shift:shift + shape[1]] = np.nan
+            results.append((out.copy(), bool(np.isnan(rest).all())))
+    return results
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeypatch):
+    """Tiles stored non-temporally (FC_CORR_STREAM) give the ordinary stores' values bit for
+    bit: 'valid' tiles and the interior tiles of ndimage's 'reflect' (its frame is stored
+    ordinarily), small, main and column blocks, into outputs that start anywhere in a cache
+    line, with row strides that keep every row at the same offset in a vector (256 elements)
+    and strides that do not (261, where the kernel stores as usual); nothing outside the
+    output is written.  The values themselves are checked against the float64 reference."""
+    from fastcorr import ndimage
+    from fastcorr._engine import execute
+
+    monkeypatch.setattr(execute, "SMALL_IMAGE", 0)  # an interior of tiles at every size
+
+    rng = np.random.default_rng(11)
+    for kh, kw in [(3, 3), (5, 5), (1, 7), (8, 2), (9, 9), (12, 3), (40, 1)]:
+        image = random_array(rng, (kh + 60, kw + 150), dtype)
+        kernel = random_array(rng, (kh, kw), dtype)
+        valid = (image.shape[0] - kh + 1, image.shape[1] - kw + 1)
+        cases = [
+            ("valid", valid, lambda out: fastcorr.correlate2d(image, kernel, "valid", out=out)),
+            ("reflect", image.shape,
+             lambda out: ndimage.correlate(image, kernel, output=out, mode="reflect")),
+        ]
+        for name, shape, compute in cases:
+            streamed = _into_views(compute, shape, dtype, (256, 261))
+            previous = _core._set_stream_min_bytes(1 << 62)
+            try:
+                plain = compute(np.empty(shape, dtype))
+            finally:
+                _core._set_stream_min_bytes(previous)
+            for values, untouched in streamed:
+                assert untouched, (name, kh, kw)
+                np.testing.assert_array_equal(values, plain, err_msg=f"{name} {kh}x{kw}")
+        check(CORRELATE2D, image, kernel, dtype, "valid", workers=2, use_peer=False,
+              context=f"[simd={simd_path}, streamed {kh}x{kw}]")
+
+
+def test_stream_threshold_reads_the_cache():
+    """The streaming threshold is half the last-level cache's size read at import, capped by
+    the measured FC_STREAM_MIN_BYTES, or that cap where no cache size can be read; the test
+    hook restores what it replaces."""
+    info = _core.stream_min_bytes()
+    assert info["cap_bytes"] == 48 << 20
+    expected = (min(info["llc_bytes"] // 2, info["cap_bytes"]) if info["llc_bytes"] > 0
+                else info["cap_bytes"])
+    assert info["min_bytes"] == expected
+    previous = _core._set_stream_min_bytes(123)
+    assert previous == expected and _core.stream_min_bytes()["min_bytes"] == 123
+    assert _core._set_stream_min_bytes(previous) == 123
+    with pytest.raises(ValueError, match="n must be"):
+        _core._set_stream_min_bytes(-1)
+    if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64"):
+        assert info["llc_bytes"] > 0  # cpuid's cache leaves

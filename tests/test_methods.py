@@ -560,7 +560,8 @@ def test_separable_core_blocks_and_streamed_rows_agree(simd_path, dtype):
     """The fused passes (`_core.correlate_separable`) give the same bits whatever the blocks
     (band heights, chunk widths, the automatic shape) and whether the output rows are stored
     non-temporally (forced here with a threshold of 0 bytes; by default only outputs of
-    FC_STREAM_MIN_BYTES and more are), into outputs that start anywhere in a cache line; and
+    `_core.stream_min_bytes()` and more are), into outputs that start anywhere in a cache
+    line; and
     they match two float64 passes of NumPy within the passes' rounding: each output sums
     col_k + row_k products, |error| <= (col_k + row_k + 2) * eps * sum|cw| * sum|rw| * max|x|.
     Column kernels taller than every path's small block (9..41 taps) take the column block."""

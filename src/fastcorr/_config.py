@@ -20,6 +20,8 @@ def _loaded_openmp_library():
 
 
 def _kib(n):
+    if n and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
     return f"{n // 1024} KiB" if n % 1024 == 0 else f"{n} bytes"
 
 
@@ -33,6 +35,8 @@ def _cache(path):
     cache["aliased_from_kh"] = next(
         (kh for kh in range(1, len(rows) + 1)
          if _core.small_band_rows(path, kh, cache["way_bytes"]) != rows[kh - 1]), None)
+    stream = _core.stream_min_bytes()
+    cache["llc_bytes"], cache["stream_min_bytes"] = stream["llc_bytes"], stream["min_bytes"]
     return cache
 
 
@@ -41,6 +45,9 @@ def _cache_lines(cache, path, info):
     way = _kib(cache["way_bytes"])
     lines = [f"L1 data cache: {_kib(cache['size_bytes'])}, {cache['ways']}-way, "
              f"{cache['line_bytes']}-byte lines, {way} per way ({cache['source']})"]
+    llc = _kib(cache["llc_bytes"]) if cache["llc_bytes"] else "size unknown"
+    lines.append(f"Last-level cache: {llc}; outputs of {_kib(cache['stream_min_bytes'])} and "
+                 "more are stored non-temporally")
     rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
     shapes = f"{' '.join(map(str, rows))} rows for kernels of 1..{len(rows)} rows"
     if rows == aliased:
@@ -118,7 +125,9 @@ def show_config(mode="stdout"):
         within that many lines of one another, modulo ``way_bytes``, share sets) and
         ``aliased_from_kh``: the smallest kernel height at which the selected path's
         small-kernel block switches to its aliased-rows shape on rows a multiple of
-        ``way_bytes`` apart (None if at none); ``methods``: what ``method='auto'`` works
+        ``way_bytes`` apart (None if at none), ``llc_bytes`` (the last-level cache, 0 if
+        unknown) and ``stream_min_bytes`` (outputs of that size and more are stored
+        non-temporally: half the last-level cache, at most 48 MiB); ``methods``: what ``method='auto'`` works
         from (the FFT backend, which measured cost table and whether it is calibrated to this
         machine, ``calibration``: each probe's time here over its time in the table's run,
         by dtype, None where the table is used as measured; the error factor, and the kernel

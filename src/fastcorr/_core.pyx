@@ -100,6 +100,9 @@ cdef extern from "fastcorr_kernels.h" nogil:
     const fc_kernel_table *fc_active()
     enum: FC_L2_BUDGET_BYTES
     enum: FC_STREAM_MIN_BYTES
+    enum: FC_CORR_ROTATE
+    enum: FC_CORR_STREAM
+    long long fc_llc_bytes()
 
 cdef extern from *:
     """
@@ -250,6 +253,36 @@ def _set_l1_alias(int ways, int way_bytes, int line_bytes):
     fc_l1_alias.ways = ways
     fc_l1_alias.way_bytes = way_bytes
     fc_l1_alias.line_bytes = line_bytes
+    return previous
+
+
+# ----------------------------------------------------------------------------- streamed stores
+# Outputs of at least this many bytes are written with non-temporal stores where a pass writes
+# whole rows or tiles (see FC_STREAM_MIN_BYTES): half the last-level cache (with an input as
+# large they fill it, so the result would not be in cache for its next reader anyway), capped
+# by the bytes measured on the CPU with the largest one.
+cdef Py_ssize_t _llc_bytes = <Py_ssize_t>fc_llc_bytes()
+cdef Py_ssize_t _stream_min = (min(_llc_bytes // 2, <Py_ssize_t>FC_STREAM_MIN_BYTES)
+                               if _llc_bytes > 0 else <Py_ssize_t>FC_STREAM_MIN_BYTES)
+
+
+def stream_min_bytes():
+    """The output size from which passes store non-temporally, and what it came from: a dict
+    with `min_bytes`, `llc_bytes` (the last-level cache read at import, 0 if unknown) and
+    `cap_bytes` (FC_STREAM_MIN_BYTES)."""
+    return {"min_bytes": _stream_min, "llc_bytes": _llc_bytes,
+            "cap_bytes": <Py_ssize_t>FC_STREAM_MIN_BYTES}
+
+
+def _set_stream_min_bytes(Py_ssize_t n):
+    """For tests only: stream outputs of at least n bytes (0: every output, so small arrays
+    run the streamed stores) and return the previous threshold.  Not thread-safe: no call may
+    be running."""
+    global _stream_min
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    previous = _stream_min
+    _stream_min = n
     return previous
 
 
@@ -440,6 +473,8 @@ cdef void _stacks_job(_TileJob *job, const floating[:, :, :] x, const floating[:
     job.y, job.y_img, job.y_row = <char *>&out[0, 0, 0], out.strides[0], out.strides[1]
     job.oh, job.ow, job.item = out.shape[1], out.shape[2], sizeof(floating)
     job.rotate, job.table = rotate, fc_active()
+    job.stream = (out.shape[0] * out.shape[1] * out.shape[2] * <Py_ssize_t>sizeof(floating)
+                  >= _stream_min)
     job.src_dtype, job.src_item = -1, sizeof(floating)
 
 
@@ -452,6 +487,8 @@ cdef struct _TileJob:
     Py_ssize_t y_img, y_row, oh, ow, item
     Py_ssize_t tiles_per_img, n_tc, tile_rows, tile_cols
     bint rotate
+    # Tiles store non-temporally (FC_CORR_STREAM): the whole output is at least _stream_min.
+    bint stream
     const fc_kernel_table *table
     # The image's own dtype (an FC_DT_* code) and item size when it is not the kernel's: its
     # rows are then converted as the extended rows are built (see _convert_run), never read
@@ -475,12 +512,13 @@ cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nog
     cdef Py_ssize_t ldx = job.x_row // job.item
     cdef Py_ssize_t ldy = (-1 if job.rotate else 1) * (job.y_row // job.item)
     cdef Py_ssize_t rows = min(job.tile_rows, job.oh - r0), cols = min(job.tile_cols, job.ow - c0)
+    cdef int flags = (FC_CORR_ROTATE if job.rotate else 0) | (FC_CORR_STREAM if job.stream else 0)
     if job.item == sizeof(float):
         job.table.corr_f32(<const float *>x, ldx, <const float *>w, job.kh, job.kw,
-                           <float *>y, ldy, rows, cols, <float *>scratch, job.rotate)
+                           <float *>y, ldy, rows, cols, <float *>scratch, flags)
     else:
         job.table.corr_f64(<const double *>x, ldx, <const double *>w, job.kh, job.kw,
-                           <double *>y, ldy, rows, cols, <double *>scratch, job.rotate)
+                           <double *>y, ldy, rows, cols, <double *>scratch, flags)
 
 
 def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,

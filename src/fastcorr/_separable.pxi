@@ -57,7 +57,7 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
                         const Py_ssize_t[::1] rowmap, const Py_ssize_t[::1] colmap,
                         double fill, const double[::1] t_fill, int n_threads,
                         Py_ssize_t band_rows=SEP_BAND_ROWS, Py_ssize_t chunk_cols=0,
-                        Py_ssize_t stream_min_bytes=FC_STREAM_MIN_BYTES, col_span=None,
+                        Py_ssize_t stream_min_bytes=-1, col_span=None,
                         row_span=None):
     """out[i] = sum over the terms k of the row pass (row_w[k]) of the column pass (col_w[k])
     of image i, each pass extending its input by its own map.
@@ -69,7 +69,8 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
     t_fill[k] = fill * sum(col_w[k]) they are the correlation with the kernel
     sum_k outer(col_w[k], row_w[k]) of the image extended in 2-D (every position outside is
     fill).  Each block's intermediate lives in the thread's scratch only.  x and out have
-    unit-stride rows (any other strides) and do not overlap.
+    unit-stride rows (any other strides) and do not overlap.  Outputs of stream_min_bytes and
+    more (-1: stream_min_bytes()'s threshold) are stored non-temporally, when one term.
     """
     cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
     cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
@@ -88,7 +89,8 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
     job.src_dtype, job.src_item = -1, item
     job.band_rows, job.chunk_cols = max(band_rows, 1), chunk_cols
     _run_separable_job(&job, "correlate_separable", col_w, row_w, out, rowmap, colmap, fill,
-                       t_fill, n_threads, col_span, row_span, stream_min_bytes)
+                       t_fill, n_threads, col_span, row_span,
+                       _stream_min if stream_min_bytes < 0 else stream_min_bytes)
 
 
 cdef object _spans(str who, str name, object spans, Py_ssize_t n_terms, Py_ssize_t k):
@@ -208,7 +210,7 @@ def correlate_separable_from(object image, const floating[:, ::1] col_w,
     job.src_dtype, job.src_item = dtype, src_item
     job.band_rows, job.chunk_cols = SEP_BAND_ROWS, 0
     _run_separable_job(&job, "correlate_separable_from", col_w, row_w, out, rowmap, colmap,
-                       fill, t_fill, n_threads, col_span, row_span, FC_STREAM_MIN_BYTES)
+                       fill, t_fill, n_threads, col_span, row_span, _stream_min)
 
 
 cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nogil:

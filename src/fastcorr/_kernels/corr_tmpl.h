@@ -16,16 +16,23 @@ static inline const S_T *FN(fc_pad_row)(const S_T *src, ptrdiff_t n, ptrdiff_t w
     return buf;
 }
 
-/* Stores one row of nv accumulator vectors at y, or with `rotate` at y[0], y[-1], ... (lanes
- * reversed: the row's columns stored right to left, see fc_corr_f32_fn). */
-static FC_INLINE void FN(fc_store_row)(const V_T *acc, int nv, S_T *FC_RESTRICT y, int rotate)
+/* Stores one row of nv accumulator vectors at y, or with FC_CORR_ROTATE in `flags` at y[0],
+ * y[-1], ... (lanes reversed: the row's columns stored right to left, see fc_corr_f32_fn).  With
+ * FC_CORR_STREAM, each vector that lands aligned is stored non-temporally (fc_corr lines the
+ * columns up so that all but its first vector of a row do, where the rows allow it). */
+static FC_INLINE void FN(fc_store_row)(const V_T *acc, int nv, S_T *FC_RESTRICT y, int flags)
 {
     FC_UNROLL
     for (int v = 0; v < nv; v++) {
-        if (rotate)
-            V_STORE(y - v * V_L - (V_L - 1), V_REVERSE(acc[v]));
-        else
-            V_STORE(y + v * V_L, acc[v]);
+        S_T *p = (flags & FC_CORR_ROTATE) ? y - v * V_L - (V_L - 1) : y + v * V_L;
+        const V_T a = (flags & FC_CORR_ROTATE) ? V_REVERSE(acc[v]) : acc[v];
+#if defined(FC_HAS_STREAM)
+        if ((flags & FC_CORR_STREAM) && (uintptr_t)p % sizeof(V_T) == 0) {
+            V_STREAM(p, a);
+            continue;
+        }
+#endif
+        V_STORE(p, a);
     }
 }
 
@@ -75,7 +82,7 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
  * the rows in between run with all nr active.  (Unrolling the taps too, for compile-time widths
  * 3, 5 and 7, measured slower: the straight-line code spilled accumulators.)
  *
- * With `rotate`, column c of the block is stored at y[-c] (lanes reversed), so a result can be
+ * With FC_CORR_ROTATE, column c of the block is stored at y[-c] (lanes reversed), so a result can be
  * written rotated without a second pass over it (the caller's negative ldy reverses the rows).
  *
  * With `tail`, the block is the last, partial vector of a row (ncols < lanes), which must not read
@@ -115,7 +122,7 @@ static FC_INLINE void FN(fc_block_taps)(V_T acc[FC_NR][FC_NV], const S_T *FC_RES
 
 /* Stores fc_block's accumulators (see there). */
 static FC_INLINE void FN(fc_block_store)(V_T acc[FC_NR][FC_NV], S_T *FC_RESTRICT y, ptrdiff_t ldy,
-                                         ptrdiff_t ncols, int nr, int nv, int tail, int rotate)
+                                         ptrdiff_t ncols, int nr, int nv, int tail, int flags)
 {
 #if !defined(FC_HAS_MASKED_TAIL)
     (void)ncols;
@@ -124,17 +131,17 @@ static FC_INLINE void FN(fc_block_store)(V_T acc[FC_NR][FC_NV], S_T *FC_RESTRICT
     for (int ii = 0; ii < nr; ii++) {
         if (tail) {
 #if defined(FC_HAS_MASKED_TAIL)
-            if (rotate)
+            if (flags & FC_CORR_ROTATE)
                 V_STORE_N_REVERSED(y + ii * ldy, acc[ii][0], ncols);
             else
                 V_STORE_N(y + ii * ldy, acc[ii][0], ncols);
 #else
             S_T lanes[V_L];
             V_STORE(lanes, acc[ii][0]);
-            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + (rotate ? -c : c)] = lanes[c];
+            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + ((flags & FC_CORR_ROTATE) ? -c : c)] = lanes[c];
 #endif
         } else {
-            FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
+            FN(fc_store_row)(acc[ii], nv, y + ii * ldy, flags);
         }
     }
 }
@@ -142,7 +149,7 @@ static FC_INLINE void FN(fc_block_store)(V_T acc[FC_NR][FC_NV], S_T *FC_RESTRICT
 static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                    const S_T *FC_RESTRICT w, ptrdiff_t kh, ptrdiff_t kw,
                                    S_T *FC_RESTRICT y, ptrdiff_t ldy, ptrdiff_t ncols,
-                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int rotate)
+                                   S_T *FC_RESTRICT buf, int nr, int nv, int tail, int flags)
 {
     V_T acc[FC_NR][FC_NV];
     FC_UNROLL
@@ -151,7 +158,7 @@ static FC_INLINE void FN(fc_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
         for (int v = 0; v < nv; v++) acc[ii][v] = V_ZERO();
     }
     FN(fc_block_taps)(acc, x, ldx, w, kh, kw, ncols, buf, nr, nv, tail);
-    FN(fc_block_store)(acc, y, ldy, ncols, nr, nv, tail, rotate);
+    FN(fc_block_store)(acc, y, ldy, ncols, nr, nv, tail, flags);
 }
 
 /* fc_block for a 3-D kernel of kd planes (kd x kh x kw, C order): plane p of the kernel reads
@@ -222,7 +229,7 @@ static FC_INLINE void FN(fc_sblock_taps)(V_T acc[FC_SB_R][FC_SB_V], const S_T *F
 
 static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                     const S_T *FC_RESTRICT wt, ptrdiff_t kw, S_T *FC_RESTRICT y,
-                                    ptrdiff_t ldy, int kh, int nr, int nv, int rotate)
+                                    ptrdiff_t ldy, int kh, int nr, int nv, int flags)
 {
     V_T acc[FC_SB_R][FC_SB_V];
     FC_UNROLL
@@ -232,7 +239,7 @@ static FC_INLINE void FN(fc_sblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
     }
     FN(fc_sblock_taps)(acc, x, ldx, wt, kw, kh, nr, nv);
     FC_UNROLL
-    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
+    for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, flags);
 }
 
 /* fc_sblock for a 3-D kernel: plane p's transposed kernel (kw x kh) at wt + p * kw * kh reads
@@ -259,17 +266,17 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
  * one. */
 #define FC_SBAND(NAME, KH, NR, NV)                                                              \
     static void FN(NAME)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kw, S_T *y,       \
-                         ptrdiff_t ldy, ptrdiff_t cols, int rotate)                             \
+                         ptrdiff_t ldy, ptrdiff_t cols, int flags)                             \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = rotate ? -1 : 1;                   \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                   \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, rotate);             \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);             \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, rotate);              \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, flags);              \
         if (j < cols)                                                                           \
             FN(fc_sblock)(x + cols - V_L, ldx, w, kw, y + dir * (cols - V_L), ldy, KH, NR, 1,   \
-                          rotate);                                                              \
+                          flags);                                                              \
     }
 #define FC_SBANDS(KH)                                                                           \
     FC_SBAND(FC_CAT2(fc_sband, KH), KH, FC_NR_S(KH), FC_NV_S(KH))                               \
@@ -311,20 +318,20 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
 #define FC_BAND(NR)                                                                             \
     static void FN(FC_CAT2(fc_band, NR))(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, \
                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,    \
-                                         S_T *scratch, int rotate)                              \
+                                         S_T *scratch, int flags)                              \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = rotate ? -1 : 1;                  \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                  \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, rotate); \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, flags); \
         for (; j + V_L <= cols; j += V_L)                                                       \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, rotate); \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, flags); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
             FN(fc_block)(x + cols - V_L, ldx, w, kh, kw, y + dir * (cols - V_L), ldy, 0, scratch, \
-                         NR, 1, 0, rotate);                                                     \
+                         NR, 1, 0, flags);                                                     \
         else if (j < cols)                                                                      \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, cols - j, scratch, NR, 1, 1,  \
-                         rotate);                                                               \
+                         flags);                                                               \
     }
 FC_BAND(1)
 FC_BAND(2)
@@ -382,7 +389,7 @@ static FC_INLINE void FN(fc_cgroup)(V_T acc[FC_CB_R][FC_CB_V], const S_T *FC_RES
 
 static FC_INLINE void FN(fc_cblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
                                     const S_T *FC_RESTRICT w, ptrdiff_t kh, S_T *FC_RESTRICT y,
-                                    ptrdiff_t ldy, int nv, int rotate)
+                                    ptrdiff_t ldy, int nv, int flags)
 {
     V_T acc[FC_CB_R][FC_CB_V];
     FC_UNROLL
@@ -427,26 +434,27 @@ static FC_INLINE void FN(fc_cblock)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
             break;
     }
     FC_UNROLL
-    for (int ii = 0; ii < FC_CB_R; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, rotate);
+    for (int ii = 0; ii < FC_CB_R; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, flags);
 }
 #undef FC_CB_CASE
 
 /* FC_CB_R output rows across cols >= one vector: strips of FC_CB_V vectors, single vectors,
  * and a last vector overlapping the one before (recomputed identically). */
 static void FN(fc_cband)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, S_T *y,
-                         ptrdiff_t ldy, ptrdiff_t cols, int rotate)
+                         ptrdiff_t ldy, ptrdiff_t cols, int flags)
 {
-    const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = rotate ? -1 : 1;
+    const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;
     ptrdiff_t j = 0;
     for (; j + strip <= cols; j += strip)
-        FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, rotate);
-    for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, rotate);
+        FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
+    for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, flags);
     if (j < cols)
-        FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, rotate);
+        FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, flags);
 }
 
-void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
-                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int rotate)
+static void FN(fc_corr_rows)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw,
+                             S_T *y, ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch,
+                             int flags)
 {
     /* Bands of nr = min(kh, FC_NR) rows, top to bottom, each walking its rows left to right: input
      * is read in row order, which the hardware prefetchers follow (a column-strip order, which
@@ -459,7 +467,7 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
          * the rows left over below. */
         ptrdiff_t i = 0;
         for (; i + FC_CB_R <= rows; i += FC_CB_R)
-            FN(fc_cband)(x + i * ldx, ldx, w, kh, y + i * ldy, ldy, cols, rotate);
+            FN(fc_cband)(x + i * ldx, ldx, w, kh, y + i * ldy, ldy, cols, flags);
         x += i * ldx;
         y += i * ldy;
         rows -= i;
@@ -475,7 +483,7 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
         const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S(kh)];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr)
-            band(x + i * ldx, ldx, wt, kw, y + i * ldy, ldy, cols, rotate);
+            band(x + i * ldx, ldx, wt, kw, y + i * ldy, ldy, cols, flags);
         x += i * ldx;
         y += i * ldy;
         rows -= i;
@@ -483,10 +491,51 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
     const ptrdiff_t nr = kh < FC_NR ? kh : FC_NR;
     ptrdiff_t i = 0;
     for (; i + nr <= rows; i += nr)
-        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, rotate);
+        FN(fc_bands)[nr](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch, flags);
     if (i < rows)
         FN(fc_bands)[rows - i](x + i * ldx, ldx, w, kh, kw, y + i * ldy, ldy, cols, scratch,
-                               rotate);
+                               flags);
+}
+
+void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
+                 ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int flags)
+{
+#if defined(FC_HAS_STREAM)
+    if (flags & FC_CORR_STREAM) {
+        /* Non-temporal stores need aligned vectors, and pay only when each block completes
+         * whole cache lines: a block writes nr rows at once, and lines left half-written in
+         * every row outnumber the write-combining buffers (Zen 1, float32 3x3, lines split
+         * between blocks: 1.15x slower than plain stores).  So when every row starts at the same
+         * offset in a line, the first vector of columns is stored ordinarily and the rest start
+         * from the first column on a line boundary (the columns in between are computed twice,
+         * identically); rows at differing offsets, rotated tiles and tiles under two vectors
+         * wide are stored as usual. */
+        const ptrdiff_t line = sizeof(V_T) > 64 ? (ptrdiff_t)sizeof(V_T) : 64;
+        const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
+        const ptrdiff_t misaligned = (ptrdiff_t)((uintptr_t)y % (uintptr_t)line);
+        if ((flags & FC_CORR_ROTATE) || misaligned % item != 0 || (ldy * item) % line != 0 ||
+            cols < (line - misaligned) / item + 2 * V_L) {
+            flags &= ~FC_CORR_STREAM;
+        } else {
+            if (misaligned) {
+                const ptrdiff_t head = (line - misaligned) / item;
+                FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, head < V_L ? V_L : head,
+                                 scratch, flags & ~FC_CORR_STREAM);
+                x += head;
+                y += head;
+                cols -= head;
+            }
+            FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, cols, scratch, flags);
+            /* Streamed stores are weakly ordered: make them visible before the caller's
+             * threads join. */
+            FC_STREAM_FENCE();
+            return;
+        }
+    }
+#else
+    flags &= ~FC_CORR_STREAM;
+#endif
+    FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, cols, scratch, flags);
 }
 
 /* The 3-D bands: as fc_sband_* and fc_band_*, with every block summing kd kernel planes (row

@@ -136,6 +136,60 @@ static void fc_l1_read(fc_l1_geometry *g)
               FC_L1_DEFAULT_SIZE / (FC_L1_DEFAULT_WAYS * FC_L1_DEFAULT_LINE), FC_L1_FROM_DEFAULT);
 }
 
+#if defined(FC_X86)
+/* The largest level among the data and unified caches a deterministic cache parameters leaf
+ * lists: its size in bytes, 0 if it lists none. */
+static long long fc_llc_from_cpuid(unsigned leaf)
+{
+    long long size = 0;
+    int best = 0;
+    for (unsigned sub = 0; sub < 64; sub++) {
+        unsigned r[4];
+        fc_cpuid(leaf, sub, r);
+        const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
+        if (type == 0) break;
+        if ((type != 1 && type != 3) || (int)level <= best) continue;
+        best = (int)level;
+        size = ((long long)(r[1] >> 22) + 1) * ((long long)((r[1] >> 12) & 0x3ff) + 1) *
+               ((long long)(r[1] & 0xfff) + 1) * ((long long)r[2] + 1);
+    }
+    return size;
+}
+#endif
+
+static long long fc_llc_read(void)
+{
+#if defined(FC_X86)
+    unsigned r[4];
+    long long size = 0;
+    fc_cpuid(0, 0, r);
+    if (r[0] >= 4) size = fc_llc_from_cpuid(4);
+    if (size <= 0) {
+        fc_cpuid(0x80000000u, 0, r);
+        if (r[0] >= 0x8000001Du) {
+            fc_cpuid(0x80000001u, 0, r);
+            if ((r[2] >> 22) & 1) size = fc_llc_from_cpuid(0x8000001Du);
+        }
+    }
+    if (size > 0) return size;
+#endif
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+    {
+        const long size3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        if (size3 > 0) return size3;
+    }
+#endif
+    return 0;
+}
+
+/* Read once, like fc_l1 (the core asks at import, with the GIL held). */
+long long fc_llc_bytes(void)
+{
+    static long long size = -1;
+    if (size < 0) size = fc_llc_read();
+    return size;
+}
+
 /* Read on the first call, which fc_select makes at import with the GIL held, so no two threads
  * race to fill it. */
 const fc_l1_geometry *fc_l1(void)

@@ -17,24 +17,28 @@ extern "C" {
 
 /* One output tile of a 'valid' correlation:
  *     y[r*ldy + c] = sum_{a<kh, b<kw} w[a*kw + b] * x[(r+a)*ldx + c + b]
- * for r < rows, c < cols.  With rotate != 0 the columns are stored reversed: the value goes to
- * y[r*ldy - c] instead, so y addresses column 0, the rightmost of the cols elements each tile
- * row writes.  The tile function reverses only the columns; the caller reverses the rows by
- * pointing y into the output row where tile row 0 belongs (the bottom one) and passing a
- * negative ldy.  Together the two store the tile rotated by 180 degrees, which is how the core's
- * `rotate` gives scipy's valid-mode result when in2 is the larger input without a second pass
- * over the output.
+ * for r < rows, c < cols; `flags` is a sum of FC_CORR_* bits.  With FC_CORR_ROTATE the columns
+ * are stored reversed: the value goes to y[r*ldy - c] instead, so y addresses column 0, the
+ * rightmost of the cols elements each tile row writes.  The tile function reverses only the
+ * columns; the caller reverses the rows by pointing y into the output row where tile row 0
+ * belongs (the bottom one) and passing a negative ldy.  Together the two store the tile rotated
+ * by 180 degrees, which is how the core's `rotate` gives scipy's valid-mode result when in2 is
+ * the larger input without a second pass over the output.  With FC_CORR_STREAM the rows are
+ * stored non-temporally where the path has such stores and the rows' alignment allows (see
+ * fc_corr in corr_tmpl.h): for outputs too large to stay in the last-level cache, which then
+ * cost one write to memory instead of a read for ownership and a write.
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
  * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
  * input row, for rows narrower than one vector, on paths without masked loads). */
+enum { FC_CORR_ROTATE = 1, FC_CORR_STREAM = 2 };
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, float *scratch, int rotate);
+                               ptrdiff_t cols, float *scratch, int flags);
 typedef void (*fc_corr_f64_fn)(const double *x, ptrdiff_t ldx, const double *w, ptrdiff_t kh,
                                ptrdiff_t kw, double *y, ptrdiff_t ldy, ptrdiff_t rows,
-                               ptrdiff_t cols, double *scratch, int rotate);
+                               ptrdiff_t cols, double *scratch, int flags);
 
 /* One output tile of a 3-D 'valid' correlation, summed over the kd planes of a kd x kh x kw
  * kernel w (C order):
@@ -215,6 +219,11 @@ typedef struct {
 } fc_l1_geometry;
 const fc_l1_geometry *fc_l1(void);
 
+/* The size of one instance of the last-level data or unified cache (the one this core shares
+ * with its neighbours: a Zen core complex's L3, not the socket's), from the same cpuid leaves
+ * as fc_l1, else from sysconf's _SC_LEVEL3_CACHE_SIZE (glibc); 0 where neither says. */
+long long fc_llc_bytes(void);
+
 /* The geometry assumed where none can be read: the 32 KiB, 8-way L1D with 64-byte lines of x86
  * cores from Haswell and Zen through Skylake-SP and Zen 4. */
 #define FC_L1_DEFAULT_SIZE (32 * 1024)
@@ -268,13 +277,17 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
  * the core and the Python layer (_core.L2_BUDGET_BYTES) share one value. */
 #define FC_L2_BUDGET_BYTES (256 * 1024)
 
-/* Outputs of at least this many bytes have their rows written with non-temporal stores
- * (fc_corr1d_nt) where a pass writes whole rows (the separable passes).  Measured on an Intel
- * Xeon (AVX-512, 2 threads), the separable passes at 1..9 taps per axis: 64 MiB outputs
- * (float32 4096 x 4096, float64 2896 x 2896) 1.2-1.45x faster streamed, 32 MiB (float64
- * 2048 x 2048, float32 2896 x 2896) 0.84-1.04x and 1 to 16 MiB 0.64-0.8x: below it the output
- * and its input stay in the last-level cache, where ordinary stores leave the result for
- * whatever reads it next.  At 33 taps, compute-bound, 0.95-1.0x either way. */
+/* Outputs of at least min(half the last-level cache, this many bytes) have their rows written
+ * with non-temporal stores where a pass writes whole rows (the separable passes,
+ * fc_corr1d_nt) or whole tiles (FC_CORR_STREAM).  Measured on an Intel Xeon (AVX-512, 2
+ * threads), the separable passes at 1..9 taps per axis: 64 MiB outputs (float32 4096 x 4096,
+ * float64 2896 x 2896) 1.2-1.45x faster streamed, 32 MiB (float64 2048 x 2048, float32
+ * 2896 x 2896) 0.84-1.04x and 1 to 16 MiB 0.64-0.8x: below it the output and its input stay in
+ * the last-level cache, where ordinary stores leave the result for whatever reads it next.  At
+ * 33 taps, compute-bound, 0.95-1.0x either way.  On AMD Zen 1 (8 MiB L3 per core complex)
+ * outputs from 4 MiB up are faster streamed (2 threads: Sobel 1.2-1.45x, a 3x3 correlation
+ * 1.15-1.5x, 1024 x 1024 to 4096 x 4096) and 2 MiB slower (a read-scale-write loop, 0.67x), so
+ * the cache size read at import (fc_llc_bytes) sets the threshold where it is smaller. */
 #define FC_STREAM_MIN_BYTES (48 * 1024 * 1024)
 
 /* The widest vector of any path, in elements (AVX-512 float32).  It sizes the scratch of
