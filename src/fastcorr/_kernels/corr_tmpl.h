@@ -82,8 +82,9 @@ static FC_INLINE void FN(fc_step)(V_T acc[FC_NR][FC_NV], const S_T *FC_RESTRICT 
  * the rows in between run with all nr active.  (Unrolling the taps too, for compile-time widths
  * 3, 5 and 7, measured slower: the straight-line code spilled accumulators.)
  *
- * With FC_CORR_ROTATE, column c of the block is stored at y[-c] (lanes reversed), so a result can be
- * written rotated without a second pass over it (the caller's negative ldy reverses the rows).
+ * With FC_CORR_ROTATE, column c of the block is stored at y[-c] (lanes reversed), so a result
+ * can be written rotated without a second pass over it (the caller's negative ldy reverses the
+ * rows).
  *
  * With `tail`, the block is the last, partial vector of a row (ncols < lanes), which must not read
  * past the caller's columns: where the path has masked loads and stores (FC_HAS_MASKED_TAIL), it
@@ -138,7 +139,8 @@ static FC_INLINE void FN(fc_block_store)(V_T acc[FC_NR][FC_NV], S_T *FC_RESTRICT
 #else
             S_T lanes[V_L];
             V_STORE(lanes, acc[ii][0]);
-            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + ((flags & FC_CORR_ROTATE) ? -c : c)] = lanes[c];
+            const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;
+            for (ptrdiff_t c = 0; c < ncols; c++) y[ii * ldy + dir * c] = lanes[c];
 #endif
         } else {
             FN(fc_store_row)(acc[ii], nv, y + ii * ldy, flags);
@@ -268,7 +270,8 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
     static void FN(NAME)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kw, S_T *y,       \
                          ptrdiff_t ldy, ptrdiff_t cols, int flags)                             \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV), dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                   \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * (NV);                                          \
+        const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);             \
@@ -320,10 +323,12 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
                                          ptrdiff_t kw, S_T *y, ptrdiff_t ldy, ptrdiff_t cols,    \
                                          S_T *scratch, int flags)                              \
     {                                                                                           \
-        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                  \
+        const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
+        const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0, flags); \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0,      \
+                         flags);                                                                \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, flags); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
