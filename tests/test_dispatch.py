@@ -508,6 +508,41 @@ def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeyp
               context=f"[simd={simd_path}, streamed {kh}x{kw}]")
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_rows_aliasing_in_4kib_keep_their_values(simd_path, dtype, monkeypatch):
+    """Input and output rows at one address modulo 4 KiB, the output a column ahead ('same'
+    mode's interior on a power-of-two width, as large mmap'ed arrays lie): the kernel runs each
+    band's even strips, then the odd ones (FC_CORR_SPREAD), and gives the values it gives on
+    any other layout, bit for bit, plain and streamed."""
+    from fastcorr import ndimage
+    from fastcorr._engine import execute
+
+    monkeypatch.setattr(execute, "SMALL_IMAGE", 0)
+    rng = np.random.default_rng(13)
+    width = 4096 // np.dtype(dtype).itemsize
+    rows = 37
+    # One buffer, both arrays at its page-aligned offsets: x and out congruent modulo 4 KiB.
+    raw = np.empty(2 * rows * width + 2 * width, dtype)
+    start = (-raw.ctypes.data % 4096) // raw.itemsize
+    x = raw[start:start + rows * width].reshape(rows, width)
+    out = raw[start + (rows + 1) * width:start + (2 * rows + 1) * width].reshape(rows, width)
+    assert (x.ctypes.data - out.ctypes.data) % 4096 == 0
+    x[...] = random_array(rng, (rows, width), dtype)
+    for kh, kw in [(3, 3), (5, 5), (1, 7), (12, 3), (40, 1)]:
+        kernel = random_array(rng, (kh, kw), dtype)
+        # Into rows a line longer: no aliasing, the strips in order.
+        expected = np.empty((rows, width + 64 // x.itemsize), dtype)[:, :width]
+        ndimage.correlate(x, kernel, output=expected, mode="reflect")
+        for threshold in (1 << 62, 0):
+            previous = _core._set_stream_min_bytes(threshold)
+            try:
+                out[...] = np.nan
+                ndimage.correlate(x, kernel, output=out, mode="reflect")
+            finally:
+                _core._set_stream_min_bytes(previous)
+            np.testing.assert_array_equal(out, expected, err_msg=f"{kh}x{kw}")
+
+
 def test_stream_threshold_reads_the_cache():
     """The streaming threshold is half the last-level cache's size read at import, capped by
     the measured FC_STREAM_MIN_BYTES, or that cap where no cache size can be read; the test

@@ -466,8 +466,8 @@ int main(void)
         for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
             for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7))
                 for (ptrdiff_t k = 1; k <= 9; k += 2) {
-                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)((k + cols) % 4), 0);
-                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)((cols + rows) % 4), 0);
+                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)((k + cols) % 8), 0);
+                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)((cols + rows) % 8), 0);
                     cases += 2;
                 }
         static const ptrdiff_t taps[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33,
@@ -491,9 +491,9 @@ int main(void)
         for (size_t j = 0; j < sizeof(tall) / sizeof(tall[0]); j++)
             for (ptrdiff_t rows = 1; rows <= 26; rows += 5)
                 for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 18 ? 4 : 13)) {
-                    const int flags = (int)((rows + cols) % 4);
+                    const int flags = (int)((rows + cols) % 8);
                     check_f32(t, rows, cols, tall[j], 1, (int)(cols % 3 == 1), flags, 0);
-                    check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), 3 - flags, 0);
+                    check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), 7 - flags, 0);
                     cases += 2;
                 }
         for (int special = 0; special < 2; special++) {
@@ -555,9 +555,9 @@ int main(void)
             for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
                 for (ptrdiff_t k = 1; k <= 9; k += 2) {
                     const ptrdiff_t cols = 3 + 29 * (k & 3);
-                    const int flags = (int)((k + rows) % 4);
+                    const int flags = (int)((k + rows) % 8);
                     check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), flags, 1024);
-                    check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), 3 - flags, 512);
+                    check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), 7 - flags, 512);
                     cases += 2;
                 }
         }

@@ -273,8 +273,11 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
         const ptrdiff_t strip = (ptrdiff_t)V_L * (NV);                                          \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);             \
+        const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;                              \
+        for (ptrdiff_t pass = 0; pass <= spread; pass++)                                        \
+            for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)                \
+                FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);          \
+        j = cols - cols % strip;                                                                \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, flags);              \
         if (j < cols)                                                                           \
@@ -326,9 +329,12 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
         const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        for (; j + strip <= cols; j += strip)                                                   \
-            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0,      \
-                         flags);                                                                \
+        const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;                              \
+        for (ptrdiff_t pass = 0; pass <= spread; pass++)                                        \
+            for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)                \
+                FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV,    \
+                             0, flags);                                                         \
+        j = cols - cols % strip;                                                                \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, flags); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
@@ -450,8 +456,11 @@ static void FN(fc_cband)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh
 {
     const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;
     ptrdiff_t j = 0;
-    for (; j + strip <= cols; j += strip)
-        FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
+    const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;
+    for (ptrdiff_t pass = 0; pass <= spread; pass++)
+        for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)
+            FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
+    j = cols - cols % strip;
     for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, flags);
     if (j < cols)
         FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, flags);
@@ -505,6 +514,21 @@ static void FN(fc_corr_rows)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
 void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdiff_t kw, S_T *y,
                  ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int flags)
 {
+    {
+        /* Input and output rows at one address modulo 4 KiB (row strides of whole 4 KiB, as in
+         * every large image whose width is a power of two, and the two arrays' starts at the
+         * same offset in a page, as mmap'ed arrays are), with the output a few columns ahead:
+         * then a strip's first loads match, in their low 12 bits, the previous strip's stores
+         * still waiting in the store buffer, and wait for them as if they overlapped ('same'
+         * mode's interior: float32 3x3, 2048 x 2048 on Zen 1, 1.2x slower than with either
+         * array moved by a line).  The even strips first, then the odd ones, keeps a strip's
+         * loads two strips away from the last stores. */
+        const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
+        const ptrdiff_t ahead = (ptrdiff_t)(((uintptr_t)y - (uintptr_t)x) % 4096u) / item;
+        if (!(flags & FC_CORR_ROTATE) && (ldx * item) % 4096 == 0 && (ldy * item) % 4096 == 0 &&
+            ahead > 0 && ahead < 3 * FC_NV * V_L + kw)
+            flags |= FC_CORR_SPREAD;
+    }
 #if defined(FC_HAS_STREAM)
     if (flags & FC_CORR_STREAM) {
         /* Non-temporal stores need aligned vectors, and pay only when each block completes
