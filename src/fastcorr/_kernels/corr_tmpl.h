@@ -262,6 +262,15 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
     for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, 0);
 }
 
+/* Strip k of a band's n full strips of columns, in the order they run: left to right, or with
+ * FC_CORR_SPREAD the even strips first, then the odd ones (see fc_corr). */
+static FC_INLINE ptrdiff_t FN(fc_strip)(ptrdiff_t k, ptrdiff_t n, int flags)
+{
+    if (!(flags & FC_CORR_SPREAD)) return k;
+    const ptrdiff_t even = (n + 1) / 2;
+    return k < even ? 2 * k : 2 * (k - even) + 1;
+}
+
 /* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
  * vectors, and a last vector overlapping the previous one (recomputed identically).  NAME is
  * fc_sband_<KH> for the FC_NR_S(KH) x FC_NV_S(KH) block, fc_sband_a_<KH> for the aliased-rows
@@ -273,11 +282,12 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
         const ptrdiff_t strip = (ptrdiff_t)V_L * (NV);                                          \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;                              \
-        for (ptrdiff_t pass = 0; pass <= spread; pass++)                                        \
-            for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)                \
-                FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);          \
-        j = cols - cols % strip;                                                                \
+        const ptrdiff_t n_strips = cols / strip;                                                \
+        for (ptrdiff_t k = 0; k < n_strips; k++) {                                              \
+            j = FN(fc_strip)(k, n_strips, flags) * strip;                                       \
+            FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);              \
+        }                                                                                       \
+        j = n_strips * strip;                                                                   \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, flags);              \
         if (j < cols)                                                                           \
@@ -329,12 +339,13 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
         const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;                              \
-        for (ptrdiff_t pass = 0; pass <= spread; pass++)                                        \
-            for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)                \
-                FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV,    \
-                             0, flags);                                                         \
-        j = cols - cols % strip;                                                                \
+        const ptrdiff_t n_strips = cols / strip;                                                \
+        for (ptrdiff_t k = 0; k < n_strips; k++) {                                              \
+            j = FN(fc_strip)(k, n_strips, flags) * strip;                                       \
+            FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0,     \
+                         flags);                                                                \
+        }                                                                                       \
+        j = n_strips * strip;                                                                   \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, flags); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
@@ -456,11 +467,12 @@ static void FN(fc_cband)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh
 {
     const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;
     ptrdiff_t j = 0;
-    const ptrdiff_t spread = (flags & FC_CORR_SPREAD) ? 1 : 0;
-    for (ptrdiff_t pass = 0; pass <= spread; pass++)
-        for (j = pass * strip; j + strip <= cols; j += (spread + 1) * strip)
-            FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
-    j = cols - cols % strip;
+    const ptrdiff_t n_strips = cols / strip;
+    for (ptrdiff_t k = 0; k < n_strips; k++) {
+        j = FN(fc_strip)(k, n_strips, flags) * strip;
+        FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
+    }
+    j = n_strips * strip;
     for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, flags);
     if (j < cols)
         FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, flags);
