@@ -127,12 +127,12 @@ def show_config(mode="stdout"):
         small-kernel block switches to its aliased-rows shape on rows a multiple of
         ``way_bytes`` apart (None if at none), ``llc_bytes`` (the last-level cache, 0 if
         unknown) and ``stream_min_bytes`` (outputs of that size and more are stored
-        non-temporally: half the last-level cache, at most 48 MiB); ``methods``: what ``method='auto'`` works
-        from (the FFT backend, which measured cost table and whether it is calibrated to this
-        machine, ``calibration``: each probe's time here over its time in the table's run,
-        by dtype, None where the table is used as measured; the error factor, and the kernel
-        sizes from which its predictions pick separable passes for rank-1 kernels and FFT for
-        full-rank ones).  Otherwise None.
+        non-temporally: half the last-level cache, at most 48 MiB); ``methods``: what
+        ``method='auto'`` works from (the FFT backend, which measured cost table and whether
+        it is calibrated to this machine, ``calibration``: each probe's time here over its
+        time in the table's run, by dtype, None where the table is used as measured; the error
+        factor, and the kernel sizes from which its predictions pick separable passes for
+        rank-1 kernels and FFT for full-rank ones).  Otherwise None.
 
     Examples
     --------
