@@ -82,25 +82,40 @@ static int fc_l1_set(fc_l1_geometry *g, long long ways, long long line, long lon
 }
 
 #if defined(FC_X86)
-/* The level-1 data cache among the subleaves of a deterministic cache parameters leaf (Intel's
- * 4 and AMD's 0x8000001D share the layout); 0 if it lists none. */
+/* One subleaf of a deterministic cache parameters leaf (Intel's 4 and AMD's 0x8000001D share the
+ * layout): type 0 ends the list, 1 is data, 3 unified. */
+typedef struct {
+    unsigned type, level, fully_associative;
+    long long ways, partitions, line, sets;
+} fc_cpuid_cache;
+
+static fc_cpuid_cache fc_cpuid_cache_at(unsigned leaf, unsigned sub)
+{
+    unsigned r[4];
+    fc_cpuid(leaf, sub, r);
+    fc_cpuid_cache c;
+    c.type = r[0] & 0x1f;
+    c.level = (r[0] >> 5) & 0x7;
+    c.fully_associative = (r[0] >> 9) & 1;
+    c.ways = (long long)(r[1] >> 22) + 1;
+    c.partitions = (long long)((r[1] >> 12) & 0x3ff) + 1;
+    c.line = (long long)(r[1] & 0xfff) + 1;
+    c.sets = (long long)r[2] + 1;
+    return c;
+}
+
+/* The level-1 data cache among the subleaves of such a leaf; 0 if it lists none. */
 static int fc_l1_from_cpuid(unsigned leaf, int source, fc_l1_geometry *g)
 {
     for (unsigned sub = 0; sub < 64; sub++) {
-        unsigned r[4];
-        fc_cpuid(leaf, sub, r);
-        const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
-        if (type == 0) break; /* no more caches */
-        if (type != 1 || level != 1) continue;
-        const long long ways = (long long)(r[1] >> 22) + 1;
-        const long long partitions = (long long)((r[1] >> 12) & 0x3ff) + 1;
-        const long long line = (long long)(r[1] & 0xfff) + 1;
-        const long long sets = (long long)r[2] + 1;
+        const fc_cpuid_cache c = fc_cpuid_cache_at(leaf, sub);
+        if (c.type == 0) break; /* no more caches */
+        if (c.type != 1 || c.level != 1) continue;
         /* Lines that share a tag (partitions, 1 on every L1 known) count as one longer line for
          * the set index. */
-        if ((r[0] >> 9) & 1) /* fully associative: one set holds every line */
-            return fc_l1_set(g, ways * sets, partitions * line, 1, source);
-        return fc_l1_set(g, ways, partitions * line, sets, source);
+        if (c.fully_associative) /* one set holds every line */
+            return fc_l1_set(g, c.ways * c.sets, c.partitions * c.line, 1, source);
+        return fc_l1_set(g, c.ways, c.partitions * c.line, c.sets, source);
     }
     return 0;
 }
@@ -137,21 +152,18 @@ static void fc_l1_read(fc_l1_geometry *g)
 }
 
 #if defined(FC_X86)
-/* The largest level among the data and unified caches a deterministic cache parameters leaf
- * lists: its size in bytes, 0 if it lists none. */
+/* The largest level among the data and unified caches such a leaf lists: its size in bytes, 0
+ * if it lists none. */
 static long long fc_llc_from_cpuid(unsigned leaf)
 {
     long long size = 0;
-    int best = 0;
+    unsigned best = 0;
     for (unsigned sub = 0; sub < 64; sub++) {
-        unsigned r[4];
-        fc_cpuid(leaf, sub, r);
-        const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
-        if (type == 0) break;
-        if ((type != 1 && type != 3) || (int)level <= best) continue;
-        best = (int)level;
-        size = ((long long)(r[1] >> 22) + 1) * ((long long)((r[1] >> 12) & 0x3ff) + 1) *
-               ((long long)(r[1] & 0xfff) + 1) * ((long long)r[2] + 1);
+        const fc_cpuid_cache c = fc_cpuid_cache_at(leaf, sub);
+        if (c.type == 0) break;
+        if ((c.type != 1 && c.type != 3) || c.level <= best) continue;
+        best = c.level;
+        size = c.ways * c.partitions * c.line * c.sets;
     }
     return size;
 }
