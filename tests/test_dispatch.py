@@ -509,6 +509,42 @@ def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeyp
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_streamed_passes_give_the_same_bits(simd_path, dtype, stream_all):
+    """1-D passes and fused separable passes stored non-temporally give the ordinary stores'
+    values bit for bit, into outputs that start anywhere in a cache line, rows at one offset in
+    a line or not: ndimage's 1-D pass along the rows (corr1d_nt per run), a Gaussian (one term,
+    its row pass streamed), laplace (two terms summed in the thread's buffer, stored by
+    fc_sum_nt) and a rank-2 kernel's two terms ('separable'); nothing outside the output is
+    written."""
+    from fastcorr import ndimage
+
+    rng = np.random.default_rng(17)
+    image = random_array(rng, (45, 200), dtype)
+    weights = random_array(rng, (7,), dtype)
+    rank2 = (np.outer(random_array(rng, (5,), dtype), random_array(rng, (9,), dtype))
+             + np.outer(random_array(rng, (5,), dtype), random_array(rng, (9,), dtype)))
+    cases = {
+        "correlate1d": lambda out: ndimage.correlate1d(image, weights, axis=-1, output=out),
+        "gaussian": lambda out: ndimage.gaussian_filter(image, 2.0, output=out),
+        "laplace": lambda out: ndimage.laplace(image, output=out),
+        "rank 2": lambda out: fastcorr.correlate2d(image, rank2, "same", out=out,
+                                                   method="separable"),
+    }
+    for name, compute in cases.items():
+        streamed = _into_views(compute, image.shape, dtype, (256, 261))
+        previous = _core._set_stream_min_bytes(1 << 62)
+        try:
+            plain = compute(np.empty(image.shape, dtype))
+        finally:
+            _core._set_stream_min_bytes(previous)
+        for values, untouched in streamed:
+            assert untouched, name
+            np.testing.assert_array_equal(values, plain, err_msg=f"[simd={simd_path}] {name}")
+    check(CORRELATE2D, image, rank2, dtype, "same", workers=2, use_peer=False,
+          method="separable", context=f"[simd={simd_path}, streamed rank 2]")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 def test_rows_aliasing_in_4kib_keep_their_values(simd_path, dtype, monkeypatch):
     """Input and output rows at one address modulo 4 KiB, the output a column ahead ('same'
     mode's interior on a power-of-two width, as large mmap'ed arrays lie): the kernel runs each

@@ -280,6 +280,41 @@ def test_workers_give_identical_results():
     assert np.array_equal(one, ndimage.correlate(x, w, workers=-1))
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_laplace_skips_its_identity_passes(simd_path, dtype):
+    """Each of laplace's two terms pairs a second difference with a pass of one tap of 1,
+    which the core does not run: the column pass writes the output itself, the row pass
+    reads the image rows in place and builds only the extended columns of the outputs near
+    the edges.  Every mode, on images narrower or shorter than the taps (nothing read in
+    place) and wide enough for an interior; against the oracle's two second differences in
+    extended precision, summed (each within its bound, plus the rounding of the sum); stored
+    non-temporally (the sum of the terms in the thread's buffer, fc_sum_nt) it gives the same
+    bits as stored plainly."""
+    from fastcorr import _core
+
+    rng = np.random.default_rng(29)
+    second = np.array([1.0, -2.0, 1.0])
+    eps = float(np.finfo(dtype).eps)
+    for shape in [(1, 1), (1, 2), (2, 1), (3, 3), (5, 2), (2, 40), (60, 1), (31, 7),
+                  (29, 300)]:
+        x = rng.uniform(-1, 1, shape).astype(dtype)
+        for mode in ndoracle.MODES:
+            result = ndimage.laplace(x, mode=mode, cval=0.75)
+            assert result.dtype == dtype
+            exact, bound = 0, 0
+            for w in (second[:, None], second[None, :]):
+                exact = exact + ndoracle.correlate(x, w, mode, 0.75)
+                bound = bound + ndoracle.bound(x, w, dtype, mode, 0.75) + \
+                    eps * ndoracle.magnitude(x, w, mode, 0.75)
+            _close(result, exact, bound, f"[simd={simd_path}] {shape} {mode}")
+            previous = _core._set_stream_min_bytes(0)
+            try:
+                streamed = ndimage.laplace(x, mode=mode, cval=0.75)
+            finally:
+                _core._set_stream_min_bytes(previous)
+            np.testing.assert_array_equal(streamed, result, err_msg=f"{shape} {mode}")
+
+
 def test_every_simd_path(simd_path):
     rng = np.random.default_rng(41)
     x = rng.uniform(-1, 1, (70, 90)).astype(np.float32)

@@ -47,6 +47,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_wgrad_f64_fn)(const double *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
                                      const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                      Py_ssize_t, Py_ssize_t, double *, Py_ssize_t)
+    ctypedef void (*fc_sum_f32_fn)(const float *, const float *, float *, Py_ssize_t)
+    ctypedef void (*fc_sum_f64_fn)(const double *, const double *, double *, Py_ssize_t)
     ctypedef double (*fc_probe_fn)(long)
     enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
@@ -58,6 +60,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr1d_f64_fn corr1d_f64
         fc_corr1d_f32_fn corr1d_nt_f32
         fc_corr1d_f64_fn corr1d_nt_f64
+        fc_sum_f32_fn sum_nt_f32
+        fc_sum_f64_fn sum_nt_f64
         fc_corr3_f32_fn corr3_f32
         fc_corr3_f64_fn corr3_f64
         fc_conv_f32_fn conv_f32
@@ -558,6 +562,9 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     job.w, job.w_sig, job.k = <const char *>&w[0, 0], w_step * w.strides[0], k
     job.y, job.y_sig, job.n = <char *>&out[0, 0], out.strides[0], n
     job.runs_per_sig, job.run, job.item, job.table = runs_per_sig, run, item, table
+    # As the tiles (see _stacks_job): an output past the threshold is stored non-temporally,
+    # which saves the read of every line the ordinary stores would first fetch.
+    job.stream = n_sig * n * item >= _stream_min
     cdef Py_ssize_t scratch_bytes = fc_scratch_elems(k) * item
     cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
     if scratch == NULL:
@@ -577,6 +584,7 @@ cdef struct _RunJob:
     char *y
     Py_ssize_t y_sig, n, runs_per_sig, run, item
     const fc_kernel_table *table
+    bint stream
 
 
 cdef void _run_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogil:
@@ -588,8 +596,15 @@ cdef void _run_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogi
     cdef const char *w = job.w + i * job.w_sig
     cdef char *y = job.y + i * job.y_sig + start * job.item
     if job.item == sizeof(float):
-        job.table.corr1d_f32(<const float *>x, <const float *>w, job.k, <float *>y, length,
-                             <float *>scratch)
+        if job.stream:
+            job.table.corr1d_nt_f32(<const float *>x, <const float *>w, job.k, <float *>y,
+                                    length, <float *>scratch)
+        else:
+            job.table.corr1d_f32(<const float *>x, <const float *>w, job.k, <float *>y, length,
+                                 <float *>scratch)
+    elif job.stream:
+        job.table.corr1d_nt_f64(<const double *>x, <const double *>w, job.k, <double *>y,
+                                length, <double *>scratch)
     else:
         job.table.corr1d_f64(<const double *>x, <const double *>w, job.k, <double *>y, length,
                              <double *>scratch)

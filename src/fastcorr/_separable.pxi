@@ -7,7 +7,8 @@
 # intermediate never goes to memory, where two plain passes would write and read it once each,
 # a full-size round trip that at 4096 x 4096 float32 costs as much as the arithmetic of a
 # 33-tap Gaussian.  A kernel of rank r is r such pairs of passes (its SVD's terms), summed into
-# the block's output while it is in cache.
+# the block's output while it is in cache (or, for an output streamed past the caches, in the
+# thread's block buffer, the last term storing the sum).
 cdef struct _SepJob:
     const char *x
     Py_ssize_t x_img, x_row
@@ -27,14 +28,16 @@ cdef struct _SepJob:
     double fill
     const fc_kernel_table *table
     # Per-thread scratch: extended input rows, the intermediate block, one row of a later
-    # term's row pass, the kernels' scratch, column runs (byte offsets).
-    Py_ssize_t t_off, acc_off, kscratch_off, runs_off, t_ld
+    # term's row pass, the kernels' scratch, column runs, a streamed sum's block (byte
+    # offsets).
+    Py_ssize_t t_off, acc_off, kscratch_off, runs_off, sum_off, t_ld
     # The image's FC_DT_* dtype and item size when it is not the kernels' (its rows then are
     # converted into the unit's buffer, never read in place); -1: the kernels' dtype.
     int src_dtype
     Py_ssize_t src_item
-    # The output rows are stored non-temporally (fc_corr1d_nt): one term (later terms add into
-    # the rows), and an output of at least the caller's threshold.
+    # The output rows are stored non-temporally: an output of at least the caller's
+    # threshold.  One term's row pass stores them (fc_corr1d_nt); a sum of terms is summed in
+    # the thread's block buffer (sum_off) and stored with the last term (fc_sum_nt).
     bint stream
 
 
@@ -70,7 +73,7 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
     sum_k outer(col_w[k], row_w[k]) of the image extended in 2-D (every position outside is
     fill).  Each block's intermediate lives in the thread's scratch only.  x and out have
     unit-stride rows (any other strides) and do not overlap.  Outputs of stream_min_bytes and
-    more (-1: stream_min_bytes()'s threshold) are stored non-temporally, when one term.
+    more (-1: stream_min_bytes()'s threshold) are stored non-temporally.
     """
     cdef Py_ssize_t n_img = x.shape[0], m = x.shape[1], n = x.shape[2]
     cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
@@ -128,7 +131,7 @@ cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
     cdef Py_ssize_t item = sizeof(floating)
     cdef const Py_ssize_t[:, ::1] col_span = _spans(who, "col_span", col_spans, n_terms, col_k)
     cdef const Py_ssize_t[:, ::1] row_span = _spans(who, "row_span", row_spans, n_terms, row_k)
-    job.stream = n_terms == 1 and n_img * oh * ow * item >= stream_min_bytes
+    job.stream = n_img * oh * ow * item >= stream_min_bytes
     cdef double fmas = <double>n_img * oh * ow * (np.asarray(col_span)[:, 1].sum()
                                                   + np.asarray(row_span)[:, 1].sum())
     n_threads = _worth_threads(fmas, n_threads)
@@ -166,8 +169,10 @@ cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
     job.kscratch_off = job.acc_off + (job.chunk_cols * item + line - 1) // line * line
     job.runs_off = job.kscratch_off + (
         (<Py_ssize_t>fc_scratch_elems(max(col_k, row_k)) * item + line - 1) // line * line)
-    cdef Py_ssize_t per_thread = job.runs_off + (
+    job.sum_off = job.runs_off + (
         (ext_w * <Py_ssize_t>sizeof(_ColumnRun) + line - 1) // line * line)
+    cdef Py_ssize_t per_thread = job.sum_off + (
+        job.band_rows * job.t_ld * item if job.stream and n_terms > 1 else 0)
     cdef char *scratch = <char *>malloc(n_threads * per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -232,13 +237,15 @@ cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcep
                          job.x + i * job.x_img, <float *>(job.y + i * job.y_img), r0, c0,
                          rows, cols, runs, n_runs, <float *>scratch,
                          <float *>(scratch + job.t_off), <float *>(scratch + job.acc_off),
-                         <float *>(scratch + job.kscratch_off))
+                         <float *>(scratch + job.kscratch_off),
+                         <float *>(scratch + job.sum_off))
     else:
         _separable_block(job, <const double *>job.col_w, <const double *>job.row_w,
                          job.x + i * job.x_img, <double *>(job.y + i * job.y_img), r0, c0,
                          rows, cols, runs, n_runs, <double *>scratch,
                          <double *>(scratch + job.t_off), <double *>(scratch + job.acc_off),
-                         <double *>(scratch + job.kscratch_off))
+                         <double *>(scratch + job.kscratch_off),
+                         <double *>(scratch + job.sum_off))
 
 
 cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
@@ -246,10 +253,10 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                                   Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t rows,
                                   Py_ssize_t cols, const _ColumnRun *runs, Py_ssize_t n_runs,
                                   floating *ext, floating *t, floating *acc,
-                                  floating *kscratch) noexcept nogil:
+                                  floating *kscratch, floating *sum_buf) noexcept nogil:
     """The block of `rows` x `cols` outputs at (r0, c0): per term, the column pass of each
     column run of the block's extended columns into t, then the row pass of t's rows into y
-    (the first term) or added to it (the others)."""
+    (the first term) or added to it (the others); sum_buf holds a streamed sum of terms."""
     cdef Py_ssize_t col_k = job.col_k, row_k = job.row_k, t_ld = job.t_ld
     cdef Py_ssize_t in_rows = rows + col_k - 1
     cdef const Py_ssize_t *rowmap = job.rowmap + r0
@@ -290,12 +297,36 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                            length * sizeof(floating))
     cdef floating *yrow = <floating *>(<char *>y + r0 * job.y_row) + c0
     cdef Py_ssize_t ldy = job.y_row // job.item
+    # Where the terms accumulate: the output rows, or, when a sum of terms is streamed, the
+    # thread's block buffer, from which the last term's row pass stores the sum (fc_sum_nt).
+    cdef bint summed = job.stream and job.n_terms > 1
+    cdef floating *base = sum_buf if summed else yrow
+    cdef Py_ssize_t base_ld = job.t_ld if summed else ldy
+    # Single-term streamed rows are stored by the row pass itself (corr1d_nt).
+    cdef bint row_nt = job.stream and job.n_terms == 1
+    cdef bint col_identity, row_identity
+    cdef Py_ssize_t lo, hi, ld
     for term in range(job.n_terms):
         c_first, c_taps = job.col_span[2 * term], job.col_span[2 * term + 1]
         r_first, r_taps = job.row_span[2 * term], job.row_span[2 * term + 1]
         cw = col_w + term * col_k + c_first
         rw = row_w + term * row_k + r_first
         t_fill = <floating>job.t_fill[term]
+        # A pass of one tap of exactly 1 is a copy (laplace's terms are such pairs): the other
+        # pass then reads the image rows in place or writes the term's rows itself, and the
+        # copy, a round trip of the block through the intermediate, is never made.
+        col_identity = c_taps == 1 and cw[0] == 1 and in_place
+        row_identity = r_taps == 1 and rw[0] == 1 and not row_nt
+        if col_identity:
+            for r in range(rows):
+                _row_from_image(job, <const floating *>(
+                                    image + (rowmap[0] + r + c_first) * job.x_row),
+                                runs, n_runs, r_first, r_taps, rw, t_fill, ext,
+                                base + r * base_ld if term == 0 else acc, cols, row_nt,
+                                kscratch)
+                if term > 0:
+                    _add_term(job, term, acc, base + r * base_ld, yrow + r * ldy, cols)
+            continue
         for s in range(n_runs):
             d, length = runs[s].dst, runs[s].length
             if runs[s].step == 0:
@@ -309,11 +340,20 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                 # after.
                 first = runs[s].src if runs[s].step == 1 else runs[s].src - length + 1
                 source = <const floating *>(image + (rowmap[0] + c_first) * job.x_row) + first
-                _corr_tile(job.table, source, ldx, cw, c_taps, 1, t + d, t_ld, rows, length,
-                           kscratch)
+                ld = ldx
             else:
-                _corr_tile(job.table, ext + in_rows * d + c_first * length, length, cw, c_taps,
-                           1, t + d, t_ld, rows, length, kscratch)
+                source = ext + in_rows * d + c_first * length
+                ld = length
+            if row_identity and term == 0 and runs[s].step == 1:
+                # A run read in order writes its columns of the block (the rest of t is
+                # never read).
+                lo, hi = max(d, r_first), min(d + length, r_first + cols)
+                if lo < hi:
+                    _corr_tile(job.table, source + (lo - d), ld, cw, c_taps, 1,
+                               base + (lo - r_first), base_ld, rows, hi - lo, kscratch)
+                continue
+            _corr_tile(job.table, source, ld, cw, c_taps, 1, t + d, t_ld, rows, length,
+                       kscratch)
             if runs[s].step == -1:
                 for r in range(rows):
                     trow = t + r * t_ld + d
@@ -324,14 +364,88 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
         for r in range(rows):
             yr = yrow + r * ldy
             trow = t + r * t_ld + r_first
-            if job.stream:
+            if row_identity and term == 0:
+                # The columns the runs read in order did not write.
+                for s in range(n_runs):
+                    if runs[s].step == 1:
+                        continue
+                    lo = max(runs[s].dst, r_first) - r_first
+                    hi = min(runs[s].dst + runs[s].length, r_first + cols) - r_first
+                    for k in range(lo, hi):
+                        base[r * base_ld + k] = trow[k]
+            elif row_identity:
+                _add_term(job, term, trow, base + r * base_ld, yr, cols)
+            elif row_nt:
                 _corr_row_nt(job.table, trow, rw, r_taps, yr, cols, kscratch)
             elif term == 0:
-                _corr_row(job.table, trow, rw, r_taps, yr, cols, kscratch)
+                _corr_row(job.table, trow, rw, r_taps, base + r * base_ld, cols, kscratch)
             else:
                 _corr_row(job.table, trow, rw, r_taps, acc, cols, kscratch)
-                for k in range(cols):
-                    yr[k] += acc[k]
+                _add_term(job, term, acc, base + r * base_ld, yr, cols)
+
+
+cdef inline void _add_term(const _SepJob *job, Py_ssize_t term, const floating *row,
+                           floating *base_row, floating *yr, Py_ssize_t cols) noexcept nogil:
+    """A later term's row added to the block's sum: in place, or, for the last term of a
+    streamed sum, stored with the sum into the output."""
+    cdef Py_ssize_t k
+    if job.stream and term == job.n_terms - 1:
+        if floating is float:
+            job.table.sum_nt_f32(base_row, row, yr, cols)
+        else:
+            job.table.sum_nt_f64(base_row, row, yr, cols)
+    else:
+        for k in range(cols):
+            base_row[k] += row[k]
+
+
+cdef inline void _row_from_image(const _SepJob *job, const floating *xrow,
+                                 const _ColumnRun *runs, Py_ssize_t n_runs, Py_ssize_t r_first,
+                                 Py_ssize_t r_taps, const floating *rw, floating t_fill,
+                                 floating *erow, floating *dst, Py_ssize_t cols, bint nt,
+                                 floating *kscratch) noexcept nogil:
+    """The row pass of a term whose column pass is the identity, for one row into dst (stored
+    non-temporally with nt): the outputs whose taps all fall in the widest run read in order
+    read the image row xrow in place; the others read the extended columns they need, built
+    in erow."""
+    cdef Py_ssize_t s, k, d, length, lo, hi, p, best = -1, ja = cols, jb = cols
+    for s in range(n_runs):
+        if runs[s].step == 1 and (best < 0 or runs[s].length > runs[best].length):
+            best = s
+    if best >= 0:
+        d, length = runs[best].dst, runs[best].length
+        ja = min(max(d - r_first, 0), cols)
+        jb = max(min(d + length - r_first - r_taps + 1, cols), ja)
+        if ja == jb:
+            ja = jb = cols
+    # The extended columns the outputs [0, ja) and [jb, cols) read.
+    cdef Py_ssize_t spans[4]
+    spans[0], spans[1] = r_first, ja + r_first + r_taps - 1
+    spans[2], spans[3] = jb + r_first, cols + r_first + r_taps - 1
+    for p in range(0, 4, 2):
+        for s in range(n_runs):
+            d, length = runs[s].dst, runs[s].length
+            lo, hi = max(d, spans[p]), min(d + length, spans[p + 1])
+            if lo >= hi:
+                continue
+            if runs[s].step == 0:
+                for k in range(lo, hi):
+                    erow[k] = t_fill
+            elif runs[s].step == 1:
+                memcpy(erow + lo, xrow + runs[s].src + (lo - d), (hi - lo) * sizeof(floating))
+            else:
+                for k in range(lo, hi):
+                    erow[k] = xrow[runs[s].src - (k - d)]
+    if ja > 0:
+        _corr_row(job.table, erow + r_first, rw, r_taps, dst, ja, kscratch)
+    if ja < jb:
+        xrow = xrow + runs[best].src + (ja + r_first - runs[best].dst)
+        if nt:
+            _corr_row_nt(job.table, xrow, rw, r_taps, dst + ja, jb - ja, kscratch)
+        else:
+            _corr_row(job.table, xrow, rw, r_taps, dst + ja, jb - ja, kscratch)
+    if jb < cols:
+        _corr_row(job.table, erow + jb + r_first, rw, r_taps, dst + jb, cols - jb, kscratch)
 
 
 cdef inline void _corr_row(const fc_kernel_table *table, const floating *x, const floating *w,

@@ -915,8 +915,9 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
     if (output.dtype.kind == "f" and input.dtype.kind in "biuf" and input.size
             and sorted(axes) == [last - 1, last]):
         # The two second differences of an image as one call of the fused passes, a sum of
-        # two terms (each pass of the other axis a single tap of 1, never a 0 * Inf): the
-        # input is read once and nothing the size of the image is written but the result.
+        # two terms (each pass of the other axis a single tap of 1, never a 0 * Inf, and never
+        # run: the core reads or writes in place of such a copy): the input is read once and
+        # nothing the size of the image is written but the result.
         row_mode = modes[axes.index(last)]
         col_mode = modes[axes.index(last - 1)]
         rules = [_rule(col_mode)] * input.ndim

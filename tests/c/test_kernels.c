@@ -188,6 +188,40 @@ DEFINE_CHECK(double, f64, DBL_EPSILON)
 DEFINE_CHECK1D(float, f32, FLT_EPSILON)
 DEFINE_CHECK1D(double, f64, DBL_EPSILON)
 
+/* sum_nt: y = a + b rounded once (as the C sum), NaN and Inf passed on, on outputs `shift`
+ * elements past a 64-byte boundary (every head before the first aligned vector), nothing
+ * written outside the n outputs. */
+#define DEFINE_CHECKSUM(T, SUFFIX)                                                               \
+    static void checksum_##SUFFIX(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t shift)        \
+    {                                                                                             \
+        guarded ga, gb;                                                                          \
+        T *a = alloc_guarded(sizeof(T) * n, &ga), *b = alloc_guarded(sizeof(T) * n, &gb);        \
+        T *yg = alloc_line(sizeof(T) * (n + 2 * GUARD + 64)), *y = yg + 16 + shift;             \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                      \
+            a[i] = (T)rnd();                                                                     \
+            b[i] = (T)rnd();                                                                     \
+        }                                                                                         \
+        if (n > 2) {                                                                             \
+            a[n - 1] = (T)NAN;                                                                   \
+            b[n / 2] = (T)INFINITY;                                                              \
+        }                                                                                         \
+        for (ptrdiff_t i = 0; i < n + 2 * GUARD + 64; i++) yg[i] = (T)12345;                     \
+        t->sum_nt_##SUFFIX(a, b, y, n);                                                          \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                      \
+            const T ref = a[i] + b[i];                                                           \
+            if (!(y[i] == ref || (isnan(ref) && isnan(y[i]))) && failures++ < 10)               \
+                printf("FAIL %s sum " #SUFFIX " n=%td shift %td at %td: %g vs %g\n", t->name,   \
+                       n, shift, i, (double)y[i], (double)ref);                                  \
+        }                                                                                         \
+        for (ptrdiff_t i = -GUARD; i < n + GUARD; i += (i == -1 ? n + 1 : 1))                   \
+            if (y[i] != (T)12345 && failures++ < 10)                                             \
+                printf("FAIL %s sum " #SUFFIX " n=%td wrote outside at %td\n", t->name, n, i);  \
+        free_guarded(&ga); free_guarded(&gb); free(yg);                                          \
+    }
+
+DEFINE_CHECKSUM(float, f32)
+DEFINE_CHECKSUM(double, f64)
+
 /* The 3-D kernel: kd input planes, each in its own guarded allocation (so each ends against an
  * inaccessible page), summed into one tile. */
 #define DEFINE_CHECK3(T, SUFFIX, EPS)                                                             \
@@ -483,6 +517,12 @@ int main(void)
             for (ptrdiff_t shift = 0; shift < 17; shift += 3) {
                 check1d_f32(t, n, taps[(n + shift) % 20], (int)(n % 7 == 2), 1, shift);
                 check1d_f64(t, n, taps[(n + 3 * shift) % 20], (int)(n % 7 == 3), 1, shift % 9);
+                cases += 2;
+            }
+        for (ptrdiff_t n = 0; n <= 300; n += (n < 40 ? 1 : 37))
+            for (ptrdiff_t shift = 0; shift < 17; shift += 5) {
+                checksum_f32(t, n, shift);
+                checksum_f64(t, n, shift % 9);
                 cases += 2;
             }
         /* Column kernels (kw == 1) taller than the small block's: every row count around the

@@ -192,4 +192,24 @@ void FN(fc_corr1d_nt)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t
     FN(fc_corr1d_run)(x, w, k, y, n, scratch, 1);
 }
 
+/* y[i] = a[i] + b[i], stored non-temporally from the first element aligned to a vector on (the
+ * last of the terms a separable block sums, when its output is streamed); plain stores on paths
+ * without streaming ones.  The sum is an FMA with 1, exact in its product, so it rounds as a + b
+ * does (simd.h has no add). */
+void FN(fc_sum_nt)(const S_T *a, const S_T *b, S_T *y, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    const V_T one = V_SET1((S_T)1);
+#if defined(FC_HAS_STREAM)
+    if ((uintptr_t)y % sizeof(S_T) == 0) {
+        for (; i < n && (uintptr_t)(y + i) % sizeof(V_T) != 0; i++) y[i] = a[i] + b[i];
+        for (; i + V_L <= n; i += V_L)
+            V_STREAM(y + i, V_FMA(one, V_LOAD(a + i), V_LOAD(b + i)));
+        FC_STREAM_FENCE();
+    }
+#endif
+    for (; i + V_L <= n; i += V_L) V_STORE(y + i, V_FMA(one, V_LOAD(a + i), V_LOAD(b + i)));
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
 #undef FN

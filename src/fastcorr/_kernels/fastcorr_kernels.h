@@ -64,6 +64,9 @@ typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, fl
                                  ptrdiff_t n, float *scratch);
 typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
                                  ptrdiff_t n, double *scratch);
+/* y = a + b over n elements, stored non-temporally where the path can (fc_sum_nt). */
+typedef void (*fc_sum_f32_fn)(const float *a, const float *b, float *y, ptrdiff_t n);
+typedef void (*fc_sum_f64_fn)(const double *a, const double *b, double *y, ptrdiff_t n);
 
 /* The output channels of a convolutional layer (fastcorr.nn) over np input planes whose rows
  * are ldx apart, along the planes' rows as one flat sequence q:
@@ -180,6 +183,8 @@ typedef struct {
      * for outputs larger than the caches; the same values. */
     fc_corr1d_f32_fn corr1d_nt_f32;
     fc_corr1d_f64_fn corr1d_nt_f64;
+    fc_sum_f32_fn sum_nt_f32;
+    fc_sum_f64_fn sum_nt_f64;
     fc_corr3_f32_fn corr3_f32;
     fc_corr3_f64_fn corr3_f64;
     fc_conv_f32_fn conv_f32;
