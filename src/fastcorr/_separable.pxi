@@ -96,15 +96,26 @@ def correlate_separable(const floating[:, :, :] x, const floating[:, ::1] col_w,
                        _stream_min if stream_min_bytes < 0 else stream_min_bytes)
 
 
-cdef object _spans(str who, str name, object spans, Py_ssize_t n_terms, Py_ssize_t k):
-    """spans as a checked C-contiguous (n_terms, 2) intp array; None: every tap."""
+cdef Py_ssize_t[:, ::1] _spans(str who, str name, object spans, Py_ssize_t n_terms,
+                               Py_ssize_t k):
+    """spans as a checked C-contiguous (n_terms, 2) intp array; None: every tap.  (Checked
+    entry by entry: numpy's reductions here cost more than a small image's whole call.)"""
+    cdef Py_ssize_t[:, ::1] a
+    cdef Py_ssize_t i
     if spans is None:
-        return np.tile(np.array([0, k], np.intp), (n_terms, 1))
-    a = np.ascontiguousarray(spans, np.intp)
-    if a.shape != (n_terms, 2) or (a[:, 1] < 1).any() or (a[:, 0] < 0).any() or (
-            (a[:, 0] + a[:, 1]) > k).any():
+        a = np.empty((n_terms, 2), np.intp)
+        for i in range(n_terms):
+            a[i, 0], a[i, 1] = 0, k
+        return a
+    b = np.ascontiguousarray(spans, np.intp)
+    if b.shape != (n_terms, 2):
         raise ValueError(f"{who}: {name} needs ({n_terms}, 2) spans of at least one of the "
                          f"{k} taps")
+    a = b
+    for i in range(n_terms):
+        if a[i, 1] < 1 or a[i, 0] < 0 or a[i, 0] + a[i, 1] > k:
+            raise ValueError(f"{who}: {name} needs ({n_terms}, 2) spans of at least one of "
+                             f"the {k} taps")
     return a
 
 
@@ -132,8 +143,10 @@ cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
     cdef const Py_ssize_t[:, ::1] col_span = _spans(who, "col_span", col_spans, n_terms, col_k)
     cdef const Py_ssize_t[:, ::1] row_span = _spans(who, "row_span", row_spans, n_terms, row_k)
     job.stream = n_img * oh * ow * item >= stream_min_bytes
-    cdef double fmas = <double>n_img * oh * ow * (np.asarray(col_span)[:, 1].sum()
-                                                  + np.asarray(row_span)[:, 1].sum())
+    cdef Py_ssize_t term, taps = 0
+    for term in range(n_terms):
+        taps += col_span[term, 1] + row_span[term, 1]
+    cdef double fmas = <double>n_img * oh * ow * taps
     n_threads = _worth_threads(fmas, n_threads)
     job.col_w, job.row_w = <const char *>&col_w[0, 0], <const char *>&row_w[0, 0]
     job.col_k, job.row_k, job.n_terms = col_k, row_k, n_terms

@@ -23,6 +23,7 @@ Every mode of scipy.ndimage's filters is here: 'reflect', 'constant' (with `cval
 'constant' and 'wrap' for filters, as in scipy).  Kernels with up to three axes longer than 1
 run in the compiled core without a padded copy of the input; more raise NotImplementedError.
 """
+import functools
 import numbers
 import operator
 import warnings
@@ -85,6 +86,8 @@ def _rule(mode):
 def _per_axis(value, count, name):
     """`value` repeated `count` times, or the sequence `value` if it has `count` items
     (RuntimeError otherwise, as scipy's _normalize_sequence)."""
+    if value is None or type(value) in (int, float, str):
+        return [value] * count  # the usual scalars, without numpy's iterable test
     if not isinstance(value, str) and np.iterable(value):
         items = list(value)
         if len(items) != count:
@@ -194,6 +197,8 @@ def _run(input, weights, output, modes, origins, cval, formula, workers, method=
 
 def _real_cval(cval):
     """cval as a float, or TypeError (scipy's class) for anything but a real scalar."""
+    if type(cval) is float or type(cval) is int:
+        return float(cval)  # numpy's tests below cost more than a small image's filter
     if isinstance(cval, (str, bytes)) or np.ndim(cval) != 0 or np.iscomplexobj(cval):
         raise TypeError(f"cval must be a real number when input and weights are real, got "
                         f"{cval!r}")
@@ -551,13 +556,23 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 def _gaussian_kernel1d(sigma, order, radius):
     """The sampled Gaussian (order 0, normalised to sum 1) or its order-th derivative, over
     -radius .. radius (as scipy computes it: the derivative is a polynomial times the
-    Gaussian, whose coefficients follow from q' + q p')."""
+    Gaussian, whose coefficients follow from q' + q p'); read-only, remembered (its numpy
+    calls cost more than filtering a small image)."""
     if order < 0:
         raise ValueError("order must be non-negative")
+    if type(sigma) in (float, int) and type(order) is int and type(radius) is int:
+        return _gaussian_kernel1d_cached(sigma, order, radius)
+    # Other types keep their own arithmetic (a float32 sigma computes as scipy's does).
+    return _gaussian_kernel1d_cached.__wrapped__(sigma, order, radius)
+
+
+@functools.lru_cache(maxsize=64, typed=True)
+def _gaussian_kernel1d_cached(sigma, order, radius):
     x = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
     phi = phi / phi.sum()
     if order == 0:
+        phi.flags.writeable = False
         return phi
     q = np.zeros(order + 1)
     q[0] = 1
@@ -565,7 +580,9 @@ def _gaussian_kernel1d(sigma, order, radius):
         np.ones(order) / -(sigma * sigma), -1)
     for _ in range(order):
         q = derivative.dot(q)
-    return (x[:, None] ** np.arange(order + 1)).dot(q) * phi
+    kernel = (x[:, None] ** np.arange(order + 1)).dot(q) * phi
+    kernel.flags.writeable = False
+    return kernel
 
 
 @_docs

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _core
 from . import boundary
 from .execute import run
-from .layout import readable, stack, stacked_view, writable_stack
+from .layout import readable, ready, stack, stacked_view, writable_stack
 from .plan import bind, geometry
 from .threads import resolve_workers
 
@@ -131,6 +131,8 @@ def _image_stack(image, core, dtype):
     `dtype` for a float image (itself when it already is one), in its own dtype for an integer
     or bool image, whose rows the core converts as it reads them (a view unless no single
     batch stride or no unit-stride rows describe it)."""
+    if image.ndim == core and ready(image, dtype):
+        return image[None]  # the common case, without the general road's calls
     if image.dtype.kind in "biu":
         x = stacked_view(image, core)
         if x is None or x.strides[-1] != x.itemsize:
@@ -142,6 +144,8 @@ def _image_stack(image, core, dtype):
 def _result_stack(target, core, dtype, n):
     """(the (n, *core) stack of `dtype` the core writes, whether it is a temporary to copy into
     `target` afterwards): `target` itself when it can take the core's writes."""
+    if target.ndim == core and ready(target, dtype) and target.flags.writeable:
+        return target[None], False
     y = writable_stack(target, core) if target.dtype == dtype else None
     if y is not None:
         return y, False
