@@ -596,18 +596,18 @@ cdef void _run_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nogi
     cdef const char *w = job.w + i * job.w_sig
     cdef char *y = job.y + i * job.y_sig + start * job.item
     if job.item == sizeof(float):
-        if job.stream:
-            job.table.corr1d_nt_f32(<const float *>x, <const float *>w, job.k, <float *>y,
-                                    length, <float *>scratch)
-        else:
-            job.table.corr1d_f32(<const float *>x, <const float *>w, job.k, <float *>y, length,
-                                 <float *>scratch)
-    elif job.stream:
-        job.table.corr1d_nt_f64(<const double *>x, <const double *>w, job.k, <double *>y,
-                                length, <double *>scratch)
+        _run_1d(job, <const float *>x, <const float *>w, <float *>y, length, <float *>scratch)
     else:
-        job.table.corr1d_f64(<const double *>x, <const double *>w, job.k, <double *>y, length,
-                             <double *>scratch)
+        _run_1d(job, <const double *>x, <const double *>w, <double *>y, length,
+                <double *>scratch)
+
+
+cdef inline void _run_1d(const _RunJob *job, const floating *x, const floating *w, floating *y,
+                         Py_ssize_t n, floating *scratch) noexcept nogil:
+    if job.stream:
+        _corr_row_nt(job.table, x, w, job.k, y, n, scratch)
+    else:
+        _corr_row(job.table, x, w, job.k, y, n, scratch)
 
 
 # ----------------------------------------------------------------------------- FMA peak
