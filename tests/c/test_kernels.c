@@ -536,6 +536,20 @@ int main(void)
                     check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), 7 - flags, 0);
                     cases += 2;
                 }
+        /* Column bands wide and tall enough to run strip by strip (fc_corr_rows keeps a band's
+         * input within FC_CB_STRIP_BYTES: 150-200 taps make strips of 120-352 columns): whole
+         * strips, a last one joined by fewer than a vector's columns, rows above and below a
+         * band's height, every flag. */
+        static const ptrdiff_t strip_kh[] = {150, 200}, strip_cols[] = {240, 243, 250, 497};
+        for (size_t j = 0; j < 2; j++)
+            for (size_t c = 0; c < 4; c++)
+                for (ptrdiff_t rows = 3; rows <= 11; rows += 4) {
+                    const int flags = (int)((rows + (ptrdiff_t)c + (ptrdiff_t)j) % 8);
+                    check_f32(t, rows, strip_cols[c], strip_kh[j], 1, (int)(c == 1), flags, 0);
+                    check_f64(t, rows, strip_cols[c], strip_kh[j], 1, (int)(c == 2), 7 - flags,
+                              0);
+                    cases += 2;
+                }
         for (int special = 0; special < 2; special++) {
             check_f32(t, 7, 37, 5, 5, special, 0, 0);
             check_f64(t, 7, 37, 5, 5, special, 1, 0);

@@ -137,11 +137,16 @@
 #define FC_KH_S 6
 #define FC_NR_A(kh) 3
 #define FC_NV_A(kh) 3
-/* Column blocks: 8 rows x 1 vector by 5 taps (8 + 5 + 1 registers).  As for AVX-512, on the
- * same Intel Xeon with this path forced: float32 33 taps 154-175 GFLOP/s (6 x 1 by 6 151-164,
- * 4 x 2 by 5 138-149) against 124-130 for the main block; 7 and 8 taps +25-45%. */
-#define FC_CB_R 8
-#define FC_CB_V 1
+/* Column blocks: 4 rows x 2 vectors by 5 taps (8 + 5 + 1 registers).  Each input row of a
+ * group feeds 2 x 5 independent accumulators, so the FMAs in flight cover the FMA latency times
+ * the FMA throughput (5 x 1 on Zen 1, 4 x 2 on Zen 3 and Intel); 8 x 1 by 5 feeds 5 and waits
+ * on its chains.  AMD Zen 1, one thread, 16 output rows x 1024 columns in L2: float32 31 taps
+ * 33-35 GFLOP/s (85-89% of peak) against 28-29 for 8 x 1 by 5 (4 x 2 by 4 32, by 7 32, 6 x 2 by
+ * 3 30, 2 x 4 by 5 28, 10 x 1 by 4 22), float64 16 against 13; 7-25 taps +10-60%.  (On an
+ * Intel Xeon with this path forced, 8 x 1 by 5 had measured 154-175 GFLOP/s against 138-149
+ * for 4 x 2 by 5, float32 33 taps: an AVX2-only CPU is an AMD one in this project's fleet.) */
+#define FC_CB_R 4
+#define FC_CB_V 2
 #define FC_CB_G 5
 /* fastcorr.nn's blocks: 2 channels x 6 vectors = 12 accumulators + 2 weights + 1
  * input; weight gradient 2 x 6 = 12 + 2 gradient vectors + 1 input. */
