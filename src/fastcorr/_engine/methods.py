@@ -286,10 +286,11 @@ def _cached_factor(w, dtype, max_rank):
 # is used as measured (float32 FFT: 26.6, 23.8, 22.8, 27.2, 25.3 ms at K = 31, 63, 101, 181,
 # 255; 1-D 9.5, 8.0, 10.8, 11.7, 14.4 ms).
 # avx2: AMD EPYC family 23 model 1 (Zen 1, 256-bit operations as two 128-bit halves, KVM guest),
-# 2026-12-01, each entry the least of 6 whole passes in two runs (the probes: the second
-# run's 3).  The same machine as avx512's, forced to avx2, had measured direct and separable
-# 2.3-2.9x faster and the FFT 1.7-2.1x faster: the speed of the FMA units and of the FFT differ
-# from machine to machine by different factors, which is why the tables carry probes.
+# 2026-12-02, after the column kernel's 4 x 2 block and strips (the separable passes' column
+# half), each entry the least of 6 whole passes in two runs; each FFT fit the run's whose
+# times are the lower.  The same machine as avx512's, forced to avx2, had measured direct and
+# separable 2.3-2.9x faster and the FFT 1.7-2.1x faster: the speed of the FMA units and of the
+# FFT differ from machine to machine by different factors, which is why the tables carry probes.
 _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
 _K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
@@ -304,17 +305,17 @@ _MEASURED = {
         "direct_1d": (196.6, 84.5, 43.6, 25.2, 17.5, 14.4, 12.2, 11.6, 11.0, 11.1, 11.4, 11.3),
         "fft": (0.0, 0.431), "fft_1d": (0.0, 0.512)},
     ("avx2", 4): {
-        "direct": (68.9, 40.7, 35.4, 31.6, 31.0, 29.9, 28.1, 28.0, 27.1, 29.1),
-        "separable": (116.9, 79.2, 68.8, 56.9, 55.2, 47.6, 40.9, 35.8, 33.8, 36.1),
-        "direct_1d": (235.5, 128.6, 74.1, 45.6, 33.6, 31.3, 31.9, 31.6, 31.6, 31.7, 32.0, 32.2),
-        "fft": (7.204, 0.0), "fft_1d": (0.0, 0.466),
-        "probes": {"direct": 362, "separable": 209, "fft": 883, "direct_1d": 274, "fft_1d": 273}},
+        "direct": (57.2, 40.3, 38.7, 34.5, 33.5, 32.0, 29.6, 29.3, 27.7, 30.3),
+        "separable": (92.6, 70.6, 62.7, 56.5, 54.1, 45.6, 39.6, 36.0, 36.9, 36.9),
+        "direct_1d": (162.1, 85.3, 65.1, 43.3, 35.9, 33.6, 32.1, 31.7, 31.6, 31.7, 32.0, 32.7),
+        "fft": (7.613, 0.0), "fft_1d": (4.848, 0.153),
+        "probes": {"direct": 372, "separable": 161, "fft": 794, "direct_1d": 274, "fft_1d": 276}},
     ("avx2", 8): {
-        "direct": (112.2, 64.4, 65.6, 61.9, 60.9, 58.7, 57.0, 56.1, 57.4, 58.6),
-        "separable": (199.1, 125.1, 120.9, 104.8, 95.8, 87.4, 79.1, 75.4, 74.6, 80.7),
-        "direct_1d": (475.7, 249.3, 128.7, 76.8, 63.7, 65.0, 63.6, 63.1, 62.9, 63.0, 64.0, 64.1),
-        "fft": (12.82, 0.0), "fft_1d": (0.0, 0.755),
-        "probes": {"direct": 669, "separable": 298, "fft": 1192, "direct_1d": 549, "fft_1d": 304}},
+        "direct": (95.4, 73.7, 73.6, 66.7, 65.5, 61.3, 56.8, 56.6, 55.4, 61.6),
+        "separable": (156.5, 112.6, 107.4, 96.7, 90.3, 81.7, 74.4, 69.9, 71.9, 77.2),
+        "direct_1d": (383.6, 187.9, 115.1, 77.4, 66.1, 63.9, 62.9, 61.7, 61.8, 61.2, 63.2, 63.3),
+        "fft": (13.254, 0.0), "fft_1d": (2.118, 0.645),
+        "probes": {"direct": 682, "separable": 257, "fft": 1127, "direct_1d": 543, "fft_1d": 297}},
 }
 
 
