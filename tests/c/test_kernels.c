@@ -537,7 +537,7 @@ int main(void)
                     cases += 2;
                 }
         /* Column bands wide and tall enough to run strip by strip (fc_corr_rows keeps a band's
-         * input within FC_CB_STRIP_BYTES: 150-200 taps make strips of 120-352 columns): whole
+         * input within FC_CB_STRIP_BYTES: 150-200 taps make strips of 120-320 columns): whole
          * strips, a last one joined by fewer than a vector's columns, rows above and below a
          * band's height, every flag. */
         static const ptrdiff_t strip_kh[] = {150, 200}, strip_cols[] = {240, 243, 250, 497};
