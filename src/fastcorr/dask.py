@@ -338,11 +338,6 @@ def _filter_block(center, where, *neighbours, geometry, function, kwargs):
     return out
 
 
-def _filter_whole(center, again, where, *neighbours, **options):
-    """`_filter_block` with whole neighbours; `again` is `center` once more (see `_lazy`)."""
-    return _filter_block(center, where, *neighbours, **options)
-
-
 # --------------------------------------------------------------------------- the graph
 class _PerBlock(ArrayBlockwiseDep):
     """One value per block of a Blockwise layer: where the block sits, or (with `keys`) a
@@ -368,9 +363,9 @@ def _lazy(function, input, kwargs, footprint):
 
     The filter is one Blockwise layer over the input (so dask fuses what follows it, a
     ``.sum()`` or a ``to_zarr``, into the same tasks, as it does after ``map_blocks``), whose
-    block i also takes the blocks i reads from, whole or their rims (`_halo_strips`): the k-th
-    of those is the k-th of ``slots`` per-block references into the input's layer or the rims
-    layer (a block with fewer sources repeats its own there)."""
+    block i also takes the rims of the blocks i reads from: the k-th of those is the k-th of
+    ``slots`` per-block references into the rims layer (a block with fewer sources repeats its
+    own rim there)."""
     output = kwargs.get("output")
     if output is not None and not isinstance(output, (type, np.dtype, str)):
         raise TypeError(f"output must be None or a dtype for a dask array (the result is a "
@@ -409,20 +404,18 @@ def _lazy(function, input, kwargs, footprint):
                                   for i, s in sources.items()}, True)
              for k in range(max(map(len, sources.values())))]
     where = _PerBlock(x.chunks, {i: (i, s) for i, s in sources.items()}, False)
-    # Whole neighbours: the filter's tasks read other blocks of the input than their own, which
-    # dask's blockwise fusion does not see: it would fuse the input's layer into the filter's
-    # (its only dependent) and the neighbours' keys would be gone.  It never fuses a layer that
-    # a Blockwise layer takes twice, so the input goes in a second time.  The rims' own layer
-    # keeps the input apart as well.
-    arrays = (where,) if strips else (x, where)
-    y = x.map_blocks(_filter_block if strips else _filter_whole, *arrays, *slots, name=name,
-                     dtype=meta.dtype, meta=meta,
+    y = x.map_blocks(_filter_block, where, *slots, name=name, dtype=meta.dtype, meta=meta,
                      geometry=(x.chunks, tuple(reach), wraps, depths, strips),
                      function=function, kwargs=kwargs)
-    if not strips:
-        return y
-    rims = {(rim_name,) + s: (_rims, (x.name,) + s, depths)
-            for s in set(itertools.chain(*sources.values())) | set(sources)}
+    # The rims are a layer of their own, between the input and the filter.  Whole neighbours
+    # need one too, empty: the filter's tasks read other blocks of the input than their own,
+    # which dask's blockwise fusion does not see (it would fuse the input's layer into the
+    # filter's, its only dependent, and the neighbours' keys would be gone); a second dependent
+    # keeps the input's layer apart.
+    rims = {}
+    if strips:
+        rims = {(rim_name,) + s: (_rims, (x.name,) + s, depths)
+                for s in set(itertools.chain(*sources.values())) | set(sources)}
     layers, dependencies = dict(y.dask.layers), dict(y.dask.dependencies)
     layers[rim_name] = MaterializedLayer(rims)
     dependencies[rim_name] = set(x.__dask_layers__())
