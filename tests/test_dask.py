@@ -401,81 +401,6 @@ def test_ndarray_output_is_a_type_error(name, args):
         getattr(fcd, name)(x, *positional)
 
 
-# --------------------------------------------------------------------------- halos
-@pytest.fixture(params=["blocks", "strips"])
-def halo(request):
-    """Both forms of a filter's graph (dask's ``fastcorr.halo`` setting while the test builds
-    its graphs): neighbouring blocks taken whole, or their rims."""
-    with dask.config.set({"fastcorr.halo": request.param}):
-        yield request.param
-
-
-def _filter_tasks(y, x):
-    """The tasks a filter adds to its input's graph, after dask's optimisation."""
-    (optimized,) = dask.optimize(y)
-    return len(dict(optimized.__dask_graph__())) - len(dict(x.__dask_graph__()))
-
-
-@pytest.mark.parametrize("halo,per_block", [("blocks", 1), ("strips", 2)])
-def test_graph_of_each_halo(halo, per_block):
-    """Whole neighbours: one task per block (dask must not fuse the input's layer into the
-    filter's, whose tasks read its other blocks: the input here is itself blockwise, and the
-    values are checked); rims: one more per block."""
-    a = random(seeded("graph", halo), (60, 50), np.float32)
-    x = da.from_array(a, chunks=(20, 25)).map_blocks(np.negative)  # 3 x 2 blocks, blockwise
-    with dask.config.set({"fastcorr.halo": halo}):
-        y = fcd.uniform_filter(x, 5, mode="wrap")
-    assert _filter_tasks(y, x) == per_block * x.npartitions == per_block * 6
-    np.testing.assert_allclose(y.compute(scheduler=SCHEDULER),
-                               ndimage.uniform_filter(-a, 5, mode="wrap"), rtol=1e-6, atol=1e-6)
-
-
-def test_halo_setting_is_checked():
-    """A value not among the three is a ValueError naming the setting, raised when the graph
-    is made."""
-    x = da.ones((8, 8), chunks=4)
-    with dask.config.set({"fastcorr.halo": "rims"}):
-        with pytest.raises(ValueError, match="fastcorr.halo"):
-            fcd.uniform_filter(x, 3)
-
-
-class _FakeClient:
-    def __init__(self, hosts):
-        self.hosts = hosts
-
-    def __call__(self):  # as distributed.default_client
-        if self.hosts is None:
-            raise ValueError("No clients found")
-        return self
-
-    def scheduler_info(self):
-        return {"workers": {f"tcp://{h}:{9000 + i}": {"host": h}
-                            for i, h in enumerate(self.hosts)}}
-
-
-@pytest.mark.parametrize("hosts,strips", [(["127.0.0.1", "127.0.0.1"], False),
-                                          (["10.0.0.1", "10.0.0.2"], True),
-                                          ([], True), (None, False)],
-                         ids=["one host", "two hosts", "no workers yet", "no client"])
-def test_auto_halo_follows_the_client_and_the_input(monkeypatch, hosts, strips):
-    """'auto': for blocks in memory, whole blocks without a distributed client (a local
-    scheduler runs the graph) or when every worker is on one machine; rims when the workers
-    span machines or none has joined yet (a job-queue cluster before it scales).  For blocks
-    that tasks compute, rims whatever the client.  'blocks' and 'strips' are taken as given."""
-    distributed = pytest.importorskip("distributed")
-    monkeypatch.setattr(distributed, "default_client", _FakeClient(hosts))
-    computed = da.ones((8, 8), chunks=4) + 1
-    in_memory = computed.persist(scheduler=SCHEDULER)
-    assert fcd._in_memory(in_memory) and not fcd._in_memory(computed)
-    assert fcd._in_memory(da.from_array(np.ones((8, 8)), chunks=4))
-    assert fcd._halo_strips(in_memory) is strips
-    assert fcd._halo_strips(computed) is True
-    for forced in ("blocks", "strips"):
-        with dask.config.set({"fastcorr.halo": forced}):
-            for x in (in_memory, computed):
-                assert fcd._halo_strips(x) is (forced == "strips")
-
-
 # --------------------------------------------------------------------------- values
 # Non-square kernels with origins of both signs, odd and even lengths: (shape, origin); the
 # 7-tap axes reach 3 samples, more than the blocks of one and two samples.
@@ -485,7 +410,6 @@ KERNELS_2D = [((7, 4), (2, -2)), ((4, 7), (-2, 3)), ((6, 5), (0, -1))]
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.usefixtures("halo")
 def test_correlate_every_mode_and_chunking(mode, chunking, dtype):
     """correlate of every chunking equals the whole array's, with even and odd kernels and
     origins; tolerance: one pass of K = kernel size taps (module docstring)."""
@@ -501,7 +425,6 @@ def test_correlate_every_mode_and_chunking(mode, chunking, dtype):
 
 @pytest.mark.parametrize("chunking", ["uneven", "thin edges", "columns of 2", "2x3 blocks"])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.usefixtures("halo")
 def test_convolve_and_1d_passes(mode, chunking):
     """convolve (the kernel turned, its origin negated and moved by one on even axes),
     correlate1d and convolve1d along each axis, with even and odd kernels and origins of both
@@ -524,7 +447,6 @@ def test_convolve_and_1d_passes(mode, chunking):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.usefixtures("halo")
 def test_1d_inputs(mode):
     """1-D arrays in uneven chunks down to one sample, kernels longer than some chunks."""
     rng = seeded("1d", mode)
@@ -544,7 +466,6 @@ def test_1d_inputs(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.usefixtures("halo")
 def test_3d_inputs_and_axes(mode):
     """3-D arrays in uneven chunks: a 3-D kernel with origins, kernels over axes subsets (in
     any order, negative axes), and the multi-pass filters with `axes`."""
@@ -606,7 +527,6 @@ def _case_id(case):
 
 @pytest.mark.parametrize("chunking", SOME_CHUNKINGS)
 @pytest.mark.parametrize("case", SEPARABLE, ids=_case_id)
-@pytest.mark.usefixtures("halo")
 def test_multi_pass_filters_every_mode(case, chunking):
     """Gaussian (orders 0..2, radius, truncate, axes, a zero sigma), uniform (origins, even
     sizes), Sobel, Prewitt and Laplace in float32 for every mode: tolerance of the chain of
@@ -626,7 +546,6 @@ PER_AXIS_MODES = [("wrap", "constant"), ("mirror", "nearest"), ("grid-constant",
 
 @pytest.mark.parametrize("chunking", ["uneven", "thin edges", "2x3 blocks"])
 @pytest.mark.parametrize("modes", PER_AXIS_MODES, ids=str)
-@pytest.mark.usefixtures("halo")
 def test_per_axis_modes(modes, chunking):
     """A mode per axis (gaussian_filter, uniform_filter, sobel, prewitt, laplace, and with
     `axes`, one mode per axis filtered)."""
@@ -653,7 +572,6 @@ def test_per_axis_modes(modes, chunking):
           _tolerance(np.float32, [(3, 4.0)], scale))
 
 
-@pytest.mark.usefixtures("halo")
 def test_per_axis_modes_3d():
     """Three modes on a 3-D array in small uneven chunks."""
     rng = seeded("per-axis 3d")
@@ -688,7 +606,6 @@ INTEGER_CALLS = [
 @pytest.mark.parametrize("chunking", ["uneven", "thin edges", "rows of 1",
                                       "1x1 blocks, kernel > array"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16], ids=lambda d: np.dtype(d).name)
-@pytest.mark.usefixtures("halo")
 def test_integer_inputs_are_exact(dtype, chunking):
     """uint8, int16 and uint16 inputs with the default output: the values equal the whole
     array's exactly (scipy's arithmetic and truncation, per block); with a float output,
@@ -826,7 +743,6 @@ def _schedulers(client):
     return {"synchronous": "synchronous", "threads": "threads", "distributed": client}
 
 
-@pytest.mark.usefixtures("halo")
 def test_schedulers_agree(client):
     """The synchronous and threaded schedulers and the distributed cluster give the whole
     array's values (within the tolerance; integers equal) with workers=None, and, with

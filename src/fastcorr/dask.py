@@ -10,20 +10,15 @@ How a block is computed (one graph made for this job, not ``map_overlap``):
 - Every output block is the filter of its own input block, computed as it is (no padded copy):
   all of it is exact except a frame as wide as the kernel's reach, whose outputs need the
   neighbours' samples.  Only that frame is computed again, slab by slab, from a small array
-  assembled out of the block's edge and its neighbours' samples, and written over the frame.
-- The neighbours come whole or as *rims* (dask's ``fastcorr.halo`` setting, see
-  `_halo_strips`).  Whole, the filter's task of a block depends on the neighbouring input
-  blocks themselves: one task per block, as many as ``map_blocks``; the default for blocks
-  already in memory on one machine, where a neighbour is shared memory or a loopback copy.
-  As rims, one small task per input block copies along each axis its first and last
-  ``reach + 1`` samples (so a neighbour never holds a whole block alive, and a cluster moves
-  kilobytes between machines, not blocks): two tasks per block; the default for blocks that
-  tasks compute (read from disk, say) and for a cluster spanning machines.
-- ``map_overlap`` has about ten tasks per block (a slice per neighbour, a concatenation, the
-  function, a trim).  The filter is one Blockwise layer: dask fuses what follows it (a
-  ``.sum()``, an ``astype``, a ``to_zarr``) into its tasks, as after ``map_blocks``.  No block
-  is copied into a padded array, and chunks of any size work, even smaller than the kernel's
-  reach (those only make more, smaller tasks).
+  assembled out of the block's edge and its neighbours' *rims*, and written over the frame.
+- A block's rim is one small task per input block: along each axis the first and the last
+  ``reach + 1`` samples, copied (so a neighbour never holds a whole block alive, and a
+  cluster moves kilobytes between workers, not blocks).
+- So the graph has two tasks per block where ``map_overlap`` has about ten (a slice per
+  neighbour, a concatenation, the function, a trim), and the filter is one Blockwise layer:
+  dask fuses what follows it (a ``.sum()``, an ``astype``, a ``to_zarr``) into its tasks, as
+  after ``map_blocks``.  No block is copied into a padded array, and chunks of any size work,
+  even smaller than the kernel's reach (those only make more, smaller tasks).
 
 At an outer edge the mode needs samples from inside the array ('reflect' reads up to the
 reach, 'wrap' the far end): the assembled array then reaches that far, so the result is the
@@ -48,8 +43,7 @@ try:
     import dask
     import dask.array as da
     from dask.base import tokenize
-    from dask._task_spec import DataNode, GraphNode, TaskRef
-    from dask.core import istask
+    from dask._task_spec import TaskRef
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
     from dask.layers import ArrayBlockwiseDep
 except ImportError as error:  # pragma: no cover - exercised without dask installed
@@ -124,62 +118,6 @@ def task_workers():
     True
     """
     return max(1, resolve_workers(None) // max(1, _tasks_at_once()))
-
-
-# --------------------------------------------------------------------------- halos
-_HALOS = ("auto", "blocks", "strips")
-
-
-def _halo_strips(x):
-    """Whether the filter of dask array `x` takes its neighbours' rims (strips) rather than
-    the neighbouring blocks whole: dask's ``fastcorr.halo`` setting when the graph is made.
-
-    'auto' takes whole blocks when both of these hold, else strips:
-
-    - `x`'s blocks are in memory already (persisted, locally or in a cluster, or a NumPy
-      array's pieces): whole neighbours then hold nothing longer.  Blocks that tasks compute
-      (read from zarr, say) are released once their dependents have run, and a block taken
-      whole has nine: measured on a LocalCluster of 2 workers with 1 GiB each, a 4 GiB zarr
-      array in 2048 x 2048 chunks through a Gaussian filter took 43 s with whole blocks, 29 s
-      with strips, and peaked at 790 against 690 MiB per worker.
-    - No ``dask.distributed`` client, or one whose workers are all on one host: a neighbour is
-      then shared memory or a loopback copy.  Across machines it crosses the network, where a
-      rim is kilobytes; a client with no worker yet (a job-queue cluster before it scales) is
-      taken to span machines.
-
-    Measured with both (a LocalCluster of 2 workers, 8192 x 8192 float32 persisted in
-    1024 x 1024 chunks, 7 x 7): 1.3x the time of a halo-free ``map_blocks`` with whole blocks,
-    1.6-1.7x with strips, whose rim tasks and their fetches cost more than loopback copies."""
-    choice = dask.config.get("fastcorr.halo", "auto")
-    if choice not in _HALOS:
-        raise ValueError(f"dask config 'fastcorr.halo' must be one of {_HALOS}, got {choice!r}")
-    if choice != "auto":
-        return choice == "strips"
-    if not _in_memory(x):
-        return True
-    if "distributed" not in sys.modules:
-        return False
-    from distributed import default_client
-    try:
-        client = default_client()
-    except ValueError:  # no client: a local scheduler will run the graph
-        return False
-    hosts = {w.get("host") for w in client.scheduler_info().get("workers", {}).values()}
-    return len(hosts) != 1
-
-
-def _in_memory(x):
-    """Whether every block of `x` is data in its graph (an array, or a future of a cluster's
-    persisted block), not a task still to run."""
-    layer = x.dask.layers.get(x.name)
-    if not isinstance(layer, MaterializedLayer):
-        return False
-    for value in layer.values():
-        if isinstance(value, DataNode):
-            continue
-        if isinstance(value, GraphNode) or istask(value):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- geometry
@@ -262,13 +200,12 @@ def _rims(block, depths):
     return tuple(rims)
 
 
-def _source_piece(blocks, source, rims, depths, box):
-    """The samples `box` (local ranges per axis, and the block's sizes) of input block
-    `source`, read from the block itself when the task holds it, else from the rim of `source`
-    that holds them."""
+def _source_piece(center, index, source, rims, depths, box):
+    """The samples `box` (global ranges per axis) of input block `source`, read from the
+    block itself when it is `index`, else from the rim of `source` that holds them."""
     local_starts, local_stops, sizes = box
-    if source in blocks:
-        return blocks[source][tuple(slice(a, b) for a, b in zip(local_starts, local_stops))]
+    if source == index:
+        return center[tuple(slice(a, b) for a, b in zip(local_starts, local_stops))]
     rim = rims[source]
     for axis, depth in enumerate(depths):
         if depth == 0:
@@ -287,13 +224,12 @@ def _source_piece(blocks, source, rims, depths, box):
                          f"{index} (depths {depths})")
 
 
-def _filter_block(center, where, *neighbours, geometry, function, kwargs):
+def _filter_block(center, where, *rims, geometry, function, kwargs):
     """One output block: the filter of its input block, its frame computed again from the
-    blocks it reads from, whole or their rims (see the module docstring)."""
+    rims of the blocks it reads from (see the module docstring)."""
     index, sources = where
-    chunks, reach, wraps, depths, strips = geometry
-    blocks, rims = {index: center}, {}
-    (rims if strips else blocks).update(zip(sources, neighbours))
+    chunks, reach, wraps, depths = geometry
+    rims = dict(zip(sources, rims))
     bounds = _boundaries(chunks)
     ndim = center.ndim
     n = [int(b[-1]) for b in bounds]
@@ -318,7 +254,7 @@ def _filter_block(center, where, *neighbours, geometry, function, kwargs):
             local_stops = [p[2] - int(bounds[a][p[0]]) for a, p in enumerate(combo)]
             sizes = [int(bounds[a][p[0] + 1] - bounds[a][p[0]]) for a, p in enumerate(combo)]
             target = tuple(slice(p[3], p[3] + p[2] - p[1]) for p in combo)
-            assembled[target] = _source_piece(blocks, source, rims, depths,
+            assembled[target] = _source_piece(center, index, source, rims, depths,
                                               (local_starts, local_stops, sizes))
         return function(assembled, **kwargs)[tuple(crops)]
 
@@ -380,8 +316,7 @@ def _lazy(function, input, kwargs, footprint):
     meta = np.empty((0,) * x.ndim, meta.dtype)
     reach, modes = footprint(x.ndim)
     wraps = tuple(m in _WRAP for m in modes)
-    strips = _halo_strips(x)
-    token = tokenize(x, function.__name__, kwargs, reach, modes, strips)
+    token = tokenize(x, function.__name__, kwargs, reach, modes)
     name = f"{function.__name__}-{token}"
     if x.size == 0 or all(len(c) == 1 for c, r in zip(x.chunks, reach) if any(r)):
         # Each block is the whole array along every axis the filter reads along.
@@ -397,25 +332,15 @@ def _lazy(function, input, kwargs, footprint):
                             int(bounds[a][-1]), *reach[a], wraps[a])
             per_axis.append(sorted({p[0] for p in _split(runs, bounds[a])[0]} | {index[a]}))
         sources[index] = tuple(s for s in itertools.product(*per_axis) if s != index)
-    # The k-th neighbour slot of block i names its k-th source: the source's rim task, or the
-    # source block itself.
-    slot_name = rim_name if strips else x.name
-    slots = [_PerBlock(x.chunks, {i: TaskRef((slot_name,) + (s[k] if k < len(s) else i))
+    rims = {(rim_name,) + s: (_rims, (x.name,) + s, depths)
+            for s in set(itertools.chain(*sources.values())) | set(sources)}
+    slots = [_PerBlock(x.chunks, {i: TaskRef((rim_name,) + (s[k] if k < len(s) else i))
                                   for i, s in sources.items()}, True)
              for k in range(max(map(len, sources.values())))]
     where = _PerBlock(x.chunks, {i: (i, s) for i, s in sources.items()}, False)
     y = x.map_blocks(_filter_block, where, *slots, name=name, dtype=meta.dtype, meta=meta,
-                     geometry=(x.chunks, tuple(reach), wraps, depths, strips),
-                     function=function, kwargs=kwargs)
-    # The rims are a layer of their own, between the input and the filter.  Whole neighbours
-    # need one too, empty: the filter's tasks read other blocks of the input than their own,
-    # which dask's blockwise fusion does not see (it would fuse the input's layer into the
-    # filter's, its only dependent, and the neighbours' keys would be gone); a second dependent
-    # keeps the input's layer apart.
-    rims = {}
-    if strips:
-        rims = {(rim_name,) + s: (_rims, (x.name,) + s, depths)
-                for s in set(itertools.chain(*sources.values())) | set(sources)}
+                     geometry=(x.chunks, tuple(reach), wraps, depths), function=function,
+                     kwargs=kwargs)
     layers, dependencies = dict(y.dask.layers), dict(y.dask.dependencies)
     layers[rim_name] = MaterializedLayer(rims)
     dependencies[rim_name] = set(x.__dask_layers__())
