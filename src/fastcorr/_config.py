@@ -54,8 +54,11 @@ def _cache_lines(cache, path, info):
         return lines + [f"  {path}'s small-kernel blocks ({shapes}) have no aliased-rows shapes"]
     rule = (f"a band reads more than {cache['ways']} input rows that start within "
             f"{cache['near_lines']} lines of each other modulo {way}")
+    own = info["small_kernel_rows_aliased"]
+    main = (f", and kernels of {own + 1}..{len(rows)} rows to the main block" if own < len(rows)
+            else "")
     switch = (f"{path}'s small-kernel blocks ({shapes}) switch to their aliased-rows shapes "
-              f"({' '.join(map(str, aliased))} rows) when {rule}")
+              f"({' '.join(map(str, aliased[:own]))} rows{main}) when {rule}")
     if cache["aliased_from_kh"] is None:
         most = max(r + kh for kh, r in enumerate(rows))
         text = f"{switch}; their bands read at most {most}, so they never do on this CPU"

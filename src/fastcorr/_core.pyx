@@ -81,6 +81,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
         int small_kernel_rows
         int small_block_rows[FC_SMALL_KERNEL_ROWS_MAX]
         int small_block_rows_aliased[FC_SMALL_KERNEL_ROWS_MAX]
+        int small_kernel_rows_aliased
     ctypedef struct fc_l1_geometry:
         int size_bytes, ways, line_bytes, sets, source
     const fc_l1_geometry *fc_l1()
@@ -156,7 +157,9 @@ def compiled_paths():
     with the path's `name` and `description`, its vector widths (`lanes_float32`,
     `lanes_float64`) and its register-block shapes (`block_rows`, `block_vectors_1d`,
     `small_kernel_rows`, and `small_block_rows` and `small_block_rows_aliased`: lists whose item
-    kh - 1 is for a kernel of kh rows; see fc_kernel_table).
+    kh - 1 is for a kernel of kh rows; `small_kernel_rows_aliased`, the tallest kernel whose
+    aliased rows a small block takes, the main block those of taller ones; see
+    fc_kernel_table).
     """
     cdef int i
     cdef const fc_kernel_table *t
@@ -174,6 +177,7 @@ def compiled_paths():
             "small_block_rows": [t.small_block_rows[k] for k in range(t.small_kernel_rows)],
             "small_block_rows_aliased": [t.small_block_rows_aliased[k]
                                          for k in range(t.small_kernel_rows)],
+            "small_kernel_rows_aliased": t.small_kernel_rows_aliased,
         })
     return result
 

@@ -559,7 +559,7 @@ int main(void)
         }
         /* Short, wide kernels: the small-kernel block keeps a transposed copy of at most 64
          * kernel columns, wider ones take the main block. */
-        static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8};
+        static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8, 12};
         for (size_t j = 0; j < sizeof(wide) / sizeof(wide[0]); j++)
             for (size_t i = 0; i < sizeof(short_kh) / sizeof(short_kh[0]); i++) {
                 check_f32(t, 9, 21 + (ptrdiff_t)j, short_kh[i], wide[j], 0, (int)(j & 1), 0);
@@ -569,7 +569,7 @@ int main(void)
         /* 3-D: every block kind of both band families, for kernels of one to five planes. */
         for (ptrdiff_t rows = 1; rows <= 19; rows += 6)
             for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 18 ? 1 : 13))
-                for (ptrdiff_t k = 1; k <= 9; k += 4) {
+                for (ptrdiff_t k = 1; k <= 13; k += 4) {
                     const ptrdiff_t kd = 1 + (cols + k) % 5;
                     check3_f32(t, rows, cols, kd, k, k + (cols & 1), (int)(cols % 9 == 4));
                     check3_f64(t, rows, cols, kd, k + (rows & 1), k, (int)(cols % 9 == 5));
@@ -607,7 +607,7 @@ int main(void)
         for (size_t j = 0; j < sizeof(l1s) / sizeof(l1s[0]); j++) {
             fc_l1_alias = l1s[j];
             for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
-                for (ptrdiff_t k = 1; k <= 9; k += 2) {
+                for (ptrdiff_t k = 1; k <= 13; k += 2) {
                     const ptrdiff_t cols = 3 + 29 * (k & 3);
                     const int flags = (int)((k + rows) % 8);
                     check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), flags, 1024);

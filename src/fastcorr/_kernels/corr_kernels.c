@@ -104,6 +104,10 @@
 #if FC_KH_S > FC_SMALL_KERNEL_ROWS_MAX
 #error "FC_KH_S exceeds FC_SMALL_KERNEL_ROWS_MAX"
 #endif
+/* The rows of the bands that take aliased rows of a kh-row kernel: the aliased-rows small
+ * block's, or the main block's where the path gives them to it (FC_NR_A(kh) == 0), as the core's
+ * tile planner reads them from the table. */
+#define FC_NR_AB(kh) (FC_NR_A(kh) ? FC_NR_A(kh) : (kh) < FC_NR ? (kh) : FC_NR)
 const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .name = FC_STR(FC_ISA),
     .description = FC_ISA_DESCRIPTION,
@@ -135,8 +139,11 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .block_vectors_1d = FC1_NV,
     .small_kernel_rows = FC_KH_S,
     .small_block_rows = {FC_NR_S(1), FC_NR_S(2), FC_NR_S(3), FC_NR_S(4), FC_NR_S(5), FC_NR_S(6),
-                         FC_NR_S(7), FC_NR_S(8)},
-    .small_block_rows_aliased = {FC_NR_A(1), FC_NR_A(2), FC_NR_A(3), FC_NR_A(4), FC_NR_A(5),
-                                 FC_NR_A(6), FC_NR_A(7), FC_NR_A(8)},
+                         FC_NR_S(7), FC_NR_S(8), FC_NR_S(9), FC_NR_S(10), FC_NR_S(11),
+                         FC_NR_S(12)},
+    .small_block_rows_aliased = {FC_NR_AB(1), FC_NR_AB(2), FC_NR_AB(3), FC_NR_AB(4), FC_NR_AB(5),
+                                 FC_NR_AB(6), FC_NR_AB(7), FC_NR_AB(8), FC_NR_AB(9),
+                                 FC_NR_AB(10), FC_NR_AB(11), FC_NR_AB(12)},
+    .small_kernel_rows_aliased = FC_KH_S > 8 && !FC_NR_A(9) ? 8 : FC_KH_S,
     .exact = &FC_CAT2(fc_exact, FC_ISA),
 };

@@ -184,8 +184,11 @@ static FC_INLINE void FN(fc_block3)(const S_T *const *xp, ptrdiff_t off, ptrdiff
     FN(fc_block_store)(acc, y, ldy, ncols, nr, nv, tail, 0);
 }
 
-#if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8
-#error "fc_sbands below covers FC_KH_S = 4, 6 or 8"
+#if FC_KH_S != 4 && FC_KH_S != 6 && FC_KH_S != 8 && FC_KH_S != 12
+#error "fc_sbands below covers FC_KH_S = 4, 6, 8 or 12"
+#endif
+#if FC_KH_S > 8 && (FC_NR_A(9) || FC_NR_A(10) || FC_NR_A(11) || FC_NR_A(12))
+#error "fc_sbands below gives kernels of 9..12 rows no aliased-rows small block (FC_NR_A = 0)"
 #endif
 /* Accumulators of fc_sblock: room for the largest small-block shape of any path in simd.h. */
 #define FC_SB_R 8
@@ -309,13 +312,20 @@ FC_SBANDS(6)
 FC_SBANDS(7)
 FC_SBANDS(8)
 #endif
+#if FC_KH_S > 8
+FC_SBAND(FC_CAT2(fc_sband, 9), 9, FC_NR_S(9), FC_NV_S(9))
+FC_SBAND(FC_CAT2(fc_sband, 10), 10, FC_NR_S(10), FC_NV_S(10))
+FC_SBAND(FC_CAT2(fc_sband, 11), 11, FC_NR_S(11), FC_NV_S(11))
+FC_SBAND(FC_CAT2(fc_sband, 12), 12, FC_NR_S(12), FC_NV_S(12))
+#endif
 #undef FC_SBANDS
 #undef FC_SBAND
 
 typedef void (*FN(fc_sband_fn))(const S_T *, ptrdiff_t, const S_T *, ptrdiff_t, S_T *,
                                 ptrdiff_t, ptrdiff_t, int);
-/* Indexed by [kernel height][aliased]. */
+/* Indexed by [kernel height][aliased]; NULL where aliased rows take the main block. */
 #define FC_SBAND_PAIR(KH) {FN(FC_CAT2(fc_sband, KH)), FN(FC_CAT2(fc_sband_a, KH))}
+#define FC_SBAND_ONE(KH) {FN(FC_CAT2(fc_sband, KH)), NULL}
 static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
     {NULL, NULL}, FC_SBAND_PAIR(1), FC_SBAND_PAIR(2), FC_SBAND_PAIR(3), FC_SBAND_PAIR(4),
 #if FC_KH_S > 4
@@ -324,8 +334,12 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
 #if FC_KH_S > 6
     FC_SBAND_PAIR(7), FC_SBAND_PAIR(8),
 #endif
+#if FC_KH_S > 8
+    FC_SBAND_ONE(9), FC_SBAND_ONE(10), FC_SBAND_ONE(11), FC_SBAND_ONE(12),
+#endif
 };
 #undef FC_SBAND_PAIR
+#undef FC_SBAND_ONE
 
 /* One band of NR output rows across `cols` columns: strips of FC_NV vectors, then single vectors,
  * then the last partial vector: a full vector ending at the last column, overlapping the one
@@ -491,7 +505,7 @@ static void FN(fc_corr_rows)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
      * that consecutive bands share are still in cache.  Taller blocks than kh would need more
      * accumulators than the reuse they buy, and fc_block's ramps assume nr <= kh.  Rows left over
      * form one shorter band (fewer than nr <= kh rows, so still valid). */
-    if (kw == 1 && kh > FC_KH_S && cols >= V_L) {
+    if (kw == 1 && kh > FC_KH_C && cols >= V_L) {
         /* Column kernels the small block does not take: bands of FC_CB_R rows with fc_cblock,
          * the rows left over below.  The bands run strip by strip of columns, each strip down
          * every band, so that the kh - 1 input rows consecutive bands share are still in L2
@@ -520,13 +534,16 @@ static void FN(fc_corr_rows)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
         rows -= i;
     }
     S_T wt[FC_KH_S * FC_SB_MAXKW];
-    if (kh <= FC_KH_S && kw <= FC_SB_MAXKW && cols >= V_L) {
+    const ptrdiff_t snr = kh <= FC_KH_S && kw <= FC_SB_MAXKW && cols >= V_L
+                              ? fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh,
+                                                   ldx * (ptrdiff_t)sizeof(S_T))
+                              : 0;
+    if (snr) {
         /* Small kernels: bands of snr rows with fc_sblock, which reads the kernel transposed;
-         * the rows left over (fewer than snr) go to the general bands below. */
+         * the rows left over (fewer than snr) go to the general bands below.  snr is 0 where
+         * the path gives aliased rows of this kernel height to the main block. */
         for (ptrdiff_t a = 0; a < kh; a++)
             for (ptrdiff_t b = 0; b < kw; b++) wt[b * kh + a] = w[a * kw + b];
-        const ptrdiff_t snr =
-            fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T));
         const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S(kh)];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr)
@@ -634,12 +651,19 @@ FC_SBANDS3(6)
 FC_SBANDS3(7)
 FC_SBANDS3(8)
 #endif
+#if FC_KH_S > 8
+FC_SBAND3(FC_CAT2(fc_sband3, 9), 9, FC_NR_S(9), FC_NV_S(9))
+FC_SBAND3(FC_CAT2(fc_sband3, 10), 10, FC_NR_S(10), FC_NV_S(10))
+FC_SBAND3(FC_CAT2(fc_sband3, 11), 11, FC_NR_S(11), FC_NV_S(11))
+FC_SBAND3(FC_CAT2(fc_sband3, 12), 12, FC_NR_S(12), FC_NV_S(12))
+#endif
 #undef FC_SBANDS3
 #undef FC_SBAND3
 
 typedef void (*FN(fc_sband3_fn))(const S_T *const *, ptrdiff_t, ptrdiff_t, const S_T *,
                                  ptrdiff_t, ptrdiff_t, S_T *, ptrdiff_t, ptrdiff_t);
 #define FC_SBAND3_PAIR(KH) {FN(FC_CAT2(fc_sband3, KH)), FN(FC_CAT2(fc_sband3_a, KH))}
+#define FC_SBAND3_ONE(KH) {FN(FC_CAT2(fc_sband3, KH)), NULL}
 static const FN(fc_sband3_fn) FN(fc_sbands3)[FC_KH_S + 1][2] = {
     {NULL, NULL}, FC_SBAND3_PAIR(1), FC_SBAND3_PAIR(2), FC_SBAND3_PAIR(3), FC_SBAND3_PAIR(4),
 #if FC_KH_S > 4
@@ -648,8 +672,12 @@ static const FN(fc_sband3_fn) FN(fc_sbands3)[FC_KH_S + 1][2] = {
 #if FC_KH_S > 6
     FC_SBAND3_PAIR(7), FC_SBAND3_PAIR(8),
 #endif
+#if FC_KH_S > 8
+    FC_SBAND3_ONE(9), FC_SBAND3_ONE(10), FC_SBAND3_ONE(11), FC_SBAND3_ONE(12),
+#endif
 };
 #undef FC_SBAND3_PAIR
+#undef FC_SBAND3_ONE
 
 #define FC_BAND3(NR)                                                                            \
     static void FN(FC_CAT2(fc_band3, NR))(const S_T *const *xp, ptrdiff_t off, ptrdiff_t ldx,   \
@@ -697,14 +725,16 @@ void FN(fc_corr3)(const S_T *const *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kd
      * transposed kernel of the small-kernel bands lives in the scratch, after the padded row,
      * so (unlike fc_corr's copy on the stack) it has no width limit. */
     ptrdiff_t off = 0;
-    if (kh <= FC_KH_S && cols >= V_L) {
+    const ptrdiff_t snr =
+        kh <= FC_KH_S && cols >= V_L
+            ? fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T))
+            : 0;
+    if (snr) {
         S_T *wt = scratch + fc_scratch_elems(kw);
         for (ptrdiff_t p = 0; p < kd; p++)
             for (ptrdiff_t a = 0; a < kh; a++)
                 for (ptrdiff_t b = 0; b < kw; b++)
                     wt[(p * kw + b) * kh + a] = w[(p * kh + a) * kw + b];
-        const ptrdiff_t snr =
-            fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T));
         const FN(fc_sband3_fn) band = FN(fc_sbands3)[kh][snr != FC_NR_S(kh)];
         ptrdiff_t i = 0;
         for (; i + snr <= rows; i += snr) band(x, i * ldx, ldx, wt, kd, kw, y + i * ldy, ldy, cols);

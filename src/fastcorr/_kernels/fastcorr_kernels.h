@@ -100,7 +100,7 @@ typedef void (*fc_wgrad_f64_fn)(const double *x, ptrdiff_t ldx, const ptrdiff_t 
 typedef double (*fc_probe_fn)(long iters);
 
 /* The tallest kernel any path's small-kernel block serves. */
-#define FC_SMALL_KERNEL_ROWS_MAX 8
+#define FC_SMALL_KERNEL_ROWS_MAX 12
 
 /* ------------------------------------------------------------------ scipy.ndimage-exact kernels
  * (exact_kernels.c, compiled per path with -ffp-contract=off).  Every output is computed in
@@ -202,10 +202,13 @@ typedef struct {
     int block_rows;            /* output rows a micro-kernel keeps in registers */
     int block_vectors_1d;      /* output vectors the 1-D micro-kernel keeps in registers */
     int small_kernel_rows;     /* kernels of at most this many rows use the small-kernel block */
-    /* Output rows of that block for a kernel of kh rows at [kh - 1], and of its variant for input
-     * rows that alias in L1 (fc_small_band_rows); entries past small_kernel_rows are unused. */
+    /* Output rows of that block for a kernel of kh rows at [kh - 1], and of the bands that take
+     * input rows that alias in L1 (fc_small_band_rows): its variant's, or for kernels taller
+     * than small_kernel_rows_aliased the main block's; entries past small_kernel_rows are
+     * unused. */
     int small_block_rows[FC_SMALL_KERNEL_ROWS_MAX];
     int small_block_rows_aliased[FC_SMALL_KERNEL_ROWS_MAX];
+    int small_kernel_rows_aliased;
     const fc_exact_table *exact; /* this path's scipy.ndimage-exact kernels */
 } fc_kernel_table;
 
@@ -259,9 +262,11 @@ extern fc_l1_alias_geometry fc_l1_alias;
  * the way size long (a power-of-two width) all of a block's input rows share sets, and past
  * `ways` of them they evict each other within every block: at float32 2048 x 2048, K=5, the 9
  * rows of AVX2's 5-row block ran at 64-67 GFLOP/s on one thread of an 8-way, 32 KiB L1 against
- * 76-81 with rows 64 bytes longer.  The ways and the way size are this CPU's (fc_l1_alias); the
- * switch was measured only on that 8-way L1.  The kernel and the core's tile planner both ask
- * this function, so bands and tiles agree. */
+ * 76-81 with rows 64 bytes longer; on Zen 5's 12-way L1 an 8-row band of an 11-row kernel (18
+ * rows) ran at 159 GFLOP/s on one thread against 255 with the rows spread.  The ways and the way
+ * size are this CPU's (fc_l1_alias).  rows_aliased 0 (the kernel's own tables only) gives the
+ * rows to the main block.  The kernel and the core's tile planner both ask this function, so
+ * bands and tiles agree. */
 static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliased, ptrdiff_t kh,
                                            ptrdiff_t row_bytes)
 {

@@ -13,7 +13,8 @@
  *
  * That block keeps all its NR + kh - 1 input rows live in L1 across the kw column passes.  Where
  * those rows alias in L1 (fc_small_band_rows in fastcorr_kernels.h) a block of FC_NR_A(kh) rows x
- * FC_NV_A(kh) vectors, which reads fewer rows, is used instead.  On AVX2, 2048 x 2048, one
+ * FC_NV_A(kh) vectors, which reads fewer rows, is used instead, or where FC_NR_A(kh) is 0 the
+ * main block (fc_block).  On AVX2, 2048 x 2048, one
  * thread, on an 8-way L1, 3x3 against 5x2 (medians of alternating runs): float32 kh=5 +13% (rows
  * 8 KiB apart), kh=6 +20%, float64 kh=5 +4%, kh=6 +29%; 4x2 did +12% at kh=5 but only +6% for
  * float64, 2x4 and 2x5 lost.  Where rows do not alias (rows 32 bytes to 2 KiB longer), 3x3 is
@@ -45,8 +46,26 @@
 #define FC_NV 4
 #define FC1_NV 12
 #define FC1_TG 6
-#define FC_KH_S 8
-/* Small-kernel blocks, measured on an Intel Xeon (Sapphire Rapids class, 48 KiB 12-way L1D),
+#define FC_KH_S 12
+/* Small-kernel blocks up to kh = 12 (16 accumulators + 12 weights + 2 inputs), measured on AMD
+ * Zen 5 (EPYC, family 26: two 512-bit FMA pipes, 48 KiB 12-way L1D, 1 MiB L2): for kh = 9..12
+ * the 8x2 small block against the 6x4 main block, best/median GFLOP/s of alternating runs:
+ * - one thread in L2 (192 x 1040 float32, 192 x 520 float64): float32 kh=9 244/220 against
+ *   217/194, kh=11 255/228 against 227/201; float64 +6-9% at every kh from 9 to 12;
+ * - 2 threads, 2000 x 3000 and 2048 x 2112: float32 kh=9 421/356 against 352/276 and 346/301
+ *   against 256/200, kh=11 +4-20%, kh=12 -2 to +10%; float64 +12-24%;
+ * - where rows alias (power-of-two widths: 8 + kh - 1 rows in 12 ways) it loses, 2048 x 2048
+ *   float32 kh=11 234/203 against 349/311, and so do 6x2 and 4x3 (one thread, 192 x 1024:
+ *   kh=11 159 and 184 against 211), so there kernels of 9..12 rows keep the main block
+ *   (FC_NR_A(kh) = 0).
+ * Column kernels (kw = 1) taller than FC_KH_C rows keep fc_cblock.
+ * Shapes for kh <= 8, Zen 5, best/median of alternating runs, one thread in L2: 8x2, 6x3, 4x4,
+ * 7x3 and 6x2 all within 3% of each other where rows do not alias, float32 and float64; where
+ * they alias 4x4 had the best medians (float32 kh=5..8 163-177 against 130-155) but not the
+ * best peaks, and at 2048 x 2048 on 2 threads it was 10-20% slower (kh=5..8 best 203-268
+ * against 250-308), so the shapes below stay.  kh <= 3: 8x2, 6x3 and 7x3 +5-13% in L2, but at
+ * 2048 x 2048, where a 3x3 kernel is bandwidth-bound, within noise of 3x4.
+ * Earlier, on an Intel Xeon (Sapphire Rapids class, 48 KiB 12-way L1D),
  * 2 threads, float32 2048 x 2048 / 2048 x 2112 / 2000 x 3000 (GFLOP/s, best of 8):
  * - kh 4..8: 8x2 (16 accumulators + 8 weights + 2 inputs); 6x3, 6x2, 7x2, 5x3 within noise of
  *   it where rows do not alias, 4x4, 4x3, 3x4, 2x6 10-30% slower.
@@ -57,9 +76,10 @@
  *   5 input and 3 output rows instead of 10 and 8. */
 #define FC_NR_S(kh) ((kh) <= 3 ? 3 : 8)
 #define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
-#define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
+#define FC_NR_A(kh) ((kh) <= 3 ? 3 : (kh) <= 8 ? 6 : 0)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
-/* Column kernels taller than FC_KH_S (fc_cblock): 8 rows x 2 vectors, taps 10 at a time (16
+#define FC_KH_C 8
+/* Column kernels taller than FC_KH_C (fc_cblock): 8 rows x 2 vectors, taps 10 at a time (16
  * accumulators + 10 weights + 2 inputs).  Column pass alone over a 4096 x 4096 image in bands
  * of 48 x 2,080, 2 threads, Intel Xeon: float32 33 taps 254-288 GFLOP/s (10 x 2 by 8 taps
  * 258-293, 16 x 1 by 8 242-249, 6 x 3 221-232) against 193-217 for the 6 x 4 main block,
@@ -288,9 +308,10 @@
  * on every machine. */
 #define FC_NR_S(kh) ((kh) <= 3 ? 3 : 8)
 #define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
-#define FC_KH_S 8
-#define FC_NR_A(kh) ((kh) <= 3 ? 3 : 6)
+#define FC_KH_S 12
+#define FC_NR_A(kh) ((kh) <= 3 ? 3 : (kh) <= 8 ? 6 : 0)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+#define FC_KH_C 8
 #define FC_CB_R 8
 #define FC_CB_V 2
 #define FC_CB_G 10
@@ -319,6 +340,12 @@
 
 #else
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
+#endif
+
+/* Column kernels (kw = 1) taller than this take fc_cblock; a path whose small block serves taller
+ * kernels than its column block was measured against sets it lower. */
+#ifndef FC_KH_C
+#define FC_KH_C FC_KH_S
 #endif
 
 /* Non-temporal stores (fc_corr1d_nt): x86 paths store whole aligned vectors past the caches
