@@ -30,7 +30,15 @@
 #include <immintrin.h>
 #define FC_ISA avx512
 #define FC_ISA_DESCRIPTION "AVX-512F, 512-bit"
-/* 32 zmm registers: 24 accumulators + 4 inputs + 1 broadcast weight.  Measured on an Intel Xeon
+/* 32 zmm registers: 24 accumulators + 4 inputs + 1 broadcast weight.  On AMD Zen 5 (one thread,
+ * in L2, best/median of alternating runs, kernels of 13..31 rows, rows 4 KiB apart or not):
+ * 6x4 best or within 3% of the best at every size, float32 218-226/199-211 GFLOP/s against
+ * 204-217 for 4x6, 209-217 for 5x5 and 210-225 for 6x3; float64 106-119 against 103-112.
+ * 1-D on Zen 5 (2 threads, 10^5 and 4 x 10^6 samples, K = 16..128): 12 x 6 best or within
+ * noise of 8 x 8, 16 x 4, 10 x 10, 16 x 8 and 8 x 12 at every K but one (16 x 4, float32 K = 16
+ * and 32 in cache, 171 and 307 against 149 and 267, and 20-25% slower on the long signal); at
+ * K <= 16 (float32) each phase has one tap, so every FMA needs a load, whatever the shape.
+ * Measured on an Intel Xeon
  * (Sapphire Rapids class), 2 threads, float32 2048 x 2048, alternating runs, medians: 8x3, 5x4,
  * 4x5 and 4x6 all within 5% of 6x4 at K = 9 (245-249 GFLOP/s) and K = 11 (253-276), so 6x4
  * stays.  What bounds this block here is not its shape: nearly every 64-byte unaligned load
@@ -63,8 +71,12 @@
  * 7x3 and 6x2 all within 3% of each other where rows do not alias, float32 and float64; where
  * they alias 4x4 had the best medians (float32 kh=5..8 163-177 against 130-155) but not the
  * best peaks, and at 2048 x 2048 on 2 threads it was 10-20% slower (kh=5..8 best 203-268
- * against 250-308), so the shapes below stay.  kh <= 3: 8x2, 6x3 and 7x3 +5-13% in L2, but at
- * 2048 x 2048, where a 3x3 kernel is bandwidth-bound, within noise of 3x4.
+ * against 250-308), so the shapes below stay.  kh <= 3: 8x2, 6x3 and 7x3 +5-13% in L2 on one
+ * thread, but on 2 threads 3x4, 6x3, 7x3, 4x4 and 8x2 within noise of each other at 1024 x 1024
+ * (float32 best 265-287), 2048 x 2048 (142-168) and 4096 x 4096 (78-84), so 3x4 stays.  There a
+ * 3x3 kernel at 2048 x 2048 (16 + 16 MiB, which this CPU's 32 MiB L3 holds) took 0.40-0.69 ms
+ * against 0.18-0.25 for a 2-thread memcpy of the same arrays (0.39 with streaming stores) and
+ * 0.20 for a 1x1 kernel through the same tiles; at 4096 x 4096 it runs at DRAM's rate.
  * Earlier, on an Intel Xeon (Sapphire Rapids class, 48 KiB 12-way L1D),
  * 2 threads, float32 2048 x 2048 / 2048 x 2112 / 2000 x 3000 (GFLOP/s, best of 8):
  * - kh 4..8: 8x2 (16 accumulators + 8 weights + 2 inputs); 6x3, 6x2, 7x2, 5x3 within noise of
