@@ -107,6 +107,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
     enum: FC_STREAM_MIN_BYTES
     enum: FC_CORR_ROTATE
     enum: FC_CORR_STREAM
+    enum: FC_CORR_PREFETCH
     long long fc_llc_bytes()
 
 cdef extern from *:
@@ -496,6 +497,8 @@ cdef struct _TileJob:
     Py_ssize_t tiles_per_img, n_tc, tile_rows, tile_cols
     bint rotate
     # Tiles store non-temporally (FC_CORR_STREAM): the whole output is at least _stream_min.
+    # The input, as large, then comes from memory too, and the kernel prefetches its rows
+    # (FC_CORR_PREFETCH).
     bint stream
     const fc_kernel_table *table
     # The image's own dtype (an FC_DT_* code) and item size when it is not the kernel's: its
@@ -520,7 +523,8 @@ cdef void _tile_unit(const void *job_, Py_ssize_t t, char *scratch) noexcept nog
     cdef Py_ssize_t ldx = job.x_row // job.item
     cdef Py_ssize_t ldy = (-1 if job.rotate else 1) * (job.y_row // job.item)
     cdef Py_ssize_t rows = min(job.tile_rows, job.oh - r0), cols = min(job.tile_cols, job.ow - c0)
-    cdef int flags = (FC_CORR_ROTATE if job.rotate else 0) | (FC_CORR_STREAM if job.stream else 0)
+    cdef int flags = ((FC_CORR_ROTATE if job.rotate else 0)
+                      | (FC_CORR_STREAM | FC_CORR_PREFETCH if job.stream else 0))
     if job.item == sizeof(float):
         job.table.corr_f32(<const float *>x, ldx, <const float *>w, job.kh, job.kw,
                            <float *>y, ldy, rows, cols, <float *>scratch, flags)

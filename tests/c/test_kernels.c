@@ -500,8 +500,8 @@ int main(void)
         for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
             for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7))
                 for (ptrdiff_t k = 1; k <= 9; k += 2) {
-                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)((k + cols) % 8), 0);
-                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)((cols + rows) % 8), 0);
+                    check_f32(t, rows, cols, k, k + (cols & 1), 0, (int)((k + cols) % 16), 0);
+                    check_f64(t, rows, cols, k + (rows & 1), k, 0, (int)((cols + rows) % 16), 0);
                     cases += 2;
                 }
         static const ptrdiff_t taps[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33,
@@ -525,15 +525,26 @@ int main(void)
                 checksum_f64(t, n, shift % 9);
                 cases += 2;
             }
+        /* Tiles of two small-kernel bands and more, so that FC_CORR_PREFETCH runs (a band
+         * prefetches only when a next one follows): every small kernel height, rows around
+         * two and three bands of every path's band heights, with every other flag. */
+        for (ptrdiff_t k = 1; k <= 12; k++)
+            for (ptrdiff_t rows = 6; rows <= 26; rows += 5)
+                for (ptrdiff_t cols = 16; cols <= 70; cols += 27) {
+                    const int flags = FC_CORR_PREFETCH | (int)((k + rows + cols) % 8);
+                    check_f32(t, rows, cols, k, 1 + (k + cols) % 5, 0, flags, 0);
+                    check_f64(t, rows, cols, k, 1 + (k + rows) % 5, 0, flags ^ 7, 0);
+                    cases += 2;
+                }
         /* Column kernels (kw == 1) taller than the small block's: every row count around the
          * column block's height, strips, single and overlapped vectors, rotated, NaN and Inf. */
         static const ptrdiff_t tall[] = {5, 7, 9, 10, 11, 13, 20, 33, 41};
         for (size_t j = 0; j < sizeof(tall) / sizeof(tall[0]); j++)
             for (ptrdiff_t rows = 1; rows <= 26; rows += 5)
                 for (ptrdiff_t cols = 1; cols <= 70; cols += (cols < 18 ? 4 : 13)) {
-                    const int flags = (int)((rows + cols) % 8);
+                    const int flags = (int)((rows + cols) % 16);
                     check_f32(t, rows, cols, tall[j], 1, (int)(cols % 3 == 1), flags, 0);
-                    check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), 7 - flags, 0);
+                    check_f64(t, rows, cols, tall[j], 1, (int)(cols % 3 == 2), 15 - flags, 0);
                     cases += 2;
                 }
         /* Column bands wide and tall enough to run strip by strip (fc_corr_rows keeps a band's
@@ -544,9 +555,9 @@ int main(void)
         for (size_t j = 0; j < 2; j++)
             for (size_t c = 0; c < 4; c++)
                 for (ptrdiff_t rows = 3; rows <= 11; rows += 4) {
-                    const int flags = (int)((rows + (ptrdiff_t)c + (ptrdiff_t)j) % 8);
+                    const int flags = (int)((rows + (ptrdiff_t)c + (ptrdiff_t)j) % 16);
                     check_f32(t, rows, strip_cols[c], strip_kh[j], 1, (int)(c == 1), flags, 0);
-                    check_f64(t, rows, strip_cols[c], strip_kh[j], 1, (int)(c == 2), 7 - flags,
+                    check_f64(t, rows, strip_cols[c], strip_kh[j], 1, (int)(c == 2), 15 - flags,
                               0);
                     cases += 2;
                 }
@@ -609,9 +620,9 @@ int main(void)
             for (ptrdiff_t rows = 1; rows <= 21; rows += 4)
                 for (ptrdiff_t k = 1; k <= 13; k += 2) {
                     const ptrdiff_t cols = 3 + 29 * (k & 3);
-                    const int flags = (int)((k + rows) % 8);
+                    const int flags = (int)((k + rows) % 16);
                     check_f32(t, rows, cols, k, k + 1, (int)(rows == 17), flags, 1024);
-                    check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), 7 - flags, 512);
+                    check_f64(t, rows, cols, k + 1, k, (int)(rows == 13), 15 - flags, 512);
                     cases += 2;
                 }
         }

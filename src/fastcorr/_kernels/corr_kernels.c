@@ -32,6 +32,16 @@
 #define FC_PIN(v) ((void)0)
 #endif
 
+/* A read hint for the line at p into L2 (see FC_SBAND in corr_tmpl.h); never faults. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_PREFETCH_L2(p) __builtin_prefetch((const void *)(p), 0, 2)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <xmmintrin.h>
+#define FC_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#else
+#define FC_PREFETCH_L2(p) ((void)(p))
+#endif
+
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FC_STR_(a) #a

@@ -29,12 +29,15 @@ extern "C" {
  * cost one write to memory instead of a read for ownership and a write.  FC_CORR_SPREAD runs
  * each band's strips of columns even ones first, then odd ones (the kernel sets it itself where
  * input and output rows alias in 4 KiB, see fc_corr; tests set it to run that order anywhere).
+ * FC_CORR_PREFETCH: the input comes from memory rather than cache (the core sets it with
+ * FC_CORR_STREAM), so the small-kernel bands prefetch the rows their next band reads (see
+ * FC_SBAND in corr_tmpl.h); it never changes a value, and reads nothing outside the tile.
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
  * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
  * input row, for rows narrower than one vector, on paths without masked loads). */
-enum { FC_CORR_ROTATE = 1, FC_CORR_STREAM = 2, FC_CORR_SPREAD = 4 };
+enum { FC_CORR_ROTATE = 1, FC_CORR_STREAM = 2, FC_CORR_SPREAD = 4, FC_CORR_PREFETCH = 8 };
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, float *scratch, int flags);
