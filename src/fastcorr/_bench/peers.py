@@ -240,7 +240,7 @@ def _cv2_same(function, x, params, n_threads):
         # k // 2 as scipy's origin 0 is, for odd and even k alike.
         w = params["weights"]
         fft = by_column("cv2").uses_fft(x.dtype.name, w.size) if x.dtype.kind == "f" else False
-        return "cv2.filter2D", lambda: cv2.filter2D(x, -1, w, borderType=border), fft
+        return "cv2.filter2D", lambda: cv2.filter2D(x, -1, w, dst=dst, borderType=border), fft
     if function == "gaussian_filter":
         sigma = params["sigma"]
         size = 2 * int(4.0 * sigma + 0.5) + 1  # scipy's radius with truncate=4
@@ -278,6 +278,7 @@ def _torch_same(function, x, params, n_threads):
     pad = tuple(k // 2 for k in w.shape)
 
     def run():
+        # conv3d has no out= for a padded call: its result is new every time.
         with torch.no_grad():
             return F.conv3d(xt, wt, padding=pad).numpy()[0, 0]
     return "torch conv3d", run, False

@@ -309,8 +309,7 @@ def show_ndimage(records, n, progress):
                 cells += [fmt_time(row["time_s"]), f"{row['gflops']:.1f}",
                           f"{row['pct_peak']:.0f}%", f"{row['mem_per_output']:.2f}x"]
                 if "time_new_result_s" in row:
-                    notes.append(f"into output= made once (every library); a new result: "
-                                 f"{fmt_time(row['time_new_result_s'])}")
+                    notes.append(f"a new result: {fmt_time(row['time_new_result_s'])}")
             else:
                 cells += [row["status"], "-", "-", "-"]
                 notes.append(f"{row['library']}: {row['status']}: {row['check']}")
@@ -325,6 +324,9 @@ def show_ndimage(records, n, progress):
     print("  GFLOP/s = 2 x taps x outputs / time, where a separable filter's taps are the sum of "
           "its 1-D kernels' lengths (33+33 for the Gaussian), whatever a library does; % peak "
           "of the FMA peak of the dtype fastcorr computes in (float64 for integer outputs)")
+    print("  every library writes into an output made once (output=, OpenCV's dst=; torch "
+          "has no out= for conv3d), as a loop over images does; 'a new result': fastcorr's "
+          "time when it allocates the result (the OS's page faults and zeroing)")
     print("  mem/out = tracemalloc's peak during one fastcorr call (what NumPy allocates, the "
           "result included) over the result's bytes; the core's per-thread scratch (malloc'ed "
           "in C, O(kernel x tile)) is not counted")

@@ -469,31 +469,31 @@ def _ndimage_case(setup, fast_ndimage, peers, case, n):
     else:
         checker = SameSizeReference(x, w, mode, setup.rng, taps=taps)
         ours = [(f"fastcorr.ndimage.{function}", "fastcorr", params, case["dtype"], checker)]
-    # The filters write into an array made once per library (scipy's and fastcorr's output=,
-    # OpenCV's dst=), as the methods section does: a new 64 MiB result costs every library the
-    # OS's page faults and zeroing (7-8 ms at 4096 x 4096 float32 here), not the filter's
-    # work.  fastcorr's time for a new result is recorded beside it (``time_new_result_s``).
-    reuse = case["group"] == "filter"
+    # Every library writes into an array made once (scipy's and fastcorr's output=, OpenCV's
+    # dst=), as the methods section does: a new result of 16-64 MiB costs every library the
+    # OS's page faults and zeroing (7-8 ms at 4096 x 4096 float32 here, 0.9 ms at 2048 x 2048
+    # float64), not the filter's work.  fastcorr's time for a new result is recorded beside it
+    # (``time_new_result_s``).
     rows, calls = [], []
     for label, column, kwargs, compute, check in ours:
         rows.append({"library": label, "column": column, "threads": n, "crop": None,
                      "compute_dtype": compute})
-        into = dict(kwargs, output=np.empty_like(x)) if reuse else kwargs
+        into = dict(kwargs, output=np.empty(x.shape, kwargs.get("output", x.dtype)))
         calls.append((lambda into=into: fn(x, **into, workers=n), check, False))
     timed_rows = list(rows)
     for peer in peers:
         # The filters run on the whole image for every library: their passes are bound by
         # memory, and scipy's on a crop that fits in cache ran 1.4x faster per output than on
         # the image (Gaussian sigma=4: 387 ms scaled from a crop, 549-621 ms whole).
-        crop = None if reuse else peer.crop(x.shape, per_output, setup.quick)
+        crop = (None if case["group"] == "filter"
+                else peer.crop(x.shape, per_output, setup.quick))
         px = x if crop is None else np.ascontiguousarray(x[tuple(slice(0, c) for c in crop)])
         threads = n if peer.threaded else 1
         row = {"library": peer.label, "column": peer.column, "threads": threads,
                "crop": list(crop) if crop else None}
         rows.append(row)
         try:
-            made = peer.make(function, px, dict(params, output=np.empty_like(px)) if reuse
-                             else params, threads)
+            made = peer.make(function, px, dict(params, output=np.empty_like(px)), threads)
         except Exception as exc:  # a peer's own failure must not end the run
             row.update(status="ERROR", check=f"{type(exc).__name__}: {exc}")
             continue
@@ -529,8 +529,7 @@ def _ndimage_case(setup, fast_ndimage, peers, case, n):
                      if p["status"] == "ok"}
         peak, out_bytes = _peak_memory(lambda: fn(x, **kwargs, workers=n))
         row.update(peak_mem_bytes=peak, out_bytes=out_bytes, mem_per_output=peak / out_bytes)
-        if reuse:
-            row["time_new_result_s"] = setup.timer.times(lambda: fn(x, **kwargs, workers=n))[0]
+        row["time_new_result_s"] = setup.timer.times(lambda: fn(x, **kwargs, workers=n))[0]
     rec["rows"] = rows
     return rec
 
