@@ -123,6 +123,44 @@ def test_separable_filters_match_scipy(dtype, mode):
         _close(result, expected, _passes_bound(x, dtype, 33, 2) + 1e-15, f"{name}{args}")
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_short_separable_filters_keep_inf_and_nan_where_scipy_does(dtype):
+    """3- and 5-tap separable filters, which run as one 2-D correlation where that is faster
+    (ndimage's module docstring): an Inf read through a zero tap gives NaN in the same outputs
+    as scipy's two passes, every mode (zero fill included, where the 2-D kernel reads the
+    fill through both passes as they do) and origin; the finite outputs within the two passes'
+    bound, whichever route ran."""
+    rng = np.random.default_rng(31)
+    x = rng.uniform(-1, 1, (40, 53)).astype(dtype)
+    x[5, 7], x[20, 0], x[39, 52], x[12, 30] = np.inf, -np.inf, np.nan, np.inf
+    def box_passes(x, size, mode, origin=(0, 0)):
+        # scipy's uniform_filter runs a moving sum, whose NaN spreads to the rest of the line;
+        # its definition, two correlate1d passes of box weights, is the oracle here.
+        for axis, (k, o) in enumerate(zip(size, origin)):
+            x = scipy_ndimage.correlate1d(x, np.full(k, 1.0 / k), axis, mode=mode, origin=o)
+        return x
+
+    cases = [("sobel", (0,), {}), ("sobel", (1,), {}), ("prewitt", (1,), {}),
+             ("uniform_filter", (3,), {}), ("uniform_filter", ([5, 3],), {"origin": [1, -1]}),
+             ("gaussian_filter", (0.5,), {}), ("gaussian_filter", (0.6,), {"order": [0, 1]})]
+    for mode in ("reflect", "constant", "nearest", "mirror", "wrap"):
+        for name, args, kwargs in cases:
+            result = getattr(ndimage, name)(x, *args, mode=mode, **kwargs)
+            if name == "uniform_filter":
+                size = np.broadcast_to(args[0], 2)
+                expected = box_passes(x, size, mode, kwargs.get("origin", (0, 0)))
+            else:
+                expected = getattr(scipy_ndimage, name)(x, *args, mode=mode, **kwargs)
+            context = f"{name}{args}{kwargs} {mode}"
+            assert result.dtype == expected.dtype, context
+            assert np.array_equal(np.isnan(result), np.isnan(expected)), context
+            inf = np.isinf(expected)
+            assert np.array_equal(result[inf], expected[inf]), context
+            finite = np.isfinite(expected)
+            _close(result[finite], expected[finite],
+                   _passes_bound(x[np.isfinite(x)], dtype, 5, 2) + 1e-15, context)
+
+
 def test_per_axis_modes():
     rng = np.random.default_rng(11)
     x = rng.uniform(0, 1, (20, 25))

@@ -319,6 +319,9 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
     cdef bint row_nt = job.stream and job.n_terms == 1
     cdef bint col_identity, row_identity
     cdef Py_ssize_t lo, hi, ld
+    # Image rows read in place from an image too large for the caches (the streamed outputs'
+    # threshold): the column pass prefetches its next band's rows, as the tiles do.
+    cdef int prefetch = FC_CORR_PREFETCH if job.stream and in_place else 0
     for term in range(job.n_terms):
         c_first, c_taps = job.col_span[2 * term], job.col_span[2 * term + 1]
         r_first, r_taps = job.row_span[2 * term], job.row_span[2 * term + 1]
@@ -363,10 +366,11 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                 lo, hi = max(d, r_first), min(d + length, r_first + cols)
                 if lo < hi:
                     _corr_tile(job.table, source + (lo - d), ld, cw, c_taps, 1,
-                               base + (lo - r_first), base_ld, rows, hi - lo, kscratch)
+                               base + (lo - r_first), base_ld, rows, hi - lo, kscratch,
+                               prefetch)
                 continue
             _corr_tile(job.table, source, ld, cw, c_taps, 1, t + d, t_ld, rows, length,
-                       kscratch)
+                       kscratch, prefetch)
             if runs[s].step == -1:
                 for r in range(rows):
                     trow = t + r * t_ld + d
@@ -482,8 +486,8 @@ cdef inline void _corr_row_nt(const fc_kernel_table *table, const floating *x,
 cdef inline void _corr_tile(const fc_kernel_table *table, const floating *x, Py_ssize_t ldx,
                             const floating *w, Py_ssize_t kh, Py_ssize_t kw, floating *y,
                             Py_ssize_t ldy, Py_ssize_t rows, Py_ssize_t cols,
-                            floating *kscratch) noexcept nogil:
+                            floating *kscratch, int flags=0) noexcept nogil:
     if floating is float:
-        table.corr_f32(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, 0)
+        table.corr_f32(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, flags)
     else:
-        table.corr_f64(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, 0)
+        table.corr_f64(x, ldx, w, kh, kw, y, ldy, rows, cols, kscratch, flags)

@@ -9,6 +9,16 @@ What differs, by design:
   the result): each output then carries a relative error of about ``K * eps32`` of the sum of
   ``|w| * |x|`` over its K taps, instead of one rounding.  Pass ``output=np.float64`` for
   float64 arithmetic.
+- Separable filters (Gaussian, uniform, Sobel, Prewitt) of 3 and 5 taps on images with a float
+  output run as one correlation with the outer product of their 1-D kernels, where the cost
+  model predicts that faster than the two passes (see ``show_config()``: "rank-1 kernels
+  separable from"): the same values within rounding (one rounding instead of the intermediate
+  pass's), Inf and NaN in the same outputs, but not bit for bit the two passes' values.
+  Longer filters, 'constant' borders with a nonzero `cval`, and integer outputs run the passes
+  as scipy does.
+- A NaN or Inf in ``uniform_filter``'s input reaches the outputs whose windows read it, as in
+  the filter's definition (two ``correlate1d`` passes of box weights); scipy's moving sum
+  carries a NaN on to the end of the line.
 - Integer (and bool) outputs are exactly scipy's: scipy's value is its float64 operations in
   its order, truncated.  For bool, (u)int8 and (u)int16 images the float32 SIMD kernels compute
   every output first, and each is kept where it provably truncates as scipy's does (no integer
@@ -31,9 +41,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._engine.filters import (FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, correlate_same,
-                              separable_same)
-from ._engine.methods import check_method
+from ._engine.filters import (FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, compute_dtype,
+                              correlate_same, separable_same)
+from ._engine.methods import check_method, separable_pays
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
@@ -470,7 +480,10 @@ def _passes(input, output, kernels, cval, workers):
     Integer outputs run pass by pass (scipy truncates each intermediate to the output's type,
     and its values are reproduced exactly).  Floating-point outputs fuse a pass along axis -2
     followed by one along axis -1 (`separable_same`): the intermediate stays in each block's
-    scratch instead of making a full-size round trip through memory.
+    scratch instead of making a full-size round trip through memory.  Where the two passes
+    cost more than the direct correlation with their outer product (`separable_pays`: 3 and 5
+    taps), that runs instead, as correlate(method='auto') would run it; it reads the input
+    once as well, and rounds once instead of twice.
     """
     cval = _real_cval(cval)
     last = input.ndim - 1
@@ -494,13 +507,38 @@ def _passes(input, output, kernels, cval, workers):
             rules[-1] = _rule(row_mode)
             origins = [0] * input.ndim
             origins[-2], origins[-1] = origin, row_origin
-            _fused(current, [(weights, row_weights)], output, rules, origins, cval, workers)
+            _fused_pair(current, weights, row_weights, output, rules, origins, cval, workers)
             i += 2
         else:
             _pass(current, weights, axis, output, mode, cval, origin, formula, workers)
             i += 1
         current = output
     return output
+
+
+def _fused_pair(input, col_weights, row_weights, output, rules, origins, cval, workers):
+    """A pass along axis -2 then one along axis -1 (a rank-1 kernel), fused per block, or as
+    one direct correlation with the outer product where the cost model says that is faster.
+
+    The two agree on every value but rounding, Inf and NaN included: an Inf read through a
+    zero tap makes a NaN in either (in the first pass's intermediate, or as 0 * Inf), in the
+    same outputs.  Not so for a fill value other than 0: the second pass reads the fill
+    itself beyond its edges, where the 2-D kernel would read the fill through both passes, so
+    those keep the passes.
+    """
+    shape = (len(col_weights), len(row_weights))
+    dtype = compute_dtype(input.dtype, output.dtype)
+    if (input.dtype.kind != "c" and (cval == 0 or "fill" not in rules[-2:])
+            and not separable_pays(shape, dtype)):
+        kernel = np.outer(col_weights, row_weights).reshape((1,) * (input.ndim - 2) + shape)
+        target = output
+        if np.may_share_memory(input, output):
+            target = np.empty(output.shape, output.dtype)
+        correlate_same(input, kernel, target, rules, origins, cval, FORMULA_ND, workers)
+        if target is not output:
+            output[...] = target
+        return output
+    return _fused(input, [(col_weights, row_weights)], output, rules, origins, cval, workers)
 
 
 def _fused(input, terms, output, rules, origins, cval, workers):

@@ -468,6 +468,16 @@ def _costs(dtype, one_d):
     return _costs_of(_core.active_path(), dtype.itemsize, one_d, _calibrating())[0]
 
 
+def separable_pays(kernel_shape, dtype):
+    """Whether one term's two 1-D passes are predicted MARGIN times faster than the direct
+    correlation with the (P, Q) kernel they make, on the active path, in `dtype`: the rule by
+    which 'auto' factors a rank-1 kernel and by which the separable filters of
+    fastcorr.ndimage (Gaussian, uniform, Sobel, Prewitt) take their fused passes rather than
+    the direct kernel (3- and 5-tap filters, whose passes cost more than the 9 or 25 taps)."""
+    costs = _costs(np.dtype(dtype), False)
+    return costs.separable(1, kernel_shape) * MARGIN < costs.direct(kernel_shape)
+
+
 def crossovers(dtype):
     """Where the cost model hands over, for show_config: the smallest square kernel side from
     which a rank-1 kernel runs separable, and from which a full-rank kernel runs by FFT on a
@@ -487,8 +497,8 @@ def crossovers(dtype):
 
     side, n = 2048, 2_000_000
     return {
-        "separable_rank1_from": first(range(2, 256), lambda k: two.separable(1, (k, k)) *
-                                      MARGIN < two.direct((k, k))),
+        "separable_rank1_from": first(range(2, 256),
+                                      lambda k: separable_pays((k, k), dtype)),
         "fft_2d_from": first(range(2, 512), lambda k: fft_time(
             two, (side - k + 1,) * 2, (k, k)) < two.direct((k, k)) * (side - k + 1) ** 2),
         "fft_1d_from": first([2 ** e for e in range(1, 17)], lambda k: fft_time(
