@@ -16,6 +16,10 @@ What differs, by design:
   pass's), Inf and NaN in the same outputs, but not bit for bit the two passes' values.
   Longer filters, 'constant' borders with a nonzero `cval`, and integer outputs run the passes
   as scipy does.
+- ``correlate`` and ``convolve`` multiply every weight, zeros included, as ``correlate1d`` and
+  the filters do in both libraries; scipy's N-D ``correlate`` skips weights of magnitude at most
+  2.2e-16 (DBL_EPSILON).  So where such a weight meets an Inf, fastcorr's output is NaN
+  (0 * Inf) and scipy's is not; finite inputs agree within rounding.
 - A NaN or Inf in ``uniform_filter``'s input reaches the outputs whose windows read it, as in
   the filter's definition (two ``correlate1d`` passes of box weights); scipy's moving sum
   carries a NaN on to the end of the line.
