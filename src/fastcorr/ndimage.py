@@ -507,11 +507,11 @@ def _passes(input, output, kernels, cval, workers):
         if (output.dtype.kind == "f" and i + 1 < len(kernels) and axis == last - 1
                 and kernels[i + 1][0] == last and current.size):
             _, row_weights, row_mode, row_origin, _ = kernels[i + 1]
-            rules = [_rule(mode)] * input.ndim
-            rules[-1] = _rule(row_mode)
+            modes = [mode] * input.ndim
+            modes[-1] = row_mode
             origins = [0] * input.ndim
             origins[-2], origins[-1] = origin, row_origin
-            _fused_pair(current, weights, row_weights, output, rules, origins, cval, workers)
+            _fused_pair(current, weights, row_weights, output, modes, origins, cval, workers)
             i += 2
         else:
             _pass(current, weights, axis, output, mode, cval, origin, formula, workers)
@@ -520,7 +520,7 @@ def _passes(input, output, kernels, cval, workers):
     return output
 
 
-def _fused_pair(input, col_weights, row_weights, output, rules, origins, cval, workers):
+def _fused_pair(input, col_weights, row_weights, output, modes, origins, cval, workers):
     """A pass along axis -2 then one along axis -1 (a rank-1 kernel), fused per block, or as
     one direct correlation with the outer product where the cost model says that is faster.
 
@@ -531,17 +531,11 @@ def _fused_pair(input, col_weights, row_weights, output, rules, origins, cval, w
     those keep the passes.
     """
     shape = (len(col_weights), len(row_weights))
-    dtype = compute_dtype(input.dtype, output.dtype)
-    if (input.dtype.kind != "c" and (cval == 0 or "fill" not in rules[-2:])
-            and not separable_pays(shape, dtype)):
+    rules = [_rule(m) for m in modes]
+    if ((cval == 0 or "fill" not in rules[-2:])
+            and not separable_pays(shape, compute_dtype(input.dtype, output.dtype))):
         kernel = np.outer(col_weights, row_weights).reshape((1,) * (input.ndim - 2) + shape)
-        target = output
-        if np.may_share_memory(input, output):
-            target = np.empty(output.shape, output.dtype)
-        correlate_same(input, kernel, target, rules, origins, cval, FORMULA_ND, workers)
-        if target is not output:
-            output[...] = target
-        return output
+        return _run(input, kernel, output, modes, origins, cval, FORMULA_ND, workers)
     return _fused(input, [(col_weights, row_weights)], output, rules, origins, cval, workers)
 
 
