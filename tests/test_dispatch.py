@@ -475,11 +475,12 @@ def _into_views(compute, shape, dtype, widths):
 def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeypatch):
     """Tiles stored non-temporally (FC_CORR_STREAM), whose small-kernel bands then prefetch
     their next band's rows (FC_CORR_PREFETCH, 60 rows and more: tiles of several bands), give
-    the ordinary stores' values bit for bit: 'valid' tiles and the interior tiles of ndimage's 'reflect' (its frame is stored
-    ordinarily), small, main and column blocks, into outputs that start anywhere in a cache
-    line, with row strides that keep every row at the same offset in a line (256 elements)
-    and strides that do not (261, where the kernel stores as usual); nothing outside the
-    output is written.  The values themselves are checked against the float64 reference."""
+    the ordinary stores' values bit for bit: 'valid' tiles and the interior tiles of
+    ndimage's 'reflect' (its frame is stored ordinarily), small, main and column blocks,
+    into outputs that start anywhere in a cache line, with row strides that keep every row at
+    the same offset in a line (256 elements) and strides that do not (261, where the kernel
+    stores as usual); nothing outside the output is written.  The values themselves are
+    checked against the float64 reference."""
     from fastcorr import ndimage
     from fastcorr._engine import execute
 

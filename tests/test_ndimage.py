@@ -133,6 +133,7 @@ def test_short_separable_filters_keep_inf_and_nan_where_scipy_does(dtype):
     rng = np.random.default_rng(31)
     x = rng.uniform(-1, 1, (40, 53)).astype(dtype)
     x[5, 7], x[20, 0], x[39, 52], x[12, 30] = np.inf, -np.inf, np.nan, np.inf
+
     def box_passes(x, size, mode, origin=(0, 0)):
         # scipy's uniform_filter runs a moving sum, whose NaN spreads to the rest of the line;
         # its definition, two correlate1d passes of box weights, is the oracle here.
