@@ -247,6 +247,40 @@ def test_grid(simd_path, stride, padding, kernel):
     run_grid(2, stride, padding, kernel, simd_path)
 
 
+# One output channel per group (depthwise layers): the weight gradient's own block for 3x3
+# and 5x5 kernels (fc_wgrad1) and what the other sizes fall back to; planes in place (no
+# padding) or built (padding, stride, dilation); the output gradient in place or strided.
+DEPTHWISE = [(kernel, stride, padding, dilation)
+             for kernel in [(3, 3), (5, 5), (4, 4), (3, 2)]
+             for stride, padding, dilation in [(1, 0, 1), (1, 1, 1), (1, "same", 1),
+                                               (2, 1, 1), (1, 2, 2)]]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation", DEPTHWISE,
+                         ids=[f"k{k[0]}x{k[1]}-s{s}-p{p}-d{d}" for k, s, p, d in DEPTHWISE])
+def test_depthwise_weight_gradient(simd_path, kernel, stride, padding, dilation):
+    """conv2d_weight with groups = C = O (depthwise) within the oracle's bound, float32 and
+    float64, on images whose rows are two vectors and a tail wide (37 columns) and several
+    rows of bands, with the output gradient contiguous and with strided columns; an infinity
+    in the input reaches only the taps whose windows read it."""
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=3)
+    for dtype in FLOATS:
+        rng = seeded("depthwise", kernel, stride, padding, dilation, dtype)
+        x = random(rng, (2, 3, 19, 37), dtype)
+        w = random(rng, (3, 1) + kernel, dtype)
+        _, gy, size = operands(rng, WEIGHT, x, w, geometry)
+        for layout in ("contiguous", "strided"):
+            g = gy if layout == "contiguous" else np.repeat(gy, 2, axis=3)[..., ::2]
+            check(WEIGHT, 2, x, g, size, dtype, context=layout, **geometry)
+        x = x.copy()
+        x[1, 2, 0, 0] = np.inf
+        exact, _ = reference(WEIGHT, 2, x, gy, size, dtype, **geometry)
+        got = nn.conv2d_weight(x, size, gy, **geometry)
+        # Each entry is finite exactly where the oracle's is (an infinity times a zero
+        # padding never enters a layer's sum).
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(exact.astype(dtype)))
+
+
 # (input dtype, weight dtype, result dtype): fastcorr's promotion table, not torch's (which
 # refuses mixed dtypes).  The gradients pair grad_output with the weight (input gradient)
 # or the input (weight gradient) in the same way.

@@ -47,6 +47,11 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef void (*fc_wgrad_f64_fn)(const double *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
                                      const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                      Py_ssize_t, Py_ssize_t, double *, Py_ssize_t)
+    ctypedef int (*fc_wgrad1_f32_fn)(const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                     const float *, Py_ssize_t, Py_ssize_t, Py_ssize_t, float *)
+    ctypedef int (*fc_wgrad1_f64_fn)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                     const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                     double *)
     ctypedef void (*fc_sum_f32_fn)(const float *, const float *, float *, Py_ssize_t)
     ctypedef void (*fc_sum_f64_fn)(const double *, const double *, double *, Py_ssize_t)
     ctypedef double (*fc_probe_fn)(long)
@@ -68,6 +73,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_conv_f64_fn conv_f64
         fc_wgrad_f32_fn wgrad_f32
         fc_wgrad_f64_fn wgrad_f64
+        fc_wgrad1_f32_fn wgrad1_f32
+        fc_wgrad1_f64_fn wgrad1_f64
         int conv_channels
         int wgrad_channels
         int wgrad_taps

@@ -335,7 +335,9 @@ DEFINE_CHECKCONV(double, f64, DBL_EPSILON, lanes_f64)
 /* fc_wgrad: a plane of rows + kh - 1 rows (guarded: it ends where the last tap's reads end),
  * an output gradient of no channels, every tap of a kh x kw kernel; dw is added to.  With
  * `special`, an infinity sits in the plane's last column, which only tap (kh-1, kw-1) of the
- * last output reads: every other sum must stay finite (no product outside the layer's). */
+ * last output reads: every other sum must stay finite (no product outside the layer's).  With
+ * one channel, fc_wgrad1 too where the path has a block for the size (and otherwise must say
+ * so without touching dw). */
 #define DEFINE_CHECKWGRAD(T, SUFFIX, EPS)                                                         \
     static void checkwgrad_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,   \
                                     ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t no, int special)        \
@@ -352,7 +354,21 @@ DEFINE_CHECKCONV(double, f64, DBL_EPSILON, lanes_f64)
         for (ptrdiff_t i = 0; i < no * ldw; i++) dw[i] = (T)0.5;                                 \
         for (ptrdiff_t a = 0; a < kh; a++)                                                        \
             for (ptrdiff_t b = 0; b < kw; b++) off[a * kw + b] = a * ldx + b;                    \
-        t->wgrad_##SUFFIX(x, ldx, off, nt, dy, ldo, lddy, no, rows, cols, dw, ldw);              \
+        for (int one = 0; one < 2; one++) {                                                       \
+        const char *what = one ? "wgrad1" : "wgrad";                                             \
+        if (one) {                                                                                \
+            if (no != 1) break;                                                                   \
+            for (ptrdiff_t i = 0; i < ldw; i++) dw[i] = (T)0.5;                                  \
+            if (!t->wgrad1_##SUFFIX(x, ldx, kh, kw, dy, lddy, rows, cols, dw)) {                  \
+                for (ptrdiff_t i = 0; i < ldw; i++)                                               \
+                    if (dw[i] != (T)0.5 && failures++ < 10)                                       \
+                        printf("FAIL %s wgrad1 " #SUFFIX " declined k=%tdx%td but wrote dw\n",  \
+                               t->name, kh, kw);                                                  \
+                break;                                                                            \
+            }                                                                                     \
+        } else {                                                                                  \
+            t->wgrad_##SUFFIX(x, ldx, off, nt, dy, ldo, lddy, no, rows, cols, dw, ldw);          \
+        }                                                                                         \
         for (ptrdiff_t o = 0; o < no; o++)                                                        \
             for (ptrdiff_t k = 0; k < ldw; k++) {                                                 \
                 long double ref = 0.5, mag = 0.5;                                                 \
@@ -369,10 +385,11 @@ DEFINE_CHECKCONV(double, f64, DBL_EPSILON, lanes_f64)
                 else if (isinf(ref)) ok = got == ref;                                            \
                 else ok = fabsl(got - ref) <= (rows * cols + 1) * (long double)EPS * mag;        \
                 if (!ok && failures++ < 10)                                                       \
-                    printf("FAIL %s wgrad " #SUFFIX " rows=%td cols=%td k=%tdx%td no=%td at "    \
-                           "(%td,%td): %Lg vs %Lg\n", t->name, rows, cols, kh, kw, no, o, k,     \
-                           got, ref);                                                             \
+                    printf("FAIL %s %s " #SUFFIX " rows=%td cols=%td k=%tdx%td no=%td at "       \
+                           "(%td,%td): %Lg vs %Lg\n", t->name, what, rows, cols, kh, kw, no, o,  \
+                           k, got, ref);                                                          \
             }                                                                                     \
+        }                                                                                         \
         free_guarded(&gx); free(dy); free(dw);                                                   \
     }
 
@@ -610,6 +627,15 @@ int main(void)
                 checkwgrad_f64(t, 3, cols, 3, 2, no, (int)(cols % 2 == 0));
                 cases += 2;
             }
+        /* fc_wgrad1's blocks (3x3, 5x5): first, interior and last input rows, row tails of
+         * every length past two and one vectors; other sizes must be declined. */
+        for (ptrdiff_t rows = 1; rows <= 13; rows += 3)
+            for (ptrdiff_t cols = 1; cols <= 75; cols += 2 + rows)
+                for (ptrdiff_t k = 2; k <= 6; k++) {
+                    checkwgrad_f32(t, rows, cols, k, k, 1, (int)((rows + cols) % 3 == 0));
+                    checkwgrad_f64(t, rows, cols, k, k, 1, (int)((rows + cols) % 3 == 1));
+                    cases += 2;
+                }
         /* Rows 4 KiB apart, as in power-of-two-wide images, on this CPU's L1, on an 8-way L1
          * of 4 KiB ways (where every path with an aliased-rows block uses it) and on one no
          * band crowds, so both small blocks run whatever the L1 here. */

@@ -266,4 +266,139 @@ void FN(fc_wgrad)(const S_T *x, ptrdiff_t ldx, const ptrdiff_t *off, ptrdiff_t n
     }
 }
 
+/* fc_wgrad1: the weight gradient of a layer with one output channel per group (depthwise) over
+ * one plane, dw[a*kw + b] += sum_{r<rows, c<cols} dy[r*lddy + c] * x[(r+a)*ldx + c + b].
+ * fc_wgrad's block feeds each loaded input vector to one tap of one channel, so there every
+ * FMA needs a load of its own and a 3x3 kernel runs in two passes (6 taps, then 3).  Here the
+ * loop runs over input rows ri: each input vector x[ri, c + b] feeds the kh taps (a, b) whose
+ * gradient row ri - a exists, so a step of nu column vectors makes kh*kw*nu FMAs from
+ * (kh + kw)*nu loads, into kh*kw*nu independent accumulators, in one pass over the rows.  Row
+ * tails go by masked loads where the path has them, one by one where not, so no product
+ * outside the layer's windows is ever formed (0 times an infinite input would be NaN), and
+ * the input and the gradient can be read where they lie. */
+static FC_INLINE void FN(fc_wgrad1_step)(const S_T *FC_RESTRICT xr, const S_T *FC_RESTRICT dr,
+                                         ptrdiff_t lddy, ptrdiff_t c, int lo, int hi, int kh,
+                                         int kw, int nu, int ns, int nl, V_T *acc)
+{
+#if !defined(FC_HAS_MASKED_LOAD)
+    (void)nl;
+#endif
+    V_T g[5 * 2];
+    FC_UNROLL
+    for (int a = 0; a < kh; a++) {
+        FC_UNROLL
+        for (int u = 0; u < nu; u++) {
+            /* Never used (the FMAs test the same bounds); set so no compiler sees it unset. */
+            g[a * nu + u] = V_ZERO();
+            if (a < lo || a > hi) continue;
+#if defined(FC_HAS_MASKED_LOAD)
+            g[a * nu + u] = nl ? V_LOAD_N(dr - a * lddy + c, nl)
+                               : V_LOAD(dr - a * lddy + c + u * V_L);
+#else
+            g[a * nu + u] = V_LOAD(dr - a * lddy + c + u * V_L);
+#endif
+            FC_PIN(g[a * nu + u]);
+        }
+    }
+    FC_UNROLL
+    for (int b = 0; b < kw; b++) {
+        FC_UNROLL
+        for (int u = 0; u < nu; u++) {
+#if defined(FC_HAS_MASKED_LOAD)
+            V_T xv = nl ? V_LOAD_N(xr + c + b, nl) : V_LOAD(xr + c + b + u * V_L);
+#else
+            V_T xv = V_LOAD(xr + c + b + u * V_L);
+#endif
+            FC_PIN(xv);
+            FC_UNROLL
+            for (int a = 0; a < kh; a++)
+                if (a >= lo && a <= hi)
+                    acc[(a * kw + b) * ns + u] = V_FMA(g[a * nu + u], xv,
+                                                       acc[(a * kw + b) * ns + u]);
+        }
+    }
+}
+
+/* Input row ri of fc_wgrad1 for gradient rows ri - hi .. ri - lo (dr points at gradient row
+ * ri): nu vectors at a time, then single vectors, then the row's tail. */
+static FC_INLINE void FN(fc_wgrad1_row)(const S_T *FC_RESTRICT xr, const S_T *FC_RESTRICT dr,
+                                        ptrdiff_t lddy, ptrdiff_t cols, int lo, int hi, int kh,
+                                        int kw, int nu, V_T *acc, S_T *tail)
+{
+    const ptrdiff_t cu = cols / (nu * V_L) * (nu * V_L), cv = cols / V_L * V_L;
+    ptrdiff_t c = 0;
+    for (; c < cu; c += nu * V_L)
+        FN(fc_wgrad1_step)(xr, dr, lddy, c, lo, hi, kh, kw, nu, nu, 0, acc);
+    for (; c < cv; c += V_L) FN(fc_wgrad1_step)(xr, dr, lddy, c, lo, hi, kh, kw, 1, nu, 0, acc);
+    if (cv == cols) return;
+#if defined(FC_HAS_MASKED_LOAD)
+    (void)tail;
+    FN(fc_wgrad1_step)(xr, dr, lddy, cv, lo, hi, kh, kw, 1, nu, (int)(cols - cv), acc);
+#else
+    for (int a = lo; a <= hi; a++)
+        for (int b = 0; b < kw; b++)
+            for (ptrdiff_t k = cv; k < cols; k++)
+                tail[a * kw + b] += dr[k - a * lddy] * xr[k + b];
+#endif
+}
+
+static FC_INLINE void FN(fc_wgrad1_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                          const S_T *FC_RESTRICT dy, ptrdiff_t lddy,
+                                          ptrdiff_t rows, ptrdiff_t cols, S_T *dw, int kh,
+                                          int kw, int nu)
+{
+    V_T acc[25]; /* room for the shapes fc_wgrad1 compiles (checked below) */
+    S_T tail[25];
+    FC_UNROLL
+    for (int t = 0; t < kh * kw * nu; t++) acc[t] = V_ZERO();
+    for (int t = 0; t < kh * kw; t++) tail[t] = 0;
+    /* The rows where every tap has its gradient row run with constant bounds (no tests in the
+     * unrolled step); the first and last kh - 1 input rows, with the taps they have. */
+    const ptrdiff_t n_in = rows + kh - 1;
+    for (ptrdiff_t ri = 0; ri < n_in; ri++) {
+        const int lo = ri - rows + 1 > 0 ? (int)(ri - rows + 1) : 0;
+        const int hi = ri < kh - 1 ? (int)ri : kh - 1;
+        if (lo == 0 && hi == kh - 1)
+            FN(fc_wgrad1_row)(x + ri * ldx, dy + ri * lddy, lddy, cols, 0, kh - 1, kh, kw, nu,
+                              acc, tail);
+        else
+            FN(fc_wgrad1_row)(x + ri * ldx, dy + ri * lddy, lddy, cols, lo, hi, kh, kw, nu,
+                              acc, tail);
+    }
+    S_T lanes[V_L];
+    for (int t = 0; t < kh * kw; t++) {
+        S_T s = 0;
+        for (int u = 0; u < nu; u++) {
+            V_STORE(lanes, acc[t * nu + u]);
+            for (int l = 0; l < V_L; l++) s += lanes[l];
+        }
+        dw[t] += s + tail[t];
+    }
+}
+
+#if FCD_NU3 * 9 > 25 || FCD_NU5 * 25 > 25 || FCD_NU3 * 3 > 10 || FCD_NU5 * 5 > 10
+#error "fc_wgrad1's accumulators and gradient vectors hold 25 and 10 vectors"
+#endif
+int FN(fc_wgrad1)(const S_T *x, ptrdiff_t ldx, ptrdiff_t kh, ptrdiff_t kw, const S_T *dy,
+                  ptrdiff_t lddy, ptrdiff_t rows, ptrdiff_t cols, S_T *dw)
+{
+    const int fits = (FCD_NU3 && kh == 3 && kw == 3) || (FCD_NU5 && kh == 5 && kw == 5);
+    if (!fits) return 0;
+    if (rows < 1 || cols < 1) return 1;
+#if FCD_NU3
+    if (kh == 3 && kw == 3) {
+        FN(fc_wgrad1_block)(x, ldx, dy, lddy, rows, cols, dw, 3, 3, FCD_NU3);
+        return 1;
+    }
+#endif
+#if FCD_NU5
+    if (kh == 5 && kw == 5) {
+        FN(fc_wgrad1_block)(x, ldx, dy, lddy, rows, cols, dw, 5, 5, FCD_NU5);
+        return 1;
+    }
+#endif
+    (void)x, (void)ldx, (void)dy, (void)lddy, (void)dw;
+    return 0;
+}
+
 #undef FN

@@ -98,6 +98,19 @@ typedef void (*fc_wgrad_f64_fn)(const double *x, ptrdiff_t ldx, const ptrdiff_t 
                                 ptrdiff_t no, ptrdiff_t rows, ptrdiff_t cols, double *dw,
                                 ptrdiff_t ldw);
 
+/* The weight gradient of one output channel over one plane (a depthwise layer), for a kh x kw
+ * kernel:
+ *     dw[a*kw + b] += sum_{r<rows, c<cols} dy[r*lddy + c] * x[(r+a)*ldx + c + b]
+ * (any cols; no other product is formed).  Returns 0, reading and writing nothing, for a
+ * kernel size the path has no block for (fc_wgrad then takes it), else 1; with rows or cols
+ * below 1 nothing is read, so a call with null pointers asks whether a size fits. */
+typedef int (*fc_wgrad1_f32_fn)(const float *x, ptrdiff_t ldx, ptrdiff_t kh, ptrdiff_t kw,
+                                const float *dy, ptrdiff_t lddy, ptrdiff_t rows, ptrdiff_t cols,
+                                float *dw);
+typedef int (*fc_wgrad1_f64_fn)(const double *x, ptrdiff_t ldx, ptrdiff_t kh, ptrdiff_t kw,
+                                const double *dy, ptrdiff_t lddy, ptrdiff_t rows,
+                                ptrdiff_t cols, double *dw);
+
 /* Runs `iters` iterations of independent FMA chains in vector registers and returns the number
  * of floating-point operations done (1 FMA = 2 FLOP): timing it measures the FMA port limit. */
 typedef double (*fc_probe_fn)(long iters);
@@ -194,6 +207,8 @@ typedef struct {
     fc_conv_f64_fn conv_f64;
     fc_wgrad_f32_fn wgrad_f32;
     fc_wgrad_f64_fn wgrad_f64;
+    fc_wgrad1_f32_fn wgrad1_f32;
+    fc_wgrad1_f64_fn wgrad1_f64;
     int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */
     int wgrad_channels;        /* output-gradient channels of an fc_wgrad block */
     int wgrad_taps;            /* taps of an fc_wgrad block */

@@ -106,6 +106,11 @@
 #define FCC_NB 6
 #define FCW_OB 4
 #define FCW_TB 6
+/* fc_wgrad1 (a depthwise layer's weight gradient, conv_tmpl.h): column vectors side by side
+ * for 3x3 and 5x5 kernels (0: that size takes fc_wgrad).  3x3 with 2: 18 accumulators + 6
+ * gradient vectors + 1 input; 5x5 with one: 25 + 5 + 1. */
+#define FCD_NU3 2
+#define FCD_NU5 1
 #define VF32_T __m512
 #define VF32_L 16
 #define VF32_LOAD(p) _mm512_loadu_ps(p)
@@ -186,6 +191,11 @@
 #define FCC_NB 6
 #define FCW_OB 2
 #define FCW_TB 6
+/* fc_wgrad1 (a depthwise layer's weight gradient, conv_tmpl.h): column vectors side by side
+ * for 3x3 and 5x5 kernels (0: that size takes fc_wgrad).  16 registers: 3x3 with one, 9
+ * accumulators + 3 gradient vectors + 1 input; 5x5 (31) would spill. */
+#define FCD_NU3 1
+#define FCD_NU5 0
 #define VF32_T __m256
 #define VF32_L 8
 #define VF32_LOAD(p) _mm256_loadu_ps(p)
@@ -240,6 +250,9 @@
 #define FCC_NB 4
 #define FCW_OB 4
 #define FCW_TB 6
+/* fc_wgrad1's column vectors (see the AVX-512 path): 32 registers, as there. */
+#define FCD_NU3 2
+#define FCD_NU5 1
 #define VF32_T float32x4_t
 #define VF32_L 4
 #define VF32_LOAD(p) vld1q_f32(p)
@@ -283,6 +296,9 @@
 #define FCC_NB 4
 #define FCW_OB 1
 #define FCW_TB 6
+/* fc_wgrad1's column vectors (see the AVX2 path): 16 registers, as there. */
+#define FCD_NU3 1
+#define FCD_NU5 0
 #define VF32_T __m128
 #define VF32_L 4
 #define VF32_LOAD(p) _mm_loadu_ps(p)
@@ -333,6 +349,9 @@
 #define FCC_NB 6
 #define FCW_OB 4
 #define FCW_TB 6
+/* fc_wgrad1's column vectors (see the AVX2 path): as there. */
+#define FCD_NU3 1
+#define FCD_NU5 0
 #define VF32_T float
 #define VF32_L 1
 #define VF32_LOAD(p) (*(p))
