@@ -319,27 +319,30 @@ static FC_INLINE void FN(fc_wgrad1_step)(const S_T *FC_RESTRICT xr, const S_T *F
     }
 }
 
-/* Input row ri of fc_wgrad1 for gradient rows ri - hi .. ri - lo (dr points at gradient row
- * ri): nu vectors at a time, then single vectors, then the row's tail. */
-static FC_INLINE void FN(fc_wgrad1_row)(const S_T *FC_RESTRICT xr, const S_T *FC_RESTRICT dr,
-                                        ptrdiff_t lddy, ptrdiff_t cols, int lo, int hi, int kh,
-                                        int kw, int nu, V_T *acc, S_T *tail)
+/* One column strip of fc_wgrad1 (nv vectors from column c, or with nl the nl columns of a
+ * row's tail) down every input row.  The strip is the outer loop and the rows the inner one,
+ * so the accumulators stay in registers across the rows (row by row, the few steps of a
+ * narrow row spilled and reloaded all of them between its strips: at 56 columns, as many
+ * stack accesses as FMAs).  The rows where every tap has its gradient row, ri in
+ * [kh - 1, rows), run with constant bounds (no tests in the unrolled step); the first and
+ * last kh - 1 input rows with the taps they have. */
+static FC_INLINE void FN(fc_wgrad1_strip)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
+                                          const S_T *FC_RESTRICT dy, ptrdiff_t lddy,
+                                          ptrdiff_t rows, ptrdiff_t c, int kh, int kw, int nv,
+                                          int ns, int nl, V_T *acc)
 {
-    const ptrdiff_t cu = cols / (nu * V_L) * (nu * V_L), cv = cols / V_L * V_L;
-    ptrdiff_t c = 0;
-    for (; c < cu; c += nu * V_L)
-        FN(fc_wgrad1_step)(xr, dr, lddy, c, lo, hi, kh, kw, nu, nu, 0, acc);
-    for (; c < cv; c += V_L) FN(fc_wgrad1_step)(xr, dr, lddy, c, lo, hi, kh, kw, 1, nu, 0, acc);
-    if (cv == cols) return;
-#if defined(FC_HAS_MASKED_LOAD)
-    (void)tail;
-    FN(fc_wgrad1_step)(xr, dr, lddy, cv, lo, hi, kh, kw, 1, nu, (int)(cols - cv), acc);
-#else
-    for (int a = lo; a <= hi; a++)
-        for (int b = 0; b < kw; b++)
-            for (ptrdiff_t k = cv; k < cols; k++)
-                tail[a * kw + b] += dr[k - a * lddy] * xr[k + b];
-#endif
+    const ptrdiff_t n_in = rows + kh - 1, i0 = kh - 1 < n_in ? kh - 1 : n_in;
+    ptrdiff_t ri = 0;
+#define FC_RAMP_ROW                                                                             \
+    FN(fc_wgrad1_step)(x + ri * ldx, dy + ri * lddy, lddy, c,                                  \
+                       ri - rows + 1 > 0 ? (int)(ri - rows + 1) : 0,                           \
+                       ri < kh - 1 ? (int)ri : kh - 1, kh, kw, nv, ns, nl, acc)
+    for (; ri < i0; ri++) FC_RAMP_ROW;
+    for (; ri < rows; ri++)
+        FN(fc_wgrad1_step)(x + ri * ldx, dy + ri * lddy, lddy, c, 0, kh - 1, kh, kw, nv, ns, nl,
+                           acc);
+    for (; ri < n_in; ri++) FC_RAMP_ROW;
+#undef FC_RAMP_ROW
 }
 
 static FC_INLINE void FN(fc_wgrad1_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx,
@@ -352,18 +355,20 @@ static FC_INLINE void FN(fc_wgrad1_block)(const S_T *FC_RESTRICT x, ptrdiff_t ld
     FC_UNROLL
     for (int t = 0; t < kh * kw * nu; t++) acc[t] = V_ZERO();
     for (int t = 0; t < kh * kw; t++) tail[t] = 0;
-    /* The rows where every tap has its gradient row run with constant bounds (no tests in the
-     * unrolled step); the first and last kh - 1 input rows, with the taps they have. */
-    const ptrdiff_t n_in = rows + kh - 1;
-    for (ptrdiff_t ri = 0; ri < n_in; ri++) {
-        const int lo = ri - rows + 1 > 0 ? (int)(ri - rows + 1) : 0;
-        const int hi = ri < kh - 1 ? (int)ri : kh - 1;
-        if (lo == 0 && hi == kh - 1)
-            FN(fc_wgrad1_row)(x + ri * ldx, dy + ri * lddy, lddy, cols, 0, kh - 1, kh, kw, nu,
-                              acc, tail);
-        else
-            FN(fc_wgrad1_row)(x + ri * ldx, dy + ri * lddy, lddy, cols, lo, hi, kh, kw, nu,
-                              acc, tail);
+    const ptrdiff_t cu = cols / (nu * V_L) * (nu * V_L), cv = cols / V_L * V_L;
+    ptrdiff_t c = 0;
+    for (; c < cu; c += nu * V_L) FN(fc_wgrad1_strip)(x, ldx, dy, lddy, rows, c, kh, kw, nu, nu, 0, acc);
+    for (; c < cv; c += V_L) FN(fc_wgrad1_strip)(x, ldx, dy, lddy, rows, c, kh, kw, 1, nu, 0, acc);
+    if (cv < cols) {
+#if defined(FC_HAS_MASKED_LOAD)
+        FN(fc_wgrad1_strip)(x, ldx, dy, lddy, rows, cv, kh, kw, 1, nu, (int)(cols - cv), acc);
+#else
+        for (ptrdiff_t r = 0; r < rows; r++)
+            for (int a = 0; a < kh; a++)
+                for (int b = 0; b < kw; b++)
+                    for (ptrdiff_t k = cv; k < cols; k++)
+                        tail[a * kw + b] += dy[r * lddy + k] * x[(r + a) * ldx + k + b];
+#endif
     }
     S_T lanes[V_L];
     for (int t = 0; t < kh * kw; t++) {
