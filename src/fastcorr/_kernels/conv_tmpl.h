@@ -201,16 +201,18 @@ static FC_INLINE void FN(fc_wgrad_block)(const S_T *FC_RESTRICT x, ptrdiff_t ldx
         for (ptrdiff_t c = cu; c < cv; c += V_L)
             FN(fc_wgrad_step)(xr, dr, c, ldo, o_t, no, nt, 1, acc);
     }
-    S_T lanes[V_L];
-    for (int o = 0; o < no; o++)
+    /* In registers, a tree: stored and summed lane by lane, the reductions took a tenth of the
+     * block's time on 64 channels of 56x56 (a band's rows hold ~100 vector steps a block). */
+    FC_UNROLL
+    for (int o = 0; o < no; o++) {
+        FC_UNROLL
         for (int t = 0; t < nt; t++) {
-            S_T s = 0;
-            for (int u = 0; u < nu; u++) {
-                V_STORE(lanes, acc[u * no + o][t]);
-                for (int l = 0; l < V_L; l++) s += lanes[l];
-            }
-            dw[o * ldw + t] += s + tail[o][t];
+            V_T s = acc[o][t];
+            FC_UNROLL
+            for (int u = 1; u < nu; u++) s = V_ADD(s, acc[u * no + o][t]);
+            dw[o * ldw + t] += V_HSUM(s) + tail[o][t];
         }
+    }
 }
 
 #define FCW_CALL(NO, NT)                                                                        \
@@ -370,14 +372,12 @@ static FC_INLINE void FN(fc_wgrad1_block)(const S_T *FC_RESTRICT x, ptrdiff_t ld
                         tail[a * kw + b] += dy[r * lddy + k] * x[(r + a) * ldx + k + b];
 #endif
     }
-    S_T lanes[V_L];
+    FC_UNROLL
     for (int t = 0; t < kh * kw; t++) {
-        S_T s = 0;
-        for (int u = 0; u < nu; u++) {
-            V_STORE(lanes, acc[t * nu + u]);
-            for (int l = 0; l < V_L; l++) s += lanes[l];
-        }
-        dw[t] += s + tail[t];
+        V_T s = acc[t * nu];
+        FC_UNROLL
+        for (int u = 1; u < nu; u++) s = V_ADD(s, acc[t * nu + u]);
+        dw[t] += V_HSUM(s) + tail[t];
     }
 }
 

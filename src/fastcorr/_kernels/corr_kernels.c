@@ -59,6 +59,8 @@
 #define V_ZERO VF32_ZERO
 #define V_FMA VF32_FMA
 #define V_REVERSE VF32_REVERSE
+#define V_ADD VF32_ADD
+#define V_HSUM VF32_HSUM
 #if defined(FC_HAS_STREAM)
 #define V_STREAM VF32_STREAM
 #endif
@@ -82,6 +84,8 @@
 #undef V_ZERO
 #undef V_FMA
 #undef V_REVERSE
+#undef V_ADD
+#undef V_HSUM
 #undef V_STREAM
 #undef V_LOAD_N
 #undef V_STORE_N
@@ -97,6 +101,8 @@
 #define V_ZERO VF64_ZERO
 #define V_FMA VF64_FMA
 #define V_REVERSE VF64_REVERSE
+#define V_ADD VF64_ADD
+#define V_HSUM VF64_HSUM
 #if defined(FC_HAS_STREAM)
 #define V_STREAM VF64_STREAM
 #endif

@@ -127,6 +127,10 @@
 #define VF64_ZERO() _mm512_setzero_pd()
 #define VF64_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VF64_REVERSE(v) _mm512_permutexvar_pd(_mm512_setr_epi64(7, 6, 5, 4, 3, 2, 1, 0), (v))
+#define VF32_ADD(a, b) _mm512_add_ps((a), (b))
+#define VF64_ADD(a, b) _mm512_add_pd((a), (b))
+#define VF32_HSUM(v) _mm512_reduce_add_ps(v)
+#define VF64_HSUM(v) _mm512_reduce_add_pd(v)
 #define VF32_STREAM(p, v) _mm512_stream_ps((p), (v))
 #define VF64_STREAM(p, v) _mm512_stream_pd((p), (v))
 /* Rows narrower than one vector (fc_block's and fc1_block's `tail`, 0 < n < L): load the first n
@@ -212,6 +216,21 @@
 #define VF64_ZERO() _mm256_setzero_pd()
 #define VF64_FMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VF64_REVERSE(v) _mm256_permute4x64_pd((v), 0x1B)
+#define VF32_ADD(a, b) _mm256_add_ps((a), (b))
+#define VF64_ADD(a, b) _mm256_add_pd((a), (b))
+#define VF32_HSUM(v) fc_hsum_f32(v)
+#define VF64_HSUM(v) fc_hsum_f64(v)
+static inline float fc_hsum_f32(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+static inline double fc_hsum_f64(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
 #define VF32_STREAM(p, v) _mm256_stream_ps((p), (v))
 #define VF64_STREAM(p, v) _mm256_stream_pd((p), (v))
 /* Masked loads (vmaskmovps/pd: masked-off lanes read as zero and never fault), for the weight
@@ -269,6 +288,10 @@
 #define VF64_ZERO() vdupq_n_f64(0.0)
 #define VF64_FMA(a, b, c) vfmaq_f64((c), (a), (b))
 #define VF64_REVERSE(v) vextq_f64((v), (v), 1)
+#define VF32_ADD(a, b) vaddq_f32((a), (b))
+#define VF64_ADD(a, b) vaddq_f64((a), (b))
+#define VF32_HSUM(v) vaddvq_f32(v)
+#define VF64_HSUM(v) vaddvq_f64(v)
 
 #elif defined(FC_ISA_BASELINE) && (defined(__x86_64__) || defined(_M_X64))
 #include <emmintrin.h>
@@ -315,6 +338,19 @@
 #define VF64_ZERO() _mm_setzero_pd()
 #define VF64_FMA(a, b, c) _mm_add_pd(_mm_mul_pd((a), (b)), (c))
 #define VF64_REVERSE(v) _mm_shuffle_pd((v), (v), 1)
+#define VF32_ADD(a, b) _mm_add_ps((a), (b))
+#define VF64_ADD(a, b) _mm_add_pd((a), (b))
+#define VF32_HSUM(v) fc_hsum_f32(v)
+#define VF64_HSUM(v) fc_hsum_f64(v)
+static inline float fc_hsum_f32(__m128 v)
+{
+    __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+static inline double fc_hsum_f64(__m128d v)
+{
+    return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
+}
 #define VF32_STREAM(p, v) _mm_stream_ps((p), (v))
 #define VF64_STREAM(p, v) _mm_stream_pd((p), (v))
 
@@ -368,6 +404,10 @@
 #define VF64_ZERO() 0.0
 #define VF64_FMA(a, b, c) ((a) * (b) + (c))
 #define VF64_REVERSE(v) (v)
+#define VF32_ADD(a, b) ((a) + (b))
+#define VF64_ADD(a, b) ((a) + (b))
+#define VF32_HSUM(v) (v)
+#define VF64_HSUM(v) (v)
 
 #else
 #error "corr_kernels.c needs one of FC_ISA_SCALAR, FC_ISA_BASELINE, FC_ISA_AVX2, FC_ISA_AVX512"
