@@ -574,6 +574,40 @@ def test_out(simd_path, nd):
             assert_within_bound(out, exact, bound, f"out= {nd}-D {np.dtype(dtype)}")
 
 
+@pytest.mark.parametrize("with_bias", [False, True], ids=["no bias", "bias"])
+def test_streamed_output_equals_stored(simd_path, with_bias):
+    """An output past the caches whose rows follow one another is stored non-temporally, a
+    band of a channel at a time, as a sum with a run of the bias (of -0.0 without one).
+    Forced here for every size, the result equals the plain stores' bit for bit: bands of
+    rows 27 elements long, into out= views starting at every element of a cache line, with
+    1 and 2 threads, and with out= rows apart (not streamed) beside them."""
+    from fastcorr import _core
+    rng = np.random.default_rng(8)
+    for dtype in FLOATS:
+        x = random(rng, (2, 3, 13, 29), dtype)
+        w = random(rng, (5, 3, 3, 3), dtype)
+        bias = random(rng, 5, dtype) if with_bias else None
+        for workers in (1, 2):
+            plain = nn.conv2d(x, w, bias, workers=workers)
+            previous = _core._set_stream_min_bytes(0)
+            try:
+                streamed = nn.conv2d(x, w, bias, workers=workers)
+                for start in range(64 // np.dtype(dtype).itemsize):
+                    base = np.full(plain.size + 64, np.nan, dtype)
+                    out = base[start:start + plain.size].reshape(plain.shape)
+                    nn.conv2d(x, w, bias, workers=workers, out=out)
+                    np.testing.assert_array_equal(out, plain, err_msg=f"start {start}")
+                    assert np.isnan(base[:start]).all() and \
+                        np.isnan(base[start + plain.size:]).all(), f"start {start}"
+                wide = np.full(plain.shape[:3] + (plain.shape[3] + 3,), np.nan, dtype)
+                nn.conv2d(x, w, bias, workers=workers, out=wide[..., 1:-2])
+                np.testing.assert_array_equal(wide[..., 1:-2], plain)
+                assert np.isnan(wide[..., :1]).all() and np.isnan(wide[..., -2:]).all()
+            finally:
+                _core._set_stream_min_bytes(previous)
+            assert streamed.tobytes() == plain.tobytes(), f"{np.dtype(dtype)}"
+
+
 @pytest.mark.parametrize("layout", OUT_LAYOUTS)
 def test_out_layouts(simd_path, layout):
     """out= in any writeable layout (fastcorr.nn documents "any strides", as fastcorr's other

@@ -44,6 +44,8 @@ cdef struct _ConvJob:
     bint accumulate  # forward: add to y instead of storing
     Py_ssize_t ldg  # weight gradient: row stride of the output gradient's band
     bint wgrad1  # weight gradient: one output channel per group, by fc_wgrad1
+    bint stream  # forward: a band's rows stored non-temporally as one run (brow_off: bias)
+    Py_ssize_t brow_off
 
 
 cdef enum:
@@ -306,6 +308,12 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
         return
     job.bias = NULL if bias is None else <const char *>_address(bias)
     job.accumulate = accumulate
+    # An output past the caches (the core's rule, _stream_min) whose rows follow one another
+    # is stored non-temporally: a band's rows of a channel, packed in its buffer, as one run
+    # (a fence per run, and only the run's two ends share cache lines with plain stores).
+    job.stream = (not accumulate and y.strides[3] == y.itemsize
+                  and y.strides[2] == y.shape[3] * y.itemsize
+                  and y.size * y.itemsize >= _stream_min)
     job.w_block = (job.n_planes * kh * kw * ob) * job.item
     job.w_group = ((og + ob - 1) // ob) * job.w_block
     cdef double fmas = <double>x.shape[0] * y.shape[1] * y.shape[2] * y.shape[3] * job.n_planes * kh * kw
@@ -318,8 +326,9 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.planes_off = (job.n_planes * <Py_ssize_t>sizeof(void *) + line - 1) // line * line
     job.out_off = job.planes_off + (job.n_planes * job.plane_elems * item + line - 1) // line * line
     job.kscratch_off = job.out_off + (ob * job.flat * item + line - 1) // line * line
-    job.per_thread = job.kscratch_off + (
+    job.brow_off = job.kscratch_off + (
         (<Py_ssize_t>fc_scratch3_elems(job.n_planes, kh, kw) * item + line - 1) // line * line)
+    job.per_thread = job.brow_off + (job.band * job.ow * item + line - 1) // line * line
     cdef char *scratch = <char *>malloc(n_threads * job.per_thread)
     if scratch == NULL:
         raise MemoryError()
@@ -397,6 +406,11 @@ cdef void _conv_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept nog
             if job.bias != NULL:
                 b = (<const float *>job.bias)[g * job.og + o0 + o] if item == 4 else \
                     (<const double *>job.bias)[g * job.og + o0 + o]
+            if job.stream:
+                _stream_band(job, outb + o * ldo * item, rows, b,
+                             job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c
+                             + r0 * job.ys_h, scratch + job.brow_off)
+                continue
             for r in range(rows):
                 yrow = job.y + img * job.ys_n + (g * job.og + o0 + o) * job.ys_c + (r0 + r) * job.ys_h
                 brow = outb + (o * ldo + r * job.ldp) * item
@@ -601,6 +615,24 @@ cdef inline void _store_row(const floating *src, char *dst, Py_ssize_t stride, P
     else:
         for i in range(n):
             (<floating *>(dst + i * stride))[0] = src[i] + b
+
+
+cdef void _stream_band(const _ConvJob *job, char *band, Py_ssize_t rows, double b, char *y,
+                       char *bias_run) noexcept nogil:
+    """y[r * ow + c] = band[r * ldp + c] + b for r < rows, c < ow, stored non-temporally by
+    fc_sum_nt: the band's rows packed in place (ldp >= ow, so each moves towards the start),
+    added to a run of b (of -0.0 without a bias: x + -0.0 is x, -0.0 included)."""
+    cdef Py_ssize_t r, i, n = rows * job.ow, item = job.item
+    for r in range(1, rows):
+        memmove(band + r * job.ow * item, band + r * job.ldp * item, job.ow * item)
+    if item == 4:
+        for i in range(n):
+            (<float *>bias_run)[i] = <float>b if job.bias != NULL else -0.0
+        job.table.sum_nt_f32(<const float *>band, <const float *>bias_run, <float *>y, n)
+    else:
+        for i in range(n):
+            (<double *>bias_run)[i] = b if job.bias != NULL else -0.0
+        job.table.sum_nt_f64(<const double *>band, <const double *>bias_run, <double *>y, n)
 
 
 cdef inline void _accumulate_row(const floating *src, char *dst, Py_ssize_t stride,
