@@ -308,6 +308,41 @@ def test_numpy_backend_uses_smooth_lengths(monkeypatch):
     assert fft.next_fast_len(1949) == fft.smooth_len(1949) == 2000
 
 
+@pytest.mark.parametrize("rule", ["fill", "wrap", "nearest", "symm", "mirror"])
+def test_gather_by_blocks_equals_one_index(rule, monkeypatch):
+    """A tile gathered block by block through its maps' runs equals the one advanced index it
+    replaces (the fallback beyond MAX_GATHER_BLOCKS), for every boundary rule's maps, images
+    narrower than the kernel among them (their maps fold many times), both axes gathered or one,
+    and arbitrary maps (runs of one)."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for m, n, k in [(9, 11, 4), (3, 4, 9), (1, 6, 3), (20, 2, 7)]:
+        cases.append((m, n, [(1, boundary.index_map(-k, m + k, m, rule)),
+                             (2, boundary.index_map(-k + 1, n + 2, n, rule))]))
+        cases.append((m, n, [(2, boundary.index_map(-k, n + k, n, rule))]))
+    cases.append((6, 7, [(1, rng.integers(-1, 6, 13)), (2, rng.integers(-1, 7, 5))]))
+    for m, n, gathered in cases:
+        view = rng.standard_normal((2, m, n))
+        shape = [2, m, n]
+        for axis, segment in gathered:
+            shape[axis] = len(segment)
+        blocks = np.full(shape, np.nan)
+        fft._gather(view, gathered, 0.5, blocks)
+        monkeypatch.setattr(fft, "MAX_GATHER_BLOCKS", 0)
+        indexed = np.full(shape, np.nan)
+        fft._gather(view, gathered, 0.5, indexed)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(blocks, indexed)
+        # And both equal the definition.
+        expected = view
+        for axis, segment in gathered:
+            expected = np.take(expected, np.maximum(segment, 0), axis=axis)
+            where = [slice(None)] * 3
+            where[axis] = segment < 0
+            expected[tuple(where)] = 0.5
+        np.testing.assert_array_equal(blocks, expected)
+
+
 def test_tile_plan():
     """Tiles use their FFT's whole overlap-save capacity, cover the output in as few tiles as
     the longest FFT allows, and a small problem is one tile."""

@@ -386,11 +386,15 @@ def test_auto_within_the_bound_of_what_it_picks(pb, monkeypatch_module):
                             image.shape[1] < kernel.shape[1]):
         mode = "same"
     face = CONVOLVE2D if pb["convolve"] else CORRELATE2D
+    # One thread: these images are one FFT tile, which 'auto' picks only where no thread
+    # would idle (see fft.idle_factor).
+    workers = 1
     picked = fastcorr.choose_method(image, kernel, mode, pb["boundary"], 0.5,
-                                    convolve=pb["convolve"])
-    result = face.func(image, kernel, mode, pb["boundary"], 0.5)
+                                    convolve=pb["convolve"], workers=workers)
+    result = face.func(image, kernel, mode, pb["boundary"], 0.5, workers=workers)
     np.testing.assert_array_equal(
-        result, face.func(image, kernel, mode, pb["boundary"], 0.5, method=picked))
+        result, face.func(image, kernel, mode, pb["boundary"], 0.5, method=picked,
+                          workers=workers))
     exact = oracle.exact(face.name, image, kernel, image.dtype, mode, pb["boundary"], 0.5)
     x = max(np.abs(image).max(), 0.5)
     oriented = kernel[::-1, ::-1] if pb["convolve"] else kernel
@@ -416,13 +420,43 @@ def monkeypatch_module():
 
 def test_auto_picks_every_method_on_small_problems(monkeypatch):
     """The hypothesis test above sees all three methods: with the shortcut off, small
-    problems already cross both crossovers."""
+    problems already cross both crossovers (the FFT's on one thread)."""
     monkeypatch.setattr(methods, "AUTO_MIN_FMAS", 0)
     rng = np.random.default_rng(0)
     image = rng.standard_normal((70, 70))
     assert fastcorr.choose_method(image, rng.standard_normal((3, 3))) == "direct"
     assert fastcorr.choose_method(image, _gaussian(25, np.float64), "same") == "separable"
-    assert fastcorr.choose_method(image, rng.standard_normal((50, 50)), "same") == "fft"
+    # One thread: on more, the image's one FFT tile would leave all but one idle (see
+    # fft.idle_factor), and direct is predicted faster.
+    assert fastcorr.choose_method(image, rng.standard_normal((50, 50)), "same",
+                                  workers=1) == "fft"
+
+
+def test_auto_remembers_its_choice(monkeypatch):
+    """'auto' decides once for repeated calls with one kernel and geometry, and again when
+    the kernel's values change in place, or the threads or the model."""
+    calls = []
+    real = methods._choose
+    monkeypatch.setattr(methods, "_choose", lambda *a: calls.append(1) or real(*a))
+    methods._CHOICES.clear()
+    rng = np.random.default_rng(12)
+    image = rng.standard_normal((256, 256))
+    kernel = _gaussian(25, np.float64)
+    assert fastcorr.choose_method(image, kernel, "same", workers=1) == "separable"
+    first = fastcorr.correlate2d(image, kernel, "same", workers=1)
+    assert len(calls) == 1
+    kernel[...] = rng.standard_normal(kernel.shape)
+    assert fastcorr.choose_method(image, kernel, "same", workers=1) != "separable"
+    assert len(calls) == 2
+    # The first kernel's values again, in another array: the first choice, and its result.
+    np.testing.assert_array_equal(
+        first, fastcorr.correlate2d(image, _gaussian(25, np.float64), "same", workers=1))
+    assert len(calls) == 2
+    fastcorr.choose_method(image, kernel, "same", workers=2)
+    assert len(calls) == 3
+    monkeypatch.setattr(methods, "ERROR_FACTOR", 0.0)  # nothing but direct qualifies
+    assert fastcorr.choose_method(image, kernel, "same", workers=2) == "direct"
+    assert len(calls) == 4
 
 
 def test_explicit_separable_remembers_factors(monkeypatch):

@@ -10,8 +10,9 @@ The output is cut into tiles (`tile_plan`).  A tile of T outputs along an axis
 reads T + K - 1 positions of the extended image X~; an FFT of length F >= T + K - 1 along that
 axis correlates them circularly, and its first F - K + 1 outputs never wrap around (overlap-save),
 so T = F - K + 1 and nothing is added up between tiles.  Each tile is read through the maps:
-slices of x where its map segments are runs of consecutive positions (the interior), one
-gather through them otherwise, with -1 -> `fill`; a tile that reaches past the end of X~ is
+slices of x where its map segments are runs of consecutive positions (the interior), else
+block by block through the segments' runs (a reflection, a repetition, a fill), with -1 ->
+`fill`; a tile that reaches past the end of X~ is
 padded with zeros (the outputs they could reach are discarded; zeros keep them finite).
 Correlation, not convolution: the tile's spectrum is multiplied by the conjugate of the
 kernel's, which is computed once per call (once per kernel of a (B, ...) kernel stack, when its
@@ -84,6 +85,7 @@ sqrt(P*Q) * log2(L) for windows of similar magnitude (sum |w||x| <= ||w||_2 ||x_
 and ||x_tile|| is about sqrt(L / (P*Q)) ||x_window||); compare them with `fft_error_bound`.
 NaN and Inf in a tile (data, or a non-finite fill) spread over all of its outputs.
 """
+import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -145,6 +147,11 @@ MAX_TILE_BYTES_2D = 9 << 19
 # - / - / 42.2 / 33.2 / 30.9 / 32.1 / 37.0 / 44.4; - / - / - / - / 46.2 / 38.3 / 40.2 / 44.9.
 # So 16384 for short kernels, and about 4 K for long ones.
 MAX_FFT_LEN_1D = 1 << 14
+# The fewest FFT points (of a chunk's tiles) that a call of one chunk transforms on the
+# backend's threads.  One image, 'same', float64, Intel Xeon avx512, us on 1 / 2 backend
+# threads: 70x70 K=50 (119 x 119 points) 314 / 471, 128x128 K=45 576 / 1194, 256x256 K=45
+# (300 x 300) 2014 / 2339, 512x512 K=45 9779 / 7650; float32 1080x1080 17.6 / 13.3 ms.
+BACKEND_THREADS_MIN_POINTS = 1 << 18
 # Long kernels: overlap-save keeps F - K + 1 of every F outputs, so F grows with K; the factor
 # where the measurements above are best (2-D K=255: FFT side 864 (3.4 K) 49.9 ms float32,
 # 84.7 float64; 1152 (4.5 K) 43.0 and 82.1).
@@ -210,6 +217,19 @@ def tile_plan(out_shape, kernel_shape, dtype):
 def chunk_tiles(fft_shape, dtype):
     """How many tiles go through one FFT call."""
     return max(1, CHUNK_BYTES // (math.prod(fft_shape) * work_dtype(dtype).itemsize))
+
+
+def idle_factor(fft_shape, n_tiles, dtype, n_threads):
+    """How much longer a call of `n_tiles` tiles takes on `n_threads` threads than its share
+    of their work: chunks run on threads of their own, so with fewer chunks than threads (one
+    image of one tile: 1024x1024 at K <= 57 in float32) some threads idle while one transforms
+    (the backends' own threads help little: one 1080x1080 float32 tile forward and back,
+    Intel Xeon avx512, 17.6 ms on one thread, 13.3 on two).  The cost tables' FFT times are of
+    calls with as many chunks as threads or more."""
+    if not THREADS_OVER_CHUNKS or n_threads <= 1:
+        return 1.0
+    chunks = -(-n_tiles // chunk_tiles(fft_shape, dtype))
+    return n_threads * -(-chunks // n_threads) / chunks
 
 
 def _numpy_before_2():
@@ -366,10 +386,61 @@ def _tile_source(x, b0, b1, spans, maps):
     return x[tuple(index)], gathered
 
 
+# A tile whose map segments cut into at most this many blocks (runs of positions stepping by
+# +1 or -1, or of fill) is copied block by block; beyond it, by one advanced index.
+MAX_GATHER_BLOCKS = 64
+
+
+def _runs(segment):
+    """A map segment as runs [(start, stop, first source, step)]: positions start..stop-1 of
+    the segment read first, first + step, ... (step +1 or -1), or the fill where first is -1.
+    Every boundary rule's map is a few such runs (the interior, and a reflection, repetition or
+    fill on each side), so a tile is a few block copies."""
+    n = len(segment)
+    seg = np.asarray(segment)
+    fill = seg < 0
+    step = np.diff(seg)
+    # link[i] joins positions i and i + 1: 0 between two fills, +-1 between consecutive
+    # sources, 2 (no run) otherwise.
+    link = np.where(fill[:-1] & fill[1:], 0,
+                    np.where(~fill[:-1] & ~fill[1:] & (np.abs(step) == 1), step, 2))
+    changes = (np.flatnonzero(link[1:] != link[:-1]) + 1).tolist()
+    link = link.tolist()
+    runs, s, c = [], 0, 0
+    while s < n:
+        if s == n - 1 or link[s] == 2:
+            e = s + 1
+        else:
+            while c < len(changes) and changes[c] <= s:
+                c += 1
+            e = (changes[c] if c < len(changes) else n - 1) + 1
+        first = int(seg[s])
+        runs.append((s, e, -1 if first < 0 else first,
+                     1 if first < 0 or e - s == 1 else link[s]))
+        s = e
+    return runs
+
+
 def _gather(view, gathered, fill, out):
     """out[...] = the tiles `_tile_source` describes, with the fill value where a map is -1."""
     if not gathered:
         out[...] = view
+        return
+    runs = [_runs(segment) for _, segment in gathered]
+    if math.prod(len(r) for r in runs) <= MAX_GATHER_BLOCKS:
+        for blocks in itertools.product(*runs):
+            dst = [slice(None)] * out.ndim
+            src = [slice(None)] * view.ndim
+            filled = False
+            for (axis, _), (start, stop, first, step) in zip(gathered, blocks):
+                dst[axis] = slice(start, stop)
+                last = first + step * (stop - start)
+                src[axis] = slice(first, last if last >= 0 else None, step)
+                filled = filled or first < 0
+            if filled:
+                out[tuple(dst)] = fill
+            else:
+                out[tuple(dst)] = view[tuple(src)]
         return
     # One advanced index over the gathered axes (an open mesh): no intermediate larger than
     # the tiles (np.take would first copy the view, whole rows of x, to a contiguous array);
@@ -489,7 +560,10 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
 
     parallel = min(n_threads, len(chunks)) if THREADS_OVER_CHUNKS else 1
     if parallel <= 1:
-        run(chunks, n_threads)
+        # One chunk: the backend's threads split its transforms, where they are large enough
+        # to pay for it.
+        small = largest * math.prod(fft_shape) < BACKEND_THREADS_MIN_POINTS
+        run(chunks, 1 if small and THREADS_OVER_CHUNKS else n_threads)
         return not met_nonfinite.is_set()
     # Whole chunks on threads of their own, each transform on one thread: the backends' own
     # threads split each transform's passes, which scaled poorly (2048 x 2048 float32, K=101,
