@@ -229,6 +229,15 @@ def choose(x, w, y_shape, plan, fill):
     return known
 
 
+def _fft_time(costs, y_shape, kernel_shape, dtype, n_threads):
+    """(predicted seconds, FFT shape of a tile) of the blocked FFT for a (B, *core) result."""
+    from . import fft
+    tiles, fft_shape = fft.tile_plan(y_shape[1:], kernel_shape, dtype)
+    n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(y_shape[1:], tiles))
+    return (costs.fft(fft_shape, n_tiles) *
+            fft.idle_factor(fft_shape, n_tiles, dtype, n_threads)), fft_shape
+
+
 # 'auto''s recent choices: a program filters many images of one size with one kernel, and the
 # choice's Python, run after a call has pushed it out of the caches, took 0.2-0.3 ms of a
 # 1 ms call (1024x1024 float32, 31x31 Gaussian, separable: 1.25 against 1.06 ms for
@@ -251,10 +260,7 @@ def _choose(x, w, y_shape, plan, fill):
     from . import fft
     fft_time = math.inf
     if costs.fft_floor(kernel_shape) * outputs < direct_time:
-        tiles, fft_shape = fft.tile_plan(core, kernel_shape, dtype)
-        n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(core, tiles))
-        fft_time = costs.fft(fft_shape, n_tiles) * fft.idle_factor(fft_shape, n_tiles, dtype,
-                                                                   plan.n_threads)
+        fft_time, fft_shape = _fft_time(costs, y_shape, kernel_shape, dtype, plan.n_threads)
     finite_w = None
     if not one_d and w.shape[0] == 1 and min(kernel_shape) > 1:
         term = costs.separable(1, kernel_shape) * outputs * MARGIN
@@ -513,18 +519,18 @@ def crossovers(dtype):
     """Where the cost model hands over, for show_config: the smallest square kernel side from
     which a rank-1 kernel runs separable, and from which a full-rank kernel runs by FFT on a
     2048 x 2048 image ('valid'), and the 1-D kernel length from which FFT runs on 2,000,000
-    samples, for `dtype` on the active path (by the predicted times and MARGIN alone, before
-    the error and NaN rules)."""
-    from . import fft
+    samples, for `dtype` on the active path with the default threads (by the predicted times
+    and MARGIN alone, before the error and NaN rules)."""
+    from .threads import resolve_workers
     dtype = np.dtype(dtype)
     two, one = _costs(dtype, False), _costs(dtype, True)
+    n_threads = resolve_workers(None)
 
     def first(ks, wins):
         return next((k for k in ks if wins(k)), None)
 
     def fft_time(costs, out, kernel):
-        tiles, shape = fft.tile_plan(out, kernel, dtype)
-        return costs.fft(shape, math.prod(-(-o // t) for o, t in zip(out, tiles)))
+        return _fft_time(costs, (1,) + out, kernel, dtype, n_threads)[0]
 
     side, n = 2048, 2_000_000
     return {
