@@ -210,7 +210,7 @@ def choose(x, w, y_shape, plan, fill):
         return method, None
     if math.prod(y_shape) * math.prod(w.shape[1:]) < AUTO_MIN_FMAS:
         return "direct", None
-    if w.nbytes > _MAX_CACHED_BYTES:
+    if w.nbytes > _MAX_CHOICE_BYTES:
         return _choose(x, w, y_shape, plan, fill)
     # The choice depends on the shapes, the kernel's values, the threads, whether the fill is
     # finite and the model; the model's parts are in the key so that a changed one (the tests
@@ -242,8 +242,11 @@ def _fft_time(costs, y_shape, kernel_shape, dtype, n_threads):
 # choice's Python, run after a call has pushed it out of the caches, took 0.2-0.3 ms of a
 # 1 ms call (1024x1024 float32, 31x31 Gaussian, separable: 1.25 against 1.06 ms for
 # method='separable', Intel Xeon avx512); a hit costs a copy of the kernel's bytes.
+# Kernels past _MAX_CHOICE_BYTES (a 90x90 float64 one) are decided afresh: their calls take
+# milliseconds, and the memory a remembered key holds stays under 4 MiB.
 _CHOICES = {}
 _MAX_CHOICES = 64
+_MAX_CHOICE_BYTES = 1 << 16
 
 
 def _choose(x, w, y_shape, plan, fill):
