@@ -222,7 +222,7 @@ def chunk_tiles(fft_shape, dtype):
 def idle_factor(fft_shape, n_tiles, dtype, n_threads):
     """How much longer a call of `n_tiles` tiles takes on `n_threads` threads than its share
     of their work: chunks run on threads of their own, so with fewer chunks than threads (one
-    image of one tile: 1024x1024 at K <= 57 in float32) some threads idle while one transforms
+    image of one tile: a 1024x1024 float32 one up to K = 102 'same') some threads idle while one transforms
     (the backends' own threads help little: one 1080x1080 float32 tile forward and back,
     Intel Xeon avx512, 17.6 ms on one thread, 13.3 on two).  The cost tables' FFT times are of
     calls with as many chunks as threads or more."""

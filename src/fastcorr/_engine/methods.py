@@ -217,7 +217,7 @@ def choose(x, w, y_shape, plan, fill):
     # change them) is a new choice.
     from . import fft
     key = (x.ndim, x.dtype.str, w.shape, w.tobytes(), tuple(y_shape), plan.n_threads,
-           math.isfinite(fill), _costs(x.dtype, x.ndim == 2), ERROR_FACTOR, MARGIN,
+           math.isfinite(fill), _costs(x.dtype, one_d), ERROR_FACTOR, MARGIN,
            fft.BACKEND, fft.MAX_TILE_BYTES_2D, fft.MAX_FFT_LEN_1D, fft.FFT_PER_TAP_2D,
            fft.FFT_PER_TAP_1D)
     known = _CHOICES.get(key)
@@ -252,7 +252,7 @@ _MAX_CHOICE_BYTES = 1 << 16
 def _choose(x, w, y_shape, plan, fill):
     """`choose`'s 'auto' decision, computed."""
     one_d = x.ndim == 2
-    kernel_shape, core = w.shape[1:], y_shape[1:]
+    kernel_shape = w.shape[1:]
     outputs = math.prod(y_shape)
     dtype = x.dtype
     costs = _costs(dtype, one_d)
@@ -260,7 +260,6 @@ def _choose(x, w, y_shape, plan, fill):
     best, best_time, factors = "direct", direct_time, None
     # Each check below costs more than the arithmetic that rules it out, so the predicted
     # times come first: the FFT's, then separable's at the largest rank that still wins.
-    from . import fft
     fft_time = math.inf
     if costs.fft_floor(kernel_shape) * outputs < direct_time:
         fft_time, fft_shape = _fft_time(costs, y_shape, kernel_shape, dtype, plan.n_threads)
