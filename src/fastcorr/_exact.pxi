@@ -24,7 +24,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
         void (*load32)(int, const char *, Py_ssize_t, const fc_run *, Py_ssize_t, float,
                        float *) noexcept nogil
         Py_ssize_t (*certify)(const float *, const float **, const double *, Py_ssize_t, int,
-                              int, double, int32_t *, Py_ssize_t) noexcept nogil
+                              int, double, int32_t *, Py_ssize_t, Py_ssize_t,
+                              Py_ssize_t, int, char *, Py_ssize_t, Py_ssize_t) noexcept nogil
         void (*store32)(int, const int32_t *, Py_ssize_t, char *, Py_ssize_t) noexcept nogil
         void (*store)(int, const double *, Py_ssize_t, char *, Py_ssize_t) noexcept nogil
         int block
@@ -334,7 +335,8 @@ def exact_correlate(x, w, out, planemap, rowmap, colmap, double fill, int formul
         job.n_outer, job.n_bands = D, (H + band - 1) // band
         job.n_chunks = (W + chunk - 1) // chunk
         job.buf_elems = kd * job.plane_rows * job.ext_w
-        job.ybuf_elems = chunk
+        # The certified path's int32 results of a whole band (see _certified_block).
+        job.ybuf_elems = max(chunk, (band * chunk + 1) // 2) if job.certify else chunk
         per_unit = band * chunk * max(job.ntaps, 1)
         if weights.shape[0] == 0:
             weights = _np.zeros(1)
@@ -482,7 +484,7 @@ cdef Py_ssize_t _certified_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t 
                                  const double **ptrs, const _ColumnRun *runs,
                                  Py_ssize_t n_runs, char *y, int32_t *q) noexcept nogil:
     """_exact_block's outputs by the certified path: the extended rows as float, the band by
-    the float32 engine, then each row kept or recomputed by table.certify and stored.  Returns
+    the float32 engine, then kept or recomputed and stored by table.certify.  Returns
     the number of outputs recomputed."""
     cdef char *scratch = <char *>buf  # the thread's scratch starts with the buffer
     cdef Py_ssize_t ext_w = cols + job.kw - 1, a, i, r, t
@@ -498,7 +500,6 @@ cdef Py_ssize_t _certified_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t 
                                  <float>job.fill, buf + (a * job.plane_rows + i) * job.ext_w)
     cdef float *fast = <float *>(scratch + job.fast_off)
     cdef float *kscratch = <float *>(scratch + job.fscratch_off)
-    cdef Py_ssize_t redone = 0
     cdef const float **planes = <const float **>(scratch + job.planes_off)
     if job.kd == 1:
         job.fast_table.corr_f32(buf, job.ext_w, job.w32, job.kh, job.kw, fast, cols, rows,
@@ -509,16 +510,11 @@ cdef Py_ssize_t _certified_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t 
         job.fast_table.corr3_f32(planes, job.ext_w, job.w32, job.kd, job.kh, job.kw, fast,
                                  cols, rows, cols, kscratch)
     cdef const float **fptrs = <const float **>ptrs
-    cdef float *first
-    for r in range(rows):
-        first = buf + r * job.ext_w
-        for t in range(job.ntaps):
-            fptrs[t] = first + job.tap_offsets[t]
-        redone += job.table.certify(fast + r * cols, fptrs, job.w, job.ntaps,
-                                    job.formula == EXACT_LINE, job.symmetry, job.bound, q,
-                                    cols)
-        job.table.store32(job.y_dtype, q, cols, y + r * job.ys[2], job.ys[3])
-    return redone
+    for t in range(job.ntaps):
+        fptrs[t] = buf + job.tap_offsets[t]
+    return job.table.certify(fast, fptrs, job.w, job.ntaps, job.formula == EXACT_LINE,
+                             job.symmetry, job.bound, q, rows, cols, job.ext_w, job.y_dtype,
+                             y, job.ys[2], job.ys[3])
 
 
 cdef void _exact_uniform_w(const _ExactJob *job, Py_ssize_t b, Py_ssize_t d, Py_ssize_t band,

@@ -165,14 +165,17 @@ typedef struct {
     /* load into float, for FC_DT_BOOL, U8, I8, U16 and I16 (exact in float) only. */
     void (*load32)(int dtype, const char *row, ptrdiff_t stride, const fc_run *runs,
                    ptrdiff_t n_runs, float fill, float *dst);
-    /* For integer outputs: q[c] = (int32)fast[c] where no integer lies within `bound` of
-     * fast[c], else, for the block of outputs around it, (int32) of scipy's double computed
-     * again from src (float rows of the image's exact values) by taps (line == 0) or line
-     * (line != 0, with symmetry).  Returns the number of outputs computed again (see
-     * exact_kernels.c). */
+    /* For integer outputs, a band of rows x cols (fast and the scratch q row after row,
+     * output (r, c) reading the float rows of the image's exact values at src[t] + r * ld + c):
+     * q = (int32)fast where no integer lies within `bound` of fast, else, for the vector of
+     * outputs around it, (int32) of scipy's double computed again from src by taps
+     * (line == 0) or line (line != 0, with symmetry); row r then stored as store32 does, at
+     * out + r * ldo bytes, elements stride bytes apart.  Returns the number of outputs
+     * computed again (see exact_kernels.c). */
     ptrdiff_t (*certify)(const float *fast, const float *const *src, const double *w,
                          ptrdiff_t ntaps, int line, int symmetry, double bound, int32_t *q,
-                         ptrdiff_t n);
+                         ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, int dtype, char *out,
+                         ptrdiff_t ldo, ptrdiff_t stride);
     /* store for int32 values (integer and bool dtypes): scipy's cast of any double in
      * (-2^31, 2^31) whose truncation q[i] is. */
     void (*store32)(int dtype, const int32_t *q, ptrdiff_t n, char *out, ptrdiff_t stride);
