@@ -443,25 +443,32 @@ static void check_l1_rule(void)
     fc_l1_alias = saved;
 }
 
-/* exact->certify: n outputs of ntaps taps (line formula with `symmetry` when line), values
- * small integers (flat where `flat`), fast = scipy's double moved by up to bound / 2 (the
- * caller's contract: within bound of it); every output must truncate as scipy's double does,
- * whether kept or recomputed.  This file is compiled in ISO C, so without contraction: the
- * reference is scipy's sequence of rounded multiplies and adds. */
-static void check_certify(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t ntaps, int line,
-                          int symmetry, int flat)
+/* exact->certify: a band of rows x cols outputs of ntaps taps (line formula with `symmetry`
+ * when line), values small integers (flat where `flat`, else textured with a flat stretch in
+ * some rows, so that vectors to recompute wait across rows), the float rows `ld` apart,
+ * fast = scipy's double moved by up to bound / 2 (the caller's contract: within bound of it);
+ * every output stored (int32, rows apart by more than cols) must truncate as scipy's double
+ * does, whether kept or recomputed.  This file is compiled in ISO C, so without contraction:
+ * the reference is scipy's sequence of rounded multiplies and adds. */
+static void check_certify(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,
+                          ptrdiff_t ntaps, int line, int symmetry, int flat)
 {
-    const ptrdiff_t span = n + ntaps;
-    float *row = alloc_line((size_t)span * sizeof(float));
+    const ptrdiff_t ld = cols + ntaps + 3, ldo = cols + 5, n = rows * cols;
+    float *band = alloc_line((size_t)(rows * ld) * sizeof(float));
     float *fast = alloc_line((size_t)n * sizeof(float));
     int32_t *q = alloc_line((size_t)n * sizeof(int32_t));
+    int32_t *out = alloc_line((size_t)(rows * ldo) * sizeof(int32_t));
     double w[40], sum = 0.0;
     const float *src[40];
-    for (ptrdiff_t k = 0; k < span; k++) row[k] = flat ? 7.0f : (float)(int)(rnd() * 256.0);
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t k = 0; k < ld; k++)
+            band[r * ld + k] = flat || (r % 3 == 1 && k > ld / 2 && k < ld / 2 + ntaps + 9)
+                                   ? 7.0f
+                                   : (float)(int)(rnd() * 256.0);
     for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) {
         w[t2] = flat ? 1.0 : rnd();
         sum += w[t2];
-        src[t2] = row + t2;
+        src[t2] = band + t2;
     }
     for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) w[t2] /= sum;
     if (line && symmetry)
@@ -469,7 +476,8 @@ static void check_certify(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t ntaps
             w[ntaps - 1 - t2] = symmetry > 0 ? w[t2] : -w[t2];
     const double bound = 1e-3;
     int32_t *expect = alloc_line((size_t)n * sizeof(int32_t));
-    for (ptrdiff_t c = 0; c < n; c++) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const ptrdiff_t c = i / cols * ld + i % cols;
         double ref;
         if (!line) {
             ref = 0.0;
@@ -482,24 +490,35 @@ static void check_certify(const fc_kernel_table *t, ptrdiff_t n, ptrdiff_t ntaps
                 ref += (symmetry > 0 ? a + b : symmetry < 0 ? a - b : a) * w[t2];
             }
         }
-        expect[c] = (int32_t)ref;
-        fast[c] = (float)(ref + (rnd() - 0.5) * bound * 0.5);
-        q[c] = INT32_MIN;
+        expect[i] = (int32_t)ref;
+        fast[i] = (float)(ref + (rnd() - 0.5) * bound * 0.5);
+        q[i] = INT32_MIN;
     }
-    const ptrdiff_t redone = t->exact->certify(fast, src, w, ntaps, line, symmetry, bound, q, n);
-    for (ptrdiff_t c = 0; c < n; c++)
-        if (q[c] != expect[c] && failures++ < 10)
-            printf("FAIL %s certify n=%td taps=%td line=%d sym=%d flat=%d c=%td: %d, expected "
-                   "%d\n", t->name, n, ntaps, line, symmetry, flat, c, (int)q[c],
-                   (int)expect[c]);
+    for (ptrdiff_t i = 0; i < rows * ldo; i++) out[i] = INT32_MIN;
+    const ptrdiff_t redone =
+        t->exact->certify(fast, src, w, ntaps, line, symmetry, bound, q, rows, cols, ld,
+                          FC_DT_I32, (char *)out, ldo * (ptrdiff_t)sizeof(int32_t),
+                          (ptrdiff_t)sizeof(int32_t));
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const int32_t got = out[i / cols * ldo + i % cols];
+        if (got != expect[i] && failures++ < 10)
+            printf("FAIL %s certify %tdx%td taps=%td line=%d sym=%d flat=%d at %td: %d, "
+                   "expected %d\n", t->name, rows, cols, ntaps, line, symmetry, flat, i,
+                   (int)got, (int)expect[i]);
+    }
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t c = cols; c < ldo; c++)
+            if (out[r * ldo + c] != INT32_MIN && failures++ < 10)
+                printf("FAIL %s certify %tdx%td: wrote past row %td\n", t->name, rows, cols, r);
     /* Flat values under weights summing to 1 all land on an integer. */
     const int all_near = flat && !(line && symmetry < 0);
     if ((redone < 0 || redone > n || (all_near && redone != n)) && failures++ < 10)
-        printf("FAIL %s certify n=%td flat=%d: %td outputs recomputed\n", t->name, n, flat,
-               redone);
-    free(row);
+        printf("FAIL %s certify %tdx%td flat=%d: %td outputs recomputed\n", t->name, rows, cols,
+               flat, redone);
+    free(band);
     free(fast);
     free(q);
+    free(out);
     free(expect);
 }
 
@@ -654,13 +673,14 @@ int main(void)
         }
         fc_l1_alias = here;
         /* The certified route's check and recompute, row tails and every formula. */
-        for (ptrdiff_t n = 1; n <= 1100; n += (n < 70 ? 1 : 257))
-            for (int form = 0; form < 4; form++)
-                for (int flat = 0; flat < 2; flat++) {
-                    check_certify(t, n, form == 0 ? 25 : 5 + 2 * form, form > 0,
-                                  form == 1 ? 1 : form == 2 ? -1 : 0, flat);
-                    cases++;
-                }
+        for (ptrdiff_t rows = 1; rows <= 9; rows += 4)
+            for (ptrdiff_t n = 1; n <= 1100; n += (n < 70 ? 1 : 257))
+                for (int form = 0; form < 4; form++)
+                    for (int flat = 0; flat < 2; flat++) {
+                        check_certify(t, rows, n, form == 0 ? 25 : 5 + 2 * form, form > 0,
+                                      form == 1 ? 1 : form == 2 ? -1 : 0, flat);
+                        cases++;
+                    }
         printf("%s (%s): %d cases\n", t->name, t->description, cases);
         tested++;
     }
