@@ -323,7 +323,8 @@ def show_ndimage(records, n, progress):
         shown.append(rec)
     print("  GFLOP/s = 2 x taps x outputs / time, where a separable filter's taps are the sum of "
           "its 1-D kernels' lengths (33+33 for the Gaussian), whatever a library does; % peak "
-          "of the FMA peak of the dtype fastcorr computes in (float64 for integer outputs)")
+          "of the FMA peak of the dtype fastcorr computes in (integer outputs: float32 where the "
+          "core certifies the call, else float64)")
     print("  every library writes into an output made once (output=, OpenCV's dst=; torch "
           "has no out= for conv3d), as a loop over images does; 'a new result': fastcorr's "
           "time when it allocates the result (the OS's page faults and zeroing)")
