@@ -581,6 +581,25 @@ def test_rows_aliasing_in_4kib_keep_their_values(simd_path, dtype, monkeypatch):
             np.testing.assert_array_equal(out, expected, err_msg=f"{kh}x{kw}")
 
 
+def test_tiles_on_4kib_rows_from_16_mib_keep_their_values(simd_path):
+    """A float32 2048 x 2048 image (16 MiB, rows 8 KiB apart): its 3x3 and 5x5 tiles are stored
+    non-temporally below the general threshold (_core's STREAM_ALIASED_MIN_BYTES), 9x9 ones
+    are not; each gives, bit for bit, what the same call gives into rows a line longer, which
+    are stored ordinarily.  The values themselves are the other tests' business."""
+    from fastcorr import ndimage
+
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((2048, 2048), dtype=np.float32)
+    assert x.strides[0] % 4096 == 0
+    for k in (3, 5, 9):
+        kernel = rng.standard_normal((k, k), dtype=np.float32)
+        plain = np.empty((2048, 2048 + 16), np.float32)[:, :2048]
+        ndimage.correlate(x, kernel, output=plain, mode="reflect")
+        out = np.full((2048, 2048), np.nan, np.float32)
+        ndimage.correlate(x, kernel, output=out, mode="reflect")
+        np.testing.assert_array_equal(out, plain, err_msg=f"[simd={simd_path}] {k}x{k}")
+
+
 def test_stream_threshold_reads_the_cache():
     """The streaming threshold is half the last-level cache's size read at import, capped by
     the measured FC_STREAM_MIN_BYTES, or that cap where no cache size can be read; the test
