@@ -487,7 +487,7 @@ cdef Py_ssize_t _certified_block(const _ExactJob *job, Py_ssize_t b, Py_ssize_t 
     the float32 engine, then kept or recomputed and stored by table.certify.  Returns
     the number of outputs recomputed."""
     cdef char *scratch = <char *>buf  # the thread's scratch starts with the buffer
-    cdef Py_ssize_t ext_w = cols + job.kw - 1, a, i, r, t
+    cdef Py_ssize_t ext_w = cols + job.kw - 1, a, i, t
     cdef const char *row
     for a in range(job.kd):
         for i in range(rows + job.kh - 1):
