@@ -609,6 +609,8 @@ def test_stream_threshold_reads_the_cache():
     expected = (min(info["llc_bytes"] // 2, info["cap_bytes"]) if info["llc_bytes"] > 0
                 else info["cap_bytes"])
     assert info["min_bytes"] == expected
+    assert info["aliased_min_bytes"] == min(expected, 16 << 20)
+    assert info["aliased_max_taps"] == 25
     previous = _core._set_stream_min_bytes(123)
     assert previous == expected and _core.stream_min_bytes()["min_bytes"] == 123
     assert _core._set_stream_min_bytes(previous) == 123

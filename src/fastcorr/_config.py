@@ -37,6 +37,8 @@ def _cache(path):
          if _core.small_band_rows(path, kh, cache["way_bytes"]) != rows[kh - 1]), None)
     stream = _core.stream_min_bytes()
     cache["llc_bytes"], cache["stream_min_bytes"] = stream["llc_bytes"], stream["min_bytes"]
+    cache["stream_aliased_min_bytes"] = stream["aliased_min_bytes"]
+    cache["stream_aliased_max_taps"] = stream["aliased_max_taps"]
     return cache
 
 
@@ -47,7 +49,10 @@ def _cache_lines(cache, path, info):
              f"{cache['line_bytes']}-byte lines, {way} per way ({cache['source']})"]
     llc = _kib(cache["llc_bytes"]) if cache["llc_bytes"] else "size unknown"
     lines.append(f"Last-level cache: {llc}; outputs of {_kib(cache['stream_min_bytes'])} and "
-                 "more are stored non-temporally")
+                 "more are stored non-temporally, direct tiles of kernels of up to "
+                 f"{cache['stream_aliased_max_taps']} taps from "
+                 f"{_kib(cache['stream_aliased_min_bytes'])} where their input and output rows "
+                 "are a multiple of 4 KiB apart")
     rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
     shapes = f"{' '.join(map(str, rows))} rows for kernels of 1..{len(rows)} rows"
     if rows == aliased:
@@ -129,8 +134,11 @@ def show_config(mode="stdout"):
         ``aliased_from_kh``: the smallest kernel height at which the selected path's
         small-kernel block switches to its aliased-rows shape on rows a multiple of
         ``way_bytes`` apart (None if at none), ``llc_bytes`` (the last-level cache, 0 if
-        unknown) and ``stream_min_bytes`` (outputs of that size and more are stored
-        non-temporally: half the last-level cache, at most 48 MiB); ``methods``: what
+        unknown), ``stream_min_bytes`` (outputs of that size and more are stored
+        non-temporally: half the last-level cache, at most 48 MiB) and
+        ``stream_aliased_min_bytes`` with ``stream_aliased_max_taps`` (the same for the direct
+        tiles of kernels of at most that many taps whose input and output rows are a multiple
+        of 4 KiB apart: at most 16 MiB); ``methods``: what
         ``method='auto'`` works from (the FFT backend, which measured cost table and whether
         it is calibrated to this machine, ``calibration``: each probe's time here over its
         time in the table's run, by dtype, None where the table is used as measured; the error

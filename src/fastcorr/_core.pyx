@@ -302,10 +302,14 @@ cdef enum:
 
 def stream_min_bytes():
     """The output size from which passes store non-temporally, and what it came from: a dict
-    with `min_bytes`, `llc_bytes` (the last-level cache read at import, 0 if unknown) and
-    `cap_bytes` (FC_STREAM_MIN_BYTES)."""
+    with `min_bytes`, `llc_bytes` (the last-level cache read at import, 0 if unknown),
+    `cap_bytes` (FC_STREAM_MIN_BYTES), and `aliased_min_bytes` with `aliased_max_taps`: the
+    size from which tiles of kernels of at most that many taps stream where their input and
+    output rows are both a multiple of 4 KiB apart."""
     return {"min_bytes": _stream_min, "llc_bytes": _llc_bytes,
-            "cap_bytes": <Py_ssize_t>FC_STREAM_MIN_BYTES}
+            "cap_bytes": <Py_ssize_t>FC_STREAM_MIN_BYTES,
+            "aliased_min_bytes": min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES),
+            "aliased_max_taps": <Py_ssize_t>STREAM_ALIASED_MAX_TAPS}
 
 
 def _set_stream_min_bytes(Py_ssize_t n):
