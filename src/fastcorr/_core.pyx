@@ -300,6 +300,11 @@ cdef enum:
     STREAM_ALIASED_MAX_TAPS = 25
 
 
+cdef inline Py_ssize_t _stream_aliased_min() noexcept nogil:
+    """The output size from which such tiles stream (never above the general threshold)."""
+    return min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES)
+
+
 def stream_min_bytes():
     """The output size from which passes store non-temporally, and what it came from: a dict
     with `min_bytes`, `llc_bytes` (the last-level cache read at import, 0 if unknown),
@@ -308,7 +313,7 @@ def stream_min_bytes():
     output rows are both a multiple of 4 KiB apart."""
     return {"min_bytes": _stream_min, "llc_bytes": _llc_bytes,
             "cap_bytes": <Py_ssize_t>FC_STREAM_MIN_BYTES,
-            "aliased_min_bytes": min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES),
+            "aliased_min_bytes": _stream_aliased_min(),
             "aliased_max_taps": <Py_ssize_t>STREAM_ALIASED_MAX_TAPS}
 
 
@@ -514,7 +519,7 @@ cdef void _stacks_job(_TileJob *job, const floating[:, :, :] x, const floating[:
     cdef Py_ssize_t out_bytes = (out.shape[0] * out.shape[1] * out.shape[2]
                                  * <Py_ssize_t>sizeof(floating))
     job.stream = out_bytes >= _stream_min or (
-        out_bytes >= min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES)
+        out_bytes >= _stream_aliased_min()
         and job.kh * job.kw <= STREAM_ALIASED_MAX_TAPS
         and job.x_row % 4096 == 0 and job.y_row % 4096 == 0)
     job.src_dtype, job.src_item = -1, sizeof(floating)

@@ -270,12 +270,14 @@ def _frame_plan(index, sources, bounds, reach, wraps, depths):
         return tuple(shape), copies, [(where, tuple(crop))]
 
     def stacked(first, second, a):
-        """`first` and `second` as one slab along axis a, or None where an output of one
-        would read past the seam (a run clamped at the array's far end: a short array)."""
+        """`first` and `second` as one slab along axis a.  No output of either reads past the
+        seam: the first part's run reaches `right` samples past its outputs unless the
+        array's far end clamps it, and a block that far out has no last part (its last
+        outputs are exact); the same holds for the second part at the near end."""
         (shape1, copies1, ((where1, crop1),)), (shape2, copies2, ((where2, crop2),)) = \
             first, second
-        if crop1[a].stop + reach[a][1] > shape1[a] or crop2[a].start - reach[a][0] < 0:
-            return None
+        assert crop1[a].stop + reach[a][1] <= shape1[a] and crop2[a].start >= reach[a][0], \
+            (index, a, crop1, crop2, shape1, shape2)
         shift = shape1[a]
 
         def moved(slices):
@@ -300,8 +302,7 @@ def _frame_plan(index, sources, bounds, reach, wraps, depths):
                 box = list(current)
                 box[a] = part
                 parts.append(slab(box))
-        pair = stacked(*parts, a) if len(parts) == 2 else None
-        slabs.extend([pair] if pair is not None else parts)
+        slabs.extend([stacked(*parts, a)] if len(parts) == 2 else parts)
         current[a] = (lo, hi)
     return True, tuple((shape, tuple(copies), tuple(parts)) for shape, copies, parts in slabs)
 
