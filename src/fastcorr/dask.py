@@ -307,11 +307,26 @@ def _frame_plan(index, sources, bounds, reach, wraps, depths):
     return True, tuple((shape, tuple(copies), tuple(parts)) for shape, copies, parts in slabs)
 
 
+class _Plan:
+    """A block's `_frame_plan`, opaque to dask.  dask walks every tuple of a task's arguments
+    for references to other tasks each time the graph is made ready to run; a plan's nested
+    tuples of slices had made that 79 ms of every compute of an 8192x8192 array in 1024x1024
+    blocks (7x7 kernel, one process, Intel Xeon), half as much again as the 64 blocks' filter."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __reduce__(self):
+        return _Plan, (self.value,)
+
+
 def _filter_block(center, plan, *rims, function, kwargs):
     """One output block: the filter of its input block, its frame computed again from arrays
     assembled out of the block's edge and the rims of the blocks it reads from, as `plan`
     (`_frame_plan`) says (see the module docstring)."""
-    whole, slabs = plan
+    whole, slabs = plan.value
     kwargs = _in_task(kwargs)
     out = function(center, **kwargs) if whole else None
     for shape, copies, parts in slabs:
@@ -389,7 +404,7 @@ def _lazy(function, input, kwargs, footprint):
     slots = [_PerBlock(x.chunks, {i: TaskRef((rim_name,) + (s[k] if k < len(s) else i))
                                   for i, s in sources.items()}, True)
              for k in range(max(map(len, sources.values())))]
-    plans = _PerBlock(x.chunks, {i: _frame_plan(i, s, bounds, reach, wraps, depths)
+    plans = _PerBlock(x.chunks, {i: _Plan(_frame_plan(i, s, bounds, reach, wraps, depths))
                                  for i, s in sources.items()}, False)
     y = x.map_blocks(_filter_block, plans, *slots, name=name, dtype=meta.dtype, meta=meta,
                      function=function, kwargs=kwargs)
