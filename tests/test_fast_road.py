@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from faces import FACES_1D, FACES_2D, dtype_id
+from fastcorr import ndimage as fn
 
 
 def outcome(call):
@@ -144,3 +145,63 @@ def test_1d_bad_calls(monkeypatch, face, what):
     fast, general = both_roads(monkeypatch, lambda: lambda: face.func(*args, **kwargs))
     assert fast[0] == "error", f"{what} was accepted"
     assert_same(fast, general)
+
+
+# fastcorr.ndimage: a call that repeats an earlier one's shapes and options takes the route
+# remembered then (filters.correlate_same), and the batch axes of C-contiguous arrays merge by
+# a reshape (plan.bind).  Each case runs on the general road, then twice on the fast one (the
+# first call remembers, the second recalls), with a fresh memory: the same bits all three times.
+# (The separable filters' 3 and 5 taps run as one direct kernel, through that route too.)
+NDIMAGE_CASES = {
+    "correlate 2-D": (lambda x, o: fn.correlate(x, KERNEL, output=o), (9, 11)),
+    "correlate origin constant": (
+        lambda x, o: fn.correlate(x, KERNEL, output=o, mode="constant", cval=-0.5,
+                                  origin=(0, -1)), (9, 11)),
+    "correlate -0.0 fill": (
+        lambda x, o: fn.correlate(x * 0, KERNEL, output=o, mode="constant", cval=-0.0),
+        (6, 7)),
+    "convolve wrap": (lambda x, o: fn.convolve(x, KERNEL, output=o, mode="wrap"), (5, 4)),
+    "correlate batch axis first": (
+        lambda x, o: fn.correlate(x, KERNEL[None], output=o, mode="mirror"), (3, 9, 11)),
+    "correlate batch axis between": (
+        lambda x, o: fn.correlate(x, KERNEL[:, None, :], output=o, mode="nearest"), (6, 4, 7)),
+    "correlate1d last axis": (
+        lambda x, o: fn.correlate1d(x, KERNEL[1], output=o, origin=1), (5, 6, 30)),
+    "correlate1d axis 0": (lambda x, o: fn.correlate1d(x, KERNEL[0], axis=0, output=o),
+                           (30, 7)),
+    "uniform_filter": (lambda x, o: fn.uniform_filter(x, 3, output=o), (8, 8)),
+    "sobel": (lambda x, o: fn.sobel(x, output=o, mode="constant", cval=2.0), (4, 8, 8)),
+    "gaussian_filter 5 taps": (lambda x, o: fn.gaussian_filter(x, 0.5, output=o), (17, 12)),
+    # Two fused terms (filters.separable_same), which remember nothing: the same bits anyway.
+    "laplace": (lambda x, o: fn.laplace(x, output=o), (12, 10)),
+}
+NOT_REMEMBERED = {"laplace"}
+
+
+@pytest.mark.parametrize("layout", ["C-contiguous", "strided", "out=", "out= the input"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("case", list(NDIMAGE_CASES))
+def test_ndimage_calls(monkeypatch, case, dtype, layout):
+    from fastcorr._engine import plan
+
+    filt, shape = NDIMAGE_CASES[case]
+
+    def make_call():
+        base = _data(tuple(2 * n for n in shape), dtype, 5)
+        x = base[tuple(slice(None, None, 2) for _ in shape)] if layout == "strided" else \
+            np.ascontiguousarray(base[tuple(slice(0, n) for n in shape)])
+        out = {"out=": np.full(shape, np.nan, dtype), "out= the input": x}.get(layout)
+
+        def call():
+            result = filt(x, out)
+            assert out is None or result is out
+            return result
+        return call
+
+    monkeypatch.setattr(plan, "_GEOMETRIES", {})
+    first, general = both_roads(monkeypatch, make_call)
+    recalled = outcome(make_call())
+    assert_same(first, general)
+    assert_same(recalled, general)
+    remembered = any(key[0] == "correlate_same" for key in plan._GEOMETRIES)
+    assert remembered == (case not in NOT_REMEMBERED)

@@ -534,7 +534,7 @@ def _fused_pair(input, col_weights, row_weights, output, modes, origins, cval, w
     rules = [_rule(m) for m in modes]
     if ((cval == 0 or "fill" not in rules[-2:])
             and not separable_pays(shape, compute_dtype(input.dtype, output.dtype))):
-        kernel = np.outer(col_weights, row_weights).reshape((1,) * (input.ndim - 2) + shape)
+        kernel = (col_weights[:, None] * row_weights).reshape((1,) * (input.ndim - 2) + shape)
         return _run(input, kernel, output, modes, origins, cval, FORMULA_ND, workers)
     return _fused(input, [(col_weights, row_weights)], output, rules, origins, cval, workers)
 

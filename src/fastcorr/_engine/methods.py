@@ -513,8 +513,15 @@ def separable_pays(kernel_shape, dtype):
     which 'auto' factors a rank-1 kernel and by which the separable filters of
     fastcorr.ndimage (Gaussian, uniform, Sobel, Prewitt) take their fused passes rather than
     the direct kernel (3- and 5-tap filters, whose passes cost more than the 9 or 25 taps)."""
-    costs = _costs(np.dtype(dtype), False)
-    return costs.separable(1, kernel_shape) * MARGIN < costs.direct(kernel_shape)
+    return _pays(tuple(kernel_shape), _costs(np.dtype(dtype), False), MARGIN)
+
+
+@functools.lru_cache(maxsize=256)
+def _pays(kernel_shape, costs, margin):
+    # Remembered per cost model (an object per path, dtype and calibration): the separable
+    # filters ask it once per pair of passes, and the model's interpolations took 4.4 us
+    # (0.3 remembered), more than the core's correlation of a 16x16 image with 3x3 taps.
+    return costs.separable(1, kernel_shape) * margin < costs.direct(kernel_shape)
 
 
 def crossovers(dtype):

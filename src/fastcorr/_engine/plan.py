@@ -21,6 +21,8 @@ Those steps cost several times the arithmetic of a 128x128 image with a 3x3 kern
 is the same on either road; the tests run both and compare bits and errors.
 """
 
+import math
+
 import numpy as np
 
 from . import boundary
@@ -200,9 +202,13 @@ def bind(g, image, kernel, out, workers, method="direct"):
     plan.x = plan.w = plan.target = None
     if g.dtype.kind == "c":
         pass  # execute makes the real parts
-    elif FAST_ROAD and not g.batch and image.ndim == core and ready(image, g.dtype):
-        # What the general road below returns for these arrays, without its calls.
-        plan.x = image[None]
+    elif FAST_ROAD and kernel.ndim == core and image.shape[:image.ndim - core] == g.batch \
+            and ready(image, g.dtype):
+        # What the general road below returns for these arrays (one kernel, a C-contiguous
+        # image with no broadcast batch axis: its batch axes merge into one by a reshape),
+        # without its calls.
+        plan.x = image.reshape((math.prod(g.batch),) + image.shape[image.ndim - core:]) \
+            if g.batch else image[None]
         plan.w = (kernel if ready(kernel, g.dtype) else contiguous(kernel, g.dtype))[None]
     else:
         plan.x = stack(readable(image, g.dtype), g.batch, core)
@@ -243,16 +249,16 @@ def _target(plan, out):
     core = len(g.core_shape)
     shape = g.shape
     caller_shape = shape if g.axes is None else caller_order(shape, g.axes)
-    fast = FAST_ROAD and g.axes is None and not g.batch and type(out) is np.ndarray and \
+    fast = FAST_ROAD and g.axes is None and type(out) is np.ndarray and \
         out.shape == shape and ready(out, g.dtype) and out.flags.writeable
     if not fast:
         check_out(out, caller_shape, g.dtype)
     if np.may_share_memory(out, plan.image) or np.may_share_memory(out, plan.kernel):
         return None
     if fast:
-        # A C-contiguous array has one element per value (check_out passes it) and is its
-        # own stack.
-        return out[None]
+        # A C-contiguous array has one element per value (check_out passes it), and its batch
+        # axes merge into one by a reshape (a view).
+        return out.reshape((math.prod(g.batch),) + g.core_shape) if g.batch else out[None]
     moved = out
     if g.axes is not None:
         moved = np.moveaxis(out, g.axes, range(len(shape) - core, len(shape)))
