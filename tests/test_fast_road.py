@@ -151,7 +151,8 @@ def test_1d_bad_calls(monkeypatch, face, what):
 # remembered then (filters.correlate_same), and the batch axes of C-contiguous arrays merge by
 # a reshape (plan.bind).  Each case runs on the general road, then twice on the fast one (the
 # first call remembers, the second recalls), with a fresh memory: the same bits all three times.
-# (The separable filters' 3 and 5 taps run as one direct kernel, through that route too.)
+# (The separable filters' 3 and 5 taps run as one direct kernel, through that route too;
+# longer ones and laplace run fused passes, which remember their spans and maps.)
 NDIMAGE_CASES = {
     "correlate 2-D": (lambda x, o: fn.correlate(x, KERNEL, output=o), (9, 11)),
     "correlate origin constant": (
@@ -172,10 +173,12 @@ NDIMAGE_CASES = {
     "uniform_filter": (lambda x, o: fn.uniform_filter(x, 3, output=o), (8, 8)),
     "sobel": (lambda x, o: fn.sobel(x, output=o, mode="constant", cval=2.0), (4, 8, 8)),
     "gaussian_filter 5 taps": (lambda x, o: fn.gaussian_filter(x, 0.5, output=o), (17, 12)),
-    # Two fused terms (filters.separable_same), which remember nothing: the same bits anyway.
-    "laplace": (lambda x, o: fn.laplace(x, output=o), (12, 10)),
+    # Fused passes (filters.separable_same), which remember their spans and maps instead.
+    "gaussian_filter 13 taps": (lambda x, o: fn.gaussian_filter(x, 1.5, output=o), (17, 12)),
+    "laplace": (lambda x, o: fn.laplace(x, output=o, mode=("wrap", "constant"), cval=3.0),
+                (12, 10)),
 }
-NOT_REMEMBERED = {"laplace"}
+FUSED = {"gaussian_filter 13 taps", "laplace"}
 
 
 @pytest.mark.parametrize("layout", ["C-contiguous", "strided", "out=", "out= the input"])
@@ -203,5 +206,49 @@ def test_ndimage_calls(monkeypatch, case, dtype, layout):
     recalled = outcome(make_call())
     assert_same(first, general)
     assert_same(recalled, general)
-    remembered = any(key[0] == "correlate_same" for key in plan._GEOMETRIES)
-    assert remembered == (case not in NOT_REMEMBERED)
+    route = "separable_same" if case in FUSED else "correlate_same"
+    assert any(key[0] == route for key in plan._GEOMETRIES), f"{route} remembered nothing"
+
+
+# Calls that share shapes but differ in one option each, in sequence with the memory kept: each
+# must give the bits it gives after a fresh start (a remembered route reused for an option it
+# does not depend on is wrong).
+VARIANTS = {
+    "correlate": [dict(), dict(origin=(1, 0)), dict(origin=(0, -1)), dict(mode="wrap"),
+                  dict(mode="constant", cval=1.0), dict(output=np.float32),
+                  dict(output=np.float64)],
+    "correlate1d": [dict(), dict(origin=1), dict(axis=0), dict(mode="nearest"),
+                    dict(mode="constant", cval=2.0), dict(output=np.float32)],
+    "gaussian_filter": [dict(), dict(mode="mirror"), dict(mode=("wrap", "reflect")),
+                        dict(mode="constant", cval=1.5), dict(output=np.float32),
+                        dict(truncate=2.0)],
+    "uniform_filter": [dict(), dict(origin=(0, 1)), dict(origin=(-1, 0)), dict(size=(3, 5)),
+                       dict(mode="constant", cval=-1.0), dict(output=np.float64)],
+    # Fused passes (9 taps), with the origins they remember maps for.
+    "uniform_filter 9": [dict(size=9), dict(size=9, origin=(0, 2)),
+                         dict(size=9, origin=(-3, 1)), dict(size=9, mode="wrap")],
+    "laplace": [dict(), dict(mode="nearest"), dict(mode=("wrap", "mirror")),
+                dict(mode="constant", cval=2.0), dict(axes=(1, 0))],
+}
+VARIANT_CALLS = {
+    "correlate": lambda x, kw: fn.correlate(x, KERNEL, **kw),
+    "correlate1d": lambda x, kw: fn.correlate1d(x, KERNEL[1], **kw),
+    "gaussian_filter": lambda x, kw: fn.gaussian_filter(x, 2.0, **kw),
+    "uniform_filter": lambda x, kw: fn.uniform_filter(x, **kw),
+    "uniform_filter 9": lambda x, kw: fn.uniform_filter(x, **kw),
+    "laplace": lambda x, kw: fn.laplace(x, **kw),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_ndimage_options_in_sequence(monkeypatch, name, dtype):
+    from fastcorr._engine import plan
+
+    x = _data((19, 23), dtype, 6)
+    call = VARIANT_CALLS[name]
+    monkeypatch.setattr(plan, "_GEOMETRIES", {})
+    in_sequence = [outcome(lambda: call(x, kw)) for kw in VARIANTS[name] * 2]
+    for kw, seen in zip(VARIANTS[name] * 2, in_sequence):
+        monkeypatch.setattr(plan, "_GEOMETRIES", {})
+        assert_same(seen, outcome(lambda: call(x, kw)))

@@ -64,8 +64,9 @@ def correlate_same(input, weights, output, rules, origins, cval, formula, worker
     if input.dtype.kind == "f" and output.dtype.kind == "f" and \
             method not in ("separable", "fft"):
         # Everything the route to `_direct` below and its geometry depend on (cval's sign
-        # too: a fill of -0.0 can reach a result): a call that repeats one seen before skips
-        # their arithmetic, several times the correlation of a 16x16 image with a 3x3 kernel.
+        # too, which 0.0 == -0.0 would lose: a kernel whose sum starts from its first product
+        # keeps a -0.0): a call that repeats one seen before skips their arithmetic, several
+        # times the correlation of a 16x16 image with a 3x3 kernel.
         key = ("correlate_same", input.shape, input.dtype, weights.shape, output.dtype,
                tuple(rules), tuple(origins), cval, math.copysign(1.0, cval))
         known = recall(key)
@@ -251,19 +252,25 @@ def separable_same(input, terms, output, rules, origins, cval, workers):
     dtype = compute_dtype(input.dtype, output.dtype)
     x = _image_stack(input, 2, dtype)
     result, temporary = _result_stack(output, 2, dtype, x.shape[0])
-    lengths = [max(len(term[axis]) for term in terms) for axis in (0, 1)]
-    kernels, spans = [], []
+    taps = tuple((len(col), len(row)) for col, row in terms)
+    key = ("separable_same", input.shape[-2:], tuple(rules[-2:]), tuple(origins[-2:]), taps)
+    known = recall(key)
+    if known is None:
+        lengths = [max(t[axis] for t in taps) for axis in (0, 1)]
+        # Per axis, where each term's taps start in the longest one's (a kernel of k taps
+        # centred (k // 2) where the longest is centred (length // 2)), and how many it has.
+        spans = [np.array([[length // 2 - t[axis] // 2, t[axis]] for t in taps], np.intp)
+                 for axis, length in enumerate(lengths)]
+        starts = tuple(-(k // 2 + o) for k, o in zip(lengths, origins[-2:]))
+        known = remember(key, (lengths, spans,
+                               _maps(input.shape[-2:], lengths, starts, rules[-2:])))
+    lengths, spans, maps = known
+    kernels = []
     for axis, length in enumerate(lengths):
-        # A kernel of k taps centred (k // 2) where the longest is centred (length // 2).
-        first = [length // 2 - len(term[axis]) // 2 for term in terms]
         padded = np.zeros((len(terms), length), dtype)
-        for i, term in enumerate(terms):
-            padded[i, first[i]:first[i] + len(term[axis])] = term[axis]
+        for i, ((first, count), term) in enumerate(zip(spans[axis].tolist(), terms)):
+            padded[i, first:first + count] = term[axis]
         kernels.append(padded)
-        spans.append(np.array([[f, len(term[axis])] for f, term in zip(first, terms)],
-                              np.intp))
-    starts = tuple(-(k // 2 + o) for k, o in zip(lengths, origins[-2:]))
-    maps = _maps(input.shape[-2:], lengths, starts, rules[-2:])
     run_passes = (_core.correlate_separable_from if input.dtype.kind in "biu"
                   else _core.correlate_separable)
     # The column pass's fill enters the row pass as itself (two correlate1d calls).
