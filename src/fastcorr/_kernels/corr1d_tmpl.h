@@ -49,6 +49,26 @@ static FC_INLINE void FN(fc1_group)(V_T acc[FC1_NV], const S_T *FC_RESTRICT x,
         FN(fc1_group)(acc, xs, ws, nv, n, tail);                                               \
         break;
 
+#if defined(FC_HAS_ALIGNR) && defined(FC_HAS_MASKED_LOAD)
+#if V_L > 16
+#error "fc1_block: add FC1_SHIFTED phases up to V_L - 1"
+#endif
+/* One-tap phase S (a constant below 16; phases past the path's lanes fold away) of a full
+ * block, its vectors alternately loaded and shifted out of a[] (see fc1_block). */
+#define FC1_SHIFTED(S)                                                                          \
+    if ((S) < V_L && (S) >= loaded && (S) < k) {                                                \
+        const ptrdiff_t s_ = (S) & (V_L - 1);                                                   \
+        const V_T wv = V_SET1(w[s_]);                                                           \
+        FC_UNROLL                                                                               \
+        for (int v = 0; v < FC1_NV; v++) {                                                      \
+            const V_T xv = (S) == 0 ? a[v]                                                      \
+                           : v % 2 == 0 ? V_LOAD(x + s_ + v * V_L)                              \
+                                        : V_ALIGNR(a[v + 1], a[v], (S) & (V_L - 1));            \
+            acc[v] = V_FMA(wv, xv, acc[v]);                                                     \
+        }                                                                                       \
+    }
+#endif
+
 /* nv output vectors y[0 .. nv*L) from x[0 .. nv*L + k - 1); with `tail` (nv == 1), only the
  * first `tail` lanes are stored (and, with FC_HAS_MASKED_TAIL, only x[0 .. tail + k - 1) is
  * read).  With `stream` (y aligned to a vector) the vectors are stored non-temporally. */
@@ -59,7 +79,17 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
     V_T acc[FC1_NV];
     FC_UNROLL
     for (int v = 0; v < nv; v++) acc[v] = V_ZERO();
-    for (ptrdiff_t s = 0; s < V_L && s < k; s++) {
+    const ptrdiff_t phases = k < V_L ? k : V_L;
+    /* Phases [0, loaded) load each vector they read (fc1_group): those of two taps or more
+     * (s < k - L), and every phase of a block that is not a full one.  The rest have one tap
+     * each and take the shifted route below. */
+#if defined(FC1_SHIFTED)
+    const ptrdiff_t loaded = nv == FC1_NV && !tail ? (k <= V_L ? 0 : k - V_L < V_L ? k - V_L : V_L)
+                                                   : phases;
+#else
+    const ptrdiff_t loaded = phases;
+#endif
+    for (ptrdiff_t s = 0; s < loaded; s++) {
         const ptrdiff_t taps = (k - s + V_L - 1) / V_L;
         ptrdiff_t t = 0;
         for (; t + FC1_TG <= taps; t += FC1_TG)
@@ -106,6 +136,36 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
                 break;
         }
     }
+#if defined(FC1_SHIFTED)
+    /* A phase of one tap gives each FMA a vector of its own, x + s + v*L.  Loaded unaligned it
+     * nearly always splits a cache line (about 1.15 cycles of the load ports, against 0.5 per
+     * FMA at the peak): such phases ran at 40% of the peak.  So a full block loads its nv + 1
+     * vectors at x + v*L once and takes half of each one-tap phase's vectors shifted out of two
+     * of them (valignd, one shuffle) and half loaded, which spreads the work over the load
+     * ports and the shuffle port (on Intel also the second FMA's, hence not all shifted).
+     * Measured (Intel Xeon, one thread, 2,048 outputs in L1, GFLOP/s, float32 / float64):
+     * every vector loaded 66-82 / 33-40 at k = 3..16 / 3..8, every one shifted 83-100 / 43-50,
+     * a third loaded 89-102 / 45-47, half 111-116 / 55-58.  Phases of two taps, where each
+     * vector feeds two FMAs, were slower with any part of their vectors shifted (float32
+     * k = 33: 91-109 against 127), so they keep their loads.  The operands and their order
+     * are those of the loaded route, so the results are bit-identical to the other block
+     * kinds'. */
+    if (loaded < phases) {
+        V_T a[FC1_NV + 1];
+        FC_UNROLL
+        for (int m = 0; m < FC1_NV; m++) {
+            a[m] = V_LOAD(x + m * V_L);
+            FC_PIN(a[m]);
+        }
+        /* Only the lanes a phase reads: the block reads no input past x[nv*L + k - 1). */
+        a[FC1_NV] = V_LOAD_N(x + FC1_NV * V_L, k <= V_L ? k - 1 : V_L - 1);
+        FC_PIN(a[FC1_NV]);
+        FC1_SHIFTED(0) FC1_SHIFTED(1) FC1_SHIFTED(2) FC1_SHIFTED(3) FC1_SHIFTED(4)
+        FC1_SHIFTED(5) FC1_SHIFTED(6) FC1_SHIFTED(7) FC1_SHIFTED(8) FC1_SHIFTED(9)
+        FC1_SHIFTED(10) FC1_SHIFTED(11) FC1_SHIFTED(12) FC1_SHIFTED(13) FC1_SHIFTED(14)
+        FC1_SHIFTED(15)
+    }
+#endif
     if (tail) {
 #if defined(FC_HAS_MASKED_TAIL)
         V_STORE_N(y, acc[0], tail);
@@ -129,6 +189,7 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
     for (int v = 0; v < nv; v++) V_STORE(y + v * V_L, acc[v]);
 }
 #undef FC1_CASE
+#undef FC1_SHIFTED
 
 static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y,
                                         ptrdiff_t n, S_T *scratch, int stream)

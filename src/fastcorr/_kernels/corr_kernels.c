@@ -67,6 +67,9 @@
 #ifdef FC_HAS_MASKED_LOAD
 #define V_LOAD_N VF32_LOAD_N
 #endif
+#ifdef FC_HAS_ALIGNR
+#define V_ALIGNR VF32_ALIGNR
+#endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF32_STORE_N
 #define V_STORE_N_REVERSED VF32_STORE_N_REVERSED
@@ -88,6 +91,7 @@
 #undef V_HSUM
 #undef V_STREAM
 #undef V_LOAD_N
+#undef V_ALIGNR
 #undef V_STORE_N
 #undef V_STORE_N_REVERSED
 
@@ -108,6 +112,9 @@
 #endif
 #ifdef FC_HAS_MASKED_LOAD
 #define V_LOAD_N VF64_LOAD_N
+#endif
+#ifdef FC_HAS_ALIGNR
+#define V_ALIGNR VF64_ALIGNR
 #endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF64_STORE_N

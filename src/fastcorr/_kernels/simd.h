@@ -37,7 +37,8 @@
  * 1-D on Zen 5 (2 threads, 10^5 and 4 x 10^6 samples, K = 16..128): 12 x 6 best or within
  * noise of 8 x 8, 16 x 4, 10 x 10, 16 x 8 and 8 x 12 at every K but one (16 x 4, float32 K = 16
  * and 32 in cache, 171 and 307 against 149 and 267, and 20-25% slower on the long signal); at
- * K <= 16 (float32) each phase has one tap, so every FMA needs a load, whatever the shape.
+ * K <= 16 (float32) each phase has one tap, so every FMA needs a vector of its own, whatever
+ * the shape (half of them shifted out of registers, see fc1_block).
  * Measured on an Intel Xeon
  * (Sapphire Rapids class), 2 threads, float32 2048 x 2048, alternating runs, medians: 8x3, 5x4,
  * 4x5 and 4x6 all within 5% of 6x4 at K = 9 (245-249 GFLOP/s) and K = 11 (253-276), so 6x4
@@ -133,6 +134,13 @@
 #define VF64_HSUM(v) _mm512_reduce_add_pd(v)
 #define VF32_STREAM(p, v) _mm512_stream_ps((p), (v))
 #define VF64_STREAM(p, v) _mm512_stream_pd((p), (v))
+/* The vector at lo + s from the vectors lo and hi = lo + L (s a constant, 0 <= s < L): one
+ * shuffle (valignd/valignq), for fc1_block's one-tap phases. */
+#define FC_HAS_ALIGNR 1
+#define VF32_ALIGNR(hi, lo, s)                                                                  \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), (s)))
+#define VF64_ALIGNR(hi, lo, s)                                                                  \
+    _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(hi), _mm512_castpd_si512(lo), (s)))
 /* Rows narrower than one vector (fc_block's and fc1_block's `tail`, 0 < n < L): load the first n
  * lanes and zero the rest, store the first n lanes, or store lane c at p[-c] for c < n (the
  * `rotate` layout, from p - (n - 1) so no address leaves the row).  Masked-off lanes never
