@@ -86,7 +86,8 @@ def test_show_config_dicts(capsys):
     cache = cfg["cache"]
     assert set(cache) == {"size_bytes", "ways", "line_bytes", "sets", "way_bytes", "source",
                           "near_lines", "aliased_from_kh", "llc_bytes", "stream_min_bytes",
-                          "stream_aliased_min_bytes", "stream_aliased_max_taps"}
+                          "stream_aliased_min_bytes", "stream_aliased_max_taps",
+                          "stream_1d_min_bytes"}
     assert cache["stream_min_bytes"] == _core.stream_min_bytes()["min_bytes"] > 0
     assert cache["source"] in L1_SOURCES
     assert min(cache["size_bytes"], cache["ways"], cache["sets"], cache["near_lines"]) >= 1

@@ -611,6 +611,7 @@ def test_stream_threshold_reads_the_cache():
     assert info["min_bytes"] == expected
     assert info["aliased_min_bytes"] == min(expected, 16 << 20)
     assert info["aliased_max_taps"] == 25
+    assert info["one_d_min_bytes"] == min(expected, 4 << 20)
     previous = _core._set_stream_min_bytes(123)
     assert previous == expected and _core.stream_min_bytes()["min_bytes"] == 123
     assert _core._set_stream_min_bytes(previous) == 123

@@ -39,6 +39,7 @@ def _cache(path):
     cache["llc_bytes"], cache["stream_min_bytes"] = stream["llc_bytes"], stream["min_bytes"]
     cache["stream_aliased_min_bytes"] = stream["aliased_min_bytes"]
     cache["stream_aliased_max_taps"] = stream["aliased_max_taps"]
+    cache["stream_1d_min_bytes"] = stream["one_d_min_bytes"]
     return cache
 
 
@@ -52,7 +53,8 @@ def _cache_lines(cache, path, info):
                  "more are stored non-temporally, direct tiles of kernels of up to "
                  f"{cache['stream_aliased_max_taps']} taps from "
                  f"{_kib(cache['stream_aliased_min_bytes'])} where their input and output rows "
-                 "are a multiple of 4 KiB apart")
+                 f"are a multiple of 4 KiB apart, 1-D correlations from "
+                 f"{_kib(cache['stream_1d_min_bytes'])}")
     rows, aliased = info["small_block_rows"], info["small_block_rows_aliased"]
     shapes = f"{' '.join(map(str, rows))} rows for kernels of 1..{len(rows)} rows"
     if rows == aliased:
@@ -138,7 +140,8 @@ def show_config(mode="stdout"):
         non-temporally: half the last-level cache, at most 48 MiB) and
         ``stream_aliased_min_bytes`` with ``stream_aliased_max_taps`` (the same for the direct
         tiles of kernels of at most that many taps whose input and output rows are a multiple
-        of 4 KiB apart: at most 16 MiB); ``methods``: what
+        of 4 KiB apart: at most 16 MiB) and ``stream_1d_min_bytes`` (the same for 1-D
+        correlations: at most 4 MiB); ``methods``: what
         ``method='auto'`` works from (the FFT backend, which measured cost table and whether
         it is calibrated to this machine, ``calibration``: each probe's time here over its
         time in the table's run, by dtype, None where the table is used as measured; the error

@@ -299,10 +299,27 @@ cdef enum:
     STREAM_ALIASED_MIN_BYTES = 16 * 1024 * 1024
     STREAM_ALIASED_MAX_TAPS = 25
 
+# A 1-D correlation (correlate_valid_1d_batch) reads each input once and writes each output
+# once, with nothing to keep in cache between them, so its outputs store non-temporally from a
+# smaller size than the 2-D passes' (whose separable passes at 16 MiB were 0.75-0.84x streamed,
+# as measured for FC_STREAM_MIN_BYTES).  Measured on an Intel Xeon (AVX-512, KVM, 260 MiB
+# last-level cache shared with other guests), 2 threads, best of 30, streamed against plain:
+# k = 3, outputs of 4, 8, 16, 24 and 32 MiB 1.14, 1.12, 1.11, 1.13 and 1.55x (float32) and
+# 1.24, 1.18, 1.20, 1.35 and 1.45x (float64), at 100-120% of a 2-thread copy's pace against
+# 72-96% plain; k = 16 0.96-1.29x (float32) and 1.08-1.40x (float64); 2 MiB 0.89-1.10x.  On
+# AMD Zen 1 the same held from 4 MiB (see FC_STREAM_MIN_BYTES).
+cdef enum:
+    STREAM_1D_MIN_BYTES = 4 * 1024 * 1024
+
 
 cdef inline Py_ssize_t _stream_aliased_min() noexcept nogil:
     """The output size from which such tiles stream (never above the general threshold)."""
     return min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES)
+
+
+cdef inline Py_ssize_t _stream_1d_min() noexcept nogil:
+    """The output size from which 1-D correlations stream (never above the general one)."""
+    return min(_stream_min, <Py_ssize_t>STREAM_1D_MIN_BYTES)
 
 
 def stream_min_bytes():
@@ -310,10 +327,12 @@ def stream_min_bytes():
     with `min_bytes`, `llc_bytes` (the last-level cache read at import, 0 if unknown),
     `cap_bytes` (FC_STREAM_MIN_BYTES), and `aliased_min_bytes` with `aliased_max_taps`: the
     size from which tiles of kernels of at most that many taps stream where their input and
-    output rows are both a multiple of 4 KiB apart."""
+    output rows are both a multiple of 4 KiB apart, and `one_d_min_bytes`: the size from which
+    1-D correlations stream."""
     return {"min_bytes": _stream_min, "llc_bytes": _llc_bytes,
             "cap_bytes": <Py_ssize_t>FC_STREAM_MIN_BYTES,
             "aliased_min_bytes": _stream_aliased_min(),
+            "one_d_min_bytes": _stream_1d_min(),
             "aliased_max_taps": <Py_ssize_t>STREAM_ALIASED_MAX_TAPS}
 
 
@@ -609,8 +628,9 @@ def correlate_valid_1d_batch(const floating[:, :] x, const floating[:, ::1] w,
     job.y, job.y_sig, job.n = <char *>&out[0, 0], out.strides[0], n
     job.runs_per_sig, job.run, job.item, job.table = runs_per_sig, run, item, table
     # As the tiles (see _stacks_job): an output past the threshold is stored non-temporally,
-    # which saves the read of every line the ordinary stores would first fetch.
-    job.stream = n_sig * n * item >= _stream_min
+    # which saves the read of every line the ordinary stores would first fetch; a 1-D pass
+    # from a smaller size (STREAM_1D_MIN_BYTES).
+    job.stream = n_sig * n * item >= _stream_1d_min()
     cdef Py_ssize_t scratch_bytes = fc_scratch_elems(k) * item
     cdef char *scratch = <char *>malloc(n_threads * scratch_bytes)
     if scratch == NULL:
