@@ -511,6 +511,35 @@ def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeyp
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_staged_streamed_rows_give_the_same_bits(simd_path, dtype, stream_all):
+    """Streamed 'valid' tiles of kernels of up to 25 taps whose rows start at differing
+    offsets in a cache line (row strides of 2003 elements): computed piece by piece into a
+    buffer and stored from it (fc_corr's staged stores), rows 2,000 outputs wide so that each
+    band takes several pieces; the same bits as ordinary stores into rows of any stride, and
+    nothing outside the output written.  Kernels over 25 taps (9x9) store ordinarily there."""
+    rng = np.random.default_rng(23)
+    for kh, kw in [(3, 3), (5, 5), (1, 7), (4, 1), (9, 9)]:
+        image = random_array(rng, (kh + 40, kw + 1999), dtype)
+        kernel = random_array(rng, (kh, kw), dtype)
+        shape = (41, 2000)
+
+        def compute(out):
+            return fastcorr.correlate2d(image, kernel, "valid", out=out, workers=2)
+
+        streamed = _into_views(compute, shape, dtype, (2016, 2019))
+        previous = _core._set_stream_min_bytes(1 << 62)
+        try:
+            plain = compute(np.empty(shape, dtype))
+        finally:
+            _core._set_stream_min_bytes(previous)
+        for values, untouched in streamed:
+            assert untouched, (kh, kw)
+            np.testing.assert_array_equal(values, plain, err_msg=f"[simd={simd_path}] {kh}x{kw}")
+        check(CORRELATE2D, image, kernel, dtype, "valid", workers=2, use_peer=False,
+              context=f"[simd={simd_path}, staged {kh}x{kw}]")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 def test_streamed_passes_give_the_same_bits(simd_path, dtype, stream_all):
     """1-D passes and fused separable passes stored non-temporally give the ordinary stores'
     values bit for bit, into outputs that start anywhere in a cache line, rows at one offset in

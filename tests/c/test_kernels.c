@@ -61,6 +61,11 @@ static void *alloc_line(size_t bytes)
     return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
 }
 
+/* Nonzero: streamed rows `staggered_ldy` elements longer than their columns, so that they
+ * start at differing offsets in a line (fc_corr's staged stores) instead of 64-byte multiples
+ * apart. */
+static ptrdiff_t staggered_ldy = 0;
+
 #define DEFINE_CHECK(T, SUFFIX, EPS)                                                              \
     static void check_##SUFFIX(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols,         \
                                ptrdiff_t kh, ptrdiff_t kw, int special, int flags,              \
@@ -70,7 +75,9 @@ static void *alloc_line(size_t bytes)
          * (GUARD elements past a malloc'ed start) and the kernel's aligned part runs. */         \
         const int rotate = flags & FC_CORR_ROTATE, stream = flags & FC_CORR_STREAM;             \
         const ptrdiff_t ih = rows + kh - 1, iw = cols + kw - 1;                                  \
-        const ptrdiff_t ldy = stream ? (cols + 5 + 15) / 16 * 16 : cols + 5;                     \
+        const ptrdiff_t ldy = !stream ? cols + 5                                                 \
+                              : staggered_ldy ? cols + staggered_ldy                             \
+                                              : (cols + 5 + 15) / 16 * 16;                       \
         const ptrdiff_t ldx = ld_alias >= iw ? ld_alias : iw + 3;                                \
         /* the last input row ends at its last column read, against the guard page */          \
         const ptrdiff_t nx = (ih - 1) * ldx + iw;                                                \
@@ -613,6 +620,23 @@ int main(void)
             check_f64(t, 2, 5, 40, 33, special, 0, 0);
             cases += 4;
         }
+        /* Streamed rows at differing offsets in a line: bands computed piece by piece into
+         * the stack buffer (pieces of 448-896 columns for 3x3 here, more for wider kernels)
+         * and stored from it, one piece, several, and a last one joined by a short remainder;
+         * every kernel kind (small, main, column) and band remainders, NaN and Inf. */
+        static const ptrdiff_t staged_cols[] = {40, 700, 1500, 2701};
+        static const ptrdiff_t staged_k[][2] = {{3, 3}, {5, 5}, {1, 7}, {2, 3}, {9, 9}, {12, 1}};
+        for (size_t c = 0; c < sizeof(staged_cols) / sizeof(staged_cols[0]); c++)
+            for (size_t j = 0; j < sizeof(staged_k) / sizeof(staged_k[0]); j++)
+                for (ptrdiff_t rows = 1; rows <= 19; rows += 9) {
+                    const ptrdiff_t kh = staged_k[j][0], kw = staged_k[j][1];
+                    const int flags = FC_CORR_STREAM | (int)((rows + (ptrdiff_t)c) % 3 ? FC_CORR_PREFETCH : 0);
+                    staggered_ldy = 1 + (ptrdiff_t)(c + j) % 7;
+                    check_f32(t, rows, staged_cols[c], kh, kw, (int)(rows == 10), flags, 0);
+                    check_f64(t, rows, staged_cols[c], kw, kh, (int)(rows == 1), flags, 0);
+                    staggered_ldy = 0;
+                    cases += 2;
+                }
         /* Short, wide kernels: the small-kernel block keeps a transposed copy of at most 64
          * kernel columns, wider ones take the main block. */
         static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8, 12};

@@ -37,7 +37,15 @@ extern "C" {
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
  * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
  * input row, for rows narrower than one vector, on paths without masked loads). */
-enum { FC_CORR_ROTATE = 1, FC_CORR_STREAM = 2, FC_CORR_SPREAD = 4, FC_CORR_PREFETCH = 8 };
+enum {
+    FC_CORR_ROTATE = 1,
+    FC_CORR_STREAM = 2,
+    FC_CORR_SPREAD = 4,
+    FC_CORR_PREFETCH = 8,
+    /* Within the kernels only: the tile goes on below these rows (the staged stores of
+     * FC_CORR_STREAM compute a tile band by band), so its last band may prefetch. */
+    FC_CORR_BELOW = 16
+};
 typedef void (*fc_corr_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t kh,
                                ptrdiff_t kw, float *y, ptrdiff_t ldy, ptrdiff_t rows,
                                ptrdiff_t cols, float *scratch, int flags);
