@@ -92,6 +92,42 @@ def test_correlate1d_every_axis(dtype, mode):
             _close(result, exact, bound, f"axis {axis} k {k} origin {origin}")
 
 
+@pytest.mark.parametrize("dtype", FLOATS + (np.complex64,), ids=lambda d: np.dtype(d).name)
+def test_rows_pass_routes_give_the_same_bits(dtype, monkeypatch):
+    """A 1-D pass along the last axis of a stack of at least 64 rows of at most 4,096 samples
+    runs as the row pass of the core's separable passes (execute.ROWS_MIN); fewer or longer
+    rows take the 1-D route.  Both give the same bits in every mode, with origins, a cval,
+    kernels longer than the rows and complex data, and the first really takes its route."""
+    from fastcorr import _core
+    from fastcorr._engine import execute
+
+    calls = []
+    separable = _core.correlate_separable
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape)
+        return separable(*args, **kwargs)
+
+    monkeypatch.setattr(_core, "correlate_separable", counted)
+    rng = np.random.default_rng(29)
+    for shape, k in (((70, 5), 12), ((3, 30, 41), 7), ((64, 4096), 33), ((200, 9), 2)):
+        x = rng.uniform(-1, 1, shape).astype(dtype)
+        if x.dtype.kind == "c":
+            x = x + 1j * rng.uniform(-1, 1, shape).astype(dtype)
+        w = rng.uniform(-1, 1, k)
+        origin = int(rng.integers(-(k // 2), (k - 1) // 2 + 1))
+        for mode in ndoracle.MODES:
+            calls.clear()
+            rows = ndimage.correlate1d(x, w, mode=mode, cval=0.25, origin=origin)
+            assert calls, (shape, mode)
+            with monkeypatch.context() as m:
+                m.setattr(execute, "ROWS_MIN", 1 << 62)
+                calls.clear()
+                one_d = ndimage.correlate1d(x, w, mode=mode, cval=0.25, origin=origin)
+                assert not calls, (shape, mode)
+            np.testing.assert_array_equal(rows, one_d, err_msg=f"{shape} k={k} {mode}")
+
+
 def _passes_bound(x, dtype, taps, passes):
     """A bound for `passes` chained passes of at most `taps` weights of magnitude <= 1 summing
     in absolute value to at most `taps`, on inputs of magnitude <= max|x|."""
