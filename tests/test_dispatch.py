@@ -648,3 +648,13 @@ def test_stream_threshold_reads_the_cache():
         _core._set_stream_min_bytes(-1)
     if sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64"):
         assert info["llc_bytes"] > 0  # cpuid's cache leaves
+
+
+def test_fma_peak_probes_the_active_path(simd_path):
+    """The benchmark's "% of peak" is against the FMA peak of the path that ran: the probe
+    runs the active path's FMA chains (with a path forced, that path's, not the widest one
+    this CPU supports) and names it."""
+    gflops, name = _core.fma_peak("float32", 1, iters=200000, repeats=1)
+    assert name == simd_path and gflops > 0
+    gflops, name = _core.fma_peak("float64", 2, iters=200000, repeats=1)
+    assert name == simd_path and gflops > 0

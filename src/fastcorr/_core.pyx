@@ -678,16 +678,16 @@ cdef inline void _run_1d(const _RunJob *job, const floating *x, const floating *
 
 # ----------------------------------------------------------------------------- FMA peak
 def fma_peak(str dtype, int n_threads, long iters=20000000, int repeats=3):
-    """Measured FMA throughput in GFLOP/s of the best path this CPU supports.
+    """Measured FMA throughput in GFLOP/s of the active path (the one fastcorr's calls run:
+    the best this CPU supports, or the one FASTCORR_SIMD or `_dispatch.select` chose), and
+    that path's name.
 
     Each thread runs independent FMA chains in registers (no memory traffic), so this is the
-    port limit that "% of peak" in the benchmark refers to.  Best of `repeats` runs.
+    port limit that "% of peak" in the benchmark refers to: with a path forced, its own (on a
+    CPU with two 512-bit FMA units the AVX2 path's peak is half the AVX-512 one's, and its
+    calls were reported against the wider peak).  Best of `repeats` runs.
     """
-    cdef const fc_kernel_table *best = NULL
-    cdef int i
-    for i in range(fc_n_compiled()):
-        if fc_cpu_supports(fc_compiled(i).name) == 1:
-            best = fc_compiled(i)
+    cdef const fc_kernel_table *best = fc_active()
     cdef fc_probe_fn probe = best.fma_probe_f32 if dtype == "float32" else best.fma_probe_f64
     n_threads = _usable_threads(n_threads)
     cdef double flops, t0, elapsed, gflops = 0.0
