@@ -471,6 +471,20 @@ def _into_views(compute, shape, dtype, widths):
     return results
 
 
+def _assert_streamed_as_plain(compute, shape, dtype, widths, context):
+    """compute(out) streamed into views `widths` elements wide (see _into_views) gives the bits
+    compute gives with ordinary stores, and writes nothing outside the view."""
+    streamed = _into_views(compute, shape, dtype, widths)
+    previous = _core._set_stream_min_bytes(1 << 62)
+    try:
+        plain = compute(np.empty(shape, dtype))
+    finally:
+        _core._set_stream_min_bytes(previous)
+    for values, untouched in streamed:
+        assert untouched, context
+        np.testing.assert_array_equal(values, plain, err_msg=context)
+
+
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeypatch):
     """Tiles stored non-temporally (FC_CORR_STREAM), whose small-kernel bands then prefetch
@@ -497,15 +511,7 @@ def test_streamed_tiles_give_the_same_bits(simd_path, dtype, stream_all, monkeyp
              lambda out: ndimage.correlate(image, kernel, output=out, mode="reflect")),
         ]
         for name, shape, compute in cases:
-            streamed = _into_views(compute, shape, dtype, (256, 261))
-            previous = _core._set_stream_min_bytes(1 << 62)
-            try:
-                plain = compute(np.empty(shape, dtype))
-            finally:
-                _core._set_stream_min_bytes(previous)
-            for values, untouched in streamed:
-                assert untouched, (name, kh, kw)
-                np.testing.assert_array_equal(values, plain, err_msg=f"{name} {kh}x{kw}")
+            _assert_streamed_as_plain(compute, shape, dtype, (256, 261), f"{name} {kh}x{kw}")
         check(CORRELATE2D, image, kernel, dtype, "valid", workers=2, use_peer=False,
               context=f"[simd={simd_path}, streamed {kh}x{kw}]")
 
@@ -526,15 +532,8 @@ def test_staged_streamed_rows_give_the_same_bits(simd_path, dtype, stream_all):
         def compute(out):
             return fastcorr.correlate2d(image, kernel, "valid", out=out, workers=2)
 
-        streamed = _into_views(compute, shape, dtype, (2016, 2019))
-        previous = _core._set_stream_min_bytes(1 << 62)
-        try:
-            plain = compute(np.empty(shape, dtype))
-        finally:
-            _core._set_stream_min_bytes(previous)
-        for values, untouched in streamed:
-            assert untouched, (kh, kw)
-            np.testing.assert_array_equal(values, plain, err_msg=f"[simd={simd_path}] {kh}x{kw}")
+        _assert_streamed_as_plain(compute, shape, dtype, (2016, 2019),
+                                  f"[simd={simd_path}] {kh}x{kw}")
         check(CORRELATE2D, image, kernel, dtype, "valid", workers=2, use_peer=False,
               context=f"[simd={simd_path}, staged {kh}x{kw}]")
 
@@ -562,15 +561,8 @@ def test_streamed_passes_give_the_same_bits(simd_path, dtype, stream_all):
                                                    method="separable"),
     }
     for name, compute in cases.items():
-        streamed = _into_views(compute, image.shape, dtype, (256, 261))
-        previous = _core._set_stream_min_bytes(1 << 62)
-        try:
-            plain = compute(np.empty(image.shape, dtype))
-        finally:
-            _core._set_stream_min_bytes(previous)
-        for values, untouched in streamed:
-            assert untouched, name
-            np.testing.assert_array_equal(values, plain, err_msg=f"[simd={simd_path}] {name}")
+        _assert_streamed_as_plain(compute, image.shape, dtype, (256, 261),
+                                  f"[simd={simd_path}] {name}")
     check(CORRELATE2D, image, rank2, dtype, "same", workers=2, use_peer=False,
           method="separable", context=f"[simd={simd_path}, streamed rank 2]")
 
