@@ -216,9 +216,9 @@ def _correlate_1d(x, w, y, plan, fill):
             and rule != "none"):
         # Many short rows, one kernel: the fused passes' row pass, the column pass a single
         # tap of 1 (which the core does not run), extending each block's rows in its buffer.
-        _core.correlate_separable(x[None], _ones_kernel(x.dtype), w, y[None],
-                                  _identity_map(x.shape[0]), index, float(fill),
-                                  np.array([float(fill)]), plan.n_threads)
+        rows = boundary.index_map(0, x.shape[0], x.shape[0], "fill")  # every row inside
+        _core.correlate_separable(x[None], _ones_kernel(x.dtype), w, y[None], rows, index,
+                                  float(fill), np.array([float(fill)]), plan.n_threads)
         return
     inner_lo = min(max(-lo, 0), length)                    # first j with lo + j >= 0
     inner_hi = max(min(n - k + 1 - lo, length), inner_lo)  # first j with lo + j > n - k
@@ -251,18 +251,7 @@ def _ones_kernel(dtype):
     return one
 
 
-def _identity_map(n):
-    """The map 0 .. n-1 (positions that are all inside; shared, read-only)."""
-    index = _IDENTITY.get(n)
-    if index is None:
-        if len(_IDENTITY) > 64:
-            _IDENTITY.clear()
-        index = _IDENTITY[n] = np.arange(n, dtype=np.intp)
-        index.flags.writeable = False
-    return index
-
-
-_ONES, _IDENTITY = {}, {}
+_ONES = {}
 
 
 def _overlap_sums(x, w, y, start):
