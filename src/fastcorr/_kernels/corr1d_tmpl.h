@@ -191,19 +191,46 @@ static FC_INLINE void FN(fc1_block)(const S_T *FC_RESTRICT x, const S_T *FC_REST
 #undef FC1_CASE
 #undef FC1_SHIFTED
 
+/* Outputs y[0 .. n), n < L, as one tail block (fc1_block's `tail`): only those lanes stored. */
+static FC_INLINE void FN(fc1_run_tail)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y,
+                                       ptrdiff_t n, S_T *scratch)
+{
+#if defined(FC_HAS_MASKED_TAIL)
+    (void)scratch;
+    FN(fc1_block)(x, w, k, y, 1, n, 0);
+#else
+    FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n, 0);
+#endif
+}
+
 static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y,
                                         ptrdiff_t n, S_T *scratch, int stream)
 {
-    /* Full blocks, then the rest without a scalar loop: one full block ending at the last output
-     * (overlapping the previous one; the shared outputs are recomputed bit-identically), or, for
-     * runs shorter than a block, shorter blocks ending the same way, or, below one vector, a
-     * tail block: masked loads and stores where the path has them, else a zero-padded copy of
-     * the few inputs (lanes past n are computed from zeros, never stored).  Masked against
-     * padded on AVX-512 (as in fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x
-     * (float32; 30 us against 58-84) and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x.
-     * With `stream`, the full blocks are stored non-temporally from the first output aligned to
-     * a vector on (one ordinary vector covers the outputs before it). */
-    const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L;
+    /* Full blocks, then the rest without a scalar loop: blocks of FC1_NV / 2 vectors, then of
+     * 2, each size while whole blocks fit, the last one overlapped back into outputs already
+     * computed (recomputed bit-identically; every block kind sums the same taps in the same
+     * order), then single vectors, and, below one vector, a tail block: masked loads and
+     * stores where the path has them, else a zero-padded copy of the few inputs (lanes past n
+     * are computed from zeros, never stored).  Masked against padded on AVX-512 (as in
+     * fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x (float32; 30 us against 58-84)
+     * and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x.
+     * - A single vector's taps are one chain of dependent FMAs, bound by their latency rather
+     *   than the FMA ports: 128 rows of 128 float32 outputs, one thread, Intel Xeon (AVX-512),
+     *   k = 3 / 9 / 33 took 10.9 / 26.3 / 39.8 us as single vectors, 5.3 / 9.8 / 17.1 in
+     *   blocks of 6 and 2.
+     * - The rest after full blocks was one full block overlapping the last (up to FC1_NV * L - 1
+     *   outputs computed twice: 64 of 512 on AVX-512 float32); the ladder recomputes fewer than
+     *   2 vectors, so a full block still ends a run whose rest is within 2 vectors of one.
+     *   Rows of 4096 runs, one thread, Intel Xeon (AVX-512), float32 k = 9 / 33: n = 512 2.05 /
+     *   2.22 -> 1.45 / 1.65 ms, n = 1000 1.34 / 1.55 -> 0.89 / 1.35, n = 4096 (a quarter as
+     *   many) 0.67 / 1.10 -> 0.59 / 1.06.
+     * With `stream`, every vector from the first output aligned to a vector on is stored
+     * non-temporally, and none is stored twice: the outputs before it and the last sub-vector
+     * rest are tail blocks, never an overlapped block, because an ordinary store into a line
+     * just streamed costs the line's round trip to memory (rows of 208-512 float32 outputs ran
+     * 3-6x slower than with plain stores).  The caller fences once after its rows
+     * (fc_stream_fence), not each row: an sfence per row of 256 outputs cost 0.7 ns an output. */
+    const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L, half = (ptrdiff_t)(FC1_NV / 2) * V_L;
     ptrdiff_t i = 0;
 #if defined(FC_HAS_STREAM)
     if (stream) {
@@ -211,32 +238,30 @@ static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k,
         if (misaligned % sizeof(S_T) != 0 || n < block + V_L) {
             stream = 0;
         } else if (misaligned) {
-            FN(fc1_block)(x, w, k, y, 1, 0, 0);
             i = (ptrdiff_t)((sizeof(V_T) - misaligned) / sizeof(S_T));
+            FN(fc1_run_tail)(x, w, k, y, i, scratch);
         }
     }
 #else
     stream = 0;
 #endif
     for (; i + block <= n; i += block) FN(fc1_block)(x + i, w, k, y + i, FC1_NV, 0, stream);
-#if defined(FC_HAS_STREAM)
-    /* Orders the non-temporal stores before whatever publishes the row (the OpenMP barrier). */
-    if (stream) FC_STREAM_FENCE();
-#endif
     if (i == n) return;
-    if (n >= block) {
+    if (stream) {
+        for (; i + half <= n; i += half) FN(fc1_block)(x + i, w, k, y + i, FC1_NV / 2, 0, 1);
+        for (; i + 2 * V_L <= n; i += 2 * V_L) FN(fc1_block)(x + i, w, k, y + i, 2, 0, 1);
+        for (; i + V_L <= n; i += V_L) FN(fc1_block)(x + i, w, k, y + i, 1, 0, 1);
+        if (i < n) FN(fc1_run_tail)(x + i, w, k, y + i, n - i, scratch);
+        return;
+    }
+    if (n >= block && n - i > block - 2 * V_L) {
         FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0, 0);
         return;
     }
-    /* Runs shorter than a block (the rows of small images): blocks of FC1_NV / 2 vectors, or
-     * of 2, the last one again overlapped, before single vectors.  A single vector's taps are
-     * one chain of dependent FMAs, bound by their latency rather than the FMA ports: 128 rows
-     * of 128 float32 outputs, one thread, Intel Xeon (AVX-512), k = 3 / 9 / 33 took 10.9 /
-     * 26.3 / 39.8 us as single vectors. */
-    const ptrdiff_t half = (ptrdiff_t)(FC1_NV / 2) * V_L;
     if (n >= half) {
         for (; i + half <= n; i += half) FN(fc1_block)(x + i, w, k, y + i, FC1_NV / 2, 0, 0);
-        if (i < n) FN(fc1_block)(x + n - half, w, k, y + n - half, FC1_NV / 2, 0, 0);
+        for (; i + 2 * V_L <= n; i += 2 * V_L) FN(fc1_block)(x + i, w, k, y + i, 2, 0, 0);
+        if (i < n) FN(fc1_block)(x + n - 2 * V_L, w, k, y + n - 2 * V_L, 2, 0, 0);
         return;
     }
     if (n >= 2 * V_L) {
@@ -250,12 +275,7 @@ static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k,
         FN(fc1_block)(x + n - V_L, w, k, y + n - V_L, 1, 0, 0);
         return;
     }
-#if defined(FC_HAS_MASKED_TAIL)
-    (void)scratch;
-    FN(fc1_block)(x, w, k, y, 1, n, 0);
-#else
-    FN(fc1_block)(FN(fc_pad_row)(x, n + k - 1, V_L + k - 1, scratch), w, k, y, 1, n, 0);
-#endif
+    FN(fc1_run_tail)(x, w, k, y, n, scratch);
 }
 
 void FN(fc_corr1d)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t n, S_T *scratch)
@@ -271,7 +291,7 @@ void FN(fc_corr1d_nt)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t
 
 /* y[i] = a[i] + b[i], stored non-temporally from the first element aligned to a vector on (the
  * last of the terms a separable block sums, when its output is streamed); plain stores on paths
- * without streaming ones.  The sum is an FMA with 1, exact in its product, so it rounds as a + b
+ * without streaming ones.  The caller fences (fc_stream_fence) after its rows.  The sum is an FMA with 1, exact in its product, so it rounds as a + b
  * does (simd.h has no add). */
 void FN(fc_sum_nt)(const S_T *a, const S_T *b, S_T *y, ptrdiff_t n)
 {
@@ -282,7 +302,6 @@ void FN(fc_sum_nt)(const S_T *a, const S_T *b, S_T *y, ptrdiff_t n)
         for (; i < n && (uintptr_t)(y + i) % sizeof(V_T) != 0; i++) y[i] = a[i] + b[i];
         for (; i + V_L <= n; i += V_L)
             V_STREAM(y + i, V_FMA(one, V_LOAD(a + i), V_LOAD(b + i)));
-        FC_STREAM_FENCE();
     }
 #endif
     for (; i + V_L <= n; i += V_L) V_STORE(y + i, V_FMA(one, V_LOAD(a + i), V_LOAD(b + i)));

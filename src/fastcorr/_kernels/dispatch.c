@@ -282,6 +282,17 @@ int fc_select(const char *name)
     return -1;
 }
 
+#if defined(FC_X86)
+#include <xmmintrin.h> /* _mm_sfence: SSE, in every x86-64 CPU */
+#endif
+
+void fc_stream_fence(void)
+{
+#if defined(FC_X86)
+    _mm_sfence();
+#endif
+}
+
 const fc_kernel_table *fc_active(void)
 {
     if (fc_current == NULL) fc_select(NULL);

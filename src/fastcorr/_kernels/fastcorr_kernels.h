@@ -207,7 +207,8 @@ typedef struct {
     fc_corr1d_f32_fn corr1d_f32;
     fc_corr1d_f64_fn corr1d_f64;
     /* corr1d with the outputs written non-temporally (x86 paths; the others store plainly),
-     * for outputs larger than the caches; the same values. */
+     * for outputs larger than the caches; the same values.  These and sum_nt do not fence:
+     * their caller calls fc_stream_fence once after its rows, before its threads join. */
     fc_corr1d_f32_fn corr1d_nt_f32;
     fc_corr1d_f64_fn corr1d_nt_f64;
     fc_sum_f32_fn sum_nt_f32;
@@ -343,6 +344,10 @@ size_t fc_scratch_elems(ptrdiff_t kw);
 /* Elements of scratch a 3-D tile (fc_corr3_*) needs for a kd x kh x kw kernel, on every path:
  * fc_scratch_elems(kw), then the kernel transposed. */
 size_t fc_scratch3_elems(ptrdiff_t kd, ptrdiff_t kh, ptrdiff_t kw);
+
+/* Orders this thread's non-temporal stores (corr1d_nt, sum_nt) before whatever follows, the
+ * OpenMP barrier that publishes them: an sfence on x86, nothing where no path streams. */
+void fc_stream_fence(void);
 
 /* Paths compiled into this build, in order of preference (best last). */
 int fc_n_compiled(void);

@@ -427,9 +427,11 @@ static inline double fc_hsum_f64(__m128d v)
 #define FC_KH_C FC_KH_S
 #endif
 
-/* Non-temporal stores (fc_corr1d_nt): x86 paths store whole aligned vectors past the caches
- * and fence once per call, so the writes are ordered before the OpenMP barrier that publishes
- * them.  Elsewhere (NEON, portable C) the rows are stored plainly. */
+/* Non-temporal stores: x86 paths store whole aligned vectors past the caches.  The tiles
+ * (FC_CORR_STREAM) fence once per call; fc_corr1d_nt and fc_sum_nt, called row by row, leave
+ * it to their caller (fc_stream_fence, once per work unit), so the writes are ordered before
+ * the OpenMP barrier that publishes them.  Elsewhere (NEON, portable C) rows are stored
+ * plainly. */
 #if defined(VF32_STREAM)
 #define FC_HAS_STREAM 1
 #define FC_STREAM_FENCE() _mm_sfence()
