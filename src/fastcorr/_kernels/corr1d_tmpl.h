@@ -206,30 +206,32 @@ static FC_INLINE void FN(fc1_run_tail)(const S_T *x, const S_T *w, ptrdiff_t k, 
 static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y,
                                         ptrdiff_t n, S_T *scratch, int stream)
 {
-    /* Full blocks, then the rest without a scalar loop: blocks of FC1_NV / 2 vectors, then of
-     * 2, each size while whole blocks fit, the last one overlapped back into outputs already
-     * computed (recomputed bit-identically; every block kind sums the same taps in the same
-     * order), then single vectors, and, below one vector, a tail block: masked loads and
-     * stores where the path has them, else a zero-padded copy of the few inputs (lanes past n
-     * are computed from zeros, never stored).  Masked against padded on AVX-512 (as in
-     * fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x (float32; 30 us against 58-84)
-     * and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x.
+    /* Full blocks, then the rest without a scalar loop: one block overlapping the last full one
+     * (its shared outputs recomputed bit-identically: every block kind sums the same taps in
+     * the same order), of 2 vectors, FC1_NV / 2 or FC1_NV, the smallest that covers the rest.
+     * Runs shorter than a block (the rows of small images) take blocks of FC1_NV / 2 vectors,
+     * or of 2, the last one again overlapped, before single vectors; below one vector, a tail
+     * block: masked loads and stores where the path has them, else a zero-padded copy of the
+     * few inputs (lanes past n are computed from zeros, never stored).  Masked against padded
+     * on AVX-512 (as in fc_block), 4096 runs of n = 1..15 outputs: k=3 1.9-2.8x (float32; 30 us
+     * against 58-84) and 2.1-2.9x (float64), k=9 1.1-1.4x and 1.3-1.7x.
      * - A single vector's taps are one chain of dependent FMAs, bound by their latency rather
      *   than the FMA ports: 128 rows of 128 float32 outputs, one thread, Intel Xeon (AVX-512),
      *   k = 3 / 9 / 33 took 10.9 / 26.3 / 39.8 us as single vectors, 5.3 / 9.8 / 17.1 in
      *   blocks of 6 and 2.
-     * - The rest after full blocks was one full block overlapping the last (up to FC1_NV * L - 1
-     *   outputs computed twice: 64 of 512 on AVX-512 float32); the ladder recomputes fewer than
-     *   2 vectors, so a full block still ends a run whose rest is within 2 vectors of one.
-     *   Rows of 4096 runs, one thread, Intel Xeon (AVX-512), float32 k = 9 / 33: n = 512 2.05 /
-     *   2.22 -> 1.45 / 1.65 ms, n = 1000 1.34 / 1.55 -> 0.89 / 1.35, n = 4096 (a quarter as
-     *   many) 0.67 / 1.10 -> 0.59 / 1.06.
+     * - For the same reason a block of 2 or 6 vectors costs more per vector than a full one, so
+     *   the rest of a row is one block, not a ladder of shorter ones: 64 rows in L1, one
+     *   thread, float32 k = 5 / 9 / 17, a ladder of 6- and 2-vector blocks against one full
+     *   block was 11-30% slower at 300 and 512 outputs (rests of 7 and 8 vectors), 8-12%
+     *   faster at 400 and 600 (1 and 1.5 vectors).
      * With `stream`, every vector from the first output aligned to a vector on is stored
-     * non-temporally, and none is stored twice: the outputs before it and the last sub-vector
-     * rest are tail blocks, never an overlapped block, because an ordinary store into a line
-     * just streamed costs the line's round trip to memory (rows of 208-512 float32 outputs ran
-     * 3-6x slower than with plain stores).  The caller fences once after its rows
-     * (fc_stream_fence), not each row: an sfence per row of 256 outputs cost 0.7 ns an output. */
+     * non-temporally, and none is stored twice: after the full blocks come blocks of FC1_NV / 2
+     * vectors, of 2 and of 1, all aligned, and the outputs before the first aligned one and the
+     * last sub-vector rest are tail blocks, never an overlapped block, because an ordinary
+     * store into a line just streamed costs the line's round trip to memory (rows of 208-512
+     * float32 outputs ran 3-6x slower than with plain stores).  The caller fences once after
+     * its rows (fc_stream_fence), not each row: an sfence per row of 256 outputs cost 0.7 ns an
+     * output. */
     const ptrdiff_t block = (ptrdiff_t)FC1_NV * V_L, half = (ptrdiff_t)(FC1_NV / 2) * V_L;
     ptrdiff_t i = 0;
 #if defined(FC_HAS_STREAM)
@@ -254,14 +256,19 @@ static FC_INLINE void FN(fc_corr1d_run)(const S_T *x, const S_T *w, ptrdiff_t k,
         if (i < n) FN(fc1_run_tail)(x + i, w, k, y + i, n - i, scratch);
         return;
     }
-    if (n >= block && n - i > block - 2 * V_L) {
-        FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0, 0);
+    if (i > 0) {
+        /* One block ends the row, overlapped, of the smallest kind that covers the rest. */
+        if (n - i <= 2 * V_L)
+            FN(fc1_block)(x + n - 2 * V_L, w, k, y + n - 2 * V_L, 2, 0, 0);
+        else if (n - i <= half)
+            FN(fc1_block)(x + n - half, w, k, y + n - half, FC1_NV / 2, 0, 0);
+        else
+            FN(fc1_block)(x + n - block, w, k, y + n - block, FC1_NV, 0, 0);
         return;
     }
     if (n >= half) {
         for (; i + half <= n; i += half) FN(fc1_block)(x + i, w, k, y + i, FC1_NV / 2, 0, 0);
-        for (; i + 2 * V_L <= n; i += 2 * V_L) FN(fc1_block)(x + i, w, k, y + i, 2, 0, 0);
-        if (i < n) FN(fc1_block)(x + n - 2 * V_L, w, k, y + n - 2 * V_L, 2, 0, 0);
+        if (i < n) FN(fc1_block)(x + n - half, w, k, y + n - half, FC1_NV / 2, 0, 0);
         return;
     }
     if (n >= 2 * V_L) {
