@@ -298,8 +298,8 @@ void FN(fc_corr1d_nt)(const S_T *x, const S_T *w, ptrdiff_t k, S_T *y, ptrdiff_t
 
 /* y[i] = a[i] + b[i], stored non-temporally from the first element aligned to a vector on (the
  * last of the terms a separable block sums, when its output is streamed); plain stores on paths
- * without streaming ones.  The caller fences (fc_stream_fence) after its rows.  The sum is an FMA with 1, exact in its product, so it rounds as a + b
- * does (simd.h has no add). */
+ * without streaming ones.  The caller fences (fc_stream_fence) after its rows.  The sum is an
+ * FMA with 1, exact in its product, so it rounds as a + b does (simd.h has no add). */
 void FN(fc_sum_nt)(const S_T *a, const S_T *b, S_T *y, ptrdiff_t n)
 {
     ptrdiff_t i = 0;

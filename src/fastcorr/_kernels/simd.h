@@ -429,9 +429,9 @@ static inline double fc_hsum_f64(__m128d v)
 
 /* Non-temporal stores: x86 paths store whole aligned vectors past the caches.  The tiles
  * (FC_CORR_STREAM) fence once per call; fc_corr1d_nt and fc_sum_nt, called row by row, leave
- * it to their caller (fc_stream_fence, once per work unit), so the writes are ordered before
- * the OpenMP barrier that publishes them.  Elsewhere (NEON, portable C) rows are stored
- * plainly. */
+ * it to their caller (fc_stream_fence, once per thread after its units), so the writes are
+ * ordered before the OpenMP barrier that publishes them.  Elsewhere (NEON, portable C) rows
+ * are stored plainly. */
 #if defined(VF32_STREAM)
 #define FC_HAS_STREAM 1
 #define FC_STREAM_FENCE() _mm_sfence()
