@@ -310,7 +310,8 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     job.accumulate = accumulate
     # An output past the caches (the core's rule, _stream_min) whose rows follow one another
     # is stored non-temporally: a band's rows of a channel, packed in its buffer, as one run
-    # (a fence per run, and only the run's two ends share cache lines with plain stores).
+    # (only the run's two ends share cache lines with plain stores; the thread fences once
+    # after its units, in _run_units).
     job.stream = (not accumulate and y.strides[3] == y.itemsize
                   and y.strides[2] == y.shape[3] * y.itemsize
                   and y.size * y.itemsize >= _stream_min)
