@@ -138,6 +138,28 @@ cdef extern from *:
     const int fc_openmp_version
     const char *fc_openmp_vendor
 
+cdef extern from *:
+    """
+    #include <string.h>
+    /* n bytes from s to d (not overlapping): runs of 64 bytes or more as fixed-size blocks the
+     * compiler moves inline, the last block overlapping the one before; shorter ones by
+     * memcpy.  The extended rows of a volume's frame are a few hundred bytes each, hundreds per
+     * input plane, and libc's call per run cost 6% of a 160^3 5x5x5 correlation. */
+    static inline void fc_copy_run(void *d, const void *s, size_t n)
+    {
+        char *dc = (char *)d;
+        const char *sc = (const char *)s;
+        if (n < 64) {
+            memcpy(dc, sc, n);
+            return;
+        }
+        size_t k = 0;
+        for (; k + 64 <= n; k += 64) memcpy(dc + k, sc + k, 64);
+        if (k < n) memcpy(dc + n - 64, sc + n - 64, 64);
+    }
+    """
+    void fc_copy_run(void *d, const void *s, size_t n) nogil
+
 # The one L2 budget (see fastcorr_kernels.h), for the Python layer.
 L2_BUDGET_BYTES = FC_L2_BUDGET_BYTES
 
@@ -1155,7 +1177,7 @@ cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
         for s in range(n_runs):
             d, length = runs[s].dst, runs[s].length
             if runs[s].step == 1:
-                memcpy(row + d, source + runs[s].src, length * sizeof(floating))
+                fc_copy_run(row + d, source + runs[s].src, length * sizeof(floating))
             elif runs[s].step == 0:
                 for k in range(length):
                     row[d + k] = fill
