@@ -172,26 +172,6 @@ cdef void _conv_band_size(_ConvJob *job, Py_ssize_t out_channels, Py_ssize_t ext
     job.plane_elems = (band + job.kh - 1) * job.ldp + job.kw + job.lanes
 
 
-# A small layer's rows are a few hundred bytes, its padding runs a few elements: a libc call per
-# run cost as much as the copy (a quarter of a 28x28 layer's input gradient).  Short runs are
-# copied inline, 16 bytes at a time (the runs start at element boundaries; memcpy of 16 bytes
-# compiles to one unaligned load and store).
-cdef inline void _copy(char *d, const char *s, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    if n > 256:
-        memcpy(d, s, n)
-        return
-    i = 0
-    while i + 16 <= n:
-        memcpy(d + i, s + i, 16)
-        i += 16
-    if i + 8 <= n:
-        memcpy(d + i, s + i, 8)
-        i += 8
-    if i < n:
-        memcpy(d + i, s + i, 4)
-
-
 cdef inline void _zero(char *d, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef unsigned long long z = 0
