@@ -370,6 +370,47 @@ def test_tiles_under_the_kernel(monkeypatch):
     fft.correlate_fft_2d(np.ones((2, 3, 7)), np.ones((1, 4, 3)), y, None, 0.0, 1)
 
 
+def _busiest(n_units, size, n_threads):
+    """The tiles of the busiest thread when n_units tiles go in chunks of `size` to n_threads
+    threads, thread i taking chunks i, i + n_threads, ... (the last chunk may be short)."""
+    chunks = -(-n_units // size)
+    return max(sum(min(size, n_units - c * size) for c in range(i, chunks, n_threads))
+               for i in range(n_threads))
+
+
+def test_chunks_even_over_threads(monkeypatch):
+    """`per_chunk` never exceeds `chunk_tiles`, and leaves the busiest thread at most one tile
+    per chunk it runs over the fewest any one chunk size allows (chunks of `chunk_tiles` could
+    leave one thread a whole chunk more: 17 tiles in chunks of 16); `idle_factor` is that
+    busiest thread's tiles against an even share.  A call hands `_units` that chunk size."""
+    shape = (32, 32)
+    monkeypatch.setattr(fft, "CHUNK_BYTES", 16 * 32 * 32 * 8)
+    most = fft.chunk_tiles(shape, np.float64)
+    assert most == 16
+    for n_threads in (1, 2, 3, 4):
+        for n_units in range(1, 8 * most + 3):
+            size = fft.per_chunk(n_units, shape, np.float64, n_threads)
+            assert 1 <= size <= most
+            fewest = min(_busiest(n_units, s, n_threads) for s in range(1, most + 1))
+            chunks_each = -(-(-(-n_units // size)) // n_threads)
+            assert _busiest(n_units, size, n_threads) - fewest <= chunks_each, \
+                (n_threads, n_units, size)
+            assert fft.idle_factor(shape, n_units, np.float64, n_threads) == pytest.approx(
+                n_threads * _busiest(n_units, size, n_threads) / n_units)
+    monkeypatch.undo()
+    seen = []
+    real = fft._units
+    monkeypatch.setattr(fft, "_units", lambda *a: seen.append(a[2]) or real(*a))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((41, 40, 40))
+    w = rng.standard_normal((1, 5, 5))
+    y = np.empty((41, 36, 36))
+    fft.correlate_fft_2d(x, w, y, None, 0.0, 2)
+    _, fft_shape = fft.tile_plan((36, 36), (5, 5), np.float64)
+    assert seen == [fft.per_chunk(41, fft_shape, np.float64, 2)] and seen[0] < 41
+    check(x, w, y, None, 0.0, np.float64)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_memory_is_bounded(backend, dtype, monkeypatch):
     """The numpy allocations of a call (tracemalloc) stay within `memory_bound`, which stops
