@@ -446,6 +446,45 @@ def test_convolve_and_1d_passes(mode, chunking):
                                                "origin": origin}, tolerance)
 
 
+def test_graph_made_without_pickling_the_plans(monkeypatch):
+    """The per-block values of the filter's layer (the frame plans, the rim references) carry
+    their own tokens, so making the graph never pickles them for dask's tokenize; the graph's
+    name still follows the input and the arguments."""
+    import dask.tokenize
+    pickled = []
+    real = dask.tokenize._normalize_pickle
+    monkeypatch.setattr(dask.tokenize, "_normalize_pickle",
+                        lambda o: pickled.append(type(o).__name__) or real(o))
+    x = da.from_array(np.arange(64 * 64, dtype=np.float32).reshape(64, 64), chunks=16)
+    w = np.ones((3, 5), np.float32)
+    first, again = fcd.correlate(x, w), fcd.correlate(x, w)
+    assert "_PerBlock" not in pickled and "_Plan" not in pickled, pickled
+    assert first.name == again.name
+    assert fcd.correlate(x, w, mode="wrap").name != first.name
+    assert fcd.correlate(x + 1, w).name != first.name
+    np.testing.assert_array_equal(first.compute(scheduler=SCHEDULER),
+                                  ndimage.correlate(x.compute(), w))
+
+
+@pytest.mark.parametrize("chunking", ["uneven", "2x3 blocks"])
+def test_geometry_remembered_or_not_gives_one_result(chunking, monkeypatch):
+    """Arrays chunked alike share their blocks' plans (worked out once per geometry), and
+    plans worked out afresh (past GEOMETRY_CACHE_BLOCKS) give the same result."""
+    import fastcorr.dask as module
+    shape, chunks = CHUNKINGS[chunking]
+    rng = seeded("geometry", chunking)
+    x = da.from_array(random(rng, shape, np.float64), chunks=chunks)
+    w = rng.uniform(-1, 1, (5, 4))
+    module._remembered_geometry.cache_clear()
+    remembered = fcd.correlate(x, w, mode="mirror").compute(scheduler=SCHEDULER)
+    fcd.correlate(x * 2, w, mode="mirror")
+    assert module._remembered_geometry.cache_info().hits == 1
+    monkeypatch.setattr(module, "GEOMETRY_CACHE_BLOCKS", 0)
+    afresh = fcd.correlate(x, w, mode="mirror").compute(scheduler=SCHEDULER)
+    assert module._remembered_geometry.cache_info().hits == 1
+    np.testing.assert_array_equal(remembered, afresh)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_1d_inputs(mode):
     """1-D arrays in uneven chunks down to one sample, kernels longer than some chunks."""
