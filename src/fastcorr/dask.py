@@ -429,6 +429,7 @@ GEOMETRY_CACHE_SIZE = 16
 
 
 def _plan_geometry(chunks, reach, wraps, depths):
+    """`_geometry`, worked out."""
     bounds = _boundaries(chunks)
     sources = {}
     for index in itertools.product(*(range(len(c)) for c in chunks)):
