@@ -226,9 +226,9 @@ def per_chunk(n_units, fft_shape, dtype, n_threads):
     thread, taking every n_threads-th chunk, gets an even share.  Chunks of `chunk_tiles` had
     left one thread a chunk more than the other: 2,000,000 samples with 8,192 taps (82 tiles
     of 32,768 points) in chunks of 32, 32 and 18 gave one thread 50 tiles and the other 32; in
-    four chunks of 21 each takes 41 or 42, and the call ran 1.12-1.22x faster (Intel Xeon
-    avx512, 2 threads, float32 12.6 against 14.1 ms, float64 21.7 against 24.4, best of 24
-    in alternating rounds)."""
+    chunks of 21, 21, 21 and 19 they take 42 and 40, and the call ran 1.12-1.22x faster (Intel
+    Xeon avx512, 2 threads, best / median of 24 in alternating rounds: float32 12.5 / 14.9
+    against 14.1 / 18.1 ms, float64 21.7 / 23.7 against 24.4 / 26.4)."""
     most = chunk_tiles(fft_shape, dtype)
     chunks = -(-n_units // most)
     if THREADS_OVER_CHUNKS and n_threads > 1:
