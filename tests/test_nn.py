@@ -247,6 +247,36 @@ def test_grid(simd_path, stride, padding, kernel):
     run_grid(2, stride, padding, kernel, simd_path)
 
 
+# Layers of few input planes per group run the single-channel kernels straight into the
+# result, and their weight gradient reads the images and the output gradient in place
+# (_core.few_planes, NN_FEW_PLANES in _nn.pxi); the others the channel blocks over copied
+# bands.  Each case names the side of the rule it is on (planes per group, output side).
+FEW_PLANES = [(1, 12, True), (2, 12, True), (3, 12, False), (3, 93, True), (4, 93, True),
+              (4, 12, False), (6, 93, False)]
+
+
+@pytest.mark.parametrize("op", [FORWARD, INPUT, WEIGHT])
+@pytest.mark.parametrize("planes, side, few", FEW_PLANES,
+                         ids=[f"C{c}-{s}x{s}-{'few' if f else 'blocks'}" for c, s, f in FEW_PLANES])
+def test_few_planes_and_channel_blocks_agree_with_the_oracle(simd_path, op, planes, side, few):
+    """Both sides of the few-planes rule, forward and both gradients, float32 and float64,
+    with 5 output channels (a block and a remainder), a bias, and a strided padded layer
+    whose planes are built rather than read in place, within the oracle's bound."""
+    from fastcorr import _core
+    assert _core.few_planes(planes, side * side) == few
+    for dtype in FLOATS:
+        for groups, geometry in ((1, {}), (2, {}), (1, {"stride": 2, "padding": 1})):
+            rng = seeded("few planes", op, planes, side, np.dtype(dtype).name, groups,
+                         sorted(geometry.items()))
+            # An image whose output (stride 1, no padding) is side x side.
+            x = random(rng, (2, planes * groups, side + 2, side + 3), dtype)
+            w = random(rng, (5 * groups, planes, 3, 4), dtype)
+            bias = random(rng, (5 * groups,), dtype) if op == FORWARD else None
+            a, b, size = operands(rng, op, x, w, dict(geometry, groups=groups))
+            check(op, 2, a, b, size, dtype, bias, f"simd={simd_path}", groups=groups,
+                  **geometry)
+
+
 # One output channel per group (depthwise layers): the weight gradient's own block for 3x3
 # and 5x5 kernels (fc_wgrad1) and what the other sizes fall back to; planes in place (no
 # padding) or built (padding, stride, dilation); the output gradient in place or strided.

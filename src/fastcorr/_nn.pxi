@@ -58,6 +58,35 @@ cdef enum:
     # input channels the planes' budget alone would allow bands of hundreds of rows.
     NN_OUT_BUDGET = 64 * 1024
     NN_WGRAD_BUDGET = 1024 * 1024
+    # Layers of few input planes (per group) skip the flat sequence's copies: the forward runs
+    # each output channel through the single-channel 3-D kernel straight into the result, the
+    # weight gradient reads the images and the output gradient in place, row by row (where the
+    # path has masked loads for the rows' tails).  The copies cost a pass over the output (the
+    # forward's band buffer into the result) or over the output gradient (the weight
+    # gradient's zero-padded band) for every C * k * k multiply-adds per output, which is most
+    # of the time when C is small and the output outgrows L2; the single-channel kernels in
+    # turn read each plane once per output channel instead of once per block of them.  Intel
+    # Xeon (avx512, 2 threads), forward, flat against single-channel, best of 45 in alternating
+    # processes, (N, C, HxW, O, k): C=1 (64, 28x28, 8, 5) float32 1.13x, float64 1.48x, (16,
+    # 256x256, 8, 5) 1.37x / 1.77x; C=2 (8, 224x224, 32, 3) 1.66x / 1.38x; C=3 (8, 224x224,
+    # 16 / 4 / 2, 3) 1.05-1.46x; C=4 (8, 128x128, 16, 3) 0.95x / 1.05x, (8, 128x128, 8, 5)
+    # 1.07x / 1.12x; but C=3 (16, 64x64, 64, 3), whose outputs stay in L2, 0.82x / 0.95x, and
+    # C=6, 8, 12 0.70-0.91x.  So: at most NN_FEW_PLANES_ANY planes, or at most NN_FEW_PLANES
+    # with at least NN_FEW_PLANES_OUTPUTS outputs per plane.
+    NN_FEW_PLANES_ANY = 2
+    NN_FEW_PLANES = 4
+    NN_FEW_PLANES_OUTPUTS = 8192
+
+
+cdef inline bint _few_planes(Py_ssize_t n_planes, Py_ssize_t outputs) noexcept nogil:
+    return n_planes <= NN_FEW_PLANES_ANY or (n_planes <= NN_FEW_PLANES
+                                             and outputs >= NN_FEW_PLANES_OUTPUTS)
+
+
+def few_planes(Py_ssize_t n_planes, Py_ssize_t outputs):
+    """Whether a layer of `n_planes` input planes per group and `outputs` outputs per plane
+    runs the single-channel kernels (see NN_FEW_PLANES): nn.py lays its weights out for them."""
+    return _few_planes(n_planes, outputs)
 
 
 cdef char *_address(arr) except? NULL:
@@ -254,8 +283,8 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     w : ndarray of x's dtype, C-contiguous
         The weights in the kernel's layout: (groups, og // ob (rounded up), cg * pk, kh, kw,
         ob) with ob the table's conv_channels, or (groups, og, cg * pk, kh, kw, 1) when og is
-        1 (one channel per group runs the single-channel 3-D kernel); planes are ordered
-        channel-major (c * pk + k).
+        1 or the planes are few (`few_planes`): those run each output channel through the
+        single-channel 3-D kernel; planes are ordered channel-major (c * pk + k).
     y : (N, groups * og, OH, OW) ndarray of x's dtype, any strides, not overlapping x or w
         Written, never read.
     bias : (groups * og,) ndarray of x's dtype, C-contiguous, or None
@@ -271,7 +300,7 @@ def conv_forward(x, w, y, bias, const Py_ssize_t[::1] plane_rmap,
     cdef list keep = []
     cdef Py_ssize_t og = y.shape[1] // groups, ob
     cdef const fc_kernel_table *t = fc_active()
-    ob = 1 if og == 1 else t.conv_channels
+    ob = 1 if og == 1 or w.shape[5] == 1 else t.conv_channels
     if x.dtype != w.dtype or x.dtype != y.dtype or x.dtype.kind != "f" or x.itemsize not in (4, 8):
         raise ValueError("conv_forward: x, w and y need one float32/float64 dtype")
     if not w.flags.c_contiguous or w.ndim != 6 or w.shape[5] != ob or \
@@ -492,7 +521,8 @@ cdef void _wgrad_unit(const void *job_, Py_ssize_t u, char *scratch) noexcept no
     # masked loads, it runs row by row on both in place.  With more channels the copy is
     # shared by og * taps products and the flat sequence is the faster (measured on Zen 1,
     # 64 channels of 56x56, 3x3: in place 30% slower).
-    if (job.og == 1 and job.table.wgrad_masked and job.ys_w == item and job.ys_h % item == 0
+    if ((job.og == 1 or _few_planes(job.n_planes, job.oh * job.ow)) and job.table.wgrad_masked
+            and job.ys_w == item and job.ys_h % item == 0
             and job.ys_c % item == 0 and _planes_in_place(job, img, g, r0, rows, ptrs)):
         ldp = job.xs_h // item
         ldg, ldo, n_rows, n_cols = job.ys_h // item, job.ys_c // item, rows, job.ow

@@ -358,12 +358,14 @@ def _plan(layer, transposed=False):
     return plan
 
 
-def _kernel_layout(w2, groups):
-    """(O, NP, kh, kw) weights in the core's layout: (groups, blocks, NP, kh, kw, ob)."""
+def _kernel_layout(w2, groups, outputs):
+    """(O, NP, kh, kw) weights in the core's layout: (groups, blocks, NP, kh, kw, ob), for a
+    layer of `outputs` outputs per plane."""
     o, n_planes, kh, kw = w2.shape
     og = o // groups
-    if og == 1:  # one channel per block: the layout is the kernels' own order
-        return np.ascontiguousarray(w2).reshape(groups, 1, n_planes, kh, kw, 1)
+    if og == 1 or _core.few_planes(n_planes, outputs):
+        # One channel per block (the single-channel kernels): the kernels' own order.
+        return np.ascontiguousarray(w2).reshape(groups, og, n_planes, kh, kw, 1)
     ob = _core.conv_channels()
     blocks = -(-og // ob)
     if og % ob == 0:  # whole blocks: one transposing copy
@@ -385,7 +387,8 @@ def _run_forward(plan, x, w, bias, y, groups, n_threads):
         phase = (part.rh, part.rw)
         accumulate = phase in first
         first.add(phase)
-        _core.conv_forward(x, _kernel_layout(plan.weights(w, part), groups), view,
+        _core.conv_forward(x, _kernel_layout(plan.weights(w, part), groups,
+                                             view.shape[2] * view.shape[3]), view,
                            None if accumulate else bias, part.plane_rmap, part.plane_cmap,
                            part.rowmaps, part.colmaps, groups, part.kh, part.kw, n_threads,
                            accumulate)
