@@ -8,7 +8,7 @@
  * no-loads runs faster than both, the number of load uops per FMA is.  Not part of the
  * package; build and run on the CPU in question:
  *   gcc -O3 -mavx512f -mfma -DKH=5 -DNR=8 -DNV=2 tools/sblock_probe.c -o /tmp/p && /tmp/p
- * Intel Xeon (family 6, model 207, KVM), one thread, the avx512 path's shape NR=8 NV=2, % of
+ * Intel Xeon (family 6, model 167, KVM), one thread, the avx512 path's shape NR=8 NV=2, % of
  * the peak in one run: KH=5 unaligned 73-74, aligned 72, no-loads 92; KH=7 78, 79 and 98. */
 #include <immintrin.h>
 #include <stdio.h>
