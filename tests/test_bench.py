@@ -210,6 +210,8 @@ def test_quick_run_end_to_end(tmp_path):
     results = data["results"]
     ours = [r for r in results if r["column"] in ("fastcorr", "fastcorr_out")]
     assert ours and all(r["status"] == "ok" and r["gflops"] > 0 for r in ours)
+    # Small kernels on a small image: 'auto' computes directly, a share of the FMA peak.
+    assert all(r["method"] == "direct" and r["pct_peak"] > 0 for r in ours)
     for case in {(tuple(r["size"]), r["dtype"], r["K"], r["workers"]) for r in ours}:
         peers = [r for r in results
                  if (tuple(r["size"]), r["dtype"], r["K"], r["workers"]) == case
@@ -230,6 +232,31 @@ def test_quick_run_end_to_end(tmp_path):
     assert [m["K"] for m in modes] == [3, 5]
     assert all(m[c]["ratio"] > 0 for m in modes
                for c in ("same_fill", "same_symm", "full_fill", "full_symm"))
+
+
+def test_valid_grid_names_the_method_auto_ran(capsys):
+    """Where 'auto' ran another method than direct, fastcorr's GFLOP/s are nominal: its rows
+    get no share of the FMA peak and the tables say which method ran; a direct row keeps its
+    share, and the peers' rows theirs."""
+    from fastcorr._bench import render, sections
+    peaks = {("float32", 2): 400.0}
+    base = {"size": [64, 64], "dtype": "float32", "K": 31, "workers": 2, "status": "ok",
+            "gflops": 500.0, "time_s": 1e-3, "crop": None}
+    rows = [dict(base, library="fastcorr", column="fastcorr", method="fft"),
+            dict(base, library="fastcorr (out=)", column="fastcorr_out", method="fft"),
+            dict(base, library="cv2.filter2D", column="cv2", gflops=200.0, ratio=2.5)]
+    sections.set_pct_peak(rows, peaks)
+    assert "pct_peak" not in rows[0] and "pct_peak" not in rows[1]
+    assert rows[2]["pct_peak"] == 50.0
+    render._print_case({"size": [64, 64], "dtype": "float32", "K": 31, "workers": 2,
+                        "out_shape": (34, 34), "flops": 1e6, "peak": 400.0, "rows": rows,
+                        "bandwidth": None})
+    text = capsys.readouterr().out
+    assert text.count("method='auto' ran fft") == 2
+    assert "125.0%" not in text and "50.0%" in text
+    direct = [dict(rows[0], method="direct")]
+    sections.set_pct_peak(direct, peaks)
+    assert direct[0]["pct_peak"] == 125.0
 
 
 # --------------------------------------------------------------------------- the ndimage section
