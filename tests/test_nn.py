@@ -259,9 +259,11 @@ FEW_PLANES = [(1, 12, True), (2, 12, True), (3, 12, False), (3, 93, True), (4, 9
 @pytest.mark.parametrize("planes, side, few", FEW_PLANES,
                          ids=[f"C{c}-{s}x{s}-{'few' if f else 'blocks'}" for c, s, f in FEW_PLANES])
 def test_few_planes_and_channel_blocks_agree_with_the_oracle(simd_path, op, planes, side, few):
-    """Both sides of the few-planes rule, forward and both gradients, float32 and float64,
+    """Both sides of the few-planes rule (forward and weight gradient), float32 and float64,
     with 5 output channels (a block and a remainder), a bias, and a strided padded layer
-    whose planes are built rather than read in place, within the oracle's bound."""
+    whose planes are built rather than read in place, within the oracle's bound; and the
+    input gradient of the same layers (its planes are the 5 output channels: the channel
+    blocks, or the single-channel kernel for one input channel per group)."""
     from fastcorr import _core
     assert _core.few_planes(planes, side * side) == few
     for dtype in FLOATS:
