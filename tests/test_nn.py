@@ -279,6 +279,28 @@ def test_few_planes_and_channel_blocks_agree_with_the_oracle(simd_path, op, plan
                   **geometry)
 
 
+@pytest.mark.parametrize("rows", [28, 29, 14, 7], ids=lambda r: f"out{r}")
+@pytest.mark.parametrize("op", [FORWARD, INPUT])
+def test_padded_planes_reused_by_the_next_image(simd_path, op, rows):
+    """One thread, several images: after its first image a thread's planes keep their padding
+    and only each next image's values are written (_conv_planes), in one band per image, and
+    in many bands (a tall image: consecutive units change bands, which rebuilds everything).
+    Each image differs (one holds an infinity, which must stay in its own result), within the
+    oracle's bound.  Output heights 28, 29, 14 and 7 run the small-kernel bands with and
+    without the aliased variant's after them (fc_alt_bands: 8 + 8 + 6 + 6 on AVX-512)."""
+    for dtype in FLOATS:
+        for planes, height in ((1, rows), (8, rows), (1, 40 * rows)):
+            rng = seeded("padded planes", op, rows, planes, height, np.dtype(dtype).name)
+            # 'same' padding of a 5x5 kernel: output as large as the image.
+            x = random(rng, (5, planes, height, 29), dtype)
+            w = random(rng, (3, planes, 5, 5), dtype)
+            geometry = {"padding": 2}
+            a, b, size = operands(rng, op, x, w, geometry)
+            planes_of = a if op == FORWARD else b  # the images, or the output gradient
+            planes_of[2, 0, height // 2, 3] = np.inf
+            check(op, 2, a, b, size, dtype, context=f"simd={simd_path}", workers=1, **geometry)
+
+
 # One output channel per group (depthwise layers): the weight gradient's own block for 3x3
 # and 5x5 kernels (fc_wgrad1) and what the other sizes fall back to; planes in place (no
 # padding) or built (padding, stride, dilation); the output gradient in place or strided.

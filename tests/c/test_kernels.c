@@ -655,6 +655,18 @@ int main(void)
                     check3_f64(t, rows, cols, kd, k + (rows & 1), k, (int)(cols % 9 == 5));
                     cases += 2;
                 }
+        /* Every tile height from 1 to 30 rows for kernels of 2 to 8 rows, 2-D and 3-D: each
+         * split of the rows into small-kernel bands, the aliased variant's bands after them
+         * (fc_alt_bands: 28 rows as 8 + 8 + 6 + 6 on AVX-512, 8 as 5 + 3 on AVX2) and the
+         * main block's leftover rows. */
+        for (ptrdiff_t rows = 1; rows <= 30; rows++)
+            for (ptrdiff_t kh = 2; kh <= 8; kh++) {
+                check_f32(t, rows, 37, kh, 3, 0, (rows & 2) ? FC_CORR_PREFETCH : 0, 0);
+                check_f64(t, rows, 21, kh, 2 + (rows & 1), 0, 0, 0);
+                check3_f32(t, rows, 37, 2, kh, 3, 0);
+                check3_f64(t, rows, 21, 1 + (rows & 1), kh, 4, 0);
+                cases += 4;
+            }
         /* fastcorr.nn: every channel count of the last block and both block widths (a full
          * block of vectors and single ones), kernels 1x1 to 5x4; the weight gradient with
          * every tap-block remainder and row tails of every length. */

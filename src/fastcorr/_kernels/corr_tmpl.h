@@ -555,18 +555,25 @@ static void FN(fc_corr_rows)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
                                                    ldx * (ptrdiff_t)sizeof(S_T))
                               : 0;
     if (snr) {
-        /* Small kernels: bands of snr rows with fc_sblock, which reads the kernel transposed;
-         * the rows left over (fewer than snr) go to the general bands below.  snr is 0 where
+        /* Small kernels: bands of snr rows with fc_sblock, which reads the kernel transposed,
+         * then where they leave fewer rows over, bands of the aliased variant's rows
+         * (fc_alt_bands); the rows left over go to the general bands below.  snr is 0 where
          * the path gives aliased rows of this kernel height to the main block. */
         for (ptrdiff_t a = 0; a < kh; a++)
             for (ptrdiff_t b = 0; b < kw; b++) wt[b * kh + a] = w[a * kw + b];
-        const FN(fc_sband_fn) band = FN(fc_sbands)[kh][snr != FC_NR_S(kh)];
+        const ptrdiff_t n_alt = snr == FC_NR_S(kh) ? fc_alt_bands(rows, snr, FC_NR_A(kh)) : 0;
+        const ptrdiff_t n_main = (rows - n_alt * FC_NR_A(kh)) / snr;
         ptrdiff_t i = 0;
-        /* Prefetch only rows this tile reads: the last small band has no next one. */
-        for (; i + snr <= rows; i += snr)
-            band(x + i * ldx, ldx, wt, kw, y + i * ldy, ldy, cols,
-                 i + 2 * snr <= rows || (flags & FC_CORR_BELOW) ? flags
-                                                                : flags & ~FC_CORR_PREFETCH);
+        for (ptrdiff_t k = 0; k < n_main + n_alt; k++) {
+            const int alt = k >= n_main || snr != FC_NR_S(kh);
+            const ptrdiff_t h = k >= n_main ? FC_NR_A(kh) : snr;
+            /* Prefetch only rows this tile reads: the last small band has no next one. */
+            FN(fc_sbands)[kh][alt](x + i * ldx, ldx, wt, kw, y + i * ldy, ldy, cols,
+                                   i + 2 * h <= rows || (flags & FC_CORR_BELOW)
+                                       ? flags
+                                       : flags & ~FC_CORR_PREFETCH);
+            i += h;
+        }
         x += i * ldx;
         y += i * ldy;
         rows -= i;
@@ -602,15 +609,19 @@ static FC_INLINE ptrdiff_t FN(fc_to_line)(const S_T *p, ptrdiff_t line)
     return (ptrdiff_t)((bytes - (uintptr_t)p % bytes) % bytes / sizeof(S_T));
 }
 
+/* The rows of fc_corr_rows' small-kernel bands for this kernel (0: it has none). */
+static ptrdiff_t FN(fc_small_rows)(ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ldx)
+{
+    if ((kw == 1 && kh > FC_KH_C) || kh > FC_KH_S || kw > FC_SB_MAXKW) return 0;
+    return fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh, ldx * (ptrdiff_t)sizeof(S_T));
+}
+
 /* The rows of a band as fc_corr_rows cuts them for this kernel (see there). */
 static ptrdiff_t FN(fc_band_height)(ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ldx)
 {
     if (kw == 1 && kh > FC_KH_C) return FC_CB_R;
-    if (kh <= FC_KH_S && kw <= FC_SB_MAXKW) {
-        const ptrdiff_t snr = fc_small_band_rows(FC_NR_S(kh), FC_NR_A(kh), kh,
-                                                 ldx * (ptrdiff_t)sizeof(S_T));
-        if (snr) return snr;
-    }
+    const ptrdiff_t snr = FN(fc_small_rows)(kh, kw, ldx);
+    if (snr) return snr;
     return kh < FC_NR ? kh : FC_NR;
 }
 
@@ -643,15 +654,23 @@ static void FN(fc_corr_staged)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdif
     const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
     const ptrdiff_t line = (sizeof(V_T) > 64 ? (ptrdiff_t)sizeof(V_T) : 64) / item;
     const ptrdiff_t nr = FN(fc_band_height)(kh, kw, ldx);
+    /* The bands as fc_corr_rows cuts the whole tile, each computed by one call: small-kernel
+     * bands of nr rows, then its aliased variant's (fc_alt_bands), then what is left, so that
+     * every row is summed by the same block as unstaged and the values match bit for bit. */
+    const ptrdiff_t na = nr == FN(fc_small_rows)(kh, kw, ldx) && nr == FC_NR_S(kh) ? FC_NR_A(kh)
+                                                                                  : 0;
+    const ptrdiff_t n_alt = na ? fc_alt_bands(rows, nr, na) : 0;
+    const ptrdiff_t n_main = (rows - n_alt * na) / nr;
     /* Buffer rows a whole number of lines apart but not of 4 KiB (they would share L1 sets). */
     ptrdiff_t pitch = FC_STAGE_BYTES / item / nr / line * line;
     if ((pitch * item) % 4096 == 0) pitch -= line;
     /* A piece's share; the last one takes up to half a share more, so none is narrow. */
     const ptrdiff_t share = (pitch - line) * 2 / 3 / line * line;
     const int inner = (flags & ~(FC_CORR_STREAM | FC_CORR_SPREAD)) | FC_CORR_BELOW;
-    for (ptrdiff_t i = 0; i < rows; i += nr) {
-        const ptrdiff_t h = rows - i < nr ? rows - i : nr;
-        const int f = i + nr < rows ? inner : (inner & ~FC_CORR_BELOW) | (flags & FC_CORR_BELOW);
+    ptrdiff_t h;
+    for (ptrdiff_t i = 0, k = 0; i < rows; i += h, k++) {
+        h = k < n_main ? nr : k < n_main + n_alt ? na : rows - i < nr ? rows - i : nr;
+        const int f = i + h < rows ? inner : (inner & ~FC_CORR_BELOW) | (flags & FC_CORR_BELOW);
         ptrdiff_t j0 = 0;
         while (j0 < cols) {
             const ptrdiff_t j1 = cols - j0 < share + share / 2 ? cols : j0 + share;
@@ -854,9 +873,14 @@ void FN(fc_corr3)(const S_T *const *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kd
             for (ptrdiff_t a = 0; a < kh; a++)
                 for (ptrdiff_t b = 0; b < kw; b++)
                     wt[(p * kw + b) * kh + a] = w[(p * kh + a) * kw + b];
-        const FN(fc_sband3_fn) band = FN(fc_sbands3)[kh][snr != FC_NR_S(kh)];
+        const ptrdiff_t n_alt = snr == FC_NR_S(kh) ? fc_alt_bands(rows, snr, FC_NR_A(kh)) : 0;
+        const ptrdiff_t n_main = (rows - n_alt * FC_NR_A(kh)) / snr;
         ptrdiff_t i = 0;
-        for (; i + snr <= rows; i += snr) band(x, i * ldx, ldx, wt, kd, kw, y + i * ldy, ldy, cols);
+        for (ptrdiff_t k = 0; k < n_main + n_alt; k++) {
+            const int alt = k >= n_main || snr != FC_NR_S(kh);
+            FN(fc_sbands3)[kh][alt](x, i * ldx, ldx, wt, kd, kw, y + i * ldy, ldy, cols);
+            i += k >= n_main ? FC_NR_A(kh) : snr;
+        }
         off = i * ldx;
         y += i * ldy;
         rows -= i;

@@ -309,6 +309,23 @@ static inline ptrdiff_t fc_small_band_rows(ptrdiff_t rows, ptrdiff_t rows_aliase
                                                                                    : rows;
 }
 
+/* Of the `rows` output rows a tile runs in small-kernel bands of `nr` rows, how many bands of
+ * the variant's `nr_alt` rows (fewer: the block for aliased rows, as fast where rows do not alias)
+ * to run after them instead, so that the fewest rows are left over for the main block: 28 rows
+ * as 8 + 8 + 6 + 6 instead of 8 + 8 + 8 and four rows of the main block, which on the AVX-512
+ * path ran those rows 1.5x slower per row than the small block (a 28x28 input gradient of
+ * fastcorr.nn, float64 5x5).  0 where there is no such variant (nr_alt 0 or not smaller). */
+static inline ptrdiff_t fc_alt_bands(ptrdiff_t rows, ptrdiff_t nr, ptrdiff_t nr_alt)
+{
+    ptrdiff_t best = 0, left = rows % nr;
+    if (nr_alt <= 0 || nr_alt >= nr) return 0;
+    for (ptrdiff_t b = 1; left && b < nr && b * nr_alt <= rows; b++) {
+        const ptrdiff_t l = (rows - b * nr_alt) % nr;
+        if (l < left) best = b, left = l;
+    }
+    return best;
+}
+
 /* The L2 budget of one thread's working set, in bytes: the core sizes two things to it.  Tiles
  * are as wide as fits this many bytes of the input rows a band reads (nr + kh - 1 of them; the
  * next band re-reads kh - 1, which must still be in L2 for its loads to stay cheap).  The
