@@ -130,7 +130,7 @@ def closing(elapsed, failed):
 
 # --------------------------------------------------------------------------- console: sections
 def show_grid(grid, progress):
-    """Each case of the valid grid: a row per library, fastcorr's memory traffic for 3x3."""
+    """Each case of the valid grid: a row per library, fastcorr's memory traffic against a copy."""
     shown = []
     for case in grid:
         progress.clear()
