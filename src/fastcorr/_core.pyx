@@ -52,6 +52,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
     ctypedef int (*fc_wgrad1_f64_fn)(const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                      const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                      double *)
+    ctypedef void (*fc_copy_rows_fn)(float *, Py_ssize_t, const float *, Py_ssize_t, Py_ssize_t,
+                                     Py_ssize_t)
     ctypedef void (*fc_sum_f32_fn)(const float *, const float *, float *, Py_ssize_t)
     ctypedef void (*fc_sum_f64_fn)(const double *, const double *, double *, Py_ssize_t)
     ctypedef double (*fc_probe_fn)(long)
@@ -75,6 +77,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_wgrad_f64_fn wgrad_f64
         fc_wgrad1_f32_fn wgrad1_f32
         fc_wgrad1_f64_fn wgrad1_f64
+        fc_copy_rows_fn copy_rows
         int conv_channels
         int wgrad_channels
         int wgrad_taps
@@ -783,10 +786,11 @@ cdef inline void _copy_chunk(const unsigned char *s, unsigned char *d, Py_ssize_
 # elements: a libc call per run cost as much as the copy (memmove took 6% of the samples of a
 # 160^3 5x5x5 correlation, which ran about 1.5% faster with the runs inline).  Runs up to 256
 # bytes are copied inline, 16 bytes at a time (the runs start at element boundaries; memcpy of
-# 16 bytes compiles to one unaligned load and store).  fastcorr.nn's planes, which write only
-# their image runs once the padding is in place (_conv_planes), call memcpy instead: one call
-# per row of 96 to 192 bytes was faster there (a 28x28 input gradient, Intel Xeon, avx512:
-# float64 251 against 264 us, float32 159 against 165).
+# 16 bytes compiles to one unaligned load and store).  fastcorr.nn's planes (_conv_planes) call
+# memcpy instead, one call per row of 96 to 192 bytes (a 28x28 input gradient, Intel Xeon,
+# avx512: float64 251 against 264 us, float32 159 against 165), and once their padding is in
+# place the kernel table's copy_rows, one call per run of rows (231 against 247 us, 123 against
+# 149).
 cdef inline void _copy(char *d, const char *s, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     if n > 256:

@@ -222,6 +222,17 @@ cdef inline void _zero(char *d, Py_ssize_t n) noexcept nogil:
         memcpy(d + i, &z, 4)
 
 
+cdef inline Py_ssize_t _one_copy_run(const _ColumnRun *runs, Py_ssize_t n_runs) noexcept nogil:
+    """The index of the only run that takes image columns, or -1 if there are several."""
+    cdef Py_ssize_t s, one = -1
+    for s in range(n_runs):
+        if runs[s].src >= 0:
+            if one >= 0:
+                return -1
+            one = s
+    return one
+
+
 cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize_t r0,
                        char *planes, const char **ptrs, bint zeros_ready=False) noexcept nogil:
     """Band r0 (band + kh - 1 rows) of every plane of image n, group g, into `planes`.
@@ -232,7 +243,7 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
     layer's input gradient (8 planes of 24x24 padded to 32x32: a third of each plane)."""
     cdef Py_ssize_t rows_in = job.band + job.kh - 1, item = job.item, ldp = job.ldp
     cdef Py_ssize_t plane_bytes = job.plane_elems * item
-    cdef Py_ssize_t p, c, k, t, ri, src, s, i, n_runs
+    cdef Py_ssize_t p, c, k, t, ri, src, s, i, n_runs, one
     cdef const Py_ssize_t *rm
     cdef const _ColumnRun *runs
     cdef const char *row
@@ -247,6 +258,28 @@ cdef void _conv_planes(const _ConvJob *job, Py_ssize_t n, Py_ssize_t g, Py_ssize
         runs = job.runs + job.plane_cmap[k] * job.run_width
         n_runs = job.run_count[job.plane_cmap[k]]
         ptrs[p] = planes + p * plane_bytes
+        one = _one_copy_run(runs, n_runs) if zeros_ready else -1
+        if one >= 0 and runs[one].step * xs_w == item and job.xs_h % 4 == 0:
+            # Only the image's values to write, one run of columns per row: each run of
+            # consecutive source rows in one call (the kernel table's vector copy) instead of a
+            # memcpy call per row.
+            t = 0
+            while t < rows_in:
+                src = rm[r0 + t] if r0 + t < job.rmap_len else -1
+                if src < 0:
+                    t += 1
+                    continue
+                s = t + 1
+                while s < rows_in and r0 + s < job.rmap_len and rm[r0 + s] == src + (s - t):
+                    s += 1
+                job.table.copy_rows(
+                    <float *>(planes + p * plane_bytes + (t * ldp + runs[one].dst) * item),
+                    ldp * item // 4,
+                    <const float *>(job.x + n * job.xs_n + c * job.xs_c + src * job.xs_h
+                                    + runs[one].src * xs_w),
+                    job.xs_h // 4, s - t, runs[one].length * item // 4)
+                t = s
+            continue
         if not zeros_ready:
             memset(planes + p * plane_bytes + rows_in * ldp * item, 0,
                    (job.plane_elems - rows_in * ldp) * item)

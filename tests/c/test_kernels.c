@@ -667,6 +667,26 @@ int main(void)
                 check3_f64(t, rows, 21, 1 + (rows & 1), kh, 4, 0);
                 cases += 4;
             }
+        /* fc_copy_rows: every row length up to three vectors and a tail, bit for bit (signalling
+         * and quiet NaN patterns among the values), nothing written outside the rows. */
+        for (ptrdiff_t n = 0; n <= 50; n++) {
+            enum { R = 3, LDS = 64, LDD = 70, N_DST = R * LDD + 2 };
+            uint32_t src[R * LDS], dst[N_DST];
+            for (int i = 0; i < R * LDS; i++) src[i] = 0x7f800001u + (uint32_t)i * 0x9e3779b1u;
+            for (int i = 0; i < N_DST; i++) dst[i] = 0xdeadbeefu;
+            t->copy_rows((float *)(dst + 1), LDD, (const float *)src, LDS, R, n);
+            for (int i = 0; i < N_DST; i++) {
+                const int r = (i - 1) / LDD, c = (i - 1) % LDD;
+                const uint32_t want = i >= 1 && r < R && c < n ? src[r * LDS + c] : 0xdeadbeefu;
+                if (dst[i] != want) {
+                    printf("FAIL %s copy_rows n=%td: element %d is %08x, not %08x\n", t->name, n,
+                           i, (unsigned)dst[i], (unsigned)want);
+                    failures++;
+                    break;
+                }
+            }
+            cases++;
+        }
         /* fastcorr.nn: every channel count of the last block and both block widths (a full
          * block of vectors and single ones), kernels 1x1 to 5x4; the weight gradient with
          * every tap-block remainder and row tails of every length. */

@@ -2,6 +2,8 @@
  * (-mavx2 -mfma for avx2, -mavx512f for avx512, nothing for baseline and scalar) and the matching
  * FC_ISA_* macro, so each object defines only suffixed symbols and nothing from a wider ISA can
  * run before the dispatcher has checked the CPU. */
+#include <string.h>
+
 #include "fastcorr_kernels.h"
 #include "simd.h"
 
@@ -77,6 +79,30 @@
 #include "corr_tmpl.h"
 #include "corr1d_tmpl.h"
 #include "conv_tmpl.h"
+
+/* dst[r*ldd + i] = src[r*lds + i] for r < rows, i < n, in 4-byte units (a float64 row is 2n of
+ * them): the image rows fastcorr.nn copies into its zero-padded planes (_conv_planes), a run of
+ * rows per call, a row of 24 float64 in three vector moves where memcpy was a call per row.
+ * Moves only (memcpy on the scalar path), so every bit pattern arrives as it left. */
+void FC_CAT2(fc_copy_rows, FC_ISA)(float *dst, ptrdiff_t ldd, const float *src, ptrdiff_t lds,
+                                   ptrdiff_t rows, ptrdiff_t n)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *d = dst + r * ldd;
+        const float *s = src + r * lds;
+#if defined(FC_ISA_SCALAR)
+        memcpy(d, s, (size_t)n * sizeof(float));
+#else
+        ptrdiff_t i = 0;
+        for (; i + V_L <= n; i += V_L) V_STORE(d + i, V_LOAD(s + i));
+#if defined(FC_HAS_MASKED_TAIL)
+        if (i < n) V_STORE_N(d + i, V_LOAD_N(s + i, (int)(n - i)), (int)(n - i));
+#else
+        if (i < n) memcpy(d + i, s + i, (size_t)(n - i) * sizeof(float));
+#endif
+#endif
+    }
+}
 #undef FC_DT
 #undef S_T
 #undef V_T
@@ -150,6 +176,7 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .wgrad_f64 = FC_CAT3(fc_wgrad, f64, FC_ISA),
     .wgrad1_f32 = FC_CAT3(fc_wgrad1, f32, FC_ISA),
     .wgrad1_f64 = FC_CAT3(fc_wgrad1, f64, FC_ISA),
+    .copy_rows = FC_CAT2(fc_copy_rows, FC_ISA),
     .conv_channels = FCC_OB,
     .wgrad_channels = FCW_OB,
     .wgrad_taps = FCW_TB,

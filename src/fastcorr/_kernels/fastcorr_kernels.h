@@ -75,6 +75,10 @@ typedef void (*fc_corr1d_f32_fn)(const float *x, const float *w, ptrdiff_t k, fl
                                  ptrdiff_t n, float *scratch);
 typedef void (*fc_corr1d_f64_fn)(const double *x, const double *w, ptrdiff_t k, double *y,
                                  ptrdiff_t n, double *scratch);
+/* dst[r*ldd + i] = src[r*lds + i] for r < rows, i < n, in 4-byte units (strides too): a bit-exact
+ * copy of a run of rows, for either float dtype. */
+typedef void (*fc_copy_rows_fn)(float *dst, ptrdiff_t ldd, const float *src, ptrdiff_t lds,
+                                ptrdiff_t rows, ptrdiff_t n);
 /* y = a + b over n elements, stored non-temporally where the path can (fc_sum_nt). */
 typedef void (*fc_sum_f32_fn)(const float *a, const float *b, float *y, ptrdiff_t n);
 typedef void (*fc_sum_f64_fn)(const double *a, const double *b, double *y, ptrdiff_t n);
@@ -221,6 +225,7 @@ typedef struct {
     fc_wgrad_f64_fn wgrad_f64;
     fc_wgrad1_f32_fn wgrad1_f32;
     fc_wgrad1_f64_fn wgrad1_f64;
+    fc_copy_rows_fn copy_rows;
     int conv_channels;         /* output channels of an fc_conv block (its weights' OB) */
     int wgrad_channels;        /* output-gradient channels of an fc_wgrad block */
     int wgrad_taps;            /* taps of an fc_wgrad block */
