@@ -11,6 +11,7 @@ import pytest
 
 from faces import FACES_1D, FACES_2D, dtype_id
 from fastcorr import ndimage as fn
+from fastcorr._engine.methods import separable_pays
 
 
 def outcome(call):
@@ -151,8 +152,9 @@ def test_1d_bad_calls(monkeypatch, face, what):
 # remembered then (filters.correlate_same), and the batch axes of C-contiguous arrays merge by
 # a reshape (plan.bind).  Each case runs on the general road, then twice on the fast one (the
 # first call remembers, the second recalls), with a fresh memory: the same bits all three times.
-# (The separable filters' 3 and 5 taps run as one direct kernel, through that route too;
-# longer ones and laplace run fused passes, which remember their spans and maps.)
+# (The separable filters' 3 taps, and 5 where `separable_pays` says the passes cost more, run
+# as one direct kernel, through that route too; longer ones and laplace run fused passes,
+# which remember their spans and maps.)
 NDIMAGE_CASES = {
     "correlate 2-D": (lambda x, o: fn.correlate(x, KERNEL, output=o), (9, 11)),
     "correlate origin constant": (
@@ -206,7 +208,9 @@ def test_ndimage_calls(monkeypatch, case, dtype, layout):
     recalled = outcome(make_call())
     assert_same(first, general)
     assert_same(recalled, general)
-    route = "separable_same" if case in FUSED else "correlate_same"
+    fused = case in FUSED or (case == "gaussian_filter 5 taps"
+                              and separable_pays((5, 5), dtype))
+    route = "separable_same" if fused else "correlate_same"
     assert any(key[0] == route for key in plan._GEOMETRIES), f"{route} remembered nothing"
 
 

@@ -12,6 +12,7 @@ chunks of one tile and chunks of many, tiles of several images in one FFT call; 
 (scipy.fft and numpy.fft) run every case.
 """
 import math
+import threading
 import tracemalloc
 
 import numpy as np
@@ -56,10 +57,11 @@ def correlate_oracle(ext, w):
     return y
 
 
-def tolerance(ext, w, out_shape, dtype):
-    """Per image: the FFT bound on the tiles the call makes, plus the oracle's own rounding
-    (taps * its unit roundoff * ||w||_1 * max|X~|, nothing on x86 where long double is wider)."""
-    _, fft_shape = fft.tile_plan(out_shape, w.shape[1:], dtype)
+def tolerance(ext, w, out_shape, dtype, n_threads=1):
+    """Per image: the FFT bound on the tiles the call makes (on `n_threads`), plus the
+    oracle's own rounding (taps * its unit roundoff * ||w||_1 * max|X~|, nothing on x86 where
+    long double is wider)."""
+    _, fft_shape = fft.tile_plan(out_shape, w.shape[1:], dtype, n_threads, ext.shape[0])
     size = math.prod(fft_shape)
     taps = math.prod(w.shape[1:])
     u_oracle = float(np.finfo(ext.dtype).eps) / 2
@@ -72,12 +74,12 @@ def tolerance(ext, w, out_shape, dtype):
     return np.array(bounds)
 
 
-def check(x, w, y, maps, fill, dtype):
+def check(x, w, y, maps, fill, dtype, n_threads=1):
     """y against the oracle, image by image, within `tolerance`."""
     ext = extended_oracle(x, maps, fill)
     expected = correlate_oracle(ext, w)
     errors = np.abs(y.astype(ext.dtype) - expected).reshape(len(y), -1).max(axis=1)
-    bounds = tolerance(ext, w, y.shape[1:], dtype)
+    bounds = tolerance(ext, w, y.shape[1:], dtype, n_threads)
     assert np.all(np.isfinite(y))
     assert np.all(errors <= bounds), (errors, bounds)
 
@@ -92,15 +94,23 @@ def backend(request, monkeypatch):
         pytest.importorskip("scipy.fft")
     monkeypatch.setattr(fft, "BACKEND", name)
     monkeypatch.setattr(fft, "THREADS_OVER_CHUNKS", "one thread" not in request.param)
+    # These arrays are far below the size from which chunks go to threads of their own.
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
     return name
 
 
-@pytest.fixture(params=["default", "small tiles", "tiles under the kernel", "one per call"])
+@pytest.fixture(params=["default", "small tiles", "tiles under the kernel", "one per call",
+                        "cut for the threads"])
 def tiling(request, monkeypatch):
     """default: the measured rule (small arrays: one tile).  small tiles: FFTs of about 16
     points a side (2-D) or 16 points (1-D), many per call.  tiles under the kernel: FFTs barely
     longer than the kernel, so each tile holds fewer outputs than the kernel has taps.  one per
-    call: small tiles, a chunk of one tile each (the tiles read in place where they can)."""
+    call: small tiles, a chunk of one tile each (the tiles read in place where they can).  cut
+    for the threads: the measured rule, but fewer tiles than threads are always cut along the
+    first axis (`tile_plan`), as large images are."""
+    if request.param == "cut for the threads":
+        monkeypatch.setattr(fft, "BACKEND_THREADS_MIN_POINTS", 0)
+        monkeypatch.setattr(fft, "BACKEND_THREAD_SPEEDUP", 1e-9)
     if request.param != "default":
         monkeypatch.setattr(fft, "MAX_TILE_BYTES_2D", 16 * 16 * 8)
         monkeypatch.setattr(fft, "MAX_FFT_LEN_1D", 16)
@@ -149,7 +159,7 @@ def _run(function, rng, x_values, w, y_shape, maps, fill, dtype, strided, n_thre
     assert np.array_equal(x, x_before) and np.array_equal(w, w_before)  # inputs untouched
     if canvas is not None:
         assert np.all(canvas[outside] == -7.0)
-    check(x_before, w, y, maps, fill, dtype)
+    check(x_before, w, y, maps, fill, dtype, n_threads)
 
 
 def _map(rng, out_len, k, n, rule):
@@ -357,6 +367,24 @@ def test_tile_plan():
             assert f <= longest and t == min(f - k + 1, o)
             assert -(-o // t) == -(-o // (longest - k + 1)) or o + k - 1 <= longest
     assert fft.tile_plan((30, 40), (5, 5), np.float32) == ((30, 40), (36, 45))  # one tile
+    # Fewer tiles than threads: a large one is cut along the first axis, a tile per thread,
+    # each using its FFT's whole capacity; not for one thread, nor a stack of as many images
+    # as threads, nor a tile too small for the backend's threads.
+    out, k = (994, 994), (31, 31)
+    assert fft.tile_plan(out, k, np.float32) == ((994, 994), (1024, 1024))
+    tiles, fft_shape = fft.tile_plan(out, k, np.float32, 2)
+    assert fft_shape[1] == 1024 and tiles[1] == 994
+    assert tiles[0] == fft_shape[0] - 30 and -(-994 // tiles[0]) == 2
+    assert fft_shape[0] == fft.next_fast_len(497 + 30)
+    tiles, fft_shape = fft.tile_plan(out, k, np.float32, 4)
+    assert -(-994 // tiles[0]) == 4
+    assert fft.tile_plan(out, k, np.float32, 2, batch=2) == ((994, 994), (1024, 1024))
+    assert fft.tile_plan((30, 40), (5, 5), np.float32, 2) == ((30, 40), (36, 45))
+    # Not where the cut's extra rows cost more than the backend's threads save: with a kernel
+    # twice as tall as the output, each half transforms 5/6 of the whole.
+    one = fft.tile_plan((200, 600), (400, 3), np.float64)
+    assert one[0] == (200, 600) and math.prod(one[1]) >= fft.BACKEND_THREADS_MIN_POINTS
+    assert fft.tile_plan((200, 600), (400, 3), np.float64, 2) == one
 
 
 def test_tiles_under_the_kernel(monkeypatch):
@@ -385,6 +413,7 @@ def test_chunks_even_over_threads(monkeypatch):
     busiest thread's tiles against an even share.  A call hands `_units` that chunk size."""
     shape = (32, 32)
     monkeypatch.setattr(fft, "CHUNK_BYTES", 16 * 32 * 32 * 8)
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
     most = fft.chunk_tiles(shape, np.float64)
     assert most == 16
     for n_threads in (1, 2, 3, 4):
@@ -397,7 +426,18 @@ def test_chunks_even_over_threads(monkeypatch):
                 (n_threads, n_units, size)
             assert fft.idle_factor(shape, n_units, np.float64, n_threads) == pytest.approx(
                 n_threads * _busiest(n_units, size, n_threads) / n_units)
+    # One chunk large enough for the backend's threads: they do BACKEND_THREAD_SPEEDUP
+    # times better than one thread.
+    big = (1024, 1024)
+    assert fft.per_chunk(1, big, np.float64, 2) == 1
+    assert fft.idle_factor(big, 1, np.float64, 2) == pytest.approx(2 / fft.BACKEND_THREAD_SPEEDUP)
     monkeypatch.undo()
+    # Tiles of fewer points than THREADS_MIN_POINTS in all: one chunk on the calling thread
+    # (the others idle: the factor is the threads), however the chunk size would split them.
+    few = fft.THREADS_MIN_POINTS // (32 * 32) - 1
+    assert fft.call_threads(few, shape, 2) == 1 and fft.call_threads(few + 2, shape, 2) == 2
+    assert fft.per_chunk(few, shape, np.float64, 2) == few
+    assert fft.idle_factor(shape, few, np.float64, 2) == 2.0
     seen = []
     real = fft._units
     monkeypatch.setattr(fft, "_units", lambda *a: seen.append(a[2]) or real(*a))
@@ -405,10 +445,41 @@ def test_chunks_even_over_threads(monkeypatch):
     x = rng.standard_normal((41, 40, 40))
     w = rng.standard_normal((1, 5, 5))
     y = np.empty((41, 36, 36))
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
     fft.correlate_fft_2d(x, w, y, None, 0.0, 2)
     _, fft_shape = fft.tile_plan((36, 36), (5, 5), np.float64)
     assert seen == [fft.per_chunk(41, fft_shape, np.float64, 2)] and seen[0] < 41
     check(x, w, y, None, 0.0, np.float64)
+
+
+def test_error_in_a_kept_thread_reaches_the_caller(monkeypatch):
+    """Chunks run on the calling thread and on threads kept between calls (`_pool`): an
+    exception in another thread's chunk reaches the caller once every thread has stopped, and
+    the next call on the same threads is right."""
+    monkeypatch.setattr(fft, "BACKEND", "scipy" if fft._scipy_fft is not None else "numpy")
+    monkeypatch.setattr(fft, "MAX_TILE_BYTES_2D", 16 * 16 * 8)
+    monkeypatch.setattr(fft, "CHUNK_BYTES", 0)
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 60, 50))
+    w = rng.standard_normal((1, 5, 4))
+    caller = threading.get_ident()
+    real = fft._forward
+    seen = set()
+
+    def failing(a, fft_shape, workers):
+        seen.add(threading.get_ident())
+        if threading.get_ident() != caller:
+            raise RuntimeError("a chunk failed")
+        return real(a, fft_shape, workers)
+
+    monkeypatch.setattr(fft, "_forward", failing)
+    y = np.empty((1, 56, 47))
+    with pytest.raises(RuntimeError, match="a chunk failed"):
+        fft.correlate_fft_2d(x, w, y, None, 0.0, 2)
+    assert len(seen) == 2  # the caller and a kept thread
+    monkeypatch.setattr(fft, "_forward", real)
+    _run(fft.correlate_fft_2d, rng, x, w, (1, 56, 47), None, 0.0, np.float64, strided=False)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -459,6 +459,34 @@ def test_auto_remembers_its_choice(monkeypatch):
     assert len(calls) == 4
 
 
+def test_auto_remembers_its_latest_large_kernel(monkeypatch):
+    """Kernels past _MAX_CHOICE_BYTES are remembered one at a time, by their bytes: the same
+    values (in another array too) reuse the choice and its factors; values changed in place,
+    another large kernel or other threads are decided anew."""
+    calls = []
+    real = methods._choose
+    monkeypatch.setattr(methods, "_choose", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(methods, "_LARGE_CHOICE", [None])
+    rng = np.random.default_rng(13)
+    image = rng.standard_normal((96, 96))
+    kernel = _gaussian(101, np.float64)
+    assert kernel.nbytes > methods._MAX_CHOICE_BYTES
+    assert fastcorr.choose_method(image, kernel, "same", workers=1) == "separable"
+    first = fastcorr.correlate2d(image, kernel, "same", workers=1)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(
+        first, fastcorr.correlate2d(image, kernel.copy(), "same", workers=1))
+    assert len(calls) == 1
+    kernel[...] = rng.standard_normal(kernel.shape)
+    assert fastcorr.choose_method(image, kernel, "same", workers=1) != "separable"
+    assert len(calls) == 2
+    np.testing.assert_array_equal(
+        first, fastcorr.correlate2d(image, _gaussian(101, np.float64), "same", workers=1))
+    assert len(calls) == 3  # one entry: the random kernel had replaced the Gaussian's
+    fastcorr.choose_method(image, _gaussian(101, np.float64), "same", workers=2)
+    assert len(calls) == 4
+
+
 def test_explicit_separable_remembers_factors(monkeypatch):
     """method='separable' factors a kernel once for repeated calls (as 'auto' does), and
     again when the kernel's values change, also in place."""
@@ -541,6 +569,10 @@ def test_calibration_off_and_tables_without_probes_never_probe(monkeypatch):
     def no_probes(dtype, one_d):
         raise AssertionError("probed")
     monkeypatch.setattr(methods, "probe_times", no_probes)
+    for item in (4, 8):  # every table in the source has probes: a table as one without
+        table = dict(methods._MEASURED[("avx512", item)])
+        del table["probes"]
+        monkeypatch.setitem(methods._MEASURED, ("avx512", item), table)
     assert _fresh_costs("avx512", 4, False, True)[1] is None
     assert _fresh_costs("avx512", 8, True, True)[1] is None
     monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "0")

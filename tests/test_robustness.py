@@ -289,6 +289,52 @@ def test_fork_before_first_parallel_call():
     assert_child_ok(proc)
 
 
+def test_fork_after_fft_threads():
+    """After FFT calls on two threads (whose chunks run on threads kept between calls,
+    fft._pool), os.fork(): the child's FFT calls make threads of their own and give the
+    parent's results bit for bit without hanging; the parent's calls still work after."""
+    proc = run_script("""
+    import os, sys, time
+    import numpy as np
+    import fastcorr
+    from fastcorr._engine import fft
+    fft.MAX_TILE_BYTES_2D = 32 * 32 * 8  # several tiles, so several chunks and threads
+    fft.THREADS_MIN_POINTS = 0
+    rng = np.random.default_rng(2)
+    image, kernel = rng.standard_normal((150, 170)), rng.standard_normal((9, 9))
+    reference = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
+    direct = fastcorr.correlate2d(image, kernel, "valid", method="direct")
+    assert fft._POOL[0] is not None
+    assert np.abs(reference - direct).max() <= 1e-9 * np.abs(direct).max()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for _ in range(3):
+                out = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
+                assert np.array_equal(out, reference)
+            os._exit(0)
+        except BaseException as exc:
+            print("child failed:", repr(exc), flush=True)
+            os._exit(3)
+    t0 = time.monotonic()
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() - t0 > 15:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            print("HANG: child still computing after 15 s", flush=True)
+            sys.exit(4)
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    out = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
+    assert np.array_equal(out, reference)
+    print("OK")
+    """)
+    assert_child_ok(proc)
+
+
 # ============================================================================ 3. Ctrl-C
 # A call of ~5e11 multiply-adds: tens of seconds on two cores of this machine (~14 G FMA/s
 # per core in float64), and still several seconds on a much faster one.

@@ -9,8 +9,8 @@ What differs, by design:
   the result): each output then carries a relative error of about ``K * eps32`` of the sum of
   ``|w| * |x|`` over its K taps, instead of one rounding.  Pass ``output=np.float64`` for
   float64 arithmetic.
-- Separable filters (Gaussian, uniform, Sobel, Prewitt) of 3 and 5 taps on images with a float
-  output run as one correlation with the outer product of their 1-D kernels, where the cost
+- Separable filters (Gaussian, uniform, Sobel, Prewitt) of 3 taps, and of 5 on the paths and
+  dtypes where the cost model says so, on images with a float output run as one correlation with the outer product of their 1-D kernels, where the cost
   model predicts that faster than the two passes (see ``show_config()``: "rank-1 kernels
   separable from"): the same values within rounding (one rounding instead of the intermediate
   pass's), Inf and NaN in the same outputs, but not bit for bit the two passes' values.
@@ -485,8 +485,8 @@ def _passes(input, output, kernels, cval, workers):
     and its values are reproduced exactly).  Floating-point outputs fuse a pass along axis -2
     followed by one along axis -1 (`separable_same`): the intermediate stays in each block's
     scratch instead of making a full-size round trip through memory.  Where the two passes
-    cost more than the direct correlation with their outer product (`separable_pays`: 3 and 5
-    taps), that runs instead, as correlate(method='auto') would run it; it reads the input
+    cost more than the direct correlation with their outer product (`separable_pays`: 3 taps, and
+    5 on some paths and dtypes), that runs instead, as correlate(method='auto') would run it; it reads the input
     once as well, and rounds once instead of twice.
     """
     cval = _real_cval(cval)

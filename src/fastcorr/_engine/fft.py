@@ -89,7 +89,8 @@ NaN and Inf in a tile (data, or a non-finite fill) spread over all of its output
 import itertools
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import concurrent.futures
+import os
 
 import numpy as np
 
@@ -153,6 +154,21 @@ MAX_FFT_LEN_1D = 1 << 14
 # threads: 70x70 K=50 (119 x 119 points) 314 / 471, 128x128 K=45 576 / 1194, 256x256 K=45
 # (300 x 300) 2014 / 2339, 512x512 K=45 9779 / 7650; float32 1080x1080 17.6 / 13.3 ms.
 BACKEND_THREADS_MIN_POINTS = 1 << 18
+# How much faster one large tile's transforms ran on 2 backend threads than on 1: 1.0-1.4x
+# (Intel Xeon avx512, float32 1024x1024 K=31, 'valid', best of 9: 6.1-6.4 ms on one, 4.1-6.5
+# on two, from run to run), where the same image cut in two tiles, each on a thread of its
+# own, took 3.6 (float64: 12.1, 7.2, 6.8 ms; 768x768 K=31 float32 3.2, 4.1, 2.2).  `tile_plan`
+# cuts such an image where this predicts a gain, and `idle_factor` predicts an uncut one.
+BACKEND_THREAD_SPEEDUP = 1.3
+# The fewest FFT points (all tiles of a call) that a call spreads over threads of its own.
+# Below it the threads' Python (gathering tiles, slicing results: it holds the GIL) takes
+# turns more than the transforms overlap: one image of one tile, 'same', cut for 2 threads
+# against uncut on one, Intel Xeon avx512, us (points uncut): float32 96x96 K=21 452 / 169
+# (14,400), 200x200 K=31 551 / 346 (57,600), 256x256 K=45 662 / 764 (90,000), 300x300 K=45
+# 782 / 1045 (129,600); float64 200x200 551 / 346, 256x256 855 / 865, 300x300 1089 / 1948; a
+# stack of 2 images 128x128 K=31 float32 (51,200) on 2 threads 617, on one 333; 4 images
+# 713 / 799.
+THREADS_MIN_POINTS = 100_000
 # Long kernels: overlap-save keeps F - K + 1 of every F outputs, so F grows with K; the factor
 # where the measurements above are best (2-D K=255: FFT side 864 (3.4 K) 49.9 ms float32,
 # 84.7 float64; 1152 (4.5 K) 43.0 and 82.1).
@@ -208,11 +224,34 @@ def _axis_tiles(out_len, k, ndim, dtype):
     return min(fft_len - k + 1, out_len), fft_len
 
 
-def tile_plan(out_shape, kernel_shape, dtype):
-    """(tile_shape, fft_shape) of a correlation with these output and kernel core shapes."""
+def tile_plan(out_shape, kernel_shape, dtype, n_threads=1, batch=1):
+    """(tile_shape, fft_shape) of a correlation with these output and kernel core shapes, for
+    `batch` images on `n_threads` threads.
+
+    Fewer tiles than threads, large enough to run on threads (THREADS_MIN_POINTS), are cut
+    along the first axis into a tile per thread where that is predicted faster (see
+    BACKEND_THREAD_SPEEDUP): each cut adds K - 1 rows to transform, but no thread idles."""
     ndim = len(out_shape)
     pairs = [_axis_tiles(o, k, ndim, dtype) for o, k in zip(out_shape, kernel_shape)]
-    return tuple(t for t, _ in pairs), tuple(f for _, f in pairs)
+    tiles, fft_shape = [t for t, _ in pairs], [f for _, f in pairs]
+    n_tiles = batch * math.prod(-(-o // t) for o, t in zip(out_shape, tiles))
+    points = math.prod(fft_shape)
+    if n_tiles < call_threads(n_tiles, fft_shape, n_threads):
+        o, k = out_shape[0], kernel_shape[0]
+        pieces = min(-(-n_threads // n_tiles), o)
+        f = next_fast_len(-(-o // pieces) + k - 1)
+        t = min(f - k + 1, o)
+        cut = n_tiles * -(-o // t)
+        cut_points = points // fft_shape[0] * f
+        # Predicted times in units of one point on one thread: the cut tiles side by side on
+        # their own threads, against the uncut ones, each on a thread (one tile: on the
+        # backend's threads where it is large enough).
+        uncut = points
+        if n_tiles == 1 and points >= BACKEND_THREADS_MIN_POINTS:
+            uncut /= BACKEND_THREAD_SPEEDUP
+        if -(-cut // n_threads) * cut_points < uncut:
+            tiles[0], fft_shape[0] = t, f
+    return tuple(tiles), tuple(fft_shape)
 
 
 def chunk_tiles(fft_shape, dtype):
@@ -231,22 +270,35 @@ def per_chunk(n_units, fft_shape, dtype, n_threads):
     against 14.1 / 18.1 ms, float64 21.7 / 23.7 against 24.4 / 26.4)."""
     most = chunk_tiles(fft_shape, dtype)
     chunks = -(-n_units // most)
-    if THREADS_OVER_CHUNKS and n_threads > 1:
+    n_threads = call_threads(n_units, fft_shape, n_threads)
+    if n_threads > 1:
         chunks = min(n_units, n_threads * -(-chunks // n_threads))
     return max(1, -(-n_units // max(chunks, 1)))
+
+
+def call_threads(n_units, fft_shape, n_threads):
+    """The threads a call of `n_units` tiles runs its chunks on: one where they hold fewer
+    than THREADS_MIN_POINTS points in all (or THREADS_OVER_CHUNKS is off)."""
+    if not THREADS_OVER_CHUNKS or n_units * math.prod(fft_shape) < THREADS_MIN_POINTS:
+        return 1
+    return n_threads
 
 
 def idle_factor(fft_shape, n_tiles, dtype, n_threads):
     """How much longer a call of `n_tiles` tiles takes on `n_threads` threads than its share
     of their work: the slowest thread's tiles (its chunks of `per_chunk` tiles) against an
-    even share.  With one tile, on one chunk, the other threads idle while one transforms
-    (the backends' own threads help little: one 1080x1080 float32 tile forward and back,
-    Intel Xeon avx512, 17.6 ms on one thread, 13.3 on two).  The cost tables' FFT times are of
-    calls with as many chunks as threads or more."""
+    even share.  A call of one chunk runs it on the backend's threads where it is large enough
+    (BACKEND_THREADS_MIN_POINTS), which do BACKEND_THREAD_SPEEDUP times better than one
+    thread; else the other threads idle.  The cost tables' FFT times are of calls with as many
+    chunks as threads or more."""
     if not THREADS_OVER_CHUNKS or n_threads <= 1:
         return 1.0
+    if call_threads(n_tiles, fft_shape, n_threads) == 1:
+        return float(n_threads)
     size = per_chunk(n_tiles, fft_shape, dtype, n_threads)
     chunks = -(-n_tiles // size)
+    if chunks == 1 and size * math.prod(fft_shape) >= BACKEND_THREADS_MIN_POINTS:
+        return n_threads / BACKEND_THREAD_SPEEDUP
     return n_threads * min(n_tiles, -(-chunks // n_threads) * size) / n_tiles
 
 
@@ -273,7 +325,7 @@ def _pass_arrays():
 def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1, n_threads=1):
     """Bytes a call on `n_threads` threads allocates at most, for `batch` images and
     `kernels` (1 or batch) kernels (see the module docstring)."""
-    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
+    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype, n_threads, batch)
     positions = math.prod(-(-o // t) for o, t in zip(out_shape, tiles))
     size = per_chunk(batch * positions, fft_shape, dtype, n_threads)
     kept = size if kernels > 1 and positions == 1 else 1
@@ -281,7 +333,7 @@ def memory_bound(out_shape, kernel_shape, dtype, batch=1, kernels=1, n_threads=1
     s, c = np.dtype(dtype).itemsize, work_dtype(dtype).itemsize
     spectrum = (points + 2 * points // fft_shape[-1]) * c
     chunks = -(-batch * positions // size)
-    threads = min(n_threads, chunks) if THREADS_OVER_CHUNKS else 1
+    threads = min(call_threads(batch * positions, fft_shape, n_threads), chunks)
     return threads * (size * points * (s + c) + (size + kept) * spectrum +
                       (_pass_arrays() + 1) * max(size, kept) * spectrum +
                       size * points * c)
@@ -508,6 +560,37 @@ def _load(sources, fill, buffer, fft_shape):
     return buffer[:t]
 
 
+# The threads that run chunks beside the calling thread, kept from call to call: a pool made
+# and joined in every call made the call 1.1-1.2x slower (1024x1024 K=31 float32, 2 threads,
+# best of 30 in alternating rounds, Intel Xeon avx512: 4.43 against 3.87 ms; float64 K=63
+# 8.97 against 7.43; 600x600 K=45 float64 2.80 against 2.15): starting the threads, and the
+# memory of their chunks taken afresh from new threads' heaps.  Grown on demand; a forked
+# child starts without it (the parent's threads do not exist there).
+_POOL = [None, 0]  # executor, its threads
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(n):
+    """An executor of at least n threads."""
+    with _POOL_LOCK:
+        if _POOL[1] < n:
+            old = _POOL[0]
+            _POOL[:] = [concurrent.futures.ThreadPoolExecutor(n, "fastcorr-fft"), n]
+            if old is not None:
+                old.shutdown(wait=False)  # its threads end once their tasks have
+        return _POOL[0]
+
+
+def _forget_pool():
+    global _POOL_LOCK
+    _POOL[:] = [None, 0]
+    _POOL_LOCK = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
     """y[b] = correlation of X~[b] with w[b or 0], for any number of core axes (1 or 2).
     With `check_finite`: False as soon as a chunk's result holds NaN or Inf (y then holds
@@ -516,7 +599,7 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
         return True
     out_shape, kernel_shape, dtype = y.shape[1:], w.shape[1:], y.dtype
     work = work_dtype(dtype)
-    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype)
+    tiles, fft_shape = tile_plan(out_shape, kernel_shape, dtype, n_threads, y.shape[0])
     positions = [()]
     for out_len, tile in zip(out_shape, tiles):
         positions = [p + (s,) for p in positions for s in range(0, out_len, tile)]
@@ -577,7 +660,7 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
                 t += b1 - b0
             del result
 
-    parallel = min(n_threads, len(chunks)) if THREADS_OVER_CHUNKS else 1
+    parallel = min(call_threads(y.shape[0] * len(positions), fft_shape, n_threads), len(chunks))
     if parallel <= 1:
         # One chunk: the backend's threads split its transforms, where they are large enough
         # to pay for it.
@@ -587,15 +670,17 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
     # Whole chunks on threads of their own, each transform on one thread: the backends' own
     # threads split each transform's passes, which scaled poorly (2048 x 2048 float32, K=101,
     # 4 tiles: 43-58 ms on 2 workers against 51-61 ms on 1).  Every transform, product and
-    # copy releases the GIL.  Each thread holds one chunk's memory (see memory_bound).
-    pool = ThreadPoolExecutor(parallel)
+    # copy releases the GIL.  Each thread holds one chunk's memory (see memory_bound).  The
+    # calling thread takes the first share, `_pool`'s kept threads the others.
+    futures = [_pool(parallel - 1).submit(run, chunks[i::parallel], 1)
+               for i in range(1, parallel)]
     try:
-        futures = [pool.submit(run, chunks[i::parallel], 1) for i in range(parallel)]
+        run(chunks[0::parallel], 1)
         for future in futures:
             future.result()
     finally:
         stop.set()  # an exception (or Ctrl-C) here: the other threads stop at their next chunk
-        pool.shutdown(wait=True)
+        concurrent.futures.wait(futures)
     return not met_nonfinite.is_set()
 
 

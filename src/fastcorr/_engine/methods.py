@@ -210,16 +210,24 @@ def choose(x, w, y_shape, plan, fill):
         return method, None
     if math.prod(y_shape) * math.prod(w.shape[1:]) < AUTO_MIN_FMAS:
         return "direct", None
-    if w.nbytes > _MAX_CHOICE_BYTES:
-        return _choose(x, w, y_shape, plan, fill)
     # The choice depends on the shapes, the kernel's values, the threads, whether the fill is
     # finite and the model; the model's parts are in the key so that a changed one (the tests
     # change them) is a new choice.
     from . import fft
-    key = (x.ndim, x.dtype.str, w.shape, w.tobytes(), tuple(y_shape), plan.n_threads,
+    key = (x.ndim, x.dtype.str, w.shape, tuple(y_shape), plan.n_threads,
            math.isfinite(fill), _costs(x.dtype, one_d), ERROR_FACTOR, MARGIN,
            fft.BACKEND, fft.MAX_TILE_BYTES_2D, fft.MAX_FFT_LEN_1D, fft.FFT_PER_TAP_2D,
-           fft.FFT_PER_TAP_1D)
+           fft.FFT_PER_TAP_1D, fft.THREADS_MIN_POINTS, fft.BACKEND_THREAD_SPEEDUP, w.tobytes())
+    if w.nbytes > _MAX_CHOICE_BYTES:
+        # Compared, never hashed: hashing a 255x255 kernel's bytes, with the bounds and
+        # checks of a choice made afresh, took 0.37 ms of a 3.6 ms FFT call.
+        entry = _LARGE_CHOICE[0]  # one read: another thread may replace it
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        known = _choose(x, w, y_shape, plan, fill)
+        if w.nbytes <= _MAX_LARGE_CHOICE_BYTES:
+            _LARGE_CHOICE[0] = (key, known)
+        return known
     known = _CHOICES.get(key)
     if known is None:
         known = _choose(x, w, y_shape, plan, fill)
@@ -232,7 +240,8 @@ def choose(x, w, y_shape, plan, fill):
 def _fft_time(costs, y_shape, kernel_shape, dtype, n_threads):
     """(predicted seconds, FFT shape of a tile) of the blocked FFT for a (B, *core) result."""
     from . import fft
-    tiles, fft_shape = fft.tile_plan(y_shape[1:], kernel_shape, dtype)
+    tiles, fft_shape = fft.tile_plan(y_shape[1:], kernel_shape, dtype, n_threads,
+                                     y_shape[0])
     n_tiles = y_shape[0] * math.prod(-(-o // t) for o, t in zip(y_shape[1:], tiles))
     return (costs.fft(fft_shape, n_tiles) *
             fft.idle_factor(fft_shape, n_tiles, dtype, n_threads)), fft_shape
@@ -242,11 +251,15 @@ def _fft_time(costs, y_shape, kernel_shape, dtype, n_threads):
 # choice's Python, run after a call has pushed it out of the caches, took 0.2-0.3 ms of a
 # 1 ms call (1024x1024 float32, 31x31 Gaussian, separable: 1.25 against 1.06 ms for
 # method='separable', Intel Xeon avx512); a hit costs a copy of the kernel's bytes.
-# Kernels past _MAX_CHOICE_BYTES (a 90x90 float64 one) are decided afresh: their calls take
-# milliseconds, and the memory a remembered key holds stays under 4 MiB.
+# Kernels past _MAX_CHOICE_BYTES (a 90x90 float64 one) are kept apart (_LARGE_CHOICE), so
+# that the memory the remembered keys hold stays under 4 MiB and none of them is hashed.
 _CHOICES = {}
 _MAX_CHOICES = 64
 _MAX_CHOICE_BYTES = 1 << 16
+# The latest choice for a larger kernel (at most _MAX_LARGE_CHOICE_BYTES), in one entry whose
+# key holds the kernel's bytes and is compared with the next call's.
+_LARGE_CHOICE = [None]  # (key, choice)
+_MAX_LARGE_CHOICE_BYTES = 32 << 20
 
 
 def _choose(x, w, y_shape, plan, fill):
@@ -321,9 +334,12 @@ def _cached_factor(w, dtype, max_rank):
 # backend's own SIMD).  probes: microseconds of the calibration probes (_probe_calls) in the
 # same run, the reference the calibration on another machine compares with.
 #
-# avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-11-30, before the probes existed, so it
-# is used as measured (float32 FFT: 26.6, 23.8, 22.8, 27.2, 25.3 ms at K = 31, 63, 101, 181,
-# 255; 1-D 9.5, 8.0, 10.8, 11.7, 14.4 ms).
+# avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-12-05, 3 rounds, after FFT calls kept
+# their chunks' threads between calls and cut an image of one tile for the threads (float32
+# FFT: 17.2, 17.4, 17.2, 19.1, 18.5 ms at K = 31, 63, 101, 181, 255; 1-D 6.9, 7.2, 8.4, 9.0,
+# 11.2 ms; float64 31.4, 33.0, 35.0, 38.4, 36.0 and 11.3, 12.0, 14.1, 14.4, 15.7 ms).  Its
+# previous table, of 2026-11-30, predated the probes and so was used as measured, on AMD Zen 5
+# too; its FFT times had since fallen by a quarter (float32 2-D 22.8-27.2 ms).
 # avx2: AMD EPYC family 23 model 1 (Zen 1, 256-bit operations as two 128-bit halves, KVM guest),
 # 2026-12-02, after the column kernel's 4 x 2 block and strips (the separable passes' column
 # half), each entry the least of 6 whole passes in two runs; each FFT fit the run's whose
@@ -334,15 +350,17 @@ _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
 _K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
     ("avx512", 4): {
-        "direct": (26.0, 12.0, 9.7, 8.7, 8.4, 7.6, 6.8, 6.7, 6.8, 6.6),
-        "separable": (40.5, 26.8, 21.5, 20.1, 17.6, 15.2, 13.6, 12.3, 11.1, 10.5),
-        "direct_1d": (142.8, 56.1, 31.1, 20.6, 11.9, 8.4, 7.5, 6.4, 5.9, 5.8, 5.7, 5.7),
-        "fft": (5.149, 0.0), "fft_1d": (0.0, 0.306)},
+        "direct": (25.6, 12.3, 8.1, 8.0, 7.6, 7.5, 6.7, 6.3, 6.1, 5.9),
+        "separable": (34.6, 23.1, 17.4, 13.2, 14.0, 12.1, 11.5, 10.5, 9.6, 8.6),
+        "direct_1d": (82.1, 39.8, 20.1, 11.9, 10.5, 7.3, 6.7, 5.9, 5.5, 5.3, 5.5, 5.5),
+        "fft": (3.67, 0.0), "fft_1d": (0.0, 0.239),
+        "probes": {"direct": 109, "separable": 50, "fft": 369, "direct_1d": 66, "fft_1d": 111}},
     ("avx512", 8): {
-        "direct": (48.1, 22.1, 17.0, 16.1, 15.8, 14.8, 14.0, 13.1, 12.6, 13.3),
-        "separable": (90.7, 54.9, 44.9, 37.1, 36.9, 32.4, 26.7, 23.9, 21.2, 23.9),
-        "direct_1d": (196.6, 84.5, 43.6, 25.2, 17.5, 14.4, 12.2, 11.6, 11.0, 11.1, 11.4, 11.3),
-        "fft": (0.0, 0.431), "fft_1d": (0.0, 0.512)},
+        "direct": (45.8, 23.8, 17.1, 16.9, 16.7, 15.0, 13.6, 12.5, 11.8, 12.6),
+        "separable": (95.7, 49.1, 34.6, 30.3, 30.2, 26.3, 23.1, 20.7, 18.6, 18.5),
+        "direct_1d": (158.1, 78.6, 38.5, 22.7, 16.1, 14.2, 12.1, 11.3, 10.7, 10.6, 10.9, 10.7),
+        "fft": (6.745, 0.0), "fft_1d": (2.537, 0.204),
+        "probes": {"direct": 188, "separable": 86, "fft": 527, "direct_1d": 114, "fft_1d": 130}},
     ("avx2", 4): {
         "direct": (57.2, 40.3, 38.7, 34.5, 33.5, 32.0, 29.6, 29.3, 27.7, 30.3),
         "separable": (92.6, 70.6, 62.7, 56.5, 54.1, 45.6, 39.6, 36.0, 36.9, 36.9),
@@ -512,7 +530,8 @@ def separable_pays(kernel_shape, dtype):
     correlation with the (P, Q) kernel they make, on the active path, in `dtype`: the rule by
     which 'auto' factors a rank-1 kernel and by which the separable filters of
     fastcorr.ndimage (Gaussian, uniform, Sobel, Prewitt) take their fused passes rather than
-    the direct kernel (3- and 5-tap filters, whose passes cost more than the 9 or 25 taps)."""
+    the direct kernel (3-tap filters, and 5-tap ones on some paths and dtypes: their passes cost
+    more than the 9 or 25 taps)."""
     return _pays(tuple(kernel_shape), _costs(np.dtype(dtype), False), MARGIN)
 
 
