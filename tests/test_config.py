@@ -164,9 +164,11 @@ def test_show_config_methods_match_choose_method(monkeypatch):
     """The crossovers show_config reports are where choose_method hands over: just below
     each, direct; at it, the other method (with the error rule off: show_config reports the
     predicted times, and near the FFT crossover the rule can bind)."""
-    from fastcorr._engine import methods
+    from fastcorr._engine import fft, methods
     m = fastcorr.show_config(mode="dicts")["methods"]
     assert m["fft_backend"] in ("scipy", "numpy") and m["error_factor"] == methods.ERROR_FACTOR
+    assert m["fft_float64_backend"] == ("numpy" if fft.into_buffers("float64")
+                                        else m["fft_backend"])
     monkeypatch.setattr(methods, "ERROR_FACTOR", float("inf"))
     rng = np.random.default_rng(0)
     for dt, c in m["crossovers"].items():

@@ -85,15 +85,17 @@ def check(x, w, y, maps, fill, dtype, n_threads=1):
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(params=BACKENDS + ["scipy, chunks in one thread"])
+@pytest.fixture(params=BACKENDS + ["scipy, chunks in one thread", "scipy, float64 on scipy"])
 def backend(request, monkeypatch):
     """Each backend, with chunks of tiles on threads of their own (the default) and, for
-    scipy, in the calling thread with the backend's threads."""
+    scipy, in the calling thread with the backend's threads; float64 on numpy.fft into
+    buffers (the default where NumPy has out=) and, once, on scipy.fft."""
     name = request.param.split(",")[0]
     if name == "scipy":
         pytest.importorskip("scipy.fft")
     monkeypatch.setattr(fft, "BACKEND", name)
     monkeypatch.setattr(fft, "THREADS_OVER_CHUNKS", "one thread" not in request.param)
+    monkeypatch.setattr(fft, "FLOAT64_ON_NUMPY", "float64 on scipy" not in request.param)
     # These arrays are far below the size from which chunks go to threads of their own.
     monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
     return name
@@ -464,21 +466,27 @@ def test_error_in_a_kept_thread_reaches_the_caller(monkeypatch):
     x = rng.standard_normal((1, 60, 50))
     w = rng.standard_normal((1, 5, 4))
     caller = threading.get_ident()
-    real = fft._forward
     seen = set()
 
-    def failing(a, fft_shape, workers):
-        seen.add(threading.get_ident())
-        if threading.get_ident() != caller:
-            raise RuntimeError("a chunk failed")
-        return real(a, fft_shape, workers)
+    def failing(real):
+        def forward(*args):
+            seen.add(threading.get_ident())
+            if threading.get_ident() != caller:
+                raise RuntimeError("a chunk failed")
+            return real(*args)
+        return forward
 
-    monkeypatch.setattr(fft, "_forward", failing)
+    # Whichever transforms the tiles (scipy.fft, or numpy.fft into buffers).
+    for name in ("_forward", "_forward_into"):
+        monkeypatch.setattr(fft, name, failing(getattr(fft, name)))
     y = np.empty((1, 56, 47))
     with pytest.raises(RuntimeError, match="a chunk failed"):
         fft.correlate_fft_2d(x, w, y, None, 0.0, 2)
     assert len(seen) == 2  # the caller and a kept thread
-    monkeypatch.setattr(fft, "_forward", real)
+    monkeypatch.undo()
+    monkeypatch.setattr(fft, "MAX_TILE_BYTES_2D", 16 * 16 * 8)
+    monkeypatch.setattr(fft, "CHUNK_BYTES", 0)
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
     _run(fft.correlate_fft_2d, rng, x, w, (1, 56, 47), None, 0.0, np.float64, strided=False)
 
 

@@ -107,7 +107,9 @@ def _methods():
     """What method='auto' works from: the FFT backend, the cost table, and where the table's
     predictions hand over between the methods."""
     from ._engine import fft, methods
-    return {"fft_backend": fft.BACKEND, "cost_table": methods.cost_table_source(),
+    return {"fft_backend": fft.BACKEND,
+            "fft_float64_backend": "numpy" if fft.into_buffers("float64") else fft.BACKEND,
+            "cost_table": methods.cost_table_source(),
             "calibration": {dt: methods.calibration(dt) for dt in ("float32", "float64")},
             "error_factor": methods.ERROR_FACTOR,
             "crossovers": {dt: methods.crossovers(dt) for dt in ("float32", "float64")}}
@@ -184,8 +186,10 @@ def show_config(mode="stdout"):
         lines.append(f"  library: {omp['library']}")
     lines += _cache_lines(cfg["cache"], simd["selected"], simd["paths"][simd["selected"]])
     m = cfg["methods"]
-    lines.append(f"method='auto': cost table {m['cost_table']}, FFT on {m['fft_backend']}.fft; "
-                 "it predicts")
+    fft_on = f"{m['fft_backend']}.fft"
+    if m["fft_float64_backend"] != m["fft_backend"]:
+        fft_on += f" (float64 on {m['fft_float64_backend']}.fft)"
+    lines.append(f"method='auto': cost table {m['cost_table']}, FFT on {fft_on}; it predicts")
     for dt, c in m["crossovers"].items():
         lines.append(f"  {dt}: rank-1 kernels separable from {c['separable_rank1_from']}x"
                      f"{c['separable_rank1_from']}, FFT from {c['fft_2d_from']}x"

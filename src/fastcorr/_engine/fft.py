@@ -20,9 +20,11 @@ image's tiles come up).
 
 Several tiles go through each FFT call (a chunk of at most about `CHUNK_BYTES`, at least one
 tile: tiles of several images when each image is one tile; chunks even over the threads, see
-`per_chunk`), on `scipy.fft` with
-``workers=n_threads`` when scipy imports, else on `numpy.fft` (one thread, in float64: see
-`work_dtype`; a float32 result is rounded once on the way out).  The
+`per_chunk`), on `scipy.fft` when scipy imports, else on `numpy.fft` (in float64: see
+`work_dtype`; a float32 result is rounded once on the way out); float64 goes to `numpy.fft`
+where it writes into buffers each thread keeps for its chunks (NumPy 2, see
+FLOAT64_ON_NUMPY).  Chunks run on threads of their own, one transform per thread (a call of
+one chunk on the backend's threads).  The
 2-D transforms run axis by axis: the kernel's rows are transformed before they are padded, and
 the inverse transform of a tile keeps only the T rows it returns before its last pass.
 
@@ -314,6 +316,25 @@ def work_dtype(dtype):
     return np.dtype(dtype) if BACKEND == "scipy" else np.dtype(np.float64)
 
 
+# Float64 transforms run on numpy.fft where it writes into arrays given (out=, NumPy 2.0 and
+# later), into buffers each thread keeps for its chunks, also where scipy imports: scipy.fft
+# allocates every pass's result, and that fresh memory's page faults took a fifth to a third
+# of the transforms.  A tile forward, multiplied and back, one thread, Intel Xeon avx512, ns
+# per FFT point, scipy.fft against numpy.fft into buffers: float64 64 tiles of 40x40 11.5 /
+# 7.9, 16 of 128x128 11.3 / 7.1, 4 of 256x256 7.4 / 7.0, 540x540 10.1 / 9.6, 576x576 12.4 /
+# 7.7, 768x768 10.8 / 8.5, 1080x1080 13.4 / 10.8.  Float32 stays on scipy.fft, which computes
+# in float32: numpy.fft computes in float64, 1.7-2.1x slower even into buffers (4.2-6.1
+# against 7.9-11.3 ns).  A module attribute so that the tests run float64 on both.
+FLOAT64_ON_NUMPY = True
+
+
+def into_buffers(work):
+    """Whether a chunk's transforms in `work` dtype go to numpy.fft, into the thread's buffers
+    (see FLOAT64_ON_NUMPY)."""
+    return not _numpy_before_2() and (BACKEND == "numpy" or
+                                      (FLOAT64_ON_NUMPY and np.dtype(work) == np.float64))
+
+
 def _pass_arrays():
     """The most one transform pass allocates, in arrays the size of its output (measured with
     tracemalloc): scipy.fft 1 (it pads into a copy and transforms that in place, or allocates
@@ -403,6 +424,27 @@ def _inverse(spectrum, fft_shape, keep, workers):
         crop[axis] = slice(0, keep[axis])
         spectrum = spectrum[tuple(crop)]
     return _irfft(spectrum, fft_shape[-1], workers)[..., :keep[-1]]
+
+
+def _forward_into(a, fft_shape, out):
+    """`_forward` of tiles `a` as long as fft_shape along every axis but the last, on
+    numpy.fft into `out` (their spectra's shape), in place from the first pass on."""
+    np.fft.rfft(a, n=fft_shape[-1], axis=-1, out=out)
+    for axis in range(-len(fft_shape), -1):
+        np.fft.fft(out, axis=axis, out=out)
+    return out
+
+
+def _inverse_into(spectrum, fft_shape, keep, out):
+    """`_inverse` on numpy.fft, in place in `spectrum` and then into `out` (the kept rows'
+    shape, the last axis fft_shape[-1] long)."""
+    for axis in range(-len(fft_shape), -1):
+        np.fft.ifft(spectrum, axis=axis, out=spectrum)
+        crop = [slice(None)] * spectrum.ndim
+        crop[axis] = slice(0, keep[axis])
+        spectrum = spectrum[tuple(crop)]
+    np.fft.irfft(spectrum, n=fft_shape[-1], axis=-1, out=out)
+    return out[..., :keep[-1]]
 
 
 def _kernel_spectrum(w, fft_shape, workers):
@@ -612,8 +654,11 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
     stop = threading.Event()
     met_nonfinite = threading.Event()
 
+    buffered = into_buffers(work)
+
     def run(mine, workers):
         buffer = None  # a chunk's tiles, when they are not one slice of x (allocated once)
+        spectra = results = None  # buffered: the chunk's spectra and inverses (likewise)
         current = (None, None)  # the images and kernel spectra of the latest unit
         for chunk in mine:
             if stop.is_set():
@@ -630,7 +675,15 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
                     buffer = np.empty((largest,) + fft_shape, work)
                 tiles_in = _load(sources, fill, buffer, fft_shape)
             del sources
-            spectrum = _forward(tiles_in, fft_shape, workers)
+            n = tiles_in.shape[0]
+            if buffered:
+                if spectra is None:
+                    spectra = np.empty((largest,) + fft_shape[:-1] + (fft_shape[-1] // 2 + 1,),
+                                       np.result_type(work, np.complex64))
+                    results = np.empty((largest,) + tiles[:-1] + fft_shape[-1:], work)
+                spectrum = _forward_into(tiles_in, fft_shape, spectra[:n])
+            else:
+                spectrum = _forward(tiles_in, fft_shape, workers)
             del tiles_in
             if shared is not None:
                 spectrum *= shared
@@ -641,7 +694,10 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
                         current = ((b0, b1), _kernel_spectrum(w[b0:b1], fft_shape, workers))
                     spectrum[t:t + b1 - b0] *= current[1]
                     t += b1 - b0
-            result = _inverse(spectrum, fft_shape, tiles, workers)
+            if buffered:
+                result = _inverse_into(spectrum, fft_shape, tiles, results[:n])
+            else:
+                result = _inverse(spectrum, fft_shape, tiles, workers)
             del spectrum
             if check_finite and not _finite(result[(slice(None),) + (0,) * len(tiles)]):
                 # A NaN or Inf in a tile's input turns every one of its outputs NaN or Inf:
