@@ -490,6 +490,34 @@ def test_error_in_a_kept_thread_reaches_the_caller(monkeypatch):
     _run(fft.correlate_fft_2d, rng, x, w, (1, 56, 47), None, 0.0, np.float64, strided=False)
 
 
+def test_concurrent_callers_share_the_kept_threads(monkeypatch):
+    """Callers on several threads at once, each call spreading its chunks over the kept
+    threads (`_pool`, shared by them all) and its own: every result equals the same call's
+    alone, bit for bit (a chunk computed by another call's thread would differ)."""
+    from concurrent.futures import ThreadPoolExecutor
+    monkeypatch.setattr(fft, "MAX_TILE_BYTES_2D", 32 * 32 * 8)
+    monkeypatch.setattr(fft, "THREADS_MIN_POINTS", 0)
+    rng = np.random.default_rng(17)
+    jobs = []
+    for i in range(8):
+        dtype = DTYPES[i % 2]
+        x = rng.standard_normal((1 + i % 3, 70 + 5 * i, 60)).astype(dtype)
+        w = rng.standard_normal((1, 7 + i, 5)).astype(dtype)
+        jobs.append((x, w, (x.shape[0], x.shape[1] - w.shape[1] + 1, 56)))
+
+    def call(job):
+        x, w, shape = job
+        y = np.empty(shape, x.dtype)
+        fft.correlate_fft_2d(x, w, y, None, 0.0, 2)
+        return y
+
+    alone = [call(job) for job in jobs]
+    with ThreadPoolExecutor(4) as callers:
+        for _ in range(3):
+            for expected, got in zip(alone, callers.map(call, jobs)):
+                np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_memory_is_bounded(backend, dtype, monkeypatch):
     """The numpy allocations of a call (tracemalloc) stay within `memory_bound`, which stops

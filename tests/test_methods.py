@@ -13,7 +13,7 @@ import pytest
 
 import fastcorr
 from fastcorr import ndimage as fnd
-from fastcorr._engine import methods
+from fastcorr._engine import fft, methods
 from faces import CONVOLVE2D, CORRELATE2D, assert_unchanged, snapshot
 import ndoracle
 import oracle
@@ -348,6 +348,23 @@ def test_fft_spreads_nan_explicitly_but_auto_does_not():
     kernel = rng.standard_normal((5, 5))
     assert np.isnan(fastcorr.correlate2d(image, kernel, "valid", method="fft")).sum() > 36
     assert np.isnan(fastcorr.correlate2d(image, kernel, "valid")).sum() == 25
+
+
+def test_auto_keeps_nan_local_when_another_thread_meets_it():
+    """An image large enough that its FFT tiles go to two threads (the calling one and a
+    kept one, fft._pool), with a NaN only in the tile the other thread transforms: 'auto'
+    picks the FFT, the other thread meets the NaN, and the call computes directly."""
+    rng = np.random.default_rng(37)
+    image = rng.standard_normal((700, 700))
+    kernel = rng.standard_normal((45, 45))
+    assert fastcorr.choose_method(image, kernel, "valid", workers=2) == "fft"
+    tiles, _ = fft.tile_plan((656, 656), (45, 45), np.dtype(np.float64), 2)
+    assert tiles[0] < 656 and tiles[1] == 656  # two tiles, one a thread
+    image[690, 300] = np.nan  # in the second tile's rows only
+    result = fastcorr.correlate2d(image, kernel, "valid", workers=2)
+    assert np.isnan(result).sum() == (655 - (690 - 44) + 1) * 45  # the windows that read it
+    np.testing.assert_array_equal(
+        result, fastcorr.correlate2d(image, kernel, "valid", workers=2, method="direct"))
 
 
 # --------------------------------------------------------------------------- 'auto', any problem

@@ -728,7 +728,14 @@ def _correlate_blocked(x, w, y, maps, fill, n_threads, check_finite=False):
     # 4 tiles: 43-58 ms on 2 workers against 51-61 ms on 1).  Every transform, product and
     # copy releases the GIL.  Each thread holds one chunk's memory (see memory_bound).  The
     # calling thread takes the first share, `_pool`'s kept threads the others.
-    futures = [_pool(parallel - 1).submit(run, chunks[i::parallel], 1)
+    def share(mine):
+        try:
+            run(mine, 1)
+        except BaseException:
+            stop.set()  # the calling thread stops at its next chunk rather than finishing
+            raise
+
+    futures = [_pool(parallel - 1).submit(share, chunks[i::parallel])
                for i in range(1, parallel)]
     try:
         run(chunks[0::parallel], 1)
