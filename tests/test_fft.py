@@ -377,7 +377,7 @@ def test_tile_plan():
     tiles, fft_shape = fft.tile_plan(out, k, np.float32, 2)
     assert fft_shape[1] == 1024 and tiles[1] == 994
     assert tiles[0] == fft_shape[0] - 30 and -(-994 // tiles[0]) == 2
-    assert fft_shape[0] == fft.next_fast_len(497 + 30)
+    assert fft_shape[0] == fft.tile_len(497 + 30, 1024)
     tiles, fft_shape = fft.tile_plan(out, k, np.float32, 4)
     assert -(-994 // tiles[0]) == 4
     assert fft.tile_plan(out, k, np.float32, 2, batch=2) == ((994, 994), (1024, 1024))
@@ -387,6 +387,24 @@ def test_tile_plan():
     one = fft.tile_plan((200, 600), (400, 3), np.float64)
     assert one[0] == (200, 600) and math.prod(one[1]) >= fft.BACKEND_THREADS_MIN_POINTS
     assert fft.tile_plan((200, 600), (400, 3), np.float64, 2) == one
+
+
+def test_tile_len():
+    """A tile's FFT length is a fast one (2^a 3^b 5^c) from n to FFT_LEN_SLACK * n and at most
+    the limit (unless the first fast length is past it), of the least predicted cost; that is
+    never more than the first fast length's."""
+    def cost(m):
+        return m * fft._pass_cost(m)
+    for n in range(1, 3000, 7):
+        for limit in (n, int(1.05 * n) + 1, math.inf):
+            m = fft.tile_len(n, limit)
+            first = fft.next_fast_len(n)
+            assert fft.smooth_len(m) == m and n <= m <= max(first, fft.FFT_LEN_SLACK * n)
+            assert m <= max(first, limit) and cost(m) <= cost(first)
+    assert fft.next_fast_len(731) == 750 and fft.tile_len(731, math.inf) == 768
+    assert fft.tile_len(731, 760) == 750
+    assert fft._pass_cost(768) == pytest.approx(8 + 1.73)
+    assert fft._pass_cost(750) == pytest.approx(1 + 1.73 + 3 * 2.5)
 
 
 def test_tiles_under_the_kernel(monkeypatch):
