@@ -449,13 +449,20 @@ def test_auto_picks_every_method_on_small_problems(monkeypatch):
                                   workers=1) == "fft"
 
 
-def test_auto_remembers_its_choice(monkeypatch):
+@pytest.fixture
+def calls(monkeypatch):
+    """The choices 'auto' makes afresh (calls of methods._choose), from empty memories."""
+    made = []
+    real = methods._choose
+    monkeypatch.setattr(methods, "_choose", lambda *a: made.append(1) or real(*a))
+    monkeypatch.setattr(methods, "_CHOICES", {})
+    monkeypatch.setattr(methods, "_LARGE_CHOICE", [None])
+    return made
+
+
+def test_auto_remembers_its_choice(monkeypatch, calls):
     """'auto' decides once for repeated calls with one kernel and geometry, and again when
     the kernel's values change in place, or the threads or the model."""
-    calls = []
-    real = methods._choose
-    monkeypatch.setattr(methods, "_choose", lambda *a: calls.append(1) or real(*a))
-    methods._CHOICES.clear()
     rng = np.random.default_rng(12)
     image = rng.standard_normal((256, 256))
     kernel = _gaussian(25, np.float64)
@@ -476,14 +483,10 @@ def test_auto_remembers_its_choice(monkeypatch):
     assert len(calls) == 4
 
 
-def test_auto_remembers_its_latest_large_kernel(monkeypatch):
+def test_auto_remembers_its_latest_large_kernel(calls):
     """Kernels past _MAX_CHOICE_BYTES are remembered one at a time, by their bytes: the same
     values (in another array too) reuse the choice and its factors; values changed in place,
     another large kernel or other threads are decided anew."""
-    calls = []
-    real = methods._choose
-    monkeypatch.setattr(methods, "_choose", lambda *a: calls.append(1) or real(*a))
-    monkeypatch.setattr(methods, "_LARGE_CHOICE", [None])
     rng = np.random.default_rng(13)
     image = rng.standard_normal((96, 96))
     kernel = _gaussian(101, np.float64)

@@ -190,8 +190,36 @@ def test_concurrent_calls_each_multithreaded():
 
 
 # ============================================================================ 2. fork
-FORK_PRELUDE = """
+# What each fork test's child script needs to run work in a forked child with a deadline.
+FORK_CHILD = """
     import os, sys, time
+    CHILD_DEADLINE = 15  # the child's work takes milliseconds
+
+    def in_child(work):
+        \"\"\"work() in a forked child: its exit status (0 done, 3 raised); a child still
+        running after CHILD_DEADLINE s is killed and this script exits 4 (HANG).\"\"\"
+        pid = os.fork()
+        if pid == 0:
+            try:
+                work()
+                os._exit(0)
+            except BaseException as exc:
+                print("child failed:", repr(exc), flush=True)
+                os._exit(3)
+        t0 = time.monotonic()
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() - t0 > CHILD_DEADLINE:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                print(f"HANG: child still computing after {CHILD_DEADLINE} s", flush=True)
+                sys.exit(4)
+            time.sleep(0.01)
+"""
+
+FORK_PRELUDE = FORK_CHILD + """
     import numpy as np
     import fastcorr
     from oracle import assert_within_bound, error_bound, exact
@@ -208,7 +236,6 @@ FORK_PRELUDE = """
                             expected, bound, f"workers={workers}")
 
     check(2)  # the parent's OpenMP thread pool now exists
-    CHILD_DEADLINE = 15  # the child's work takes milliseconds
 """
 
 
@@ -216,28 +243,13 @@ def test_fork_os_fork_child_computes():
     """After using workers=2, os.fork(): the child computes correct results (workers=2, None,
     1) without hanging, and the parent still works afterwards."""
     proc = run_script(FORK_PRELUDE + """
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for w in (2, None, 1, -1):
-                check(w)
-            os._exit(0)
-        except BaseException as exc:
-            print("child failed:", repr(exc), flush=True)
-            os._exit(3)
-    t0 = time.monotonic()
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() - t0 > CHILD_DEADLINE:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            print(f"HANG: child still computing after {CHILD_DEADLINE} s", flush=True)
-            sys.exit(4)
-        time.sleep(0.01)
-    print("child exit status", os.waitstatus_to_exitcode(status), flush=True)
-    assert os.waitstatus_to_exitcode(status) == 0
+    def work():
+        for w in (2, None, 1, -1):
+            check(w)
+
+    status = in_child(work)
+    print("child exit status", status, flush=True)
+    assert status == 0
     check(2)
     print("OK")
     """)
@@ -293,8 +305,7 @@ def test_fork_after_fft_threads():
     """After FFT calls on two threads (whose chunks run on threads kept between calls,
     fft._pool), os.fork(): the child's FFT calls make threads of their own and give the
     parent's results bit for bit without hanging; the parent's calls still work after."""
-    proc = run_script("""
-    import os, sys, time
+    proc = run_script(FORK_CHILD + """
     import numpy as np
     import fastcorr
     from fastcorr._engine import fft
@@ -306,28 +317,12 @@ def test_fork_after_fft_threads():
     direct = fastcorr.correlate2d(image, kernel, "valid", method="direct")
     assert fft._POOL[0] is not None
     assert np.abs(reference - direct).max() <= 1e-9 * np.abs(direct).max()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for _ in range(3):
-                out = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
-                assert np.array_equal(out, reference)
-            os._exit(0)
-        except BaseException as exc:
-            print("child failed:", repr(exc), flush=True)
-            os._exit(3)
-    t0 = time.monotonic()
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() - t0 > 15:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            print("HANG: child still computing after 15 s", flush=True)
-            sys.exit(4)
-        time.sleep(0.01)
-    assert os.waitstatus_to_exitcode(status) == 0
+    def work():
+        for _ in range(3):
+            out = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
+            assert np.array_equal(out, reference)
+
+    assert in_child(work) == 0
     out = fastcorr.correlate2d(image, kernel, "valid", method="fft", workers=2)
     assert np.array_equal(out, reference)
     print("OK")
