@@ -460,51 +460,34 @@ def calls(monkeypatch):
     return made
 
 
-def test_auto_remembers_its_choice(monkeypatch, calls):
-    """'auto' decides once for repeated calls with one kernel and geometry, and again when
-    the kernel's values change in place, or the threads or the model."""
+@pytest.mark.parametrize("side", [25, 101], ids=["kept by kernel", "large, one kept"])
+def test_auto_remembers_its_choice(monkeypatch, calls, side):
+    """'auto' decides once for repeated calls with one kernel and geometry (its values in
+    another array too), and again when the kernel's values change in place, or the threads
+    or the model.  Kernels past _MAX_CHOICE_BYTES are remembered one at a time."""
+    large = side == 101
     rng = np.random.default_rng(12)
-    image = rng.standard_normal((256, 256))
-    kernel = _gaussian(25, np.float64)
+    image = rng.standard_normal((96, 96) if large else (256, 256))
+    kernel = _gaussian(side, np.float64)
+    assert (kernel.nbytes > methods._MAX_CHOICE_BYTES) == large
     assert fastcorr.choose_method(image, kernel, "same", workers=1) == "separable"
     first = fastcorr.correlate2d(image, kernel, "same", workers=1)
-    assert len(calls) == 1
-    kernel[...] = rng.standard_normal(kernel.shape)
-    assert fastcorr.choose_method(image, kernel, "same", workers=1) != "separable"
-    assert len(calls) == 2
-    # The first kernel's values again, in another array: the first choice, and its result.
-    np.testing.assert_array_equal(
-        first, fastcorr.correlate2d(image, _gaussian(25, np.float64), "same", workers=1))
-    assert len(calls) == 2
-    fastcorr.choose_method(image, kernel, "same", workers=2)
-    assert len(calls) == 3
-    monkeypatch.setattr(methods, "ERROR_FACTOR", 0.0)  # nothing but direct qualifies
-    assert fastcorr.choose_method(image, kernel, "same", workers=2) == "direct"
-    assert len(calls) == 4
-
-
-def test_auto_remembers_its_latest_large_kernel(calls):
-    """Kernels past _MAX_CHOICE_BYTES are remembered one at a time, by their bytes: the same
-    values (in another array too) reuse the choice and its factors; values changed in place,
-    another large kernel or other threads are decided anew."""
-    rng = np.random.default_rng(13)
-    image = rng.standard_normal((96, 96))
-    kernel = _gaussian(101, np.float64)
-    assert kernel.nbytes > methods._MAX_CHOICE_BYTES
-    assert fastcorr.choose_method(image, kernel, "same", workers=1) == "separable"
-    first = fastcorr.correlate2d(image, kernel, "same", workers=1)
-    assert len(calls) == 1
     np.testing.assert_array_equal(
         first, fastcorr.correlate2d(image, kernel.copy(), "same", workers=1))
     assert len(calls) == 1
     kernel[...] = rng.standard_normal(kernel.shape)
     assert fastcorr.choose_method(image, kernel, "same", workers=1) != "separable"
     assert len(calls) == 2
+    # The first kernel's values again, in another array: the first choice, and its result
+    # (a large kernel's decided again: the random one's replaced it).
     np.testing.assert_array_equal(
-        first, fastcorr.correlate2d(image, _gaussian(101, np.float64), "same", workers=1))
-    assert len(calls) == 3  # one entry: the random kernel had replaced the Gaussian's
-    fastcorr.choose_method(image, _gaussian(101, np.float64), "same", workers=2)
-    assert len(calls) == 4
+        first, fastcorr.correlate2d(image, _gaussian(side, np.float64), "same", workers=1))
+    assert len(calls) == (3 if large else 2)
+    fastcorr.choose_method(image, kernel, "same", workers=2)
+    assert len(calls) == (4 if large else 3)
+    monkeypatch.setattr(methods, "ERROR_FACTOR", 0.0)  # nothing but direct qualifies
+    assert fastcorr.choose_method(image, kernel, "same", workers=2) == "direct"
+    assert len(calls) == (5 if large else 4)
 
 
 def test_explicit_separable_remembers_factors(monkeypatch):
