@@ -488,6 +488,14 @@ def test_auto_remembers_its_choice(monkeypatch, calls, side):
     monkeypatch.setattr(methods, "ERROR_FACTOR", 0.0)  # nothing but direct qualifies
     assert fastcorr.choose_method(image, kernel, "same", workers=2) == "direct"
     assert len(calls) == (5 if large else 4)
+    # Every setting the FFT's predicted time depends on is part of the choice.
+    for name, value in [("FFT_LEN_SLACK", 1.0), ("CHUNK_BYTES", 1 << 10),
+                        ("THREADS_MIN_POINTS", 0), ("BACKEND_THREADS_MIN_POINTS", 0),
+                        ("BACKEND_THREAD_SPEEDUP", 1.0)]:
+        before = len(calls)
+        monkeypatch.setattr(fft, name, value)
+        fastcorr.choose_method(image, kernel, "same", workers=2)
+        assert len(calls) == before + 1, name
 
 
 def test_explicit_separable_remembers_factors(monkeypatch):

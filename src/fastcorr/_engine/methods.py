@@ -217,7 +217,8 @@ def choose(x, w, y_shape, plan, fill):
     key = (x.ndim, x.dtype.str, w.shape, tuple(y_shape), plan.n_threads,
            math.isfinite(fill), _costs(x.dtype, one_d), ERROR_FACTOR, MARGIN,
            fft.BACKEND, fft.MAX_TILE_BYTES_2D, fft.MAX_FFT_LEN_1D, fft.FFT_PER_TAP_2D,
-           fft.FFT_PER_TAP_1D, fft.THREADS_MIN_POINTS, fft.BACKEND_THREAD_SPEEDUP, w.tobytes())
+           fft.FFT_PER_TAP_1D, fft.FFT_LEN_SLACK, fft.CHUNK_BYTES, fft.THREADS_MIN_POINTS,
+           fft.BACKEND_THREADS_MIN_POINTS, fft.BACKEND_THREAD_SPEEDUP, w.tobytes())
     if w.nbytes > _MAX_CHOICE_BYTES:
         # Compared, never hashed: hashing a 255x255 kernel's bytes, with the bounds and
         # checks of a choice made afresh, took 0.37 ms of a 3.6 ms FFT call.
