@@ -13,7 +13,9 @@ import pytest
 
 import fastcorr
 from fastcorr import ndimage as fnd
+from fastcorr import _dispatch
 from fastcorr._engine import fft, methods
+from conftest import SUPPORTED_PATHS
 from faces import CONVOLVE2D, CORRELATE2D, assert_unchanged, snapshot
 import ndoracle
 import oracle
@@ -496,6 +498,20 @@ def test_auto_remembers_its_choice(monkeypatch, calls, side):
         monkeypatch.setattr(fft, name, value)
         fastcorr.choose_method(image, kernel, "same", workers=2)
         assert len(calls) == before + 1, name
+    # And so are the path whose table it reads and whether that table is calibrated.
+    before = len(calls)
+    monkeypatch.setenv("FASTCORR_AUTO_CALIBRATE", "1")
+    fastcorr.choose_method(image, kernel, "same", workers=2)
+    assert len(calls) == before + 1
+    others = [p for p in SUPPORTED_PATHS if p != _dispatch.active()]
+    if others:
+        previous = _dispatch.active()
+        _dispatch.select(others[0])
+        try:
+            fastcorr.choose_method(image, kernel, "same", workers=2)
+        finally:
+            _dispatch.select(previous)
+        assert len(calls) == before + 2
 
 
 def test_explicit_separable_remembers_factors(monkeypatch):

@@ -93,10 +93,12 @@ import functools
 import itertools
 import math
 import os
+import sys
 import threading
 
 import numpy as np
 
+from . import methods
 from .methods import _finite
 
 try:
@@ -807,3 +809,8 @@ def correlate_fft_1d(x, w, y, index_map, fill, n_threads, check_finite=False):
     """
     return _correlate_blocked(x, w, y, None if index_map is None else (index_map,), fill,
                               n_threads, check_finite)
+
+
+# This module's constants are settings of 'auto''s cost model: assigning one forgets the
+# choices made under the old value (see methods._Settings).
+sys.modules[__name__].__class__ = methods._Settings

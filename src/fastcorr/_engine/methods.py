@@ -39,7 +39,9 @@ import bisect
 import functools
 import math
 import os
+import sys
 import time
+import types
 
 import numpy as np
 
@@ -211,14 +213,11 @@ def choose(x, w, y_shape, plan, fill):
     if math.prod(y_shape) * math.prod(w.shape[1:]) < AUTO_MIN_FMAS:
         return "direct", None
     # The choice depends on the shapes, the kernel's values, the threads, whether the fill is
-    # finite and the model; the model's parts are in the key so that a changed one (the tests
-    # change them) is a new choice.
-    from . import fft
+    # finite and the cost model: the active path and whether it is calibrated (the dtype is
+    # in the key already).  The model's settings, this module's and fft's constants, are not:
+    # assigning one forgets every choice (`_Settings`).
     key = (x.ndim, x.dtype.str, w.shape, tuple(y_shape), plan.n_threads,
-           math.isfinite(fill), _costs(x.dtype, one_d), ERROR_FACTOR, MARGIN,
-           fft.BACKEND, fft.MAX_TILE_BYTES_2D, fft.MAX_FFT_LEN_1D, fft.FFT_PER_TAP_2D,
-           fft.FFT_PER_TAP_1D, fft.FFT_LEN_SLACK, fft.CHUNK_BYTES, fft.THREADS_MIN_POINTS,
-           fft.BACKEND_THREADS_MIN_POINTS, fft.BACKEND_THREAD_SPEEDUP, w.tobytes())
+           math.isfinite(fill), _core.active_path(), _calibrating(), w.tobytes())
     if w.nbytes > _MAX_CHOICE_BYTES:
         # Compared, never hashed: hashing a 255x255 kernel's bytes, with the bounds and
         # checks of a choice made afresh, took 0.37 ms of a 3.6 ms FFT call.
@@ -602,3 +601,32 @@ def cost_table_source():
     if not calibrate:
         return source + f", used as measured ({_CALIBRATE_ENV}=0)"
     return source + ", calibrated to this machine"
+
+
+# --------------------------------------------------------------------------- the settings
+class _Settings(types.ModuleType):
+    """The class of the modules that hold the model's settings (this one and fft): assigning
+    or deleting one of their attributes from outside (a test's monkeypatch, a user tuning a
+    constant) forgets 'auto''s choices, which were made under the old value.
+
+    'auto''s key held the settings themselves: a dozen module attributes read on every call,
+    which with the caches cold (a 1024x1024 image between two calls) took 13.6 us of the
+    choice, 4 us without them (Intel Xeon, float32 3x3, 5% of the call).  The module's own
+    functions assign their globals directly, past this hook."""
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        forget_choices()
+
+    def __delattr__(self, name):
+        super().__delattr__(name)
+        forget_choices()
+
+
+def forget_choices():
+    """Forget what 'auto' remembers, so that its next calls decide afresh."""
+    _CHOICES.clear()
+    _LARGE_CHOICE[0] = None
+
+
+sys.modules[__name__].__class__ = _Settings
