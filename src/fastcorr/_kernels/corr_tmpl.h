@@ -274,6 +274,19 @@ static FC_INLINE ptrdiff_t FN(fc_strip)(ptrdiff_t k, ptrdiff_t n, int flags)
     return k < even ? 2 * k : 2 * (k - even) + 1;
 }
 
+/* Asks L2 for the nr input rows below a band of nr output rows (a kernel of kh rows reads
+ * nr + kh - 1), at the nv vectors of a strip from column j: the rows the next band reads and
+ * this one does not (see FC_SBAND and FC_SBAND3). */
+static FC_INLINE void FN(fc_prefetch_next_band)(const S_T *x, ptrdiff_t ldx, ptrdiff_t j, int kh,
+                                                int nr, int nv)
+{
+    FC_UNROLL
+    for (int pr = 0; pr < nr; pr++) {
+        FC_UNROLL
+        for (int pv = 0; pv < nv; pv++) FC_PREFETCH_L2(x + (nr + kh - 1 + pr) * ldx + j + pv * V_L);
+    }
+}
+
 /* One band of NR rows for a kh-row kernel, cols >= one vector: strips of NV vectors, single
  * vectors, and a last vector overlapping the previous one (recomputed identically).  NAME is
  * fc_sband_<KH> for the FC_NR_S(KH) x FC_NV_S(KH) block, fc_sband_a_<KH> for the aliased-rows
@@ -296,14 +309,8 @@ static FC_INLINE ptrdiff_t FN(fc_strip)(ptrdiff_t k, ptrdiff_t n, int flags)
         const ptrdiff_t n_strips = cols / strip;                                                \
         for (ptrdiff_t k = 0; k < n_strips; k++) {                                              \
             j = FN(fc_strip)(k, n_strips, flags) * strip;                                       \
-            if (flags & FC_CORR_PREFETCH) {                                                     \
-                FC_UNROLL                                                                       \
-                for (int pr = 0; pr < (NR); pr++) {                                             \
-                    FC_UNROLL                                                                   \
-                    for (int pv = 0; pv < (NV); pv++)                                           \
-                        FC_PREFETCH_L2(x + ((NR) + (KH) - 1 + pr) * ldx + j + pv * V_L);        \
-                }                                                                               \
-            }                                                                                   \
+            if (flags & FC_CORR_PREFETCH)                                                       \
+                FN(fc_prefetch_next_band)(x, ldx, j, KH, NR, NV);                               \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);              \
         }                                                                                       \
         j = n_strips * strip;                                                                   \
@@ -769,14 +776,8 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
         const S_T *last = xp[kd - 1] + off;                                                     \
         ptrdiff_t j = 0;                                                                        \
         for (; j + strip <= cols; j += strip) {                                                 \
-            if (prefetch) {                                                                     \
-                FC_UNROLL                                                                       \
-                for (int pr = 0; pr < (NR); pr++) {                                             \
-                    FC_UNROLL                                                                   \
-                    for (int pv = 0; pv < (NV); pv++)                                           \
-                        FC_PREFETCH_L2(last + ((NR) + (KH) - 1 + pr) * ldx + j + pv * V_L);     \
-                }                                                                               \
-            }                                                                                   \
+            if (prefetch)                                                                       \
+                FN(fc_prefetch_next_band)(last, ldx, j, KH, NR, NV);                            \
             FN(fc_sblock3)(xp, off + j, ldx, wt, kd, kw, y + j, ldy, KH, NR, NV);              \
         }                                                                                       \
         for (; j + V_L <= cols; j += V_L)                                                       \
