@@ -883,7 +883,7 @@ void FN(fc_corr3)(const S_T *const *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kd
      * runs): a volume of 160 planes 106-118 -> 133-139 GFLOP/s, two such processes at once
      * 113-116 -> 132-138 each; 3x3x3 +14%, 7x7x7 +11%, 320x320 planes +13%, 64x64 planes and
      * a volume in L2 within 2%.  The other planes' next rows were read for the previous
-     * output plane: prefetching them too measured 10% below the last plane alone. */
+     * output plane: prefetching them too ran 5-25% below the last plane alone. */
     ptrdiff_t off = 0;
     const ptrdiff_t snr =
         kh <= FC_KH_S && cols >= V_L
