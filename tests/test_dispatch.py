@@ -398,6 +398,78 @@ def test_rows_a_multiple_of_4kib_apart(simd_path, dtype, kh, l1_rule):
               context=f"[simd={simd_path}, 8 KiB row stride]")
 
 
+# Large kernels on wide outputs, where the AVX-512 path runs its lane-strided blocks
+# (fc_corr_lanes in corr_tmpl.h: kernels of 9..64 rows and columns that would take the main
+# block, outputs of at least 4 rows and 16 vectors of columns).  Output widths of 16..21
+# vectors give every strip width of its 6-vector block (2..6, and a last 7 cut into 4 + 3)
+# and partial transpose groups; 67 and 130 vectors two and three panels, the last one
+# overlapping the one before; heights leave every remainder of its 4-row bands; kernel widths
+# every remainder of the taps it takes 2..6 at a time.  On the other paths these are
+# main-block tiles.
+LANE_CASES = [
+    ((4, 16), (13, 13)),
+    ((5, 17), (14, 13)),
+    ((6, 18), (13, 15)),
+    ((7, 19), (15, 16)),
+    ((9, 20), (17, 17)),
+    ((13, 21), (13, 19)),
+    ((30, 33), (31, 14)),
+    ((11, 130), (21, 64)),
+    ((8, 67), (64, 9)),
+]
+
+
+def _lane_case(rng, dtype, out_rows, out_vectors, kh, kw):
+    """An image for LANE_CASES' output size (widths in vectors of this dtype on AVX-512), read
+    through a view whose rows start 3 elements into a longer row, so no row is aligned."""
+    ow = out_vectors * (64 // np.dtype(dtype).itemsize)
+    wide = random_array(rng, (out_rows + kh - 1, ow + kw - 1 + 5), dtype)
+    return wide[:, 3:3 + ow + kw - 1], random_array(rng, (kh, kw), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_large_kernels_every_lane_block(simd_path, dtype):
+    """LANE_CASES against the oracle, both argument orders (the larger second makes the core
+    store each tile rotated) and one and two threads; and a kernel of 10 rows on rows 4 KiB
+    apart, which AVX-512 gives to these blocks instead of the small block where rows alias."""
+    rng = np.random.default_rng(13)
+    for (out_rows, out_vectors), (kh, kw) in LANE_CASES:
+        image, kernel = _lane_case(rng, dtype, out_rows, out_vectors, kh, kw)
+        for face in FACES_2D:
+            check(face, image, kernel, dtype, "valid", workers=2, use_peer=False,
+                  method="direct", context=f"[simd={simd_path}]")
+            check(face, kernel, image, dtype, "valid", workers=1, use_peer=False,
+                  method="direct", context=f"[simd={simd_path}, rotated]")
+    width = 4096 // np.dtype(dtype).itemsize
+    image = random_array(rng, (40, width), dtype)
+    kernel = random_array(rng, (10, 11), dtype)
+    check(CORRELATE2D, image, kernel, dtype, "valid", workers=2, use_peer=False,
+          method="direct", context=f"[simd={simd_path}, 4 KiB rows]")
+
+
+@pytest.mark.skipif(not {"avx2", "avx512"} <= set(SUPPORTED), reason="needs AVX2 and AVX-512")
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_lane_blocks_give_the_main_blocks_bits(dtype):
+    """The lane-strided blocks sum every output's products in the main block's order (kernel
+    rows, then taps), so AVX-512's results equal AVX2's bit for bit on LANE_CASES, and where
+    the tiles are stored rotated."""
+    rng = np.random.default_rng(17)
+    previous = _dispatch.active()
+    try:
+        for (out_rows, out_vectors), (kh, kw) in LANE_CASES:
+            image, kernel = _lane_case(rng, dtype, out_rows, out_vectors, kh, kw)
+            results = []
+            for path in ("avx2", "avx512"):
+                _dispatch.select(path)
+                results.append((
+                    fastcorr.correlate2d(image, kernel, "valid", workers=2, method="direct"),
+                    fastcorr.convolve2d(kernel, image, "valid", workers=1, method="direct")))
+            for got, expected in zip(results[1], results[0]):
+                np.testing.assert_array_equal(got, expected, err_msg=f"{kh}x{kw}")
+    finally:
+        _dispatch.select(previous)
+
+
 def _block_outputs(dtype):
     """(lanes, outputs per full block of the 1-D kernel) on the active path, as show_config
     reports them."""

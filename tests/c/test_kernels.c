@@ -637,6 +637,27 @@ int main(void)
                     staggered_ldy = 0;
                     cases += 2;
                 }
+        /* Large kernels on wide tiles: AVX-512's lane-strided blocks (fc_corr_lanes: kernels of
+         * 9..64 rows and columns that would take the main block, tiles of at least 4 rows and 16
+         * vectors).  Widths of 16..21 vectors give every strip width of its block and partial
+         * transpose groups, 67 and 130 two and three panels overlapping at the end; every band
+         * remainder, every tap remainder, every flag, NaN and Inf at the right edge, and a
+         * kernel of 10 rows on rows 4 KiB apart (the main block's, so the lanes', there). */
+        static const ptrdiff_t lane_cases[][4] = {
+            {4, 16, 13, 13}, {5, 17, 14, 13}, {6, 18, 13, 15}, {7, 19, 15, 16}, {9, 20, 17, 17},
+            {13, 21, 13, 19}, {30, 33, 31, 14}, {11, 130, 21, 64}, {8, 67, 64, 9}};
+        for (size_t j = 0; j < sizeof(lane_cases) / sizeof(lane_cases[0]); j++) {
+            const ptrdiff_t rows = lane_cases[j][0], vec = lane_cases[j][1];
+            const ptrdiff_t kh = lane_cases[j][2], kw = lane_cases[j][3];
+            const int flags = (int)(j % 16);
+            check_f32(t, rows, 16 * vec, kh, kw, (int)(j % 3 == 0), flags, 0);
+            check_f64(t, rows, 8 * vec, kw < 16 ? kh : kw, kw < 16 ? kw : kh, (int)(j % 3 == 1),
+                      15 - flags, 0);
+            cases += 2;
+        }
+        check_f32(t, 9, 1000, 10, 11, 0, 0, 1024);
+        check_f64(t, 9, 500, 11, 10, 1, FC_CORR_ROTATE, 512);
+        cases += 2;
         /* Short, wide kernels: the small-kernel block keeps a transposed copy of at most 64
          * kernel columns, wider ones take the main block. */
         static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8, 12};

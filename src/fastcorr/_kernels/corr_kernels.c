@@ -2,6 +2,7 @@
  * (-mavx2 -mfma for avx2, -mavx512f for avx512, nothing for baseline and scalar) and the matching
  * FC_ISA_* macro, so each object defines only suffixed symbols and nothing from a wider ISA can
  * run before the dispatcher has checked the CPU. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fastcorr_kernels.h"
@@ -34,14 +35,18 @@
 #define FC_PIN(v) ((void)0)
 #endif
 
-/* A read hint for the line at p into L2 (see FC_SBAND in corr_tmpl.h); never faults. */
+/* Read hints for the line at p into L2 (see FC_SBAND in corr_tmpl.h) or L1 (fc_lblock); never
+ * fault. */
 #if defined(__GNUC__) || defined(__clang__)
 #define FC_PREFETCH_L2(p) __builtin_prefetch((const void *)(p), 0, 2)
+#define FC_PREFETCH_L1(p) __builtin_prefetch((const void *)(p), 0, 3)
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <xmmintrin.h>
 #define FC_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#define FC_PREFETCH_L1(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #else
 #define FC_PREFETCH_L2(p) ((void)(p))
+#define FC_PREFETCH_L1(p) ((void)(p))
 #endif
 
 #define FC_CAT3_(a, b, c) a##_##b##_##c
@@ -71,6 +76,9 @@
 #endif
 #ifdef FC_HAS_ALIGNR
 #define V_ALIGNR VF32_ALIGNR
+#endif
+#ifdef FC_HAS_LANES
+#define V_TRANSPOSE VF32_TRANSPOSE
 #endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF32_STORE_N
@@ -118,6 +126,7 @@ void FC_CAT2(fc_copy_rows, FC_ISA)(float *dst, ptrdiff_t ldd, const float *src, 
 #undef V_STREAM
 #undef V_LOAD_N
 #undef V_ALIGNR
+#undef V_TRANSPOSE
 #undef V_STORE_N
 #undef V_STORE_N_REVERSED
 
@@ -141,6 +150,9 @@ void FC_CAT2(fc_copy_rows, FC_ISA)(float *dst, ptrdiff_t ldd, const float *src, 
 #endif
 #ifdef FC_HAS_ALIGNR
 #define V_ALIGNR VF64_ALIGNR
+#endif
+#ifdef FC_HAS_LANES
+#define V_TRANSPOSE VF64_TRANSPOSE
 #endif
 #ifdef FC_HAS_MASKED_TAIL
 #define V_STORE_N VF64_STORE_N

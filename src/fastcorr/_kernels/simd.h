@@ -169,6 +169,69 @@
                               _mm512_sub_epi64(_mm512_set1_epi64((long long)(n) - 1), VF64_IOTA), \
                               (v)))
 
+/* The lane-strided blocks for large kernels (fc_corr_lanes in corr_tmpl.h): in-register
+ * transposes of V_L vectors (the vectors v[0..L) become the columns: v[k][l] = old v[l][k]),
+ * and the block's shape, 4 rows x 6 vectors = 24 accumulators + a ring of 6 input vectors + 1
+ * broadcast weight.  See fc_corr_lanes for the measurements behind the kernel sizes. */
+#define FC_HAS_LANES 1
+#define FC_LN_R 4
+#define FC_LN_C 6
+#define FC_LN_KMIN 9
+#define FC_LN_KMAX 64
+#define FC_LN_SMAX 64
+#define FC_LN_SMIN 16
+static inline void fc_transpose_f32_avx512(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 8; i++) {
+        const int a = (i / 4) * 8 + i % 4, b = a + 4;
+        t[a] = _mm512_shuffle_f32x4(r[a], r[b], 0x88);
+        t[b] = _mm512_shuffle_f32x4(r[a], r[b], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+}
+static inline void fc_transpose_f64_avx512(__m512d r[8])
+{
+    __m512d t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    /* t[2g + h] holds, in each 128-bit lane q, rows 2g, 2g+1 of column 2q + h. */
+    r[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
+    r[2] = _mm512_shuffle_f64x2(t[0], t[2], 0xDD);
+    r[1] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
+    r[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xDD);
+    r[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
+    r[6] = _mm512_shuffle_f64x2(t[4], t[6], 0xDD);
+    r[5] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
+    r[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xDD);
+    t[0] = _mm512_shuffle_f64x2(r[0], r[4], 0x88);
+    t[4] = _mm512_shuffle_f64x2(r[0], r[4], 0xDD);
+    t[1] = _mm512_shuffle_f64x2(r[1], r[5], 0x88);
+    t[5] = _mm512_shuffle_f64x2(r[1], r[5], 0xDD);
+    t[2] = _mm512_shuffle_f64x2(r[2], r[6], 0x88);
+    t[6] = _mm512_shuffle_f64x2(r[2], r[6], 0xDD);
+    t[3] = _mm512_shuffle_f64x2(r[3], r[7], 0x88);
+    t[7] = _mm512_shuffle_f64x2(r[3], r[7], 0xDD);
+    for (int i = 0; i < 8; i++) r[i] = t[i];
+}
+#define VF32_TRANSPOSE(v) fc_transpose_f32_avx512(v)
+#define VF64_TRANSPOSE(v) fc_transpose_f64_avx512(v)
+
 #elif defined(FC_ISA_AVX2)
 #include <immintrin.h>
 #define FC_ISA avx2
