@@ -882,12 +882,15 @@ static int FN(fc_corr_lanes)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
                              int flags)
 {
     /* Panels of at most FC_LN_SMAX columns per lane, as equal as whole columns allow; the last
-     * one ends at the tile's edge and may recompute a few columns of the one before (with the
-     * same values). */
-    const ptrdiff_t most = (ptrdiff_t)V_L * FC_LN_SMAX;
-    const ptrdiff_t n_panels = (cols + most - 1) / most;
+     * one ends at the tile's edge and may recompute fewer than V_L columns per panel of the one
+     * before (with the same values).  A single panel one column wider than the tile becomes two
+     * (994 columns: 2 x 512, not 992 + a second 992 shifted by 2). */
+    ptrdiff_t n_panels = (cols + (ptrdiff_t)V_L * FC_LN_SMAX - 1) / ((ptrdiff_t)V_L * FC_LN_SMAX);
     ptrdiff_t s = (cols + (ptrdiff_t)V_L * n_panels - 1) / ((ptrdiff_t)V_L * n_panels);
-    if (s * V_L > cols) s = cols / V_L;
+    if (s * V_L > cols) {
+        n_panels++;
+        s = (cols + (ptrdiff_t)V_L * n_panels - 1) / ((ptrdiff_t)V_L * n_panels);
+    }
     const ptrdiff_t panel = s * V_L, n_in = s + kw - 1;
     /* Ring rows of whole transpose groups, not a multiple of 4 KiB apart (they would share L1
      * sets). */
