@@ -900,13 +900,15 @@ static int FN(fc_corr_lanes)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
     const ptrdiff_t ring = FC_LN_R + kh - 1;
     const int rot = (flags & FC_CORR_ROTATE) != 0;
     const ptrdiff_t dir = rot ? -1 : 1;
-    /* The output buffer is read whole by fc_lanes_out, past column s in its last group:
-     * zeroed once, so those lanes are defined. */
-    unsigned char *mem = (unsigned char *)calloc(
-        (size_t)(ring * ldt + FC_LN_R * ldu) * sizeof(S_T) + 64, 1);
+    unsigned char *mem = (unsigned char *)malloc(
+        (size_t)(ring * ldt + FC_LN_R * ldu) * sizeof(S_T) + 64);
     if (mem == NULL) return 0;
     S_T *const t = (S_T *)(((uintptr_t)mem + 63u) & ~(uintptr_t)63u);
     S_T *const u = t + ring * ldt;
+    /* fc_lanes_out reads each output row's last transpose group whole, past column s, where
+     * no block stores: zeroed, so those (never stored) lanes are defined. */
+    for (ptrdiff_t ii = 0; ii < FC_LN_R; ii++)
+        memset(u + ii * ldu + s * V_L, 0, (size_t)(ldu - s * V_L) * sizeof(S_T));
     const S_T *rp[FC_LN_KMAX + FC_LN_R];
     for (ptrdiff_t c0 = 0; c0 < cols; c0 += panel) {
         if (c0 + panel > cols) c0 = cols - panel;
