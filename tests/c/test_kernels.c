@@ -481,8 +481,13 @@ static void check_certify(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t co
             band[r * ld + k] = flat || (r % 3 == 1 && k > ld / 2 && k < ld / 2 + ntaps + 9)
                                    ? 7.0f
                                    : (float)(int)(rnd() * 256.0);
+    /* Weights of one sign before normalizing: rnd()'s own, of both signs, can sum to nearly
+     * nothing, and the outputs then reach millions, where the float `fast` (spaced 0.5 at
+     * 6e6) cannot be within the bound of scipy's double that the caller guarantees, and the
+     * check rightly trusts it (a stream of rnd() with such a sum failed 5x29 and 5x33 bands
+     * on two paths by 1). */
     for (ptrdiff_t t2 = 0; t2 < ntaps; t2++) {
-        w[t2] = flat ? 1.0 : rnd();
+        w[t2] = flat ? 1.0 : 1.5 + rnd();
         sum += w[t2];
         src[t2] = band + t2;
     }
@@ -638,11 +643,10 @@ int main(void)
                     cases += 2;
                 }
         /* Large kernels on wide tiles: AVX-512's lane-strided blocks (fc_corr_lanes: kernels of
-         * 9..64 rows and columns that would take the main block, tiles of at least 4 rows and 16
-         * vectors).  Widths of 16..21 vectors give every strip width of its block and partial
-         * transpose groups, 67 and 130 two and three panels overlapping at the end; every band
-         * remainder, every tap remainder, every flag, NaN and Inf at the right edge, and a
-         * kernel of 10 rows on rows 4 KiB apart (the main block's, so the lanes', there). */
+         * 13..64 rows and 9..64 columns, tiles of at least 4 rows and 16 vectors).  Widths of
+         * 16..21 vectors give every strip width of its block and partial transpose groups, 67
+         * and 130 two and three panels overlapping at the end; every band remainder, every tap
+         * remainder, every flag, NaN and Inf at the right edge. */
         static const ptrdiff_t lane_cases[][4] = {
             {4, 16, 13, 13}, {5, 17, 14, 13}, {6, 18, 13, 15}, {7, 19, 15, 16}, {9, 20, 17, 17},
             {13, 21, 13, 19}, {30, 33, 31, 14}, {11, 130, 21, 64}, {8, 67, 64, 9}};
@@ -655,9 +659,6 @@ int main(void)
                       15 - flags, 0);
             cases += 2;
         }
-        check_f32(t, 9, 1000, 10, 11, 0, 0, 1024);
-        check_f64(t, 9, 500, 11, 10, 1, FC_CORR_ROTATE, 512);
-        cases += 2;
         /* Short, wide kernels: the small-kernel block keeps a transposed copy of at most 64
          * kernel columns, wider ones take the main block. */
         static const ptrdiff_t wide[] = {63, 64, 65, 100}, short_kh[] = {1, 3, 8, 12};

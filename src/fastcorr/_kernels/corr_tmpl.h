@@ -701,10 +701,8 @@ static void FN(fc_corr_staged)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdif
 #endif
 
 #if defined(FC_HAS_LANES)
-#if !defined(FC_HAS_STREAM)
-#error "fc_lanes_fit below reads fc_small_rows, defined with FC_HAS_STREAM"
-#endif
-/* The lane-strided path, for kernels of FC_LN_KMIN..FC_LN_KMAX rows and columns.
+/* The lane-strided path, for kernels taller than the small block's and at least FC_LN_KW_MIN
+ * columns wide (fc_lanes_fit).
  *
  * The main block (fc_block) loads each of a row's nv vectors again at every tap, one element
  * further along, so nearly every load is unaligned and splits a cache line, and with the
@@ -954,15 +952,11 @@ static int FN(fc_corr_lanes)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
     return 1;
 }
 
-/* Whether fc_corr gives this tile to fc_corr_lanes: every tile of a kernel of at least
- * FC_LN_KMIN rows and columns that would take the main block (the small block, where it takes
- * the kernel, is faster: rows 9..12 where they do not alias in L1, see FC_NR_A in simd.h). */
-static FC_INLINE int FN(fc_lanes_fit)(ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t ldx, ptrdiff_t rows,
-                                      ptrdiff_t cols)
+/* Whether fc_corr gives this tile to fc_corr_lanes (see FC_LN_KW_MIN in simd.h). */
+static FC_INLINE int FN(fc_lanes_fit)(ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t rows, ptrdiff_t cols)
 {
-    return kh >= FC_LN_KMIN && kw >= FC_LN_KMIN && kh <= FC_LN_KMAX && kw <= FC_LN_KMAX &&
-           rows >= FC_LN_R && cols >= (ptrdiff_t)V_L * FC_LN_SMIN &&
-           FN(fc_small_rows)(kh, kw, ldx) == 0;
+    return kh > FC_KH_S && kw >= FC_LN_KW_MIN && kh <= FC_LN_KMAX && kw <= FC_LN_KMAX &&
+           rows >= FC_LN_R && cols >= (ptrdiff_t)V_L * FC_LN_SMIN;
 }
 #endif
 
@@ -970,7 +964,7 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
                  ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols, S_T *scratch, int flags)
 {
 #if defined(FC_HAS_LANES)
-    if (FN(fc_lanes_fit)(kh, kw, ldx, rows, cols) &&
+    if (FN(fc_lanes_fit)(kh, kw, rows, cols) &&
         FN(fc_corr_lanes)(x, ldx, w, kh, kw, y, ldy, rows, cols, flags))
         return;
 #endif

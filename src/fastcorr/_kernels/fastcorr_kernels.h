@@ -35,8 +35,11 @@ extern "C" {
  * x points at the tile's first input element and is read for rows [0, rows+kh-1) and columns
  * [0, cols+kw-1) only; w is a C-contiguous kh x kw kernel.  Row strides (ldx, ldy) are in
  * elements and may be negative; columns are unit-stride.  scratch must hold fc_scratch_elems(kw)
- * elements of the tile's type; it is the only extra memory a tile uses (a zero-padded copy of one
- * input row, for rows narrower than one vector, on paths without masked loads). */
+ * elements of the tile's type (a zero-padded copy of one input row, for rows narrower than one
+ * vector, on paths without masked loads).  AVX-512's lane-strided blocks (fc_corr_lanes in
+ * corr_tmpl.h, kernels of 13..64 rows and 9..64 columns) allocate their own transposed rows,
+ * about (kh + 3) * (4096 + 64 * kw) bytes (90 KiB at 15x15, 570 KiB at 64x64), for the tile's
+ * duration; where that fails they leave the tile to the main block. */
 enum {
     FC_CORR_ROTATE = 1,
     FC_CORR_STREAM = 2,

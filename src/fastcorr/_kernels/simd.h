@@ -45,7 +45,8 @@
  * stays.  What bounds this block here is not its shape: nearly every 64-byte unaligned load
  * splits a cache line (about 1.15 cycles each against 0.5 for an aligned one, measured), and
  * the ramp rows of a short kernel are load-bound; in L2 it reaches 66% of the peak at K = 9 and
- * 75% at K = 31 on one thread.
+ * 75% at K = 31 on one thread.  So kernels of 13 rows and 9 columns and more run the
+ * lane-strided blocks below instead (FC_HAS_LANES, fc_corr_lanes in corr_tmpl.h).
  * 1-D: 12 accumulators + 6 weights + 1 input (16 + 8 and 16 + 12 made gcc spill in the tap
  * loop, counted in the objdump).  A variant on a transposed copy of the signal (aligned loads,
  * taps in order, two 16 x 16 in-register transposes per tile) ran float32 K = 16 and 32 in L1
@@ -172,11 +173,21 @@
 /* The lane-strided blocks for large kernels (fc_corr_lanes in corr_tmpl.h): in-register
  * transposes of V_L vectors (the vectors v[0..L) become the columns: v[k][l] = old v[l][k]),
  * and the block's shape, 4 rows x 6 vectors = 24 accumulators + a ring of 6 input vectors + 1
- * broadcast weight.  See fc_corr_lanes for the measurements behind the kernel sizes. */
+ * broadcast weight.  In L2 on the Intel Xeon (model 167, one thread, float32, K = 15..31,
+ * kernel width a compile-time constant, GFLOP/s against a 231 peak): 4x6 186-211, 5x5 194-212,
+ * 3x8 192-207, 6x4 186-197; 8x3, 4x7 and 2x12 55-150 (they spill).  4x6 as shipped (taps
+ * nv at a time, width at run time): 208-235 at K = 12..31.
+ * Which kernels take them (fc_lanes_fit): those taller than the small block's FC_KH_S rows
+ * and at least FC_LN_KW_MIN columns wide, up to FC_LN_KMAX in both.  In the fastcorr call
+ * (2 threads, float32, alternating against the main block): K=13-15 +5-13% on 1024x1024,
+ * 2048x2048 and 2000x3000; K=9-11 where rows alias in L1 (the main block's there) -3% to +2%,
+ * so those stay with it.  In a C harness (2034 x 2034, one thread): 13x9 as fast, 31x9 and
+ * 15x11 +9-10%, 21x7 as fast, 15x5 and 15x3 7% and 23% slower.  Panels of at most FC_LN_SMAX
+ * columns per lane; tiles of at least FC_LN_SMIN vectors of columns. */
 #define FC_HAS_LANES 1
 #define FC_LN_R 4
 #define FC_LN_C 6
-#define FC_LN_KMIN 9
+#define FC_LN_KW_MIN 9
 #define FC_LN_KMAX 64
 #define FC_LN_SMAX 64
 #define FC_LN_SMIN 16
