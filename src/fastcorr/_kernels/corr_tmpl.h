@@ -918,31 +918,27 @@ static int FN(fc_corr_lanes)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_
                 FN(fc_lanes_in)(x + have * ldx + c0, s, n_in, t + have % ring * ldt);
             for (ptrdiff_t r = 0; r < ring; r++) rp[r] = t + (i + r) % ring * ldt;
             /* What the next band will touch first: its new input rows, then its output rows,
-             * one row to a strip of this band. */
+             * one row to a strip of this band, any left over after the last strip at once. */
             const ptrdiff_t next = i + 2 * FC_LN_R <= rows ? i + FC_LN_R : rows - FC_LN_R;
             const ptrdiff_t n_x = next + ring - have;
             const ptrdiff_t n_pf = i + FC_LN_R < rows ? n_x + FC_LN_R : 0;
-            ptrdiff_t k = 0;
-            for (ptrdiff_t j = 0; j < s; k++) {
+            for (ptrdiff_t j = 0, k = 0; j < s || k < n_pf; k++) {
+                const char *pf = NULL;
+                ptrdiff_t lines = 0;
+                if (k < n_pf && k < n_x)
+                    lines = FN(fc_lines)(x + (have + k) * ldx + c0, panel + kw - 1, 0, &pf);
+                else if (k < n_pf)
+                    lines = FN(fc_lines)(y + (next + k - n_x) * ldy + dir * c0, panel, rot, &pf);
+                if (j == s) {
+                    for (; lines > 0; lines--, pf += 64) FC_PREFETCH_L1(pf);
+                    continue;
+                }
                 /* Strips of FC_LN_C vectors; a last 7 as 4 + 3 (a lone vector's block would
                  * load as often as it multiplies). */
                 ptrdiff_t nv = s - j < FC_LN_C ? s - j : FC_LN_C;
                 if (s - j == FC_LN_C + 1) nv = 4;
-                const char *pf = NULL;
-                ptrdiff_t lines = 0;
-                if (k < n_pf)
-                    lines = k < n_x ? FN(fc_lines)(x + (have + k) * ldx + c0, panel + kw - 1, 0, &pf)
-                                    : FN(fc_lines)(y + (next + k - n_x) * ldy + dir * c0, panel,
-                                                   rot, &pf);
                 FN(fc_lblocks)[nv](rp, j * V_L, w, kh, kw, u + j * V_L, ldu, pf, lines);
                 j += nv;
-            }
-            for (; k < n_pf; k++) {
-                const char *pf;
-                ptrdiff_t lines = k < n_x ? FN(fc_lines)(x + (have + k) * ldx + c0, panel + kw - 1, 0, &pf)
-                                          : FN(fc_lines)(y + (next + k - n_x) * ldy + dir * c0,
-                                                         panel, rot, &pf);
-                for (; lines > 0; lines--, pf += 64) FC_PREFETCH_L1(pf);
             }
             for (ptrdiff_t ii = 0; ii < FC_LN_R; ii++)
                 FN(fc_lanes_out)(u + ii * ldu, s, y + (i + ii) * ldy + dir * c0, flags);
