@@ -334,13 +334,14 @@ def _cached_factor(w, dtype, max_rank):
 # backend's own SIMD).  probes: microseconds of the calibration probes (_probe_calls) in the
 # same run, the reference the calibration on another machine compares with.
 #
-# avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-12-05, 3 rounds, after FFT calls kept
-# their chunks' threads between calls, cut an image of one tile for the threads and ran float64
-# on numpy.fft into buffers (float32 FFT: 16.3, 15.9, 15.8, 17.4, 17.4 ms at K = 31, 63, 101,
-# 181, 255; 1-D 6.3, 6.2, 7.5, 8.1, 10.6 ms; float64 28.3, 31.6, 33.5, 35.9, 30.4 and 10.2,
-# 11.0, 13.4, 14.0, 16.0 ms).  Its previous table, of 2026-11-30, predated the probes and so
-# was used as measured, on AMD Zen 5 too; its FFT times had since fallen by a quarter or more
-# (float32 2-D 22.8-27.2 ms).
+# avx512: Intel Xeon family 6 model 167 (KVM guest), 2026-12-05, after the lane-strided blocks
+# for kernels of 13 rows and more: two runs of 3 rounds, each dtype from the run whose probes
+# were the faster (float32 probes 109 against 114 us, float64 186 against 211; each run's
+# entries relative to its own probes agreed within 5% at K >= 15).  Against the table before
+# (same machine, the morning's run, float32 direct probe 102): direct at K = 15..31, relative to
+# the probes, 7-13% faster, K = 3..11 within 5%; the FFT relative to its probe as before
+# (float32 FFT: 17.9, 16.9, 16.9, 19.8, 18.8 ms at K = 31, 63, 101, 181, 255; 1-D 6.6, 6.7,
+# 8.3, 8.6, 11.0 ms; float64 28.5, 32.1, 29.9, 38.6, 31.8 and 10.3, 11.0, 13.0, 13.7, 17.2 ms).
 # avx2: AMD EPYC family 23 model 1 (Zen 1, 256-bit operations as two 128-bit halves, KVM guest),
 # 2026-12-02, after the column kernel's 4 x 2 block and strips (the separable passes' column
 # half), each entry the least of 6 whole passes in two runs; each FFT fit the run's whose
@@ -351,17 +352,17 @@ _K = (3, 5, 7, 9, 11, 15, 21, 31, 45, 63)
 _K1 = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _MEASURED = {
     ("avx512", 4): {
-        "direct": (24.2, 11.5, 7.8, 7.7, 7.2, 6.7, 6.2, 6.2, 5.7, 5.8),
-        "separable": (33.8, 21.7, 16.3, 13.6, 13.1, 11.4, 10.7, 10.0, 9.2, 8.2),
-        "direct_1d": (80.7, 39.4, 20.0, 11.8, 9.7, 6.7, 6.5, 5.7, 5.2, 5.0, 5.2, 5.1),
-        "fft": (3.395, 0.0), "fft_1d": (0.0, 0.218),
-        "probes": {"direct": 102, "separable": 50, "fft": 340, "direct_1d": 61, "fft_1d": 109}},
+        "direct": (26.6, 13.2, 8.4, 8.0, 7.6, 6.6, 5.8, 5.8, 5.9, 6.0),
+        "separable": (36.6, 22.2, 16.8, 13.7, 13.0, 11.5, 10.4, 10.0, 8.5, 8.0),
+        "direct_1d": (83.7, 39.7, 20.0, 11.9, 10.3, 7.4, 7.0, 6.2, 5.5, 5.5, 5.5, 5.6),
+        "fft": (3.67, 0.0), "fft_1d": (0.0, 0.231),
+        "probes": {"direct": 109, "separable": 54, "fft": 369, "direct_1d": 66, "fft_1d": 121}},
     ("avx512", 8): {
-        "direct": (47.2, 24.2, 17.1, 17.1, 16.5, 14.3, 13.7, 12.2, 11.9, 12.5),
-        "separable": (95.2, 57.6, 36.7, 29.3, 29.7, 26.3, 23.7, 20.5, 18.2, 17.2),
-        "direct_1d": (154.1, 75.8, 38.0, 22.2, 15.7, 13.7, 11.6, 10.9, 10.4, 10.2, 10.6, 10.4),
-        "fft": (6.197, 0.0), "fft_1d": (0.0, 0.362),
-        "probes": {"direct": 205, "separable": 95, "fft": 557, "direct_1d": 123, "fft_1d": 153}},
+        "direct": (46.6, 22.9, 17.4, 15.1, 14.3, 11.9, 10.8, 10.9, 11.0, 11.4),
+        "separable": (84.1, 48.3, 33.5, 25.8, 27.1, 23.7, 22.3, 20.5, 17.7, 18.4),
+        "direct_1d": (153.2, 75.0, 38.0, 20.7, 14.7, 13.2, 11.6, 10.5, 10.1, 10.1, 10.6, 10.5),
+        "fft": (6.081, 0.0), "fft_1d": (0.0, 0.365),
+        "probes": {"direct": 186, "separable": 88, "fft": 520, "direct_1d": 114, "fft_1d": 147}},
     ("avx2", 4): {
         "direct": (57.2, 40.3, 38.7, 34.5, 33.5, 32.0, 29.6, 29.3, 27.7, 30.3),
         "separable": (92.6, 70.6, 62.7, 56.5, 54.1, 45.6, 39.6, 36.0, 36.9, 36.9),
