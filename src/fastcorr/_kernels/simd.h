@@ -92,6 +92,25 @@
 #define FC_NV_S(kh) ((kh) <= 3 ? 4 : 2)
 #define FC_NR_A(kh) ((kh) <= 3 ? 3 : (kh) <= 8 ? 6 : 0)
 #define FC_NV_A(kh) ((kh) <= 3 ? 4 : 2)
+/* What holds kernels of 5..11 rows below 75% of the peak on this path, measured on an Intel
+ * Xeon (family 6 model 167, KVM, 48 KiB 12-way L1D, 2 MiB L2, 480 MiB L3 shared with other
+ * guests), float32, so that the next attempt starts past these:
+ * - The block itself.  In L1 (48 x 256 outputs, one thread) the 8x2 small block ran kh=5 at
+ *   66% and kh=9 at 81%.  The same block with its loads made aligned (same instructions, wrong
+ *   values) ran kh=5 and 7 at 86-88% against 74-76% as written: the unaligned loads, all of
+ *   which split a line, cost about 12 points.  A valignd per shifted vector would take the
+ *   second FMA port (port 5) instead; 10x2 and 12x2 blocks ran within noise of 8x2.
+ * - Aliased rows (2048 wide).  kh=9 and 11 on the main block: 132-141 GFLOP/s in L2 against
+ *   162-177 for the small block on rows 64 bytes longer.  Copying the input to rows of that
+ *   pitch first gained at most 6% in L2 (whole tiles, or tiles 256 and 512 columns wide) and
+ *   lost 17% as a ring of a band's rows: the copy costs another pass through L2.
+ * - Memory.  2 threads, 2048 x 2048, kh=5, input and output in L3: 1.05 ms, against 0.57 ms for
+ *   a 2-thread copy of the same arrays plus 0.50 ms of FMAs at the peak, so the two barely
+ *   overlap.  Prefetching the next band's input rows, or its output rows (read or write intent,
+ *   into L1 or L2), measured 3-18% slower.  Streamed stores to rows 8 KiB apart: 5-23% slower
+ *   at 16 MiB in the kernel alone; through ndimage.correlate 'reflect', where the core streams
+ *   such outputs (STREAM_ALIASED_MIN_BYTES in _core.pyx), 4-6% slower at 16 MiB and 6-22%
+ *   faster at 32 MiB float32, so that rule stays. */
 #define FC_KH_C 8
 /* Column kernels taller than FC_KH_C (fc_cblock): 8 rows x 2 vectors, taps 10 at a time (16
  * accumulators + 10 weights + 2 inputs).  Column pass alone over a 4096 x 4096 image in bands
