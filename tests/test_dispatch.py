@@ -638,9 +638,8 @@ def test_streamed_passes_give_the_same_bits(simd_path, dtype, stream_all):
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
 def test_rows_aliasing_in_4kib_keep_their_values(simd_path, dtype, monkeypatch):
     """Input and output rows at one address modulo 4 KiB, the output a column ahead ('same'
-    mode's interior on a power-of-two width, as large mmap'ed arrays lie): the kernel runs each
-    band's even strips, then the odd ones (FC_CORR_SPREAD), and gives the values it gives on
-    any other layout, bit for bit, plain and streamed."""
+    mode's interior on a power-of-two width, as large mmap'ed arrays lie): the kernel gives the
+    values it gives on any other layout, bit for bit, plain and streamed."""
     from fastcorr import ndimage
     from fastcorr._engine import execute
 
@@ -671,34 +670,48 @@ def test_rows_aliasing_in_4kib_keep_their_values(simd_path, dtype, monkeypatch):
 
 
 def test_tiles_on_4kib_rows_from_16_mib_keep_their_values(simd_path):
-    """A float32 2048 x 2048 image (16 MiB, rows 8 KiB apart): its 3x3 and 5x5 tiles are stored
-    non-temporally below the general threshold (_core's STREAM_ALIASED_MIN_BYTES), 9x9 ones
-    are not; each gives, bit for bit, what the same call gives into rows a line longer, which
-    are stored ordinarily.  The values themselves are the other tests' business."""
+    """A float32 2048 x 2048 image (16 MiB, rows 8 KiB apart), with the rule for such rows at
+    the 16 MiB of a machine whose last-level cache is under 128 MiB (_core's
+    STREAM_ALIASED_MIN_BYTES): its 3x3 and 5x5 tiles are stored non-temporally below the
+    general threshold, 9x9 ones are not; each gives, bit for bit, what the same call gives into
+    rows a line longer, which are stored ordinarily.  The values themselves are the other
+    tests' business."""
     from fastcorr import ndimage
 
     rng = np.random.default_rng(19)
     x = rng.standard_normal((2048, 2048), dtype=np.float32)
     assert x.strides[0] % 4096 == 0
-    for k in (3, 5, 9):
-        kernel = rng.standard_normal((k, k), dtype=np.float32)
-        plain = np.empty((2048, 2048 + 16), np.float32)[:, :2048]
-        ndimage.correlate(x, kernel, output=plain, mode="reflect")
-        out = np.full((2048, 2048), np.nan, np.float32)
-        ndimage.correlate(x, kernel, output=out, mode="reflect")
-        np.testing.assert_array_equal(out, plain, err_msg=f"[simd={simd_path}] {k}x{k}")
+    previous = _core._set_stream_aliased_min_bytes(16 << 20)
+    try:
+        assert _core.stream_min_bytes()["aliased_min_bytes"] <= x.nbytes
+        for k in (3, 5, 9):
+            kernel = rng.standard_normal((k, k), dtype=np.float32)
+            plain = np.empty((2048, 2048 + 16), np.float32)[:, :2048]
+            ndimage.correlate(x, kernel, output=plain, mode="reflect")
+            out = np.full((2048, 2048), np.nan, np.float32)
+            ndimage.correlate(x, kernel, output=out, mode="reflect")
+            np.testing.assert_array_equal(out, plain, err_msg=f"[simd={simd_path}] {k}x{k}")
+    finally:
+        _core._set_stream_aliased_min_bytes(previous)
 
 
 def test_stream_threshold_reads_the_cache():
     """The streaming threshold is half the last-level cache's size read at import, capped by
-    the measured FC_STREAM_MIN_BYTES, or that cap where no cache size can be read; the test
-    hook restores what it replaces."""
+    the measured FC_STREAM_MIN_BYTES, or that cap where no cache size can be read; rows 4 KiB
+    apart stream from 16 MiB or an eighth of the cache, whichever is more, if that is lower; the
+    test hooks restore what they replace."""
     info = _core.stream_min_bytes()
     assert info["cap_bytes"] == 48 << 20
     expected = (min(info["llc_bytes"] // 2, info["cap_bytes"]) if info["llc_bytes"] > 0
                 else info["cap_bytes"])
     assert info["min_bytes"] == expected
-    assert info["aliased_min_bytes"] == min(expected, 16 << 20)
+    aliased = max(16 << 20, info["llc_bytes"] // 8)
+    assert info["aliased_min_bytes"] == min(expected, aliased)
+    assert _core._set_stream_aliased_min_bytes(5) == aliased
+    assert _core.stream_min_bytes()["aliased_min_bytes"] == 5
+    assert _core._set_stream_aliased_min_bytes(aliased) == 5
+    with pytest.raises(ValueError, match="n must be"):
+        _core._set_stream_aliased_min_bytes(-1)
     assert info["aliased_max_taps"] == 25
     assert info["one_d_min_bytes"] == min(expected, 4 << 20)
     previous = _core._set_stream_min_bytes(123)

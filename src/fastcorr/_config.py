@@ -142,7 +142,8 @@ def show_config(mode="stdout"):
         non-temporally: half the last-level cache, at most 48 MiB) and
         ``stream_aliased_min_bytes`` with ``stream_aliased_max_taps`` (the same for the direct
         tiles of kernels of at most that many taps whose input and output rows are a multiple
-        of 4 KiB apart: at most 16 MiB) and ``stream_1d_min_bytes`` (the same for 1-D
+        of 4 KiB apart: 16 MiB or an eighth of the last-level cache, whichever is more, where
+        that is below the general size) and ``stream_1d_min_bytes`` (the same for 1-D
         correlations: at most 4 MiB); ``methods``: what
         ``method='auto'`` works from (the FFT backend, which measured cost table and whether
         it is calibrated to this machine, ``calibration``: each probe's time here over its

@@ -302,9 +302,20 @@ cdef Py_ssize_t _stream_min = (min(_llc_bytes // 2, <Py_ssize_t>FC_STREAM_MIN_BY
 # - rows not 4 KiB apart (2100 x 2100, 2048 x 2112 float32) gain nothing from streaming at
 #   16 MiB and lose up to 1.2x at 5x5, as the separable passes do at any width below
 #   FC_STREAM_MIN_BYTES: they keep the general threshold.
+# Where the last-level cache is large next to those arrays the same tiles are faster plain, so
+# they stream from an eighth of it if that is more.  The same Xeon class on a host reporting 480
+# MiB, same calls, best of 3 processes alternating, plain (in order) against streamed:
+# float32 2048 x 2048 3x3 0.79-0.82 ms against 0.99-1.01 and 5x5 1.14-1.24 against 1.20-1.26;
+# float64 2048 x 2048 (32 MiB) 3x3 1.54 against 1.69-1.74, 5x5 2.10-2.22 against 2.19-2.27;
+# float32 4096 x 2048 3x3 1.55-1.60 against 1.83-1.92.  At 64 MiB (float32 4096 x 4096, the
+# general threshold) the kernel alone still ran 3x3 1.5x faster streamed.  A 105 MiB cache
+# keeps 16 MiB; so does every cache under 128 MiB.
 cdef enum:
     STREAM_ALIASED_MIN_BYTES = 16 * 1024 * 1024
     STREAM_ALIASED_MAX_TAPS = 25
+    STREAM_ALIASED_LLC_SHARE = 8
+cdef Py_ssize_t _stream_aliased_floor = max(<Py_ssize_t>STREAM_ALIASED_MIN_BYTES,
+                                            _llc_bytes // STREAM_ALIASED_LLC_SHARE)
 
 # A 1-D correlation (correlate_valid_1d_batch) reads each input once and writes each output
 # once, with nothing to keep in cache between them, so its outputs store non-temporally from a
@@ -321,7 +332,7 @@ cdef enum:
 
 cdef inline Py_ssize_t _stream_aliased_min() noexcept nogil:
     """The output size from which such tiles stream (never above the general threshold)."""
-    return min(_stream_min, <Py_ssize_t>STREAM_ALIASED_MIN_BYTES)
+    return min(_stream_min, _stream_aliased_floor)
 
 
 cdef inline Py_ssize_t _stream_1d_min() noexcept nogil:
@@ -341,6 +352,18 @@ def stream_min_bytes():
             "aliased_min_bytes": _stream_aliased_min(),
             "one_d_min_bytes": _stream_1d_min(),
             "aliased_max_taps": <Py_ssize_t>STREAM_ALIASED_MAX_TAPS}
+
+
+def _set_stream_aliased_min_bytes(Py_ssize_t n):
+    """For tests only: stream tiles on rows a multiple of 4 KiB apart (see
+    STREAM_ALIASED_MIN_BYTES) from outputs of n bytes, or from the general threshold where that
+    is lower, and return the previous size.  Not thread-safe: no call may be running."""
+    global _stream_aliased_floor
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    previous = _stream_aliased_floor
+    _stream_aliased_floor = n
+    return previous
 
 
 def _set_stream_min_bytes(Py_ssize_t n):

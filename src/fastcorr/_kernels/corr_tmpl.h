@@ -265,15 +265,6 @@ static FC_INLINE void FN(fc_sblock3)(const S_T *const *xp, ptrdiff_t off, ptrdif
     for (int ii = 0; ii < nr; ii++) FN(fc_store_row)(acc[ii], nv, y + ii * ldy, 0);
 }
 
-/* Strip k of a band's n full strips of columns, in the order they run: left to right, or with
- * FC_CORR_SPREAD the even strips first, then the odd ones (see fc_corr). */
-static FC_INLINE ptrdiff_t FN(fc_strip)(ptrdiff_t k, ptrdiff_t n, int flags)
-{
-    if (!(flags & FC_CORR_SPREAD)) return k;
-    const ptrdiff_t even = (n + 1) / 2;
-    return k < even ? 2 * k : 2 * (k - even) + 1;
-}
-
 /* Asks L2 for the nr input rows below a band of nr output rows (a kernel of kh rows reads
  * nr + kh - 1), at the nv vectors of a strip from column j: the rows the next band reads and
  * this one does not (see FC_SBAND and FC_SBAND3). */
@@ -306,14 +297,11 @@ static FC_INLINE void FN(fc_prefetch_next_band)(const S_T *x, ptrdiff_t ldx, ptr
         const ptrdiff_t strip = (ptrdiff_t)V_L * (NV);                                          \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        const ptrdiff_t n_strips = cols / strip;                                                \
-        for (ptrdiff_t k = 0; k < n_strips; k++) {                                              \
-            j = FN(fc_strip)(k, n_strips, flags) * strip;                                       \
+        for (; j + strip <= cols; j += strip) {                                                 \
             if (flags & FC_CORR_PREFETCH)                                                       \
                 FN(fc_prefetch_next_band)(x, ldx, j, KH, NR, NV);                               \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, NV, flags);              \
         }                                                                                       \
-        j = n_strips * strip;                                                                   \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_sblock)(x + j, ldx, w, kw, y + dir * j, ldy, KH, NR, 1, flags);              \
         if (j < cols)                                                                           \
@@ -376,13 +364,10 @@ static const FN(fc_sband_fn) FN(fc_sbands)[FC_KH_S + 1][2] = {
         const ptrdiff_t strip = (ptrdiff_t)V_L * FC_NV;                                         \
         const ptrdiff_t dir = (flags & FC_CORR_ROTATE) ? -1 : 1;                                \
         ptrdiff_t j = 0;                                                                        \
-        const ptrdiff_t n_strips = cols / strip;                                                \
-        for (ptrdiff_t k = 0; k < n_strips; k++) {                                              \
-            j = FN(fc_strip)(k, n_strips, flags) * strip;                                       \
+        for (; j + strip <= cols; j += strip) {                                                 \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, FC_NV, 0,     \
                          flags);                                                                \
         }                                                                                       \
-        j = n_strips * strip;                                                                   \
         for (; j + V_L <= cols; j += V_L)                                                       \
             FN(fc_block)(x + j, ldx, w, kh, kw, y + dir * j, ldy, 0, scratch, NR, 1, 0, flags); \
         if (j < cols && cols >= V_L) /* overlap the previous vector: same values rewritten */  \
@@ -507,12 +492,8 @@ static void FN(fc_cband)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh
 {
     const ptrdiff_t strip = (ptrdiff_t)V_L * FC_CB_V, dir = (flags & FC_CORR_ROTATE) ? -1 : 1;
     ptrdiff_t j = 0;
-    const ptrdiff_t n_strips = cols / strip;
-    for (ptrdiff_t k = 0; k < n_strips; k++) {
-        j = FN(fc_strip)(k, n_strips, flags) * strip;
+    for (; j + strip <= cols; j += strip)
         FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, FC_CB_V, flags);
-    }
-    j = n_strips * strip;
     for (; j + V_L <= cols; j += V_L) FN(fc_cblock)(x + j, ldx, w, kh, y + dir * j, ldy, 1, flags);
     if (j < cols)
         FN(fc_cblock)(x + cols - V_L, ldx, w, kh, y + dir * (cols - V_L), ldy, 1, flags);
@@ -673,7 +654,7 @@ static void FN(fc_corr_staged)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdif
     if ((pitch * item) % 4096 == 0) pitch -= line;
     /* A piece's share; the last one takes up to half a share more, so none is narrow. */
     const ptrdiff_t share = (pitch - line) * 2 / 3 / line * line;
-    const int inner = (flags & ~(FC_CORR_STREAM | FC_CORR_SPREAD)) | FC_CORR_BELOW;
+    const int inner = (flags & ~FC_CORR_STREAM) | FC_CORR_BELOW;
     ptrdiff_t h;
     for (ptrdiff_t i = 0, k = 0; i < rows; i += h, k++) {
         h = k < n_main ? nr : k < n_main + n_alt ? na : rows - i < nr ? rows - i : nr;
@@ -964,24 +945,6 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
         FN(fc_corr_lanes)(x, ldx, w, kh, kw, y, ldy, rows, cols, flags))
         return;
 #endif
-    {
-        /* Input and output rows at one address modulo 4 KiB (row strides of whole 4 KiB, as in
-         * every large image whose width is a power of two, and the two arrays' starts at the
-         * same offset in a page, as mmap'ed arrays are), with the output a few columns ahead:
-         * then a strip's first loads match, in their low 12 bits, the previous strip's stores
-         * still waiting in the store buffer, and wait for them as if they overlapped ('same'
-         * mode's interior: float32 3x3, 2048 x 2048 on Zen 1, streamed, 1.96 ms against
-         * 1.84-1.88 with either array moved by a line; 2.07 against 2.06-2.12 in this order).
-         * The even strips first, then the odd ones, keeps a strip's loads two strips away from
-         * the last stores.  (With ordinary stores the same layout is 1.2x slower for another
-         * reason this order does not touch: the band's output rows share the L1 sets of its
-         * input rows, which fc_small_band_rows does not count.) */
-        const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
-        const ptrdiff_t ahead = (ptrdiff_t)(((uintptr_t)y - (uintptr_t)x) % 4096u) / item;
-        if (!(flags & FC_CORR_ROTATE) && (ldx * item) % 4096 == 0 && (ldy * item) % 4096 == 0 &&
-            ahead > 0 && ahead < 3 * FC_NV * V_L + kw)
-            flags |= FC_CORR_SPREAD;
-    }
 #if defined(FC_HAS_STREAM)
     if (flags & FC_CORR_STREAM) {
         /* Non-temporal stores need aligned vectors, and pay only when each block completes

@@ -26,9 +26,7 @@ extern "C" {
  * the larger input without a second pass over the output.  With FC_CORR_STREAM the rows are
  * stored non-temporally where the path has such stores and the rows' alignment allows (see
  * fc_corr in corr_tmpl.h): for outputs too large to stay in the last-level cache, which then
- * cost one write to memory instead of a read for ownership and a write.  FC_CORR_SPREAD runs
- * each band's strips of columns even ones first, then odd ones (the kernel sets it itself where
- * input and output rows alias in 4 KiB, see fc_corr; tests set it to run that order anywhere).
+ * cost one write to memory instead of a read for ownership and a write.
  * FC_CORR_PREFETCH: the input comes from memory rather than cache (the core sets it with
  * FC_CORR_STREAM), so the small-kernel bands prefetch the rows their next band reads (see
  * FC_SBAND in corr_tmpl.h); it never changes a value, and reads nothing outside the tile.
@@ -43,7 +41,6 @@ extern "C" {
 enum {
     FC_CORR_ROTATE = 1,
     FC_CORR_STREAM = 2,
-    FC_CORR_SPREAD = 4,
     FC_CORR_PREFETCH = 8,
     /* Within the kernels only: the tile goes on below these rows (the staged stores of
      * FC_CORR_STREAM compute a tile band by band), so its last band may prefetch. */
