@@ -108,9 +108,8 @@
  *   a 2-thread copy of the same arrays plus 0.50 ms of FMAs at the peak, so the two barely
  *   overlap.  Prefetching the next band's input rows, or its output rows (read or write intent,
  *   into L1 or L2), measured 3-18% slower.  Streamed stores to rows 8 KiB apart: 5-23% slower
- *   at 16 MiB in the kernel alone; through ndimage.correlate 'reflect', where the core streams
- *   such outputs (STREAM_ALIASED_MIN_BYTES in _core.pyx), 4-6% slower at 16 MiB and 6-22%
- *   faster at 32 MiB float32, so that rule stays. */
+ *   at 16 and 32 MiB here (STREAM_ALIASED_MIN_BYTES in _core.pyx says when the core streams
+ *   them). */
 #define FC_KH_C 8
 /* Column kernels taller than FC_KH_C (fc_cblock): 8 rows x 2 vectors, taps 10 at a time (16
  * accumulators + 10 weights + 2 inputs).  Column pass alone over a 4096 x 4096 image in bands
