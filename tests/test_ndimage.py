@@ -412,11 +412,12 @@ def test_every_simd_path(simd_path):
             _close(result, expected, bound, f"{simd_path} uint8 -> {np.dtype(output)}")
 
 
-def test_frame_bands_at_every_output_alignment(simd_path, monkeypatch):
-    """The interior's tiles start at the output's first cache line boundary a vector or more
-    past the frame and span whole vectors, the side bands taking the rest: an output at every
-    element offset within a line, with frames of 0 to 4 columns a side, is the oracle's values
-    on every path (tests/test_dispatch.py checks that the bits do not depend on the offset)."""
+def test_tiles_at_every_output_offset(simd_path, monkeypatch):
+    """An output at every element offset within a cache line, its rows a whole number of lines
+    apart (the kernel then computes each tile's first vector of columns apart and stores the
+    rest on line boundaries) or not, with frames of 0 to 4 columns a side (bands of one vector
+    beside the interior): the oracle's values on every path, and the same bits at every offset,
+    since where the bands end depends on the shapes only."""
     from fastcorr._engine import execute
 
     monkeypatch.setattr(execute, "SMALL_IMAGE", 0)  # the interior plus a frame at every size
@@ -424,18 +425,27 @@ def test_frame_bands_at_every_output_alignment(simd_path, monkeypatch):
     for dtype in FLOATS:
         line = 64 // np.dtype(dtype).itemsize
         for width, wshape, origin in ((70, (3, 3), (0, 0)), (97, (5, 9), (1, -4)),
-                                      (40, (2, 5), (0, 2)), (33, (1, 1), (0, 0))):
+                                      (150, (3, 3), (0, 0)), (40, (2, 5), (0, 2)),
+                                      (33, (1, 1), (0, 0))):
             x = rng.uniform(-1, 1, (21, width)).astype(dtype)
             w = rng.uniform(-1, 1, wshape)
             exact = ndoracle.correlate(x, w, "reflect", 0.0, origin)
             bound = ndoracle.bound(x, w, dtype, "reflect", 0.0, origin)
-            buffer = np.zeros(x.size + 2 * line, dtype)
-            shift = (-buffer.ctypes.data // buffer.itemsize) % line
-            for offset in range(line):
-                out = buffer[shift + offset:shift + offset + x.size].reshape(x.shape)
-                ndimage.correlate(x, w, mode="reflect", origin=origin, output=out)
-                _close(out, exact, bound, f"{simd_path} {np.dtype(dtype)} {width} {wshape} "
-                                          f"{origin} offset {offset}")
+            for stride in (width, -(-width // line) * line):
+                buffer = np.zeros(x.shape[0] * stride + 2 * line, dtype)
+                shift = (-buffer.ctypes.data // buffer.itemsize) % line
+                first = None
+                for offset in range(line):
+                    start = shift + offset
+                    out = buffer[start:start + x.shape[0] * stride].reshape(
+                        x.shape[0], stride)[:, :width]
+                    ndimage.correlate(x, w, mode="reflect", origin=origin, output=out)
+                    context = (f"{simd_path} {np.dtype(dtype)} {width} {wshape} {origin} "
+                               f"stride {stride} offset {offset}")
+                    _close(out, exact, bound, context)
+                    if first is None:
+                        first = out.copy()
+                    assert np.array_equal(out, first), context
 
 
 # --------------------------------------------------------------------------- errors
