@@ -945,60 +945,50 @@ void FN(fc_corr)(const S_T *x, ptrdiff_t ldx, const S_T *w, ptrdiff_t kh, ptrdif
         FN(fc_corr_lanes)(x, ldx, w, kh, kw, y, ldy, rows, cols, flags))
         return;
 #endif
-    {
-        /* Stores on cache lines: when every row starts at the same offset in a line, the first
-         * vector of columns is computed on its own and the rest from the first column on a
-         * line boundary (the columns in between computed twice, identically), so that no
-         * vector of the rest is stored across two lines.  An array NumPy allocates for a
-         * large result starts 16 bytes into a line (as large 'same' outputs do), so an AVX-512
-         * vector store at the same offset splits every time.  Intel Xeon (AVX-512), 2 threads,
-         * 'valid' into rows 16 bytes into a line, alternating runs: 2048x2048 float32 3x3, 5x5,
-         * 9x9, 15x15 1.10, 1.17, 1.05, 1.05x faster, float64 1.16, 1.25, 1.08, 1.0x; 1024x1024
-         * 0.95-1.10x. */
-        const ptrdiff_t line = sizeof(V_T) > 64 ? (ptrdiff_t)sizeof(V_T) : 64;
-        const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
-        const ptrdiff_t misaligned = (ptrdiff_t)((uintptr_t)y % (uintptr_t)line);
-        if (misaligned && !(flags & FC_CORR_ROTATE) && misaligned % item == 0 &&
-            (ldy * item) % line == 0 && cols >= (line - misaligned) / item + 2 * V_L) {
-            const ptrdiff_t head = (line - misaligned) / item;
-            FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, head < V_L ? V_L : head, scratch,
-                             flags & ~FC_CORR_STREAM);
-            x += head;
-            y += head;
-            cols -= head;
-        }
+    /* Stores on cache lines: when every row starts at the same offset in a line, the first
+     * vector of columns is computed on its own and the rest from the first column on a line
+     * boundary (the columns in between computed twice, identically), so that no vector of the
+     * rest is stored across two lines.  An array NumPy allocates for a large result starts 16
+     * bytes into a line (as large 'same' outputs do), so an AVX-512 vector store at the same
+     * offset splits every time.  Intel Xeon (AVX-512), 2 threads, 'valid' into rows 16 bytes
+     * into a line, alternating runs: 2048x2048 float32 3x3, 5x5, 9x9, 15x15 1.10, 1.17, 1.05,
+     * 1.05x faster, float64 1.16, 1.25, 1.08, 1.0x; 1024x1024 0.95-1.10x.  The split columns
+     * depend on the shapes and the offset in a line only, so a tile gives the same bits
+     * wherever its output lies (tests/test_ndimage.py, test_tiles_at_every_output_offset). */
+    const ptrdiff_t line = sizeof(V_T) > 64 ? (ptrdiff_t)sizeof(V_T) : 64;
+    const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
+    ptrdiff_t misaligned = (ptrdiff_t)((uintptr_t)y % (uintptr_t)line);
+    /* Columns before the first line boundary (none when the rows start on one). */
+    ptrdiff_t head = misaligned ? (line - misaligned) / item : 0;
+    const int rows_share_offset = !(flags & FC_CORR_ROTATE) && misaligned % item == 0 &&
+                                  (ldy * item) % line == 0;
+    if (misaligned && rows_share_offset && cols >= head + 2 * V_L) {
+        FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, head < V_L ? V_L : head, scratch,
+                         flags & ~FC_CORR_STREAM);
+        x += head;
+        y += head;
+        cols -= head;
+        misaligned = 0;
+        head = 0;
     }
 #if defined(FC_HAS_STREAM)
     if (flags & FC_CORR_STREAM) {
         /* Non-temporal stores need aligned vectors, and pay only when each block completes
          * whole cache lines: a block writes nr rows at once, and lines left half-written in
          * every row outnumber the write-combining buffers (Zen 1, float32 3x3, lines split
-         * between blocks: 1.15x slower than plain stores).  So when every row starts at the same
-         * offset in a line, the first vector of columns is stored ordinarily and the rest start
-         * from the first column on a line boundary (the columns in between are computed twice,
-         * identically); rows at differing offsets, rotated tiles and tiles under two vectors
-         * wide are stored as usual. */
-        const ptrdiff_t line = sizeof(V_T) > 64 ? (ptrdiff_t)sizeof(V_T) : 64;
-        const ptrdiff_t item = (ptrdiff_t)sizeof(S_T);
-        const ptrdiff_t misaligned = (ptrdiff_t)((uintptr_t)y % (uintptr_t)line);
-        if ((flags & FC_CORR_ROTATE) || misaligned % item != 0 ||
-            cols < (line - misaligned) / item + 2 * V_L) {
+         * between blocks: 1.15x slower than plain stores).  Tiles whose rows share an offset
+         * were put on line boundaries above; rows at differing offsets go through the staged
+         * path, and rotated tiles and tiles under two vectors wide past their head are stored
+         * as usual. */
+        if ((flags & FC_CORR_ROTATE) || misaligned % item != 0 || cols < head + 2 * V_L) {
             flags &= ~FC_CORR_STREAM;
-        } else if ((ldy * item) % line != 0) {
+        } else if (!rows_share_offset) {
             if (kh * kw <= FC_STAGE_MAX_TAPS) {
                 FN(fc_corr_staged)(x, ldx, w, kh, kw, y, ldy, rows, cols, scratch, flags);
                 return;
             }
             flags &= ~FC_CORR_STREAM;
         } else {
-            if (misaligned) {
-                const ptrdiff_t head = (line - misaligned) / item;
-                FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, head < V_L ? V_L : head,
-                                 scratch, flags & ~FC_CORR_STREAM);
-                x += head;
-                y += head;
-                cols -= head;
-            }
             FN(fc_corr_rows)(x, ldx, w, kh, kw, y, ldy, rows, cols, scratch, flags);
             /* Streamed stores are weakly ordered: make them visible before the caller's
              * threads join. */
