@@ -648,6 +648,55 @@ def test_probes_match_the_tables():
                 assert set(table["probes"]) == set(times)
 
 
+@pytest.mark.parametrize("rule", ["symm", "mirror", "fill", "wrap", "nearest"])
+def test_separable_transposed_passes_agree(simd_path, rule):
+    """float32 row kernels of 11 taps and more run both fused passes transposed where the path
+    has fc_colt (AVX-512): every boundary rule's runs of extended columns (mirrored runs
+    shorter and longer than a vector, runs of one column, fill columns that take the term's
+    t_fill), blocks smaller than a vector moved back inside the output (bands of 1 and 5 rows,
+    chunks of 7 and 17 columns), sums of two terms, rows 4 KiB apart, and the extended rows
+    built for the top and bottom bands give the same bits whatever the blocks, and match
+    float64 passes within the rounding bound of test_separable_core_blocks_and_streamed_rows_agree
+    (summed over the terms).  Other paths (and shapes narrower than a vector) run the column
+    block and the 1-D kernel: the same checks hold there."""
+    from fastcorr import _core
+    from fastcorr._engine.boundary import index_map
+
+    rng = np.random.default_rng(11)
+    eps = np.finfo(np.float32).eps
+    fill = 0.75
+    for n_img, m, n, col_k, row_k, n_terms in [(1, 40, 70, 5, 11, 1), (2, 17, 300, 33, 33, 1),
+                                               (1, 33, 1024, 9, 40, 2), (1, 20, 16, 3, 12, 1),
+                                               (1, 50, 100, 1, 21, 2)]:
+        x = rng.standard_normal((n_img, m, n)).astype(np.float32)
+        cw = rng.standard_normal((n_terms, col_k)).astype(np.float32)
+        rw = rng.standard_normal((n_terms, row_k)).astype(np.float32)
+        t_fill = fill * cw.astype(np.float64).sum(axis=1)
+        rowmap = index_map(-(col_k // 2), m + col_k - 1 - col_k // 2, m, rule)
+        colmap = index_map(-(row_k // 2), n + row_k - 1 - row_k // 2, n, rule)
+        results = []
+        for band_rows, chunk_cols in [(0, 0), (5, 17), (1, 7), (48, 2048)]:
+            base = np.full((n_img, m + 1, n + 7), np.nan, np.float32)
+            out = base[:, 1:, 3:3 + n]
+            _core.correlate_separable(x, cw, rw, out, rowmap, colmap, fill, t_fill, 2,
+                                      band_rows=band_rows, chunk_cols=chunk_cols)
+            assert np.isnan(base[:, 0]).all() and np.isnan(base[:, :, :3]).all()
+            assert np.isnan(base[:, :, 3 + n:]).all()
+            results.append(out.copy())
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])
+        xd = np.where(rowmap[None, :, None] >= 0, x.astype(np.float64)[:, rowmap], fill)
+        ref = np.zeros((n_img, m, n))
+        bound = 0.0
+        for k in range(n_terms):
+            t = sum(float(cw[k, a]) * xd[:, a:a + m] for a in range(col_k))
+            te = np.where(colmap >= 0, t[:, :, colmap], t_fill[k])
+            ref += sum(float(rw[k, b]) * te[:, :, b:b + n] for b in range(row_k))
+            bound += ((col_k + row_k + 2) * eps * np.abs(cw[k]).sum() * np.abs(rw[k]).sum()
+                      * max(np.abs(x).max(), fill))
+        assert np.abs(results[0] - ref).max() <= bound, (rule, m, n, col_k, row_k)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_separable_core_blocks_and_streamed_rows_agree(simd_path, dtype):
     """The fused passes (`_core.correlate_separable`) give the same bits whatever the blocks

@@ -56,6 +56,8 @@ cdef extern from "fastcorr_kernels.h" nogil:
                                      Py_ssize_t)
     ctypedef void (*fc_sum_f32_fn)(const float *, const float *, float *, Py_ssize_t)
     ctypedef void (*fc_sum_f64_fn)(const double *, const double *, double *, Py_ssize_t)
+    ctypedef void (*fc_colt_f32_fn)(const float *, Py_ssize_t, const float *, Py_ssize_t,
+                                    float *, Py_ssize_t, Py_ssize_t, Py_ssize_t)
     ctypedef double (*fc_probe_fn)(long)
     enum: FC_SMALL_KERNEL_ROWS_MAX
     ctypedef struct fc_kernel_table:
@@ -69,6 +71,7 @@ cdef extern from "fastcorr_kernels.h" nogil:
         fc_corr1d_f64_fn corr1d_nt_f64
         fc_sum_f32_fn sum_nt_f32
         fc_sum_f64_fn sum_nt_f64
+        fc_colt_f32_fn colt_f32
         fc_corr3_f32_fn corr3_f32
         fc_corr3_f64_fn corr3_f64
         fc_conv_f32_fn conv_f32
@@ -1188,7 +1191,7 @@ cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
                               const Py_ssize_t *rowmap, Py_ssize_t n_rows, Py_ssize_t ext_w,
                               const _ColumnRun *runs, Py_ssize_t n_runs, floating fill,
                               floating *buffer, int src_dtype,
-                              Py_ssize_t src_item) noexcept nogil:
+                              Py_ssize_t src_item, Py_ssize_t ld=0) noexcept nogil:
     """n_rows extended rows of ext_w elements into buffer: image rows rowmap[r] (a row of fill
     where -1), columns as `runs` say; with src_dtype >= 0 the image has that FC_DT_* dtype and
     its values are converted on the way."""
@@ -1196,8 +1199,10 @@ cdef inline void _extend_rows(const char *image, Py_ssize_t row_stride,
     cdef floating *row
     cdef const floating *source
     cdef const floating *run_src
+    if ld < ext_w:
+        ld = ext_w
     for r in range(n_rows):
-        row = buffer + r * ext_w
+        row = buffer + r * ld
         if rowmap[r] < 0:
             for k in range(ext_w):
                 row[k] = fill

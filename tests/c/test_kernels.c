@@ -238,6 +238,44 @@ DEFINE_CHECK1D(double, f64, DBL_EPSILON)
 DEFINE_CHECKSUM(float, f32)
 DEFINE_CHECKSUM(double, f64)
 
+/* colt (the column pass with a transposed store, paths that have it): y[j*ldy + i] =
+ * sum_a w[a] * x[(i+a)*ldx + j], each output its taps in order, one fused multiply-add each,
+ * so fmaf in the same order is the exact expectation; the input ends against an inaccessible
+ * page, and nothing is written outside the rows x cols outputs. */
+static void checkcolt(const fc_kernel_table *t, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t k,
+                      int special)
+{
+    const ptrdiff_t ldx = cols + 3 * (k & 1), ldy = rows + 5, nx = (rows + k - 2) * ldx + cols;
+    guarded gx;
+    float *x = alloc_guarded(sizeof(float) * nx, &gx), *w = malloc(sizeof(float) * k);
+    float *yg = alloc_line(sizeof(float) * (cols * ldy + 2 * GUARD)), *y = yg + GUARD;
+    for (ptrdiff_t i = 0; i < nx; i++) x[i] = (float)rnd();
+    for (ptrdiff_t a = 0; a < k; a++) w[a] = (float)rnd();
+    if (special) {
+        x[nx / 3] = NAN;
+        x[nx - 1] = INFINITY;
+    }
+    for (ptrdiff_t i = 0; i < cols * ldy + 2 * GUARD; i++) yg[i] = 12345.0f;
+    t->colt_f32(x, ldx, w, k, y, ldy, rows, cols);
+    for (ptrdiff_t j = 0; j < cols; j++)
+        for (ptrdiff_t i = 0; i < ldy; i++) {
+            float want = 12345.0f;
+            if (i < rows) {
+                want = 0.0f;
+                for (ptrdiff_t a = 0; a < k; a++) want = fmaf(w[a], x[(i + a) * ldx + j], want);
+            }
+            const float got = y[j * ldy + i];
+            if (!(got == want || (isnan(got) && isnan(want))) && failures++ < 10)
+                printf("FAIL %s colt rows=%td cols=%td k=%td at (%td, %td): %g vs %g\n",
+                       t->name, rows, cols, k, i, j, (double)got, (double)want);
+        }
+    for (ptrdiff_t i = 0; i < GUARD; i++)
+        if ((yg[i] != 12345.0f || y[cols * ldy + i] != 12345.0f) && failures++ < 10)
+            printf("FAIL %s colt rows=%td cols=%td k=%td wrote outside\n", t->name, rows, cols,
+                   k);
+    free_guarded(&gx); free(w); free(yg);
+}
+
 /* The 3-D kernel: kd input planes, each in its own guarded allocation (so each ends against an
  * inaccessible page), summed into one tile. */
 #define DEFINE_CHECK3(T, SUFFIX, EPS)                                                             \
@@ -582,6 +620,18 @@ int main(void)
                 checksum_f64(t, n, shift % 9);
                 cases += 2;
             }
+        /* colt: rows and columns from one vector to several with every remainder (the last
+         * block of each axis overlapped), taps in every group remainder and past the prefetch
+         * distance. */
+        if (t->colt_f32) {
+            static const ptrdiff_t ct_taps[] = {1, 2, 5, 9, 10, 11, 17, 20, 33, 41};
+            for (ptrdiff_t rows = t->lanes_f32; rows <= 3 * t->lanes_f32 + 3; rows += 5)
+                for (ptrdiff_t cols = t->lanes_f32; cols <= 150; cols += 19)
+                    for (size_t j = 0; j < sizeof(ct_taps) / sizeof(ct_taps[0]); j++) {
+                        checkcolt(t, rows, cols, ct_taps[j], (int)((rows + cols + j) % 4 == 0));
+                        cases++;
+                    }
+        }
         /* Tiles of two small-kernel bands and more, so that FC_CORR_PREFETCH runs (a band
          * prefetches only when a next one follows): every small kernel height, rows around
          * two and three bands of every path's band heights, with every other flag. */

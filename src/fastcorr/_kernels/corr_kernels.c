@@ -34,6 +34,14 @@
 #else
 #define FC_PIN(v) ((void)0)
 #endif
+/* A row pointer stepped through a fully unrolled loop: without it gcc keeps every row's offset
+ * r * ldx live at once, more than the general registers hold, and reloads them from the stack
+ * (scalar loads on the vector loads' ports). */
+#if defined(__GNUC__) && !defined(FC_ISA_SCALAR)
+#define FC_PIN_PTR(p) __asm__("" : "+r"(p))
+#else
+#define FC_PIN_PTR(p) ((void)0)
+#endif
 
 /* Read hints for the line at p into L2 (see FC_SBAND in corr_tmpl.h) or L1 (fc_lblock); never
  * fault. */
@@ -180,6 +188,9 @@ const fc_kernel_table FC_CAT2(fc_table, FC_ISA) = {
     .corr1d_nt_f64 = FC_CAT3(fc_corr1d_nt, f64, FC_ISA),
     .sum_nt_f32 = FC_CAT3(fc_sum_nt, f32, FC_ISA),
     .sum_nt_f64 = FC_CAT3(fc_sum_nt, f64, FC_ISA),
+#if defined(FC_HAS_LANES) && VF32_L >= 16
+    .colt_f32 = FC_CAT3(fc_colt, f32, FC_ISA),
+#endif
     .corr3_f32 = FC_CAT3(fc_corr3, f32, FC_ISA),
     .corr3_f64 = FC_CAT3(fc_corr3, f64, FC_ISA),
     .conv_f32 = FC_CAT3(fc_conv, f32, FC_ISA),

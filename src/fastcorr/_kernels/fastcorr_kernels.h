@@ -82,6 +82,11 @@ typedef void (*fc_copy_rows_fn)(float *dst, ptrdiff_t ldd, const float *src, ptr
 /* y = a + b over n elements, stored non-temporally where the path can (fc_sum_nt). */
 typedef void (*fc_sum_f32_fn)(const float *a, const float *b, float *y, ptrdiff_t n);
 typedef void (*fc_sum_f64_fn)(const double *a, const double *b, double *y, ptrdiff_t n);
+/* The column pass with a transposed store (fc_colt): y[j*ldy + i] = sum_{a<k} w[a] *
+ * x[(i+a)*ldx + j] for i < rows, j < cols, both at least lanes_f32; NULL on paths whose
+ * separable filters run the column block and the 1-D kernel instead (all but AVX-512). */
+typedef void (*fc_colt_f32_fn)(const float *x, ptrdiff_t ldx, const float *w, ptrdiff_t k,
+                               float *y, ptrdiff_t ldy, ptrdiff_t rows, ptrdiff_t cols);
 
 /* The output channels of a convolutional layer (fastcorr.nn) over np input planes whose rows
  * are ldx apart, along the planes' rows as one flat sequence q:
@@ -217,6 +222,7 @@ typedef struct {
     fc_corr1d_f64_fn corr1d_nt_f64;
     fc_sum_f32_fn sum_nt_f32;
     fc_sum_f64_fn sum_nt_f64;
+    fc_colt_f32_fn colt_f32;
     fc_corr3_f32_fn corr3_f32;
     fc_corr3_f64_fn corr3_f64;
     fc_conv_f32_fn conv_f32;
