@@ -199,11 +199,17 @@ cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
             job.transposed = False
     if max_row_taps < SEP_T_MIN_TAPS:
         job.transposed = False
+    # Its row pass stores whole vectors down the columns of a block: a streamed output would
+    # go through the block buffer and a non-temporal copy, which measured slower than plain
+    # stores (Intel Xeon, 2 threads, 33 taps, 4096 x 4000 float32: 10.9-11.7 ms streamed,
+    # 9.7-10.5 plain), so transposed passes store plainly.  Where rows lie a multiple of 4 KiB
+    # apart (in L1's same sets) and the output is large enough to stream, the streamed column
+    # block and 1-D kernel kept up: 4096 x 4096 12.4-12.6 ms against 12.1-12.5 transposed in
+    # one run and 12.6-12.9 against 13.3 in another, where rows 16,000 bytes apart gained
+    # 1.11-1.15x.
+    if job.transposed and job.stream and (job.x_row % 4096 == 0 or job.y_row % 4096 == 0):
+        job.transposed = False
     if job.transposed:
-        # Its row pass stores whole vectors down the columns of a block: a streamed output
-        # would go through the block buffer and a non-temporal copy, which measured slower
-        # than plain stores (Intel Xeon, 2 threads, 33 taps, 4096 x 4000 float32: 10.9-11.7
-        # ms streamed, 9.7-10.5 plain; 4096 x 4096 13.4-13.6 against 12.1-12.4).
         job.stream = False
     if job.band_rows < 1:
         job.band_rows = SEP_T_BAND_ROWS if job.transposed else SEP_BAND_ROWS
