@@ -246,14 +246,14 @@ cdef int _run_separable_job(_SepJob *job, str who, const floating[:, ::1] col_w,
     if job.transposed:
         ext_w = max(job.chunk_cols, job.lanes) + row_k - 1
     cdef Py_ssize_t ext_bytes = (win_rows + col_k - 1) * (
-        _t_ext_ld(ext_w, item) if job.transposed else ext_w) * item
+        _t_row_ld(ext_w, item) if job.transposed else ext_w) * item
     job.t_off = (ext_bytes + line - 1) // line * line
     if job.transposed:
         # One row of the intermediate per extended column, and a vector's more for the
         # narrow runs' windows, each of win_rows elements padded to whole lines; then the
         # row pass's block buffer.
         job.t_ld = (win_rows * item + line - 1) // line * line // item
-        job.pass_ld = _t_ext_ld(max(job.chunk_cols, job.lanes), item)
+        job.pass_ld = _t_row_ld(max(job.chunk_cols, job.lanes), item)
         job.pass_off = job.t_off + (ext_w + job.lanes) * job.t_ld * item
         job.acc_off = job.pass_off + win_rows * job.pass_ld * item
     else:
@@ -334,18 +334,12 @@ cdef void _separable_unit(const void *job_, Py_ssize_t u, char *scratch) noexcep
         wrows, wcols = max(rows, job.lanes), max(cols, job.lanes)
         wr0, wc0 = min(r0, job.oh - wrows), min(c0, job.ow - wcols)
         n_runs = _column_runs(job.colmap + wc0, wcols + job.row_k - 1, runs)
-        if job.item == sizeof(float):
-            _separable_block_t(job, <const float *>job.col_w, <const float *>job.row_w,
-                               job.x + i * job.x_img, <float *>(job.y + i * job.y_img),
-                               wr0, wc0, wrows, wcols, r0, c0, rows, cols, runs, n_runs,
-                               <float *>scratch, <float *>(scratch + job.t_off),
-                               <float *>(scratch + job.pass_off))
-        else:
-            _separable_block_t(job, <const double *>job.col_w, <const double *>job.row_w,
-                               job.x + i * job.x_img, <double *>(job.y + i * job.y_img),
-                               wr0, wc0, wrows, wcols, r0, c0, rows, cols, runs, n_runs,
-                               <double *>scratch, <double *>(scratch + job.t_off),
-                               <double *>(scratch + job.pass_off))
+        # Transposed jobs are float32 (see _run_separable_job).
+        _separable_block_t(job, <const float *>job.col_w, <const float *>job.row_w,
+                           job.x + i * job.x_img, <float *>(job.y + i * job.y_img),
+                           wr0, wc0, wrows, wcols, r0, c0, rows, cols, runs, n_runs,
+                           <float *>scratch, <float *>(scratch + job.t_off),
+                           <float *>(scratch + job.pass_off))
         return
     n_runs = _column_runs(job.colmap + c0, cols + job.row_k - 1, runs)
     if job.item == sizeof(float):
@@ -504,93 +498,87 @@ cdef inline void _separable_block(const _SepJob *job, const floating *col_w,
                 _add_term(job, term, acc, base + r * base_ld, yr, cols)
 
 
-cdef inline Py_ssize_t _t_ext_ld(Py_ssize_t ext_w, Py_ssize_t item) noexcept nogil:
-    """The row stride of a transposed block's extended rows: whole lines, and not a multiple
-    of 4 KiB (rows that far apart share the L1's sets)."""
-    cdef Py_ssize_t ld = (ext_w * item + 63) // 64 * 64
+cdef inline Py_ssize_t _t_row_ld(Py_ssize_t n, Py_ssize_t item) noexcept nogil:
+    """The row stride of a transposed block's buffers (extended rows, the row pass's block)
+    for rows of n elements: whole lines, and not a multiple of 4 KiB (rows that far apart
+    share the L1's sets)."""
+    cdef Py_ssize_t ld = (n * item + 63) // 64 * 64
     if ld % 4096 == 0:
         ld += 64
     return ld // item
 
 
-cdef inline void _colt(const fc_kernel_table *table, const floating *x, Py_ssize_t ldx,
-                       const floating *w, Py_ssize_t k, floating *y, Py_ssize_t ldy,
-                       Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
-    # float32 only (see fc_colt); a float64 job is never transposed.
-    if floating is float:
-        table.colt_f32(x, ldx, w, k, y, ldy, rows, cols)
-
-
-cdef inline void _separable_block_t(const _SepJob *job, const floating *col_w,
-                                    const floating *row_w, const char *image, floating *y,
+cdef inline void _separable_block_t(const _SepJob *job, const float *col_w,
+                                    const float *row_w, const char *image, float *y,
                                     Py_ssize_t wr0, Py_ssize_t wc0, Py_ssize_t wrows,
                                     Py_ssize_t wcols, Py_ssize_t r0, Py_ssize_t c0,
                                     Py_ssize_t rows, Py_ssize_t cols, const _ColumnRun *runs,
-                                    Py_ssize_t n_runs, floating *ext, floating *tt,
-                                    floating *pb) noexcept nogil:
+                                    Py_ssize_t n_runs, float *ext, float *tt,
+                                    float *pb) noexcept nogil:
     """The block of `rows` x `cols` outputs at (r0, c0), computed over the window of `wrows` x
     `wcols` outputs at (wr0, wc0) that holds it, by transposed passes: per term, the column pass
     of the window's extended columns into tt, transposed (row e of tt, t_ld apart, holds
     extended column e of the window's rows), then the row pass of tt, which stores the window
     the right way round: straight into the output where the window is the block and the
     term is the first, else into pb and from there into the output (copied, or added as
-    _separable_block adds a later term).  Transposed jobs never stream their output.  A run of columns
+    _separable_block adds a later term; transposed jobs never stream).  A run of columns
     narrower than a vector, or mirrored, takes its column pass over the vector of image
     columns that holds it, into the rows past tt's, and its columns are copied from there in
-    their order."""
+    their order.  float32 only: fc_colt has no float64 form."""
     cdef Py_ssize_t col_k = job.col_k, row_k = job.row_k, ld_t = job.t_ld, lanes = job.lanes
     cdef Py_ssize_t ext_w = wcols + row_k - 1, in_rows = wrows + col_k - 1
     cdef Py_ssize_t ldx = job.x_row // job.item, ldy = job.y_row // job.item
     cdef const Py_ssize_t *rowmap = job.rowmap + wr0
-    cdef floating *win = tt + ext_w * ld_t
+    cdef float *win = tt + ext_w * ld_t
+    cdef fc_colt_f32_fn colt = job.table.colt_f32
     cdef Py_ssize_t s, r, k, q, d, length, step, p, plen, lo, wlo, term
     cdef Py_ssize_t c_first, c_taps, r_first, r_taps
-    cdef const floating *cw
-    cdef const floating *rw
-    cdef const floating *src0
-    cdef floating *trow
-    cdef floating t_fill
+    cdef const float *cw
+    cdef const float *rw
+    cdef const float *src0
+    cdef float *trow
+    cdef float t_fill
     cdef bint in_place = rowmap[0] >= 0 and job.src_dtype < 0
     for r in range(1, in_rows):
         if rowmap[r] != rowmap[0] + r:
             in_place = False
             break
-    cdef Py_ssize_t ld_e = _t_ext_ld(ext_w, sizeof(floating))
+    cdef Py_ssize_t ld_e = _t_row_ld(ext_w, sizeof(float))
     if not in_place:
         _extend_rows(image, job.x_row, rowmap, in_rows, ext_w, runs, n_runs,
-                     <floating>job.fill, ext, job.src_dtype, job.src_item, ld_e)
-    cdef floating *yrow = <floating *>(<char *>y + r0 * job.y_row) + c0
+                     <float>job.fill, ext, job.src_dtype, job.src_item, ld_e)
+    cdef float *yrow = <float *>(<char *>y + r0 * job.y_row) + c0
     cdef bint whole = wr0 == r0 and wc0 == c0 and wrows == rows and wcols == cols
-    cdef floating *prow
+    cdef float *prow
     for term in range(job.n_terms):
         c_first, c_taps = job.col_span[2 * term], job.col_span[2 * term + 1]
         r_first, r_taps = job.row_span[2 * term], job.row_span[2 * term + 1]
         cw = col_w + term * col_k + c_first
         rw = row_w + term * row_k + r_first
-        t_fill = <floating>job.t_fill[term]
+        t_fill = <float>job.t_fill[term]
         if in_place:
-            src0 = <const floating *>(image + (rowmap[0] + c_first) * job.x_row)
+            src0 = <const float *>(image + (rowmap[0] + c_first) * job.x_row)
             for s in range(n_runs):
                 d, length, step = runs[s].dst, runs[s].length, runs[s].step
                 if step == 0:
                     continue
                 if step == 1 and length >= lanes:
-                    _colt(job.table, src0 + runs[s].src, ldx, cw, c_taps, tt + d * ld_t, ld_t,
-                          wrows, length)
+                    colt(src0 + runs[s].src, ldx, cw, c_taps, tt + d * ld_t, ld_t, wrows,
+                         length)
                     continue
                 p = 0
                 while p < length:
                     plen = min(lanes, length - p)
                     lo = runs[s].src + p if step == 1 else runs[s].src - p - plen + 1
                     wlo = min(lo, job.x_cols - lanes)
-                    _colt(job.table, src0 + wlo, ldx, cw, c_taps, win, ld_t, wrows, lanes)
+                    colt(src0 + wlo, ldx, cw, c_taps, win, ld_t, wrows, lanes)
                     for q in range(plen):
                         memcpy(tt + (d + p + q) * ld_t,
                                win + (runs[s].src + step * (p + q) - wlo) * ld_t,
-                               wrows * sizeof(floating))
+                               wrows * sizeof(float))
                     p += plen
         else:
-            _colt(job.table, ext + c_first * ld_e, ld_e, cw, c_taps, tt, ld_t, wrows, ext_w)
+            colt(ext + c_first * ld_e, ld_e, cw, c_taps, tt, ld_t, wrows, ext_w)
         # Columns outside the image take the term's fill, as _separable_block's do.
         for s in range(n_runs):
             if runs[s].step == 0:
@@ -599,15 +587,15 @@ cdef inline void _separable_block_t(const _SepJob *job, const floating *col_w,
                     for k in range(wrows):
                         trow[k] = t_fill
         if whole and term == 0:
-            _colt(job.table, tt + r_first * ld_t, ld_t, rw, r_taps, yrow, ldy, wcols, wrows)
+            colt(tt + r_first * ld_t, ld_t, rw, r_taps, yrow, ldy, wcols, wrows)
             continue
-        _colt(job.table, tt + r_first * ld_t, ld_t, rw, r_taps, pb, job.pass_ld, wcols, wrows)
+        colt(tt + r_first * ld_t, ld_t, rw, r_taps, pb, job.pass_ld, wcols, wrows)
         for r in range(rows):
             prow = pb + (r0 - wr0 + r) * job.pass_ld + (c0 - wc0)
             if term > 0:
                 _add_term(job, term, prow, yrow + r * ldy, yrow + r * ldy, cols)
             else:
-                memcpy(yrow + r * ldy, prow, cols * sizeof(floating))
+                memcpy(yrow + r * ldy, prow, cols * sizeof(float))
 
 
 cdef inline void _add_term(const _SepJob *job, Py_ssize_t term, const floating *row,
