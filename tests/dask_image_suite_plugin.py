@@ -25,7 +25,8 @@ from fastcorr import dask as ours
 # gaussian_filter).
 NAMES = {"convolve": "convolve", "correlate": "correlate", "gaussian_filter": "gaussian_filter",
          "gaussian": "gaussian_filter", "uniform_filter": "uniform_filter", "sobel": "sobel",
-         "prewitt": "prewitt", "laplace": "laplace"}
+         "prewitt": "prewitt", "laplace": "laplace", "gaussian_laplace": "gaussian_laplace",
+         "gaussian_gradient_magnitude": "gaussian_gradient_magnitude"}
 CLASSES = ("fastcorr.dask raises what fastcorr.ndimage and scipy.ndimage raise (RuntimeError "
            "for weights of the wrong rank or an empty axis, TypeError for a float axis) where "
            "dask-image raises ValueError; documented in the README")

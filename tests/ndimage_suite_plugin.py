@@ -34,9 +34,6 @@ XFAIL = {
     # The sum of 10^4 outputs near 5000 against the input's, to +-1.5: the float32 weights'
     # rounding scales every output by about 1e-7, 5 in the sum.
     ("TestNdimageFilters", "test_gauss03"): (None, FLOAT32),
-    # Results near 100 to 6 decimals (float32 holds about 7 significant digits).
-    ("TestNdimageFilters", "test_gaussian_laplace01"): (("float32", "complex64"), FLOAT32),
-    ("TestNdimageFilters", "test_gaussian_laplace02"): (("float32", "complex64"), FLOAT32),
     # uniform_filter(size=5) against its two uniform_filter1d passes, bit for bit: 3- and
     # 5-tap separable filters of 2-D float images run as one correlation with the outer
     # product where that is faster (equal to the passes within rounding, not bit for bit).

@@ -51,7 +51,7 @@ from fastcorr import _core, ndimage  # noqa: E402
 SCHEDULER = "synchronous"
 FUNCTIONS = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
              "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
-             "laplace"]
+             "laplace", "gaussian_laplace", "gaussian_gradient_magnitude"]
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
          "grid-wrap"]
 CVAL = 0.75  # non-zero, so 'constant' shows whether it reached a chunk edge
@@ -257,6 +257,8 @@ LAZY_CALLS = [
     ("sobel", (0,), {}),
     ("prewitt", (), {}),
     ("laplace", (), {"axes": (1,)}),
+    ("gaussian_laplace", (1.5,), {"mode": ("wrap", "mirror")}),
+    ("gaussian_gradient_magnitude", ((1.0, 2.0),), {"truncate": 3.0}),
 ]
 
 
@@ -598,7 +600,10 @@ def test_per_axis_modes(modes, chunking):
             ("gaussian_filter", ((0.9, 2.0),), {"order": (2, 1)}, [gauss(0.9, 2), gauss(2.0, 1)]),
             ("uniform_filter", ((5, 4),), {"origin": (-2, 1)}, [uniform(5), uniform(4)]),
             ("sobel", (0,), {}, SOBEL), ("sobel", (1,), {}, SOBEL), ("prewitt", (1,), {}, PREWITT),
-            ("laplace", (), {}, LAPLACE_2D)]:
+            ("laplace", (), {}, LAPLACE_2D),
+            ("gaussian_laplace", (1.2,), {}, [gauss(1.2, 2), gauss(1.2)] * 2),
+            ("gaussian_gradient_magnitude", ((0.9, 1.6),), {},
+             [gauss(0.9, 1), gauss(1.6), gauss(0.9), gauss(1.6, 1)])]:
         check(name, x, chunks, args, dict(kwargs, mode=modes, cval=CVAL),
               _tolerance(np.float32, passes, scale))
     # With axes: one mode per axis filtered, in the order of `axes`.
@@ -610,6 +615,33 @@ def test_per_axis_modes(modes, chunking):
     check("laplace", x, chunks, (), {"axes": (-1,), "mode": modes[1:], "cval": CVAL},
           _tolerance(np.float32, [(3, 4.0)], scale))
 
+
+@pytest.mark.parametrize("chunking", ["uneven", "thin edges", "2x3 blocks"])
+@pytest.mark.parametrize("mode", MODES)
+def test_gaussian_laplace_and_gradient_magnitude(mode, chunking):
+    """The sums of Gaussian derivative filters over the axes: one frame filter per block
+    where the terms' modes agree on wrapping; with `axes`, a sigma per axis, `radius`, and a
+    3-D volume; integer images equal to fastcorr.ndimage's exactly."""
+    shape, chunks = CHUNKINGS[chunking]
+    rng = seeded("gaussian terms", mode, chunking)
+    x = random(rng, shape, np.float64)
+    scale = _magnitude(x)
+    for name, order in (("gaussian_laplace", 2), ("gaussian_gradient_magnitude", 1)):
+        for args, kwargs, sigmas in (((1.4,), {}, (1.4, 1.4)),
+                                     (((0.8, 2.1),), {"radius": (2, 5)}, (0.8, 2.1)),
+                                     ((1.1,), {"axes": (1,)}, (1.1, 1.1))):
+            passes = [gauss(s, order if a == b else 0) for a in range(2)
+                      for b, s in enumerate(sigmas)]
+            check(name, x, chunks, args, dict(kwargs, mode=mode, cval=CVAL),
+                  _tolerance(np.float64, passes, scale))
+        image = rng.integers(0, 250, shape).astype(np.uint8)
+        check(name, image, chunks, (1.3,), {"mode": mode, "cval": 3})
+    volume = random(rng, (9, 11, 13), np.float32)
+    for name in ("gaussian_laplace", "gaussian_gradient_magnitude"):
+        # Three terms of three passes each.
+        check(name, volume, ((2, 7), (5, 1, 5), (3, 3, 3, 4)), (0.9,), {"mode": mode},
+              3 * _tolerance(np.float32, [gauss(0.9, 2)] + [gauss(0.9)] * 2,
+                             _magnitude(volume)))
 
 def test_per_axis_modes_3d():
     """Three modes on a 3-D array in small uneven chunks."""

@@ -1,7 +1,7 @@
 """dask-image's own tests as the peer's judgement: its tests of the linear filters
 (tests/test_dask_image/test_ndfilters/ in dask-image's source distribution: convolve,
-correlate, gaussian_filter, uniform_filter, sobel, prewitt, laplace against scipy.ndimage on
-dask arrays), run against fastcorr.dask.
+correlate, gaussian_filter, uniform_filter, sobel, prewitt, laplace, gaussian_laplace and
+gaussian_gradient_magnitude against scipy.ndimage on dask arrays), run against fastcorr.dask.
 
 dask-image's wheel does not ship its tests: FASTCORR_DASK_IMAGE_TESTS names the directory of
 its sdist's test_ndfilters (.ci/run downloads the sdist of the installed version); without it
@@ -32,4 +32,5 @@ def test_dask_image_suite(tmp_path):
         tmp_path, timeout=900, options=("-c", os.devnull, "--rootdir", SUITE))
     peer_suite.check_outcomes(outcomes, output, report, "dask-image", 200, "fastcorr.dask",
                               ("convolve", "correlate", "gaussian_filter", "uniform_filter",
-                               "sobel", "prewitt", "laplace"))
+                               "sobel", "prewitt", "laplace", "gaussian_laplace",
+                               "gaussian_gradient_magnitude"))

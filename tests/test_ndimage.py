@@ -448,6 +448,118 @@ def test_tiles_at_every_output_offset(simd_path, monkeypatch):
                     assert np.array_equal(out, first), context
 
 
+def _gaussian_taps(sigma, order, radius):
+    """The sampled Gaussian over -radius..radius normalised to sum 1, or its first or second
+    derivative (written out here, apart from the implementation's recurrence)."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 * x * x / (sigma * sigma))
+    phi /= phi.sum()
+    return {0: phi, 1: -x / sigma ** 2 * phi, 2: (x * x / sigma ** 4 - 1 / sigma ** 2) * phi}[order]
+
+
+def _derivative_sum_bound(x, dtype, sigmas, radii, order):
+    """What a sum over the axes of two-pass Gaussian filters, each with a derivative of `order`
+    along its own axis, may differ by from scipy's float64 result: each pass of k taps adds at
+    most (k + 2) eps times the sum of |w| |input| (ndoracle.bound), so a term of passes with
+    |w| sums S0, S1 lies within (k0 + k1 + 4) eps S0 S1 max|x| (the gradient magnitude's
+    squares and root move it by no more than the terms' errors together); scipy's float64
+    result carries the same in float64."""
+    total = 0.0
+    for axis in range(len(sigmas)):
+        sums = [np.abs(_gaussian_taps(s, order if a == axis else 0, r)).sum()
+                for a, (s, r) in enumerate(zip(sigmas, radii))]
+        total += sum(2 * r + 3 for r in radii) * float(np.prod(sums))
+    eps = float(np.finfo(dtype).eps) + float(np.finfo(np.float64).eps)
+    return 2 * eps * total * float(np.max(np.abs(x)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_gaussian_laplace_and_gradient_magnitude_match_scipy(dtype, mode, monkeypatch):
+    """gaussian_laplace and gaussian_gradient_magnitude against scipy's, within the bound of
+    their passes; a float gaussian_laplace over the last two axes with one mode runs as one
+    call of the fused passes (two terms), the other calls as scipy's sequence."""
+    fused = []
+    real_fused = ndimage._fused
+    monkeypatch.setattr(ndimage, "_fused", lambda *a: fused.append(len(a[1])) or real_fused(*a))
+    rng = np.random.default_rng(41)
+    x = rng.uniform(-1, 1, (37, 52)).astype(dtype)
+    # (sigma, keywords, radii, whether the fused passes run)
+    cases = [(1.0, {}, (4, 4), True), (2.5, {"cval": 0.0}, (10, 10), True),
+             ([0.8, 3.0], {}, (3, 12), True), (1.5, {"truncate": 2.0}, (3, 3), True),
+             (1.2, {"radius": [2, 6]}, (2, 6), True), (1.7, {"axes": (1, 0)}, (7, 7), True),
+             (1.3, {"cval": 0.5}, (5, 5), mode != "constant"),
+             (1.3, {"mode": [mode, "wrap"]}, (5, 5), mode == "wrap"),
+             (1.1, {"axes": (0,)}, (4, 0), False), ([1.0, 0.0], {}, (4, 0), False)]
+    for sigma, kwargs, radii, runs_fused in cases:
+        kwargs = dict({"mode": mode}, **kwargs)
+        sigmas = [s for s in np.broadcast_to(np.asarray(sigma, float), 2)]
+        # An axis left unfiltered (sigma 0 or not in axes) is one tap of 1.
+        sigmas = [s if r else 1.0 for s, r in zip(sigmas, radii)]
+        for name, order in (("gaussian_laplace", 2), ("gaussian_gradient_magnitude", 1)):
+            fused.clear()
+            result = getattr(ndimage, name)(x, sigma, **kwargs)
+            expected = getattr(scipy_ndimage, name)(x, sigma, **kwargs)
+            context = f"{name}({sigma}, {kwargs})"
+            assert result.dtype == expected.dtype, context
+            _close(result, expected, _derivative_sum_bound(x, dtype, sigmas, radii, order),
+                   context)
+            # gaussian_filter runs its own passes fused too, one term a call.
+            if name == "gaussian_laplace" and runs_fused:
+                assert fused == [2], context
+            else:
+                assert 2 not in fused, context
+
+
+def test_gaussian_laplace_and_gradient_magnitude_volumes_integers_and_aliasing():
+    """3-D volumes (every axis, and the last two: a stack of fused calls), integer images with
+    integer outputs (equal to scipy's, whose sequence truncates each term), complex input, the
+    generic forms with a derivative of the caller's; an output that is the input, and inputs
+    left as they were."""
+    rng = np.random.default_rng(43)
+    volume = rng.uniform(-1, 1, (6, 17, 23))
+    kept = volume.copy()
+    for name in ("gaussian_laplace", "gaussian_gradient_magnitude"):
+        for kwargs in ({}, {"axes": (1, 2)}, {"axes": (2, 0), "mode": ["nearest", "wrap"]},
+                       {"sigma": [0.0, 1.0, 2.0]}):
+            kwargs = dict({"sigma": 1.2}, **kwargs)
+            result = getattr(ndimage, name)(volume, **kwargs)
+            expected = getattr(scipy_ndimage, name)(volume, **kwargs)
+            _close(result, expected, 1e-13, f"{name} {kwargs}")
+        for dtype in (np.uint8, np.int16, np.uint16):
+            image = rng.integers(0, 200, (29, 31)).astype(dtype)
+            for sigma in (0.9, 2.0):
+                result = getattr(ndimage, name)(image, sigma)
+                expected = getattr(scipy_ndimage, name)(image, sigma)
+                assert result.dtype == expected.dtype
+                np.testing.assert_array_equal(result, expected, err_msg=f"{name} {dtype}")
+        z = rng.uniform(-1, 1, (15, 18)) + 1j * rng.uniform(-1, 1, (15, 18))
+        difference = getattr(ndimage, name)(z, 1.4) - getattr(scipy_ndimage, name)(z, 1.4)
+        _close(np.abs(difference), np.zeros(z.shape), 1e-13, f"{name} complex")
+        image = rng.uniform(0, 1, (24, 33))
+        aliased = image.copy()
+        getattr(ndimage, name)(aliased, 1.5, output=aliased)
+        _close(aliased, getattr(scipy_ndimage, name)(image, 1.5), 1e-13, f"{name} aliased")
+    np.testing.assert_array_equal(volume, kept)
+
+    def d2(input, axis, output, mode, cval, scale):
+        return ndimage.correlate1d(input, [scale, -2 * scale, scale], axis, output, mode, cval)
+
+    def d2_scipy(input, axis, output, mode, cval, scale):
+        return scipy_ndimage.correlate1d(input, [scale, -2 * scale, scale], axis, output, mode,
+                                         cval)
+
+    image = rng.uniform(-1, 1, (21, 26))
+    _close(ndimage.generic_laplace(image, d2, mode="mirror", extra_arguments=(0.5,)),
+           scipy_ndimage.generic_laplace(image, d2_scipy, mode="mirror",
+                                         extra_arguments=(0.5,)), 1e-14, "generic_laplace")
+    _close(ndimage.generic_gradient_magnitude(image, ndimage.sobel, mode="wrap"),
+           scipy_ndimage.generic_gradient_magnitude(image, scipy_ndimage.sobel, mode="wrap"),
+           1e-13, "generic_gradient_magnitude")
+    np.testing.assert_array_equal(
+        ndimage.generic_laplace(image, d2, axes=(), extra_arguments=(1.0,)), image)
+
+
 # --------------------------------------------------------------------------- errors
 def _same_error(call):
     """Both libraries raise the same class for the call (fastcorr's message names the
@@ -483,6 +595,14 @@ def _same_error(call):
     lambda m: m.gaussian_filter(np.ones((5, 5)), 1.0, mode=["reflect"]),
     lambda m: m.sobel(np.ones((5, 5)), axis=2),
     lambda m: m.laplace(np.ones((5, 5)), mode="nope"),
+    lambda m: m.gaussian_laplace(np.ones((5, 5)), [1.0, 2.0, 3.0]),
+    lambda m: m.gaussian_laplace(np.ones((5, 5)), 1.0, mode="nope"),
+    lambda m: m.gaussian_laplace(np.ones((5, 5)), 1.0, axes=(0, 3)),
+    lambda m: m.gaussian_laplace(np.ones((5, 5)), 1.0, radius=-1),
+    lambda m: m.gaussian_laplace(np.ones((5, 5), np.float16), 1.0),
+    lambda m: m.gaussian_gradient_magnitude(np.ones((5, 5)), 1.0, mode=["reflect"]),
+    lambda m: m.gaussian_gradient_magnitude(np.ones((5, 5)), 1.0, output=np.empty((4, 4))),
+    lambda m: m.generic_laplace(np.ones((5, 5)), None),
 ], ids=lambda c: "")
 def test_errors_match_scipy(call):
     _same_error(call)

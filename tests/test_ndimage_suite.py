@@ -1,6 +1,7 @@
 """scipy's own tests as the peer's judgement: scipy.ndimage's test_filters.py, run against
 fastcorr.ndimage (the tests that call correlate, convolve, correlate1d, convolve1d, the
-Gaussian, uniform, Sobel, Prewitt and Laplace filters; the rest are deselected).
+Gaussian, uniform, Sobel, Prewitt and Laplace filters, the Gaussian Laplace and gradient
+magnitude and their generic forms; the rest are deselected).
 
 A child pytest collects scipy's module itself (scipy's conftest supplies its ``xp`` fixture
 and markers; with SCIPY_ARRAY_API unset only the NumPy backend runs), and
@@ -32,4 +33,6 @@ def test_ndimage_suite(tmp_path):
                                       timeout=900)
     peer_suite.check_outcomes(outcomes, output, report, "scipy", 500, "fastcorr.ndimage",
                               ("correlate", "convolve", "correlate1d", "gaussian_filter",
-                               "uniform_filter", "sobel", "prewitt", "laplace"))
+                               "uniform_filter", "sobel", "prewitt", "laplace",
+                               "gaussian_laplace", "gaussian_gradient_magnitude",
+                               "generic_laplace", "generic_gradient_magnitude"))

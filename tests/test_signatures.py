@@ -107,7 +107,8 @@ def test_missing_arguments(face):
 PUBLIC = [getattr(fastcorr, name) for name in fastcorr.__all__
           if callable(getattr(fastcorr, name))] + [
     getattr(fastcorr.nn, name) for name in fastcorr.nn.__all__
-    if inspect.isfunction(getattr(fastcorr.nn, name))]
+    if inspect.isfunction(getattr(fastcorr.nn, name))] + [
+    getattr(fastcorr.ndimage, name) for name in fastcorr.ndimage.__all__]
 try:  # fastcorr.dask's docstrings where dask is installed (its tests skip without it)
     import fastcorr.dask
     PUBLIC += [getattr(fastcorr.dask, name) for name in fastcorr.dask.__all__]
@@ -124,9 +125,12 @@ def test_docstring_is_numpydoc_with_examples(func):
     for section in sections:
         assert f"\n{section}\n{'-' * len(section)}\n" in doc, (
             f"{func.__name__}'s docstring has no {section} section")
-    # Every parameter is described.
-    for name in inspect.signature(func).parameters:
-        assert f"\n{name} :" in doc or f", {name} :" in doc or f"\n{name}," in doc, (
+    # Every parameter is described (variadic keywords as numpydoc writes them, ``**kwargs``).
+    for name, p in inspect.signature(func).parameters.items():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            name = f"**{name}"
+        assert f"\n{name} :" in doc or f", {name} :" in doc or f"\n{name}," in doc or (
+            name.startswith("**") and f"\n{name}\n" in doc), (
             f"{func.__name__}'s docstring does not describe {name}")
 
 

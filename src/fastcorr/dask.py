@@ -60,7 +60,7 @@ from ._engine.threads import resolve_workers
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
-           "laplace", "task_workers"]
+           "laplace", "gaussian_laplace", "gaussian_gradient_magnitude", "task_workers"]
 
 _WRAP = ("wrap", "grid-wrap")
 
@@ -362,6 +362,12 @@ class _PerBlock(ArrayBlockwiseDep):
         return self.values[index]
 
 
+def _check_output(output):
+    if output is not None and not isinstance(output, (type, np.dtype, str)):
+        raise TypeError(f"output must be None or a dtype for a dask array (the result is a "
+                        f"new lazy array), got {type(output).__name__}")
+
+
 def _lazy(function, input, kwargs, footprint):
     """The lazy result of ``function(input, **kwargs)`` (a fastcorr.ndimage filter).
 
@@ -373,10 +379,7 @@ def _lazy(function, input, kwargs, footprint):
     block i also takes the rims of the blocks i reads from: the k-th of those is the k-th of
     ``slots`` per-block references into the rims layer (a block with fewer sources repeats its
     own rim there)."""
-    output = kwargs.get("output")
-    if output is not None and not isinstance(output, (type, np.dtype, str)):
-        raise TypeError(f"output must be None or a dtype for a dask array (the result is a "
-                        f"new lazy array), got {type(output).__name__}")
+    _check_output(kwargs.get("output"))
     x = da.asarray(input)
     # The arguments are checked now, with the face's own errors, on a one-sample array of the
     # input's rank and dtype (on one thread, `workers` checked apart); that also gives the
@@ -629,17 +632,91 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
                                               workers=workers), _three_taps(axes, mode))
 
 
+def _gaussian_terms_footprint(sigmas, modes, kwargs):
+    """A sum of Gaussian filters, one per mode in `modes`, each along every axis with
+    `sigmas` (one per axis) and its own mode at every edge (gaussian_laplace and
+    gaussian_gradient_magnitude, as scipy composes them), whose modes all wrap or none does:
+    each axis reads its Gaussian's reach."""
+    def footprint(ndim):
+        truncate = kwargs.get("truncate", 4.0)
+        radii = _each(kwargs.get("radius"), ndim)
+        mode = next((m for m in modes if m in _WRAP), modes[0] if modes else "reflect")
+
+        def reach_of(i, a):
+            if float(sigmas[a]) <= 1e-15:
+                return 0, 0
+            r = _gaussian_radius(sigmas[a], truncate, radii[a])
+            return r, r
+        return _footprint(ndim, tuple(range(ndim)), mode, reach_of)
+    return footprint
+
+
+def _gaussian_terms(function, order, input, sigma, sigmas, output, mode, cval, axes, workers,
+                    kwargs):
+    """`function` (gaussian_laplace or gaussian_gradient_magnitude, whose Gaussian filters
+    smooth with `sigmas(ndim, axes)` and differentiate to `order` along each of `axes` in
+    that axis's mode): one filter of every block's frame where the modes either all wrap at the
+    edges or none does; else as scipy composes it, a lazy gaussian_filter per axis, summed (of
+    squares, then the root, for the gradient magnitude) in the output's dtype: a term that
+    wraps needs the far end's samples beyond each edge, one that does not needs the edge
+    itself there, and a frame holds one or the other."""
+    all_kwargs = dict(sigma=sigma, output=output, mode=mode, cval=cval, axes=axes,
+                      workers=workers, **kwargs)
+    x = da.asarray(input)
+    ax = _axes_of(axes, x.ndim)
+    modes = _each(mode, len(ax))
+    wrapping = {m in _WRAP for m in modes}
+    if len(wrapping) < 2:
+        return _lazy(function, x, all_kwargs,
+                     _gaussian_terms_footprint(sigmas(x.ndim, ax), modes, kwargs))
+    # The arguments checked with the face's errors, as _lazy checks them.
+    _check_output(output)
+    if workers is not None:
+        resolve_workers(workers)
+    dtype = function(np.zeros((1,) * x.ndim, x.dtype), **dict(all_kwargs, workers=1)).dtype
+    total = None
+    for a, m in zip(ax, modes):
+        orders = [0] * x.ndim
+        orders[a] = order
+        term = gaussian_filter(x, sigmas(x.ndim, ax), orders, dtype, m, cval, workers=workers,
+                               **kwargs)
+        if order == 1:
+            term = term * term
+        total = term if total is None else total + term
+    if order == 1:
+        # np.sqrt(output, output, casting='unsafe'), as scipy: the root in the ufunc's own
+        # loop for the dtype, cast back.
+        total = da.sqrt(total).astype(dtype)
+    return total
+
+
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
+                     workers=None, **kwargs):
+    return _gaussian_terms(ndimage.gaussian_laplace, 2, input, sigma,
+                           lambda ndim, ax: ndimage._gaussian_sigmas(sigma, ax, ndim),
+                           output, mode, cval, axes, workers, kwargs)
+
+
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
+                                axes=None, workers=None, **kwargs):
+    # scipy passes sigma to gaussian_filter over every axis, `axes` or not.
+    return _gaussian_terms(ndimage.gaussian_gradient_magnitude, 1, input, sigma,
+                           lambda ndim, ax: _each(sigma, ndim), output, mode, cval, axes,
+                           workers, kwargs)
+
+
 # --------------------------------------------------------------------------- docstrings
 # Each function's arguments, in its example (on an 8 x 8 array in chunks of 3 x 5).
 # dask_image.ndfilters' functions among these (it has no 1-D filters).
 _DASK_IMAGE_NAMES = {"correlate", "convolve", "gaussian_filter", "uniform_filter", "sobel",
-                     "prewitt", "laplace"}
+                     "prewitt", "laplace", "gaussian_laplace", "gaussian_gradient_magnitude"}
 _EXAMPLE_ARGUMENTS = {
     "correlate": "np.ones((3, 3)) / 9", "convolve": "[[0, 1], [2, 3]], mode='wrap'",
     "correlate1d": "[1, 2, 1], axis=0", "convolve1d": "[1, 3], mode='nearest'",
     "gaussian_filter": "1.5", "gaussian_filter1d": "1.0, order=1",
     "uniform_filter": "3, mode='constant', cval=1", "uniform_filter1d": "4, origin=1",
     "sobel": "axis=0", "prewitt": "axis=1", "laplace": "mode='mirror'",
+    "gaussian_laplace": "1.2, mode='wrap'", "gaussian_gradient_magnitude": "0.8",
 }
 _DASK_PARAMETERS = {
     "input": ["input : dask.array.Array or array_like",
@@ -713,6 +790,7 @@ def _document(function):
 
 
 for _function in (correlate, convolve, correlate1d, convolve1d, gaussian_filter,
-                  gaussian_filter1d, uniform_filter, uniform_filter1d, sobel, prewitt, laplace):
+                  gaussian_filter1d, uniform_filter, uniform_filter1d, sobel, prewitt, laplace,
+                  gaussian_laplace, gaussian_gradient_magnitude):
     _document(_function)
 del _function

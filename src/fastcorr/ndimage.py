@@ -51,7 +51,8 @@ from ._engine.methods import check_method, separable_pays
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
-           "laplace"]
+           "laplace", "gaussian_laplace", "gaussian_gradient_magnitude", "generic_laplace",
+           "generic_gradient_magnitude"]
 
 # Parameter descriptions every filter shares, filled into the docstrings by `_docs` (one text
 # per parameter, as scipy.ndimage's docfiller does).
@@ -983,3 +984,279 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, workers=
         output += correlate1d(input, [1, -2, 1], ax, output.dtype, m, cval, 0,
                               workers=workers)
     return output
+
+
+@_docs
+def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
+                    extra_arguments=(), extra_keywords=None, *, axes=None):
+    """N-D Laplace filter from a given second derivative, as
+    :func:`scipy.ndimage.generic_laplace`: ``derivative2`` along the first axis into the
+    output, then each other axis's added to it in the output's dtype.
+
+    Parameters
+    ----------
+    %(input)s
+    derivative2 : callable
+        ``derivative2(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``,
+        returning the second derivative along `axis` (written into `output` when that is an
+        array, in the dtype `output` names otherwise).
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    extra_arguments : sequence, optional
+        Passed on to `derivative2`.
+    extra_keywords : dict, optional
+        Passed on to `derivative2`.
+    axes : tuple of int or None, optional
+        The axes to differentiate along (default all).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> def d2(input, axis, output, mode, cval):
+    ...     return ndimage.correlate1d(input, [1, -2, 1], axis, output, mode, cval)
+    >>> ndimage.generic_laplace(np.array([[0., 0, 0], [0, 1, 0], [0, 0, 0]]), d2,
+    ...                         mode="constant")
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]])
+    """
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = _input(input)
+    output = _output(output, input)
+    axes = _axes(axes, input.ndim)
+    if not axes:
+        output[...] = input[...]
+        return output
+    modes = _per_axis(mode, len(axes), "mode")
+    if np.may_share_memory(input, output):
+        input = input.copy()  # every derivative reads the input, not the first one's result
+    derivative2(input, axes[0], output, modes[0], cval, *extra_arguments, **extra_keywords)
+    for ax, m in zip(axes[1:], modes[1:]):
+        output += derivative2(input, ax, output.dtype, m, cval, *extra_arguments,
+                              **extra_keywords)
+    return output
+
+
+@_docs
+def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", cval=0.0,
+                               extra_arguments=(), extra_keywords=None, *, axes=None):
+    """Gradient magnitude from a given first derivative, as
+    :func:`scipy.ndimage.generic_gradient_magnitude`: the square root of the sum over the
+    axes of the squared derivatives, each step in the output's dtype.
+
+    Parameters
+    ----------
+    %(input)s
+    derivative : callable
+        ``derivative(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``,
+        returning the derivative along `axis` (written into `output` when that is an array,
+        in the dtype `output` names otherwise); its result is squared in place.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    extra_arguments : sequence, optional
+        Passed on to `derivative`.
+    extra_keywords : dict, optional
+        Passed on to `derivative`.
+    axes : tuple of int or None, optional
+        The axes to differentiate along (default all).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> a = np.zeros((5, 5))
+    >>> a[:, 2:] = 1.0
+    >>> ndimage.generic_gradient_magnitude(a, ndimage.sobel)[2]
+    array([0., 4., 4., 0., 0.])
+    """
+    if extra_keywords is None:
+        extra_keywords = {}
+    input = _input(input)
+    output = _output(output, input)
+    axes = _axes(axes, input.ndim)
+    if not axes:
+        output[...] = input[...]
+        return output
+    modes = _per_axis(mode, len(axes), "mode")
+    if np.may_share_memory(input, output):
+        input = input.copy()
+    derivative(input, axes[0], output, modes[0], cval, *extra_arguments, **extra_keywords)
+    np.multiply(output, output, output)
+    for ax, m in zip(axes[1:], modes[1:]):
+        tmp = derivative(input, ax, output.dtype, m, cval, *extra_arguments,
+                         **extra_keywords)
+        np.multiply(tmp, tmp, tmp)
+        output += tmp
+    # unsafe: an integer output takes the root truncated, as scipy's does.
+    np.sqrt(output, output, casting="unsafe")
+    return output
+
+
+def _gaussian_sigmas(sigma, axes, ndim):
+    """gaussian_laplace's sigma per axis of the input, as scipy spreads it: a value per
+    filtered axis (0 for the others) when `axes` leaves some out, else one per axis in axis
+    order."""
+    per = _per_axis(sigma, len(axes), "sigma")
+    if len(axes) == ndim:
+        return per
+    full = [0] * ndim
+    for s, ax in zip(per, axes):
+        full[ax] = s
+    return full
+
+
+@_docs
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
+                     workers=None, **kwargs):
+    """Laplacian of Gaussian, as :func:`scipy.ndimage.gaussian_laplace`: the sum over the axes
+    of the Gaussian filter with a second derivative along that axis.
+
+    scipy computes each axis's Gaussian filter in full and adds them.  Here, for a float
+    output on the last two axes of an image with one border mode, the two terms are one call
+    of the fused separable passes (a kernel of rank 2: each term's column pass, then its row
+    pass into the sum, per block in cache): the image is read once and nothing of its size is
+    written but the result, where the sequence writes two results and reads them back.  The
+    values equal the sequence's within rounding (float32 data is computed in float32, with the
+    error bound of `gaussian_filter`).  Other calls (integer outputs, other axes, per-axis
+    modes, a 'constant' border with nonzero `cval`) run scipy's sequence on fastcorr's
+    `gaussian_filter`.
+
+    Parameters
+    ----------
+    %(input)s
+    sigma : scalar or sequence of scalars
+        Standard deviation per axis, or one for all.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    axes : tuple of int or None, optional
+        The axes to filter (default all).
+    %(workers)s
+    **kwargs
+        Passed on to `gaussian_filter` (`truncate`, `radius`).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> a = np.zeros((7, 7))
+    >>> a[3, 3] = 1.0
+    >>> np.round(ndimage.gaussian_laplace(a, sigma=1)[3], 3)
+    array([ 0.013,  0.043, -0.097, -0.318, -0.097,  0.043,  0.013])
+    """
+    input = _input(input)
+    axes = _axes(axes, input.ndim)
+    sigmas = _gaussian_sigmas(sigma, axes, input.ndim)
+    fused = _gaussian_laplace_fused(input, sigmas, output, mode, cval, axes, workers, kwargs)
+    if fused is not None:
+        return fused
+
+    def derivative2(input, axis, output, mode, cval, sigma, **kw):
+        order = [0] * input.ndim
+        order[axis] = 2
+        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
+
+    return generic_laplace(input, derivative2, output, mode, cval, extra_arguments=(sigmas,),
+                           extra_keywords=kwargs, axes=axes)
+
+
+def _gaussian_laplace_fused(input, sigmas, output, mode, cval, axes, workers, kwargs):
+    """gaussian_laplace on the last two axes as two terms of the fused separable passes, or
+    None where the call needs scipy's sequence (see gaussian_laplace)."""
+    last = input.ndim - 1
+    if (input.ndim < 2 or sorted(axes) != [last - 1, last] or input.dtype.kind == "c"
+            or not input.size or set(kwargs) - {"truncate", "radius"}):
+        return None
+    modes = _per_axis(mode, len(axes), "mode")
+    rules = [_rule(m) for m in modes]
+    # Each term borders every axis with its own axis's mode: one rule for both, so that one
+    # set of rules serves the two terms.
+    if rules[0] != rules[1] or (rules[0] == "fill" and _real_cval(cval) != 0):
+        return None
+    if any(float(s) <= 1e-15 for s in sigmas[-2:]) or any(
+            float(s) > 1e-15 for s in sigmas[:-2]):
+        return None
+    truncate = kwargs.get("truncate", 4.0)
+    radii = _per_axis(kwargs.get("radius"), input.ndim, "radius")
+    smooth, second = [], []
+    for s, r in zip(sigmas[-2:], radii[-2:]):
+        lw = int(truncate * float(s) + 0.5) if r is None else r
+        if not isinstance(lw, numbers.Integral) or lw < 0:
+            raise ValueError("Radius must be a nonnegative integer.")
+        smooth.append(_gaussian_kernel1d(s, 0, lw)[::-1])
+        second.append(_gaussian_kernel1d(s, 2, lw)[::-1])
+    output = _output(output, input)
+    if output.dtype.kind != "f":
+        return None
+    terms = [(second[0], smooth[1]), (smooth[0], second[1])]
+    if axes[0] == last:
+        terms.reverse()  # scipy's order of the sum: axes[0]'s term first
+    return _fused(input, terms, output, [rules[0]] * input.ndim, [0] * input.ndim,
+                  _real_cval(cval), workers)
+
+
+@_docs
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
+                                axes=None, workers=None, **kwargs):
+    """Gradient magnitude by Gaussian derivatives, as
+    :func:`scipy.ndimage.gaussian_gradient_magnitude`: the square root of the sum over the
+    axes of the squared Gaussian filters with a first derivative along that axis, scipy's
+    sequence on fastcorr's `gaussian_filter`.
+
+    Parameters
+    ----------
+    %(input)s
+    sigma : scalar or sequence of scalars
+        Standard deviation per axis, or one for all.
+    %(output)s
+    %(mode_multiple)s
+    %(cval)s
+    axes : tuple of int or None, optional
+        The axes to filter (default all).
+    %(workers)s
+    **kwargs
+        Passed on to `gaussian_filter` (`truncate`, `radius`).
+
+    Returns
+    -------
+    ndarray
+        The filtered array, with the input's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcorr import ndimage
+    >>> a = np.zeros((5, 7))
+    >>> a[:, 3:] = 1.0
+    >>> np.round(ndimage.gaussian_gradient_magnitude(a, sigma=1)[2], 3)
+    array([0.013, 0.122, 0.364, 0.364, 0.122, 0.014, 0.001])
+    """
+    input = _input(input)
+
+    def derivative(input, axis, output, mode, cval, sigma, **kw):
+        order = [0] * input.ndim
+        order[axis] = 1
+        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
+
+    return generic_gradient_magnitude(input, derivative, output, mode, cval,
+                                      extra_arguments=(sigma,), extra_keywords=kwargs,
+                                      axes=axes)
