@@ -560,6 +560,49 @@ def test_gaussian_laplace_and_gradient_magnitude_volumes_integers_and_aliasing()
         ndimage.generic_laplace(image, d2, axes=(), extra_arguments=(1.0,)), image)
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_gradient_magnitude_sums_squares_as_numpy_does(dtype):
+    """The float gradient magnitude's squares, sums and root (one parallel pass of
+    _core.add_square per further axis) give numpy's values bit for bit, in numpy's order, on
+    the same derivatives: 2 and 3 axes, lengths around the pass's units, several threads; a
+    derivative whose result is strided or has another dtype takes numpy's own sequence."""
+    from fastcorr import _core
+    rng = np.random.default_rng(47)
+    for n in (0, 1, 16383, 16385, 70001):
+        a, b = rng.normal(size=(2, n)).astype(dtype)
+        for square, root in ((True, True), (True, False), (False, True), (False, False)):
+            total = a.copy()
+            _core.add_square(total, b, square, root, 2)
+            expected = a * a if square else a.copy()
+            expected += b * b
+            if root:
+                with np.errstate(invalid="ignore"):  # NaN where the sum is negative
+                    expected = np.sqrt(expected)
+            assert np.array_equal(total, expected, equal_nan=True), (n, square, root)
+    for shape in ((61, 170), (7, 33, 45)):
+        x = rng.uniform(-1, 1, shape).astype(dtype)
+        derivatives = [ndimage.gaussian_filter(x, 1.3, [int(a == axis) for a in range(x.ndim)],
+                                               mode="nearest") for axis in range(x.ndim)]
+        expected = derivatives[0] * derivatives[0]
+        for d in derivatives[1:]:
+            expected += d * d
+        np.sqrt(expected, expected)
+        for workers in (1, 2):
+            result = ndimage.gaussian_gradient_magnitude(x, 1.3, mode="nearest", workers=workers)
+            assert np.array_equal(result, expected), (shape, workers)
+
+        def strided(input, axis, output, mode, cval, slow_axis):
+            d = ndimage.gaussian_filter(input, 1.3, [int(a == axis) for a in range(x.ndim)],
+                                        output, mode)
+            return np.asfortranarray(d) if axis == slow_axis else d
+
+        # The numpy sequence for one further axis: before, between or after the pass's.
+        for slow_axis in (1, x.ndim - 1):
+            result = ndimage.generic_gradient_magnitude(x, strided, mode="nearest",
+                                                        extra_arguments=(slow_axis,))
+            assert np.array_equal(result, expected), (shape, slow_axis)
+
+
 # --------------------------------------------------------------------------- errors
 def _same_error(call):
     """Both libraries raise the same class for the call (fastcorr's message names the

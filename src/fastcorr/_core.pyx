@@ -11,6 +11,7 @@ from cython.parallel cimport parallel, prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_STRIDES
 from libc.stdlib cimport malloc, calloc, free
+from libc.math cimport sqrt, sqrtf
 from libc.string cimport memcpy, memmove, memset
 from libc.stdint cimport int32_t, uint32_t
 cimport openmp
@@ -1669,3 +1670,48 @@ include "_convert.pxi"
 
 # ----------------------------------------------------------------------------- nn
 include "_nn.pxi"
+
+# ----------------------------------------------------------------------------- gradient magnitude
+cdef enum:
+    # Elements per unit of `add_square`: a few of them per thread even at 256 x 256.
+    SQUARE_UNIT = 16384
+
+
+def add_square(floating[::1] total, const floating[::1] term, bint square_total, bint root,
+               int n_threads):
+    """One step of scipy's gradient magnitude on flat arrays of one float dtype, in one
+    parallel pass: ``total = total * total`` first where `square_total`, then ``total +=
+    term * term``, then ``total = sqrt(total)`` where `root`.
+
+    Each product, sum and root is rounded in the dtype, in the order of numpy's np.multiply,
+    np.add and np.sqrt in scipy.ndimage.generic_gradient_magnitude (the module is built without
+    contracting a product and a sum into one fused multiply-add), so the values are numpy's;
+    the passes numpy makes over the arrays one at a time, on one thread, are one pass here.
+    `total` and `term` must not overlap.
+    """
+    cdef Py_ssize_t n = total.shape[0], u, i, lo, hi
+    if term.shape[0] != n:
+        raise ValueError("add_square: total and term need the same length")
+    if n == 0:
+        return
+    cdef Py_ssize_t n_units = (n + SQUARE_UNIT - 1) // SQUARE_UNIT
+    n_threads = _usable_threads(<int>min(_worth_threads(<double>n, n_threads), n_units))
+    cdef floating *t = &total[0]
+    cdef const floating *s = &term[0]
+    cdef floating v
+    with nogil, parallel(num_threads=n_threads):
+        for u in prange(n_units, schedule="static"):
+            lo = u * SQUARE_UNIT
+            hi = min(lo + SQUARE_UNIT, n)
+            if square_total:
+                for i in range(lo, hi):
+                    t[i] = t[i] * t[i]
+            for i in range(lo, hi):
+                v = s[i] * s[i]
+                t[i] = t[i] + v
+            if root:
+                for i in range(lo, hi):
+                    if floating is float:
+                        t[i] = sqrtf(t[i])
+                    else:
+                        t[i] = sqrt(t[i])

@@ -48,6 +48,8 @@ import numpy as np
 from ._engine.filters import (FORMULA_1D, FORMULA_ND, FORMULA_UNIFORM, MODES, compute_dtype,
                               correlate_same, separable_same)
 from ._engine.methods import check_method, separable_pays
+from ._engine.threads import resolve_workers
+from . import _core
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "gaussian_filter",
            "gaussian_filter1d", "uniform_filter", "uniform_filter1d", "sobel", "prewitt",
@@ -1058,7 +1060,8 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
     derivative : callable
         ``derivative(input, axis, output, mode, cval, *extra_arguments, **extra_keywords)``,
         returning the derivative along `axis` (written into `output` when that is an array,
-        in the dtype `output` names otherwise); its result is squared in place.
+        in the dtype `output` names otherwise); its result may be squared in place, as
+        scipy squares it.
     %(output)s
     %(mode_multiple)s
     %(cval)s
@@ -1083,6 +1086,17 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
     >>> ndimage.generic_gradient_magnitude(a, ndimage.sobel)[2]
     array([0., 4., 4., 0., 0.])
     """
+    return _gradient_magnitude(input, derivative, output, mode, cval, extra_arguments,
+                               extra_keywords, axes, None)
+
+
+def _gradient_magnitude(input, derivative, output, mode, cval, extra_arguments, extra_keywords,
+                        axes, workers):
+    """generic_gradient_magnitude on `workers` threads.  Float outputs square and add each
+    further derivative in one parallel pass (`_core.add_square`: numpy's roundings in numpy's
+    order) where numpy makes three or four single-threaded ones (4096 x 4096 float32, Intel
+    Xeon, 2 threads: the squares, sums and root 35 ms of a 59 ms gaussian_gradient_magnitude);
+    other outputs, and derivatives that return other arrays, run scipy's numpy sequence."""
     if extra_keywords is None:
         extra_keywords = {}
     input = _input(input)
@@ -1095,14 +1109,30 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
     if np.may_share_memory(input, output):
         input = input.copy()
     derivative(input, axes[0], output, modes[0], cval, *extra_arguments, **extra_keywords)
-    np.multiply(output, output, output)
-    for ax, m in zip(axes[1:], modes[1:]):
+    flat = output.reshape(-1) if output.dtype in (np.float32, np.float64) and \
+        output.flags.c_contiguous else None
+    squared = rooted = False
+    for i, (ax, m) in enumerate(zip(axes[1:], modes[1:])):
         tmp = derivative(input, ax, output.dtype, m, cval, *extra_arguments,
                          **extra_keywords)
+        if flat is not None and isinstance(tmp, np.ndarray) and tmp.dtype == output.dtype \
+                and tmp.shape == output.shape and tmp.flags.c_contiguous \
+                and not np.may_share_memory(tmp, output):
+            rooted = i == len(axes) - 2
+            _core.add_square(flat, tmp.reshape(-1), not squared, rooted,
+                             resolve_workers(workers))
+            squared = True
+            continue
+        if not squared:
+            np.multiply(output, output, output)
+            squared = True
         np.multiply(tmp, tmp, tmp)
         output += tmp
-    # unsafe: an integer output takes the root truncated, as scipy's does.
-    np.sqrt(output, output, casting="unsafe")
+    if not rooted:
+        if not squared:
+            np.multiply(output, output, output)
+        # unsafe: an integer output takes the root truncated, as scipy's does.
+        np.sqrt(output, output, casting="unsafe")
     return output
 
 
@@ -1220,7 +1250,9 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     """Gradient magnitude by Gaussian derivatives, as
     :func:`scipy.ndimage.gaussian_gradient_magnitude`: the square root of the sum over the
     axes of the squared Gaussian filters with a first derivative along that axis, scipy's
-    sequence on fastcorr's `gaussian_filter`.
+    sequence on fastcorr's `gaussian_filter`.  For a float output each further axis's square is
+    added, and the root taken, in one parallel pass over the result (numpy's values, in
+    numpy's order) instead of numpy's three or four single-threaded ones.
 
     Parameters
     ----------
@@ -1257,6 +1289,5 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
         order[axis] = 1
         return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
 
-    return generic_gradient_magnitude(input, derivative, output, mode, cval,
-                                      extra_arguments=(sigma,), extra_keywords=kwargs,
-                                      axes=axes)
+    return _gradient_magnitude(input, derivative, output, mode, cval, (sigma,), kwargs, axes,
+                               workers)
