@@ -2,8 +2,8 @@
 
 The cases, the arrays and the peers are ``python -m fastcorr bench --only ndimage``'s own
 (src/fastcorr/_bench/cases.py: ndimage_cases, ndimage_arrays; peers.py: FILTER_PEERS): 2048x2048
-float32 and float64 correlations in every scipy.ndimage mode, Gaussian, uniform, Sobel and Laplace
-filters on 4096x4096 float32, a uint8 image with a 5x5 float kernel, a 160^3 float32 volume
+float32 and float64 correlations in every scipy.ndimage mode, Gaussian, uniform, Sobel, Laplace
+and Laplacian-of-Gaussian filters on 4096x4096 float32, a uint8 image with a 5x5 float kernel, a 160^3 float32 volume
 with a 5x5x5 kernel.  fastcorr runs on all usable CPUs; each peer is called as the benchmark
 calls it (scipy.ndimage on one thread, on the same crop; OpenCV and torch on all CPUs).  A
 peer without the case's border (OpenCV has no 'wrap'), or not installed, is skipped.
@@ -141,7 +141,8 @@ class _FilterCases:
 
 
 class NdimageFilters(_FilterCases, _Fastcorr):
-    """gaussian_filter, uniform_filter, sobel and laplace on 4096x4096 float32."""
+    """gaussian_filter, uniform_filter, sobel, laplace and gaussian_laplace on 4096x4096
+    float32."""
 
 
 class NdimageFiltersOpenCV(_FilterCases, _Peer):

@@ -145,6 +145,9 @@ NDIMAGE_FILTERS = (
     ("sobel", {"axis": 0}, (3, 3)),
     ("sobel", {"axis": 1}, (3, 3)),
     ("laplace", {}, (3, 3)),
+    # Two terms, each a Gaussian's second derivative along one axis and the Gaussian along
+    # the other: four 33-tap passes per output.
+    ("gaussian_laplace", {"sigma": 4.0}, (33, 33, 33, 33)),
 )
 # uint8 image, uint8 result, a K x K float64 smoothing kernel (positive, summing to 1, so that
 # every result is within uint8's range and scipy's truncation and OpenCV's rounding differ by

@@ -335,7 +335,8 @@ def show_ndimage(records, n, progress):
           "in C, O(kernel x tile)) is not counted")
     print("  * scipy.ndimage timed on a crop of the input (too slow for all of it), its time "
           "scaled to the whole input per output; x = how many times faster fastcorr is per "
-          "output; n/a: the peer has no such border (OpenCV: no wrap)")
+          "output; n/a: the peer has no such border or filter (OpenCV: no wrap, no Laplacian of "
+          "Gaussian)")
     return shown
 
 

@@ -207,8 +207,8 @@ def filter_weights(function, params):
     Parameters
     ----------
     function : str
-        'correlate', 'gaussian_filter' (order 0, truncate 4), 'uniform_filter', 'sobel' or
-        'laplace', on two axes.
+        'correlate', 'gaussian_filter' (order 0, truncate 4), 'uniform_filter', 'sobel',
+        'laplace' or 'gaussian_laplace' (truncate 4), on two axes.
     params : dict
         The call's arguments after the input (``weights``, ``sigma``, ``size``, ``axis``).
 
@@ -221,12 +221,18 @@ def filter_weights(function, params):
     """
     if function == "correlate":
         return np.asarray(params["weights"])
-    if function == "gaussian_filter":
+    if function in ("gaussian_filter", "gaussian_laplace"):
         sigma = params["sigma"]
         radius = int(4.0 * sigma + 0.5)
-        g = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        t = np.arange(-radius, radius + 1)
+        g = np.exp(-0.5 * (t / sigma) ** 2)
         g /= g.sum()
-        return np.outer(g, g)
+        if function == "gaussian_filter":
+            return np.outer(g, g)
+        # The second derivative of the sampled Gaussian (as a function of t, normalised
+        # first) along each axis beside the Gaussian along the other, summed.
+        g2 = (t * t / sigma ** 4 - 1 / sigma ** 2) * g
+        return np.outer(g2, g) + np.outer(g, g2)
     if function == "uniform_filter":
         box = np.full(params["size"], 1.0 / params["size"])
         return np.outer(box, box)
