@@ -362,10 +362,18 @@ class _PerBlock(ArrayBlockwiseDep):
         return self.values[index]
 
 
-def _check_output(output):
+def _meta(function, x, kwargs):
+    """The arguments of ``function(x, **kwargs)`` checked now, with the face's own errors, on
+    a one-sample array of x's rank and dtype (on one thread, `workers` checked apart), and
+    the result's meta: an empty array of its dtype."""
+    output = kwargs.get("output")
     if output is not None and not isinstance(output, (type, np.dtype, str)):
         raise TypeError(f"output must be None or a dtype for a dask array (the result is a "
                         f"new lazy array), got {type(output).__name__}")
+    if kwargs.get("workers") is not None:
+        resolve_workers(kwargs["workers"])
+    meta = function(np.zeros((1,) * x.ndim, x.dtype), **dict(kwargs, workers=1))
+    return np.empty((0,) * x.ndim, meta.dtype)
 
 
 def _lazy(function, input, kwargs, footprint):
@@ -379,15 +387,8 @@ def _lazy(function, input, kwargs, footprint):
     block i also takes the rims of the blocks i reads from: the k-th of those is the k-th of
     ``slots`` per-block references into the rims layer (a block with fewer sources repeats its
     own rim there)."""
-    _check_output(kwargs.get("output"))
     x = da.asarray(input)
-    # The arguments are checked now, with the face's own errors, on a one-sample array of the
-    # input's rank and dtype (on one thread, `workers` checked apart); that also gives the
-    # result's dtype.
-    if kwargs.get("workers") is not None:
-        resolve_workers(kwargs["workers"])
-    meta = function(np.zeros((1,) * x.ndim, x.dtype), **dict(kwargs, workers=1))
-    meta = np.empty((0,) * x.ndim, meta.dtype)
+    meta = _meta(function, x, kwargs)
     reach, modes = footprint(x.ndim)
     wraps = tuple(m in _WRAP for m in modes)
     token = tokenize(x, function.__name__, kwargs, reach, modes)
@@ -669,11 +670,7 @@ def _gaussian_terms(function, order, input, sigma, sigmas, output, mode, cval, a
     if len(wrapping) < 2:
         return _lazy(function, x, all_kwargs,
                      _gaussian_terms_footprint(sigmas(x.ndim, ax), modes, kwargs))
-    # The arguments checked with the face's errors, as _lazy checks them.
-    _check_output(output)
-    if workers is not None:
-        resolve_workers(workers)
-    dtype = function(np.zeros((1,) * x.ndim, x.dtype), **dict(all_kwargs, workers=1)).dtype
+    dtype = _meta(function, x, all_kwargs).dtype
     total = None
     for a, m in zip(ax, modes):
         orders = [0] * x.ndim

@@ -73,6 +73,10 @@ _PARAMETERS = {
         Border mode per axis, or one for all (default 'reflect').""",
     "axis": """axis : int, optional
         The axis to filter along (default the last).""",
+    "axes": """axes : tuple of int or None, optional
+        The axes to filter (default all).""",
+    "sigma": """sigma : scalar or sequence of scalars
+        Standard deviation per axis, or one for all.""",
 }
 
 
@@ -605,6 +609,17 @@ def _gaussian_kernel1d(sigma, order, radius):
     return _gaussian_kernel1d_cached.__wrapped__(sigma, order, radius)
 
 
+def _gaussian_weights(sigma, order, truncate, radius):
+    """The correlation weights of scipy's Gaussian filter of derivative `order`: its kernel
+    over `radius` (by default `truncate` sigmas, rounded), reversed."""
+    lw = int(truncate * float(sigma) + 0.5)
+    if radius is not None:
+        lw = radius
+    if not isinstance(lw, numbers.Integral) or lw < 0:
+        raise ValueError("Radius must be a nonnegative integer.")
+    return _gaussian_kernel1d(sigma, order, lw)[::-1]
+
+
 @functools.lru_cache(maxsize=64, typed=True)
 def _gaussian_kernel1d_cached(sigma, order, radius):
     x = np.arange(-radius, radius + 1)
@@ -657,13 +672,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     >>> ndimage.gaussian_filter1d([1.0, 2.0, 3.0, 4.0, 5.0], 1)
     array([1.42704095, 2.06782203, 3.        , 3.93217797, 4.57295905])
     """
-    sd = float(sigma)
-    lw = int(truncate * sd + 0.5)
-    if radius is not None:
-        lw = radius
-    if not isinstance(lw, numbers.Integral) or lw < 0:
-        raise ValueError("Radius must be a nonnegative integer.")
-    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
+    weights = _gaussian_weights(sigma, order, truncate, radius)
     return correlate1d(input, weights, axis, output, mode, cval, 0, workers=workers)
 
 
@@ -677,8 +686,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     Parameters
     ----------
     %(input)s
-    sigma : scalar or sequence of scalars
-        Standard deviation per axis, or one for all.
+    %(sigma)s
     order : int or sequence of int, optional
         Derivative order per axis (0 smooths).
     %(output)s
@@ -688,8 +696,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
         Truncate each kernel at this many standard deviations (default 4.0).
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides `truncate`.
-    axes : tuple of int or None, optional
-        The axes to filter (default all).
+    %(axes)s
     %(workers)s
 
     Returns
@@ -727,10 +734,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
         return output
     kernels = []
     for axis, s, o, m, r in passes:
-        lw = int(truncate * float(s) + 0.5) if r is None else r
-        if not isinstance(lw, numbers.Integral) or lw < 0:
-            raise ValueError("Radius must be a nonnegative integer.")
-        kernels.append((axis, _gaussian_kernel1d(s, o, lw)[::-1], m, 0, FORMULA_1D))
+        kernels.append((axis, _gaussian_weights(s, o, truncate, r), m, 0, FORMULA_1D))
     return _passes(input, output, kernels, cval, workers)
 
 
@@ -805,8 +809,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     %(cval)s
     origin : int or sequence of int, optional
         Window shift per axis, or one for all.
-    axes : tuple of int or None, optional
-        The axes to filter (default all).
+    %(axes)s
     %(workers)s
 
     Returns
@@ -1136,6 +1139,18 @@ def _gradient_magnitude(input, derivative, output, mode, cval, extra_arguments, 
     return output
 
 
+def _gaussian_derivative(order, workers):
+    """The derivative callable scipy's gaussian_laplace (order 2) and
+    gaussian_gradient_magnitude (order 1) pass to their generic forms: the Gaussian filter
+    with a derivative of `order` along `axis`, on `workers` threads."""
+    def derivative(input, axis, output, mode, cval, sigma, **kwargs):
+        orders = [0] * input.ndim
+        orders[axis] = order
+        return gaussian_filter(input, sigma, orders, output, mode, cval, workers=workers,
+                               **kwargs)
+    return derivative
+
+
 def _gaussian_sigmas(sigma, axes, ndim):
     """gaussian_laplace's sigma per axis of the input, as scipy spreads it: a value per
     filtered axis (0 for the others) when `axes` leaves some out, else one per axis in axis
@@ -1168,13 +1183,11 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     Parameters
     ----------
     %(input)s
-    sigma : scalar or sequence of scalars
-        Standard deviation per axis, or one for all.
+    %(sigma)s
     %(output)s
     %(mode_multiple)s
     %(cval)s
-    axes : tuple of int or None, optional
-        The axes to filter (default all).
+    %(axes)s
     %(workers)s
     **kwargs
         Passed on to `gaussian_filter` (`truncate`, `radius`).
@@ -1196,52 +1209,42 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     input = _input(input)
     axes = _axes(axes, input.ndim)
     sigmas = _gaussian_sigmas(sigma, axes, input.ndim)
-    fused = _gaussian_laplace_fused(input, sigmas, output, mode, cval, axes, workers, kwargs)
-    if fused is not None:
-        return fused
-
-    def derivative2(input, axis, output, mode, cval, sigma, **kw):
-        order = [0] * input.ndim
-        order[axis] = 2
-        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
-
-    return generic_laplace(input, derivative2, output, mode, cval, extra_arguments=(sigmas,),
-                           extra_keywords=kwargs, axes=axes)
+    output = _output(output, input)
+    if _gaussian_laplace_fused(input, sigmas, output, mode, cval, axes, workers, kwargs):
+        return output
+    return generic_laplace(input, _gaussian_derivative(2, workers), output, mode, cval,
+                           extra_arguments=(sigmas,), extra_keywords=kwargs, axes=axes)
 
 
 def _gaussian_laplace_fused(input, sigmas, output, mode, cval, axes, workers, kwargs):
-    """gaussian_laplace on the last two axes as two terms of the fused separable passes, or
-    None where the call needs scipy's sequence (see gaussian_laplace)."""
+    """gaussian_laplace on the last two axes into `output` as two terms of the fused separable
+    passes; False, with nothing done, where the call needs scipy's sequence (see
+    gaussian_laplace)."""
     last = input.ndim - 1
     if (input.ndim < 2 or sorted(axes) != [last - 1, last] or input.dtype.kind == "c"
             or not input.size or set(kwargs) - {"truncate", "radius"}):
-        return None
+        return False
     modes = _per_axis(mode, len(axes), "mode")
     rules = [_rule(m) for m in modes]
     # Each term borders every axis with its own axis's mode: one rule for both, so that one
     # set of rules serves the two terms.
     if rules[0] != rules[1] or (rules[0] == "fill" and _real_cval(cval) != 0):
-        return None
+        return False
     if any(float(s) <= 1e-15 for s in sigmas[-2:]) or any(
             float(s) > 1e-15 for s in sigmas[:-2]):
-        return None
+        return False
+    if output.dtype.kind != "f":
+        return False
     truncate = kwargs.get("truncate", 4.0)
     radii = _per_axis(kwargs.get("radius"), input.ndim, "radius")
-    smooth, second = [], []
-    for s, r in zip(sigmas[-2:], radii[-2:]):
-        lw = int(truncate * float(s) + 0.5) if r is None else r
-        if not isinstance(lw, numbers.Integral) or lw < 0:
-            raise ValueError("Radius must be a nonnegative integer.")
-        smooth.append(_gaussian_kernel1d(s, 0, lw)[::-1])
-        second.append(_gaussian_kernel1d(s, 2, lw)[::-1])
-    output = _output(output, input)
-    if output.dtype.kind != "f":
-        return None
+    smooth, second = [[_gaussian_weights(s, order, truncate, r)
+                       for s, r in zip(sigmas[-2:], radii[-2:])] for order in (0, 2)]
     terms = [(second[0], smooth[1]), (smooth[0], second[1])]
     if axes[0] == last:
         terms.reverse()  # scipy's order of the sum: axes[0]'s term first
-    return _fused(input, terms, output, [rules[0]] * input.ndim, [0] * input.ndim,
-                  _real_cval(cval), workers)
+    _fused(input, terms, output, [rules[0]] * input.ndim, [0] * input.ndim, _real_cval(cval),
+           workers)
+    return True
 
 
 @_docs
@@ -1257,13 +1260,11 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     Parameters
     ----------
     %(input)s
-    sigma : scalar or sequence of scalars
-        Standard deviation per axis, or one for all.
+    %(sigma)s
     %(output)s
     %(mode_multiple)s
     %(cval)s
-    axes : tuple of int or None, optional
-        The axes to filter (default all).
+    %(axes)s
     %(workers)s
     **kwargs
         Passed on to `gaussian_filter` (`truncate`, `radius`).
@@ -1282,12 +1283,5 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     >>> np.round(ndimage.gaussian_gradient_magnitude(a, sigma=1)[2], 3)
     array([0.013, 0.122, 0.364, 0.364, 0.122, 0.014, 0.001])
     """
-    input = _input(input)
-
-    def derivative(input, axis, output, mode, cval, sigma, **kw):
-        order = [0] * input.ndim
-        order[axis] = 1
-        return gaussian_filter(input, sigma, order, output, mode, cval, workers=workers, **kw)
-
-    return _gradient_magnitude(input, derivative, output, mode, cval, (sigma,), kwargs, axes,
-                               workers)
+    return _gradient_magnitude(input, _gaussian_derivative(1, workers), output, mode, cval,
+                               (sigma,), kwargs, axes, workers)
