@@ -73,6 +73,9 @@ _PARAMETERS = {
         Border mode per axis, or one for all (default 'reflect').""",
     "axis": """axis : int, optional
         The axis to filter along (default the last).""",
+    "mode_terms": """mode : str or sequence of str, optional
+        Border mode, one for all or one per axis of `axes` (default 'reflect'): as in scipy,
+        the mode of an axis borders the term that differentiates along it, on every axis.""",
     "axes": """axes : tuple of int or None, optional
         The axes to filter (default all).""",
     "sigma": """sigma : scalar or sequence of scalars
@@ -1006,7 +1009,7 @@ def generic_laplace(input, derivative2, output=None, mode="reflect", cval=0.0,
         returning the second derivative along `axis` (written into `output` when that is an
         array, in the dtype `output` names otherwise).
     %(output)s
-    %(mode_multiple)s
+    %(mode_terms)s
     %(cval)s
     extra_arguments : sequence, optional
         Passed on to `derivative2`.
@@ -1066,7 +1069,7 @@ def generic_gradient_magnitude(input, derivative, output=None, mode="reflect", c
         in the dtype `output` names otherwise); its result may be squared in place, as
         scipy squares it.
     %(output)s
-    %(mode_multiple)s
+    %(mode_terms)s
     %(cval)s
     extra_arguments : sequence, optional
         Passed on to `derivative`.
@@ -1185,7 +1188,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     %(input)s
     %(sigma)s
     %(output)s
-    %(mode_multiple)s
+    %(mode_terms)s
     %(cval)s
     %(axes)s
     %(workers)s
@@ -1262,7 +1265,7 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     %(input)s
     %(sigma)s
     %(output)s
-    %(mode_multiple)s
+    %(mode_terms)s
     %(cval)s
     %(axes)s
     %(workers)s
